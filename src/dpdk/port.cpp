@@ -1,0 +1,121 @@
+#include "meshgate/dpdk/port.hpp"
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace meshgate::dpdk {
+
+namespace {
+
+Error port_error(std::uint16_t port, const char* what, int rc) {
+  return Error{"port " + std::to_string(port) + ": " + what + " failed: " + rte_strerror(-rc)};
+}
+
+}  // namespace
+
+Result<std::uint16_t> find_port(const std::string& id_or_name) {
+  unsigned id = 0;
+  auto [ptr, ec] = std::from_chars(id_or_name.data(), id_or_name.data() + id_or_name.size(), id);
+  if (ec == std::errc() && ptr == id_or_name.data() + id_or_name.size()) {
+    if (id >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<std::uint16_t>(id))) {
+      return Error{"no DPDK port " + id_or_name + " (" + std::to_string(rte_eth_dev_count_avail()) +
+                   " ports available)"};
+    }
+    return static_cast<std::uint16_t>(id);
+  }
+  std::uint16_t port = 0;
+  if (rte_eth_dev_get_port_by_name(id_or_name.c_str(), &port) != 0) {
+    return Error{"no DPDK port named " + id_or_name + " (check the profile's vdev/allow lines)"};
+  }
+  return port;
+}
+
+Result<PortInfo> setup_port(const PortSetup& s) {
+  const std::uint16_t p = s.port_id;
+  rte_eth_dev_info dev{};
+  if (int rc = rte_eth_dev_info_get(p, &dev); rc != 0) return port_error(p, "dev_info_get", rc);
+  if (s.rx_queues > dev.max_rx_queues || s.tx_queues > dev.max_tx_queues) {
+    return Error{"port " + std::to_string(p) + " (" + dev.driver_name + ") supports " +
+                 std::to_string(dev.max_rx_queues) + " RX / " + std::to_string(dev.max_tx_queues) +
+                 " TX queues, meshgate needs " + std::to_string(s.rx_queues) + " / " +
+                 std::to_string(s.tx_queues) + " (workers, and workers + 1 for TX)"};
+  }
+
+  PortInfo info;
+  info.port_id = p;
+  info.driver = dev.driver_name;
+  char name[RTE_ETH_NAME_MAX_LEN] = {};
+  rte_eth_dev_get_name_by_port(p, name);
+  info.name = name;
+  int socket = rte_eth_dev_socket_id(p);
+  info.socket = socket < 0 ? 0 : static_cast<std::uint16_t>(socket);
+
+  rte_eth_conf conf{};
+  if (s.rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
+    // Hash on addresses and UDP ports: every packet of one peer endpoint lands on one queue,
+    // so one worker owns that keypair's replay window in the common case.
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & dev.flow_type_rss_offloads;
+    info.rss = true;
+  }
+  const std::uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  conf.txmode.offloads = dev.tx_offload_capa & want_tx;
+  info.tx_ipv4_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+  info.tx_udp_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+
+  if (int rc = rte_eth_dev_configure(p, s.rx_queues, s.tx_queues, &conf); rc != 0) {
+    return port_error(p, "configure", rc);
+  }
+  std::uint16_t rx_desc = s.rx_desc;
+  std::uint16_t tx_desc = s.tx_desc;
+  if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(p, &rx_desc, &tx_desc); rc != 0) {
+    return port_error(p, "adjust descriptors", rc);
+  }
+  for (std::uint16_t q = 0; q < s.rx_queues; ++q) {
+    if (int rc = rte_eth_rx_queue_setup(p, q, rx_desc, info.socket, nullptr, s.pool); rc != 0) {
+      return port_error(p, "rx_queue_setup", rc);
+    }
+  }
+  rte_eth_txconf txconf = dev.default_txconf;
+  txconf.offloads = conf.txmode.offloads;
+  for (std::uint16_t q = 0; q < s.tx_queues; ++q) {
+    if (int rc = rte_eth_tx_queue_setup(p, q, tx_desc, info.socket, &txconf); rc != 0) {
+      return port_error(p, "tx_queue_setup", rc);
+    }
+  }
+  if (int rc = rte_eth_dev_start(p); rc != 0) return port_error(p, "start", rc);
+  // The gateway answers ARP/ND for its own addresses and sends to resolved MACs; promiscuous
+  // mode lets it see frames for its addresses on virtual ports whose MAC the kernel side
+  // does not know. Failure is harmless (not every PMD supports it).
+  rte_eth_promiscuous_enable(p);
+
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(p, &mac);
+  std::memcpy(info.mac.data(), mac.addr_bytes, 6);
+  return info;
+}
+
+void close_port(std::uint16_t port_id) {
+  if (!rte_eth_dev_is_valid_port(port_id)) return;
+  rte_eth_dev_stop(port_id);
+  rte_eth_dev_close(port_id);
+}
+
+Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket) {
+  // 2048 bytes of data room hold a 1514-byte frame; the default headroom (128) holds the
+  // 78 bytes of outer Ethernet/IPv6/UDP/WireGuard headers that encapsulation prepends.
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0,
+                                            RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (mp == nullptr) {
+    return Error{"mbuf pool " + name + " (" + std::to_string(mbufs) +
+                 " buffers): " + rte_strerror(rte_errno)};
+  }
+  return mp;
+}
+
+}  // namespace meshgate::dpdk

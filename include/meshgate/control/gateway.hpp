@@ -1,0 +1,64 @@
+// A whole gateway on a started EAL: ports, mbuf pool, rings, tables, the control thread and
+// the workers, assembled from the config file and the EAL profile.
+//
+// Two ways to run it:
+//   - the daemon: start() launches the workers on their lcores, run_control() runs the control
+//     thread on the calling (main) lcore until request_stop(), then join();
+//   - tests and tunbench: no lcores at all; poll() runs one iteration of every worker and of
+//     the control thread on the calling thread, so two gateways can talk in one process.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "meshgate/base/result.hpp"
+#include "meshgate/config/gateway_config.hpp"
+#include "meshgate/config/gateway_settings.hpp"
+#include "meshgate/control/control.hpp"
+#include "meshgate/dataplane/dataplane.hpp"
+#include "meshgate/dataplane/worker.hpp"
+
+namespace meshgate::control {
+
+struct GatewayLimits {
+  std::uint32_t max_peers = 1024;
+  unsigned mbufs = 8191;  // pool size; each port queue holds up to 1024 descriptors
+};
+
+class Gateway {
+ public:
+  /// `name` is the tunnel name (the config file's base name), used for pool/ring names.
+  static Result<std::unique_ptr<Gateway>> create(const std::string& name,
+                                                 const config::GatewayConfig& cfg,
+                                                 const config::GatewaySettings& settings,
+                                                 const GatewayLimits& limits = {});
+  ~Gateway();
+
+  /// Launches worker i on the i-th non-main lcore. Fails if there are fewer lcores than workers.
+  Status start();
+  void run_control() { control_->run(); }
+  void request_stop() { dp_->stop.store(true); }
+  /// Waits for the worker lcores to return.
+  void join();
+
+  /// One iteration of every worker, then of the control thread (single-threaded use).
+  unsigned poll(Nanos now, WallTime wall);
+
+  const std::string& name() const noexcept { return name_; }
+  dataplane::Dataplane& dataplane() noexcept { return *dp_; }
+  Control& control() noexcept { return *control_; }
+  dataplane::Worker& worker(unsigned i) noexcept { return *workers_[i]; }
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+ private:
+  Gateway() = default;
+  std::string name_;
+  std::unique_ptr<dataplane::Dataplane> dp_;
+  std::vector<std::unique_ptr<dataplane::Worker>> workers_;
+  std::unique_ptr<Control> control_;
+  std::vector<unsigned> lcores_;
+  bool ports_started_ = false;
+};
+
+}  // namespace meshgate::control

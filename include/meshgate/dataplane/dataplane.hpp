@@ -1,0 +1,117 @@
+// What the workers share: the tables they read lock-free, the gateway's addresses, and the
+// rings to the control thread. Built by the gateway; the control thread is the only writer of
+// every table (architecture section 3).
+#pragma once
+
+#include <rte_config.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "meshgate/base/ip.hpp"
+#include "meshgate/base/time.hpp"
+#include "meshgate/dataplane/keypairs.hpp"
+#include "meshgate/dataplane/neighbour.hpp"
+#include "meshgate/dataplane/peers.hpp"
+#include "meshgate/dpdk/rcu.hpp"
+#include "meshgate/peer/allowed_ips.hpp"
+#include "meshgate/wire/headers.hpp"
+
+namespace meshgate::dataplane {
+
+/// Why a packet went to the control thread (stored in the mbuf's meshgate dynfield).
+enum class ToControl : std::uint8_t {
+  outer_handshake,  // WireGuard types 1-3 on the listen port
+  outer_stun,       // STUN/TURN on the listen port
+  outer_neighbour,  // ARP / NDP on the Internet port
+  outer_local,      // other traffic for the gateway's outer address (ICMP echo, ...)
+  inner_neighbour,  // ARP / NDP on the LAN port
+  inner_local,      // traffic for the gateway's own LAN address
+  stage,            // an inner IP packet for `peer`, which has no usable keypair
+  resolve,          // a finished frame whose next hop's MAC is unknown (port, next hop in meta)
+};
+
+enum class PortRole : std::uint8_t { inner = 0, outer = 1 };
+
+struct MbufMeta {
+  ToControl kind;
+  PortRole port;
+  PeerId peer;
+  IpAddr next_hop;  // for `resolve`
+};
+
+/// The dynfield offset of MbufMeta; registered once per process by register_mbuf_meta().
+extern int g_meta_offset;
+bool register_mbuf_meta();
+inline MbufMeta& meta(rte_mbuf* m) { return *RTE_MBUF_DYNFIELD(m, g_meta_offset, MbufMeta*); }
+
+/// Events from workers to the control thread (a ring of these, not of packets).
+struct Event {
+  enum class Kind : std::uint8_t {
+    keypair_used,      // first authenticated packet on keypair `index` (responder confirmation)
+    endpoint_changed,  // authenticated packet from a new outer source (roaming)
+    want_handshake,    // sending keypair missing, old or exhausted
+  };
+  Kind kind;
+  PeerId peer;
+  std::uint32_t index;
+  Endpoint endpoint;
+};
+static_assert(sizeof(Event) <= 32);
+inline constexpr unsigned kEventSize = 32;
+
+struct GatewayAddresses {
+  wire::MacAddr inner_mac;
+  wire::MacAddr outer_mac;
+  std::vector<Prefix> inner;  // on-link prefixes of the LAN port (host bits cleared)
+  std::vector<Prefix> outer;  // on-link prefixes of the Internet port
+  IpAddr outer_v4;            // own address and UDP source for IPv4 endpoints (none: absent)
+  IpAddr outer_v6;
+  IpAddr inner_v4;            // own LAN addresses: ARP/ND answers, ICMP source
+  IpAddr inner_v6;
+  IpAddr inner_gateway_v4;    // next hop for LAN destinations off the inner prefixes
+  IpAddr inner_gateway_v6;
+  IpAddr outer_gateway_v4;    // next hop towards endpoints off the outer prefixes
+  IpAddr outer_gateway_v6;
+};
+
+struct Dataplane {
+  Dataplane(std::uint32_t max_peers, unsigned workers);
+
+  // Immutable after start.
+  std::uint16_t inner_port = 0;
+  std::uint16_t outer_port = 0;
+  std::uint16_t listen_port = 51820;
+  std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
+  unsigned workers;
+  GatewayAddresses addr;
+  rte_mempool* pool = nullptr;
+  bool idle_backoff = false;
+  bool tx_ipv4_cksum_offload = false;
+
+  // Tables: control thread writes, workers read.
+  PeerTable peers;
+  KeypairTable keypairs;
+  peer::AllowedIps allowed;
+  NeighbourTable neighbours;
+  dpdk::Rcu rcu;
+
+  // Worker -> control.
+  rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
+  rte_ring* events = nullptr;      // Event elements
+
+  std::atomic<bool> stop{false};
+
+  /// Which next hop an inner destination goes to (itself when on-link, else the inner gateway;
+  /// family none: no route).
+  IpAddr inner_next_hop(const IpAddr& dst) const noexcept;
+  IpAddr outer_next_hop(const IpAddr& dst) const noexcept;
+  bool is_inner_address(const std::uint8_t* ip, bool v6) const noexcept;
+  bool is_outer_address(const std::uint8_t* ip, bool v6) const noexcept;
+};
+
+}  // namespace meshgate::dataplane

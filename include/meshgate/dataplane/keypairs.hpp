@@ -1,0 +1,92 @@
+// Transport keypairs as the workers use them, in one fixed pool that is also the receiver-index
+// table (digest section 7).
+//
+// Our receiver indices encode their pool slot in the low bits and carry random high bits, so
+// a worker finds the keypair for an incoming type-4 message with one array access and one
+// compare, lock-free: slot = index & mask, valid iff slot.live_index == index. Peers treat
+// indices as opaque tokens, so the encoding is ours to choose; the random bits keep them
+// unpredictable.
+//
+// Thread contract: the control thread is the only writer. It reserves a slot when a handshake
+// starts (the handshake's index becomes the keypair's), fills the keys, then publishes with a
+// release store of live_index. To retire a keypair it stores live_index = 0 and, after an RCU
+// grace period (no worker still holds the pointer), wipes and frees the slot. Workers write only
+// send_counter (atomic nonce reservation, one fetch_add per burst), the replay window (under
+// replay_lock) and `used`.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "meshgate/base/time.hpp"
+#include "meshgate/noise/keypair.hpp"
+#include "meshgate/peer/replay.hpp"
+
+namespace meshgate::dataplane {
+
+using PeerId = std::uint32_t;
+constexpr PeerId kNoPeer = 0xFFFFFFFF;
+
+struct alignas(64) Keypair {
+  // Written by the control thread before publication; read-only while live.
+  std::uint8_t send_key[32] = {};
+  std::uint8_t recv_key[32] = {};
+  std::uint32_t remote_index = 0;  // the peer's index: goes into our type-4 headers
+  PeerId peer = kNoPeer;
+  Nanos birth = 0;
+  bool initiator = false;
+  std::atomic<std::uint32_t> live_index{0};  // our index while usable, 0 when not
+
+  // Send side: the nonce counter, reserved per burst.
+  alignas(64) std::atomic<std::uint64_t> send_counter{0};
+
+  // Receive side. A keypair's packets normally arrive on one RX queue (RSS on the endpoint),
+  // so the lock is uncontended; it keeps the window correct when a peer roams between queues.
+  alignas(64) std::atomic_flag replay_lock = ATOMIC_FLAG_INIT;
+  std::atomic<bool> used{false};  // a packet authenticated on it (key confirmation)
+  peer::ReplayWindow replay;
+
+  void lock_replay() noexcept {
+    while (replay_lock.test_and_set(std::memory_order_acquire)) __builtin_ia32_pause();
+  }
+  void unlock_replay() noexcept { replay_lock.clear(std::memory_order_release); }
+};
+
+class KeypairTable {
+ public:
+  /// `capacity` is rounded up to a power of two; slot 0 is never used (index 0 means none).
+  explicit KeypairTable(std::uint32_t capacity);
+
+  // --- workers ---
+  Keypair* lookup(std::uint32_t receiver_index) noexcept {
+    Keypair& k = slots_[receiver_index & mask_];
+    return receiver_index != 0 && k.live_index.load(std::memory_order_acquire) == receiver_index
+               ? &k
+               : nullptr;
+  }
+
+  // --- control thread ---
+  /// Reserves a slot and returns a fresh index naming it, or nullopt when the pool is full.
+  std::optional<std::uint32_t> reserve();
+  /// Installs keys into a reserved slot and makes it visible to workers.
+  void publish(std::uint32_t index, const noise::Keypair& kp, PeerId peer);
+  /// Hides a live keypair from workers; free() it once an RCU grace period has passed.
+  void unpublish(std::uint32_t index) noexcept;
+  /// Wipes the keys and returns the slot (reserved or unpublished) to the free list.
+  void free(std::uint32_t index) noexcept;
+  /// The slot behind an index, live or not (control-thread bookkeeping).
+  Keypair& slot(std::uint32_t index) noexcept { return slots_[index & mask_]; }
+  std::uint32_t capacity() const noexcept { return mask_ + 1; }
+  std::uint32_t in_use() const noexcept { return in_use_; }
+
+ private:
+  std::uint32_t mask_;
+  std::unique_ptr<Keypair[]> slots_;
+  std::vector<std::uint32_t> free_;  // slot numbers
+  std::uint32_t in_use_ = 0;
+};
+
+}  // namespace meshgate::dataplane

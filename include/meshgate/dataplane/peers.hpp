@@ -1,0 +1,63 @@
+// Peers as the workers see them: a fixed array indexed by PeerId.
+//
+// Thread contract: the control thread is the only writer of the keypair slots and the route;
+// it publishes with release stores, and frees a replaced route after an RCU grace period.
+// Workers read with acquire loads, and write only the statistics and the activity timestamps,
+// once per burst and peer (relaxed atomics: they are counters, not synchronisation).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "meshgate/base/ip.hpp"
+#include "meshgate/base/time.hpp"
+#include "meshgate/dataplane/keypairs.hpp"
+
+namespace meshgate::dataplane {
+
+/// Where a peer's packets go: its endpoint and the outer Ethernet/IP/UDP header to reach it.
+/// Immutable once published; the control thread builds a new one when the endpoint or the
+/// next hop's MAC changes.
+struct PeerRoute {
+  Endpoint endpoint;
+  std::uint8_t header[64] = {};  // Ethernet + IPv4/IPv6 + UDP, lengths and checksum zeroed
+  std::uint8_t header_len = 0;   // 42 (IPv4) or 62 (IPv6)
+  std::uint16_t ipv4_cksum_base = 0;  // ~checksum of the IPv4 header with length 0
+};
+
+struct alignas(64) Peer {
+  // Keypair slots by our receiver index (0 = empty). Sending uses `current` only.
+  std::atomic<std::uint32_t> current{0};
+  std::atomic<std::uint32_t> previous{0};
+  std::atomic<std::uint32_t> next{0};
+  std::atomic<const PeerRoute*> route{nullptr};
+  std::atomic<bool> active{false};
+  /// Set by a worker that asked the control thread for a handshake; cleared by the control
+  /// thread. Keeps a burst of packets from flooding the control ring with the same request.
+  std::atomic<bool> handshake_wanted{false};
+
+  // Worker-written, control/UAPI-read.
+  alignas(64) std::atomic<std::uint64_t> rx_bytes{0};  // UDP payload bytes, as `wg show`
+  std::atomic<std::uint64_t> tx_bytes{0};
+  std::atomic<std::uint64_t> rx_packets{0};
+  std::atomic<std::uint64_t> tx_packets{0};
+  std::atomic<Nanos> last_rx_auth{0};  // any authenticated packet (data or keepalive)
+  std::atomic<Nanos> last_rx_data{0};  // a non-keepalive data packet
+  std::atomic<Nanos> last_tx_data{0};
+};
+
+class PeerTable {
+ public:
+  explicit PeerTable(std::uint32_t capacity)
+      : capacity_(capacity), peers_(std::make_unique<Peer[]>(capacity)) {}
+  Peer& operator[](PeerId id) noexcept { return peers_[id]; }
+  const Peer& operator[](PeerId id) const noexcept { return peers_[id]; }
+  std::uint32_t capacity() const noexcept { return capacity_; }
+
+ private:
+  std::uint32_t capacity_;
+  std::unique_ptr<Peer[]> peers_;
+};
+
+}  // namespace meshgate::dataplane

@@ -1,0 +1,184 @@
+// Outbound: LAN port -> Internet port (architecture section 2, "Outbound"; digest section 4).
+//
+//   1 classify   Ethernet/IP; ARP and NDP to the control thread
+//   2 route      longest-prefix match of the inner destination -> peer
+//   3 key        the peer's current keypair; none usable: stage via the control thread
+//   4 nonces     one atomic add per keypair per burst
+//   5 seal       pad to 16, make room for the headers, one batch AEAD call
+//   6 frame      outer Ethernet/IP/UDP from the peer's route, WireGuard header, queue for TX
+#include <rte_config.h>
+#include <rte_mbuf.h>
+
+#include "meshgate/dataplane/route.hpp"
+#include "meshgate/dataplane/worker.hpp"
+#include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/messages.hpp"
+
+namespace meshgate::dataplane {
+
+namespace {
+
+
+/// WireGuard padding (digest section 2): a multiple of 16, never beyond the MTU.
+inline std::uint32_t padded_length(std::uint32_t len, std::uint32_t mtu) noexcept {
+  std::uint32_t padded = (len + 15) & ~15u;
+  return padded < mtu ? padded : (len > mtu ? len : mtu);
+}
+
+}  // namespace
+
+void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
+  OutPacket out[kBurst];
+  unsigned k = 0;
+
+  // --- 1-3: classify, route, key -------------------------------------------------------------
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+    if (m->nb_segs != 1) {
+      drop(m, Drop::multi_segment);
+      continue;
+    }
+    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    wire::FrameInfo f = wire::classify_frame(p, m->data_len, {.verify_ipv4_checksum = false});
+    if (!f.ok()) {
+      drop(m, f.drop);
+      continue;
+    }
+    if (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ndp) {
+      to_control(m, ToControl::inner_neighbour, PortRole::inner);
+      continue;
+    }
+    const bool v6 = f.kind == wire::FrameKind::ipv6;
+    if (dp_.is_inner_address(f.dst, v6)) {
+      to_control(m, ToControl::inner_local, PortRole::inner);
+      continue;
+    }
+    PeerId peer = v6 ? dp_.allowed.lookup(peer::Ip6::load(f.dst))
+                     : dp_.allowed.lookup(load_be32(f.dst));
+    if (peer == kNoPeer) {
+      send_icmp_error(m, f.l3_off, false);
+      drop(m, Drop::no_route);
+      continue;
+    }
+    if (f.l3_len > dp_.mtu) {
+      send_icmp_error(m, f.l3_off, true);
+      drop(m, Drop::too_big);
+      continue;
+    }
+    // The inner packet alone: strip Ethernet and any Ethernet padding.
+    rte_pktmbuf_adj(m, f.l3_off);
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - f.l3_len));
+
+    Peer& pr = dp_.peers[peer];
+    Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
+    if (kp == nullptr || now - kp->birth >= spec::REJECT_AFTER_TIME) {
+      to_control(m, ToControl::stage, PortRole::inner, peer);
+      continue;
+    }
+    const PeerRoute* route = pr.route.load(std::memory_order_acquire);
+    if (route == nullptr) {  // endpoint or its next hop not known yet
+      to_control(m, ToControl::stage, PortRole::inner, peer);
+      continue;
+    }
+    out[k++] = {m, kp, route, peer, f.l3_len, 0};
+  }
+  encrypt_and_queue(out, k, now);
+}
+
+unsigned Worker::send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now) {
+  Peer& pr = dp_.peers[peer];
+  Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
+  const PeerRoute* route = pr.route.load(std::memory_order_acquire);
+  if (kp == nullptr || route == nullptr || now - kp->birth >= spec::REJECT_AFTER_TIME) return 0;
+  OutPacket out[kBurst];
+  unsigned k = 0;
+  for (; k < n && k < kBurst; ++k) {
+    out[k] = {pkts[k], kp, route, peer, static_cast<std::uint16_t>(pkts[k]->data_len), 0};
+  }
+  encrypt_and_queue(out, k, now);
+  return k;
+}
+
+void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
+  if (k == 0) return;
+
+  // --- 4: nonces, one fetch_add per keypair ---------------------------------------------------
+  bool assigned[kBurst] = {};
+  for (unsigned i = 0; i < k; ++i) {
+    if (assigned[i]) continue;
+    Keypair* kp = out[i].kp;
+    std::uint64_t want = 0;
+    for (unsigned j = i; j < k; ++j) want += out[j].kp == kp;
+    std::uint64_t next = kp->send_counter.fetch_add(want, std::memory_order_relaxed);
+    for (unsigned j = i; j < k; ++j) {
+      if (out[j].kp != kp) continue;
+      out[j].counter = next++;
+      assigned[j] = true;
+    }
+  }
+
+  // --- 5: pad, make room, seal ----------------------------------------------------------------
+  crypto::AeadJob jobs[kBurst];
+  unsigned nj = 0;
+  for (unsigned i = 0; i < k; ++i) {
+    OutPacket& o = out[i];
+    if (o.counter >= spec::REJECT_AFTER_MESSAGES) {
+      post({Event::Kind::want_handshake, o.peer, 0, {}});
+      drop(o.m, Drop::wg_key_expired);
+      o.m = nullptr;
+      continue;
+    }
+    const std::uint32_t padded = padded_length(o.inner_len, dp_.mtu);
+    const std::uint32_t grow = padded - o.inner_len + wire::spec::kTagLen;
+    const std::uint32_t hdr = o.route->header_len + wire::spec::kTransportHeaderSize;
+    if (rte_pktmbuf_tailroom(o.m) < grow || rte_pktmbuf_headroom(o.m) < hdr) {
+      drop(o.m, Drop::no_headroom);
+      o.m = nullptr;
+      continue;
+    }
+    auto* plain = rte_pktmbuf_mtod(o.m, std::uint8_t*);
+    std::memset(plain + o.inner_len, 0, padded - o.inner_len);
+    rte_pktmbuf_append(o.m, static_cast<std::uint16_t>(grow));
+    jobs[nj++] = {.key = o.kp->send_key,
+                  .counter = o.counter,
+                  .src = plain,
+                  .dst = plain,
+                  .len = padded,
+                  .tag = plain + padded};
+  }
+  if (nj == 0) return;
+  aead_.seal({jobs, nj});
+  stats_.encrypted += nj;
+
+  // --- 6: WireGuard and outer headers, accounting, TX -----------------------------------------
+  for (unsigned i = 0; i < k; ++i) {
+    OutPacket& o = out[i];
+    if (o.m == nullptr) continue;
+    auto* wg = reinterpret_cast<std::uint8_t*>(
+        rte_pktmbuf_prepend(o.m, wire::spec::kTransportHeaderSize));
+    store_le32(wg, static_cast<std::uint32_t>(wire::MessageType::transport));
+    store_le32(wg + 4, o.kp->remote_index);
+    store_le64(wg + 8, o.counter);
+    const auto wg_len = static_cast<std::uint16_t>(o.m->data_len);
+    auto* frame = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(o.m, o.route->header_len));
+    write_outer_header(frame, *o.route, wg_len);
+
+    Peer& pr = dp_.peers[o.peer];
+    pr.tx_bytes.fetch_add(wg_len, std::memory_order_relaxed);
+    pr.tx_packets.fetch_add(1, std::memory_order_relaxed);
+    if (o.inner_len != 0) {  // keepalives are not data (digest section 5)
+      pr.last_tx_data.store(now, std::memory_order_relaxed);
+    }
+    // Keep the key fresh (digest section 4, send step 4).
+    if (o.counter > spec::REKEY_AFTER_MESSAGES ||
+        (o.kp->initiator && now - o.kp->birth > spec::REKEY_AFTER_TIME)) {
+      if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed)) {
+        post({Event::Kind::want_handshake, o.peer, 0, {}});
+      }
+    }
+    queue_tx(o.m, PortRole::outer);
+  }
+}
+
+}  // namespace meshgate::dataplane

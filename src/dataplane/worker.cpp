@@ -1,0 +1,158 @@
+// The worker's poll loop, TX drain, idle back-off and the helpers its stages share.
+#include "meshgate/dataplane/worker.hpp"
+
+#include <rte_config.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+
+#include <ctime>
+
+#include "meshgate/wire/build.hpp"
+
+namespace meshgate::dataplane {
+
+Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
+    : dp_(dp), id_(id), queue_(static_cast<std::uint16_t>(id)), aead_(backend) {}
+
+unsigned Worker::poll(Nanos now) {
+  rte_mbuf* pkts[kBurst];
+  ++stats_.polls;
+  const std::uint16_t a = rte_eth_rx_burst(dp_.inner_port, queue_, pkts, kBurst);
+  if (a != 0) {
+    stats_.rx_inner += a;
+    outbound(pkts, a, now);
+  }
+  const std::uint16_t b = rte_eth_rx_burst(dp_.outer_port, queue_, pkts, kBurst);
+  if (b != 0) {
+    stats_.rx_outer += b;
+    inbound(pkts, b, now);
+  }
+  flush();
+  if (a + b == 0) ++stats_.idle_polls;
+  return a + b;
+}
+
+void Worker::run() {
+  dp_.rcu.reader_register(id_);
+  unsigned idle = 0;
+  while (!dp_.stop.load(std::memory_order_relaxed)) {
+    const unsigned got = poll(monotonic_now());
+    dp_.rcu.quiescent(id_);
+    if (got != 0 || !dp_.idle_backoff) {
+      idle = 0;
+      continue;
+    }
+    // Idle back-off: spin briefly, then sleep a little longer each empty poll (up to 200 us),
+    // offline for RCU so the control thread never waits on a sleeping worker.
+    if (++idle < 100) {
+      rte_pause();
+      continue;
+    }
+    const long us = idle < 1000 ? 5 : 200;
+    dp_.rcu.reader_offline(id_);
+    timespec ts{0, us * 1000};
+    nanosleep(&ts, nullptr);
+    dp_.rcu.reader_online(id_);
+  }
+  dp_.rcu.reader_offline(id_);
+}
+
+void Worker::flush() {
+  flush_tx(tx_outer_, dp_.outer_port);
+  flush_tx(tx_inner_, dp_.inner_port);
+}
+
+void Worker::flush_tx(TxBuffer& b, std::uint16_t port) noexcept {
+  if (b.n == 0) return;
+  const std::uint16_t sent = rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
+  if (port == dp_.outer_port) {
+    stats_.tx_outer += sent;
+  } else {
+    stats_.tx_inner += sent;
+  }
+  if (sent < b.n) {
+    drops_.add(Drop::tx_full, b.n - sent);
+    rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
+  }
+  b.n = 0;
+}
+
+void Worker::queue_tx(rte_mbuf* m, PortRole port) noexcept {
+  TxBuffer& b = port == PortRole::inner ? tx_inner_ : tx_outer_;
+  if (b.n == std::size(b.pkts)) flush_tx(b, port == PortRole::inner ? dp_.inner_port : dp_.outer_port);
+  b.pkts[b.n++] = m;
+}
+
+void Worker::drop(rte_mbuf* m, Drop d) noexcept {
+  drops_.add(d);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::drop(rte_mbuf* m, wire::DropReason r) noexcept {
+  drops_.add(r);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer) noexcept {
+  MbufMeta& mm = meta(m);
+  mm.kind = kind;
+  mm.port = port;
+  mm.peer = peer;
+  if (rte_ring_mp_enqueue(dp_.to_control, m) != 0) {
+    drop(m, Drop::control_ring_full);
+    return;
+  }
+  ++stats_.to_control;
+}
+
+void Worker::post(const Event& e) noexcept {
+  // A full event ring loses the event, not a packet: every event is re-derived later (the next
+  // packet on the keypair or from the new endpoint posts it again).
+  if (rte_ring_mp_enqueue_elem(dp_.events, &e, kEventSize) != 0) {
+    drops_.add(Drop::control_ring_full);
+  }
+}
+
+bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept {
+  if (next_hop.family == IpAddr::Family::none) {
+    drop(m, Drop::no_route);
+    return false;
+  }
+  auto* eth = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(m, sizeof(wire::EthHdr)));
+  if (eth == nullptr) {
+    drop(m, Drop::no_headroom);
+    return false;
+  }
+  const wire::MacAddr& src = role == PortRole::inner ? dp_.addr.inner_mac : dp_.addr.outer_mac;
+  std::optional<wire::MacAddr> dst = dp_.neighbours.lookup(next_hop);
+  wire::write_ethernet(eth, dst ? *dst : wire::MacAddr{}, src,
+                       v6 ? wire::spec::kEtherTypeIpv6 : wire::spec::kEtherTypeIpv4);
+  if (dst) return true;
+  meta(m).next_hop = next_hop;
+  to_control(m, ToControl::resolve, role);
+  return false;
+}
+
+void Worker::send_icmp_error(rte_mbuf* m, std::size_t l3_off, bool too_big) noexcept {
+  rte_mbuf* r = rte_pktmbuf_alloc(dp_.pool);
+  if (r == nullptr) return;
+  const auto* frame = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const std::uint8_t* ip = frame + l3_off;
+  const bool v6 = (ip[0] >> 4) == 6;
+  const IpAddr& from = v6 ? dp_.addr.inner_v6 : dp_.addr.inner_v4;
+  auto* out = rte_pktmbuf_mtod(r, std::uint8_t*);
+  // The error goes straight back to the frame's sender (the LAN host or the LAN router).
+  const wire::MacAddr to_mac = wire::MacAddr::from(frame + 6);
+  std::size_t len = wire::build_icmp_error_frame(
+      out, rte_pktmbuf_tailroom(r), to_mac, dp_.addr.inner_mac, from, ip, m->data_len - l3_off,
+      too_big ? wire::IcmpError::too_big : wire::IcmpError::unreachable, dp_.mtu);
+  if (len == 0 || from.family == IpAddr::Family::none) {
+    rte_pktmbuf_free(r);
+    return;
+  }
+  rte_pktmbuf_append(r, static_cast<std::uint16_t>(len));
+  queue_tx(r, PortRole::inner);
+}
+
+}  // namespace meshgate::dataplane

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Shared helpers for the netns suite and the demo: two sites joined by an "Internet" namespace.
+#
+#   hostA (10.1.0.2, fd01::2) -- lan | gwA | wan -- inet (router) -- wan | gwB | lan -- hostB
+#                                    198.51.100.2                  203.0.113.2
+#                                    2001:db8:a::2                 2001:db8:b::2
+#
+# Each call of topo_create makes namespaces with a unique suffix; topo_destroy (run from the
+# EXIT trap) kills only the processes this script started, by PID, and deletes only its own
+# namespaces. Nothing is routed to the machine's real interfaces.
+set -uo pipefail
+
+MG_ROOT=${MG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
+MG_BIN=${MG_BIN:-$MG_BUILD/src/app/meshgate}
+S=${MG_SUFFIX:-$$}
+NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
+WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
+PIDS=()
+TAP_N=0
+TAP_FAILED=0
+
+log() { printf '# %s\n' "$*"; }
+tap_ok() { TAP_N=$((TAP_N + 1)); printf 'ok %d - %s\n' "$TAP_N" "$1"; }
+tap_fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); printf 'not ok %d - %s\n' "$TAP_N" "$1"; }
+# check NAME CMD...: one TAP line for the command's success.
+check() { local name=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then tap_ok "$name"; else tap_fail "$name"; sed 's/^/#   /' "$WORK/last.out" | tail -20; fi; }
+tap_end() { printf '1..%d\n' "$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# bg NS LOGNAME CMD...: start a process in a namespace, remember its PID.
+bg() { local ns=$1 name=$2; shift 2; ip netns exec "$ns" "$@" >"$WORK/$name.log" 2>&1 & PIDS+=($!); echo $! >"$WORK/$name.pid"; }
+
+topo_destroy() {
+  local p
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] || continue
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  for ns in $NS_HA $NS_GA $NS_INET $NS_GB $NS_HB; do ip netns del "$ns" 2>/dev/null; done
+  if [ -n "${MG_KEEP_LOGS:-}" ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
+}
+
+# A veth pair between two namespaces, both ends up, offloads off: af_packet must see complete
+# frames with finished checksums, not GSO super-packets or partial checksums.
+veth() {
+  local ns1=$1 if1=$2 ns2=$3 if2=$4
+  ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2"
+  for e in "$ns1:$if1" "$ns2:$if2"; do
+    in_ns "${e%%:*}" ip link set "${e#*:}" up
+    in_ns "${e%%:*}" ethtool -K "${e#*:}" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+  done
+}
+
+topo_create() {
+  for ns in $NS_HA $NS_GA $NS_INET $NS_GB $NS_HB; do
+    ip netns add "$ns"
+    in_ns "$ns" ip link set lo up
+    in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  done
+  veth $NS_HA eth0 $NS_GA lan
+  veth $NS_GA wan $NS_INET ea
+  veth $NS_INET eb $NS_GB wan
+  veth $NS_GB lan $NS_HB eth0
+
+  # Hosts on the two LANs; their router is the gateway's inner address.
+  in_ns $NS_HA ip addr add 10.1.0.2/24 dev eth0
+  in_ns $NS_HA ip addr add fd01::2/64 dev eth0 nodad
+  in_ns $NS_HA ip route add default via 10.1.0.1
+  in_ns $NS_HA ip -6 route add default via fd01::1
+  in_ns $NS_HB ip addr add 10.2.0.2/24 dev eth0
+  in_ns $NS_HB ip addr add fd02::2/64 dev eth0 nodad
+  in_ns $NS_HB ip route add default via 10.2.0.1
+  in_ns $NS_HB ip -6 route add default via fd02::1
+
+  # The Internet: one router between the two sites' public subnets.
+  in_ns $NS_INET ip addr add 198.51.100.1/24 dev ea
+  in_ns $NS_INET ip addr add 2001:db8:a::1/64 dev ea nodad
+  in_ns $NS_INET ip addr add 203.0.113.1/24 dev eb
+  in_ns $NS_INET ip addr add 2001:db8:b::1/64 dev eb nodad
+  in_ns $NS_INET sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+# A kernel stack on a gateway namespace's ports (for the wireguard-go site): addresses and
+# forwarding, as a Linux router running wireguard-go would have.
+kernel_gateway() {
+  local ns=$1 lan4=$2 lan6=$3 wan4=$4 wan6=$5 gw4=$6 gw6=$7
+  in_ns "$ns" ip addr add "$lan4" dev lan
+  in_ns "$ns" ip addr add "$lan6" dev lan nodad
+  in_ns "$ns" ip addr add "$wan4" dev wan
+  in_ns "$ns" ip addr add "$wan6" dev wan nodad
+  in_ns "$ns" ip route add default via "$gw4"
+  in_ns "$ns" ip -6 route add default via "$gw6"
+  in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+# gen_keys NAME: writes $WORK/NAME.key and $WORK/NAME.pub
+gen_keys() { wg genkey >"$WORK/$1.key"; wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
+
+# wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
+wait_for() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done; }
+
+# iperf_tcp NS_SERVER NS_CLIENT ADDR SECONDS [STREAMS]: prints Gbit/s received, fails on error.
+iperf_tcp() {
+  local srv=$1 cli=$2 addr=$3 secs=$4 streams=${5:-1}
+  bg "$srv" iperf3-srv-$TAP_N iperf3 -s -1 -B "$addr"
+  wait_for 5 in_ns "$srv" sh -c "ss -ltn | grep -q ':5201'"
+  in_ns "$cli" iperf3 -c "$addr" -t "$secs" -P "$streams" -J >"$WORK/iperf.json" 2>&1 || return 1
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$WORK/iperf.json"
+}

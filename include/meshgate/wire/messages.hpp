@@ -129,6 +129,9 @@ struct [[gnu::packed]] MessageTransportHeader {
   std::uint64_t counter;
 };
 
+// Alignment 1: a message may sit at any offset of a packet buffer.
+static_assert(alignof(MessageInitiation) == 1 && alignof(MessageResponse) == 1 &&
+              alignof(MessageCookieReply) == 1 && alignof(MessageTransportHeader) == 1);
 static_assert(sizeof(MessageHeader) == 4);
 static_assert(sizeof(MessageMacs) == 32);
 

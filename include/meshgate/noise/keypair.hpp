@@ -1,0 +1,30 @@
+// The result of a completed handshake (digest section 3.6): a pair of transport keys and the
+// two indices that name them on the wire. Counters, the replay window and slot rotation
+// belong to the peer module, which wraps this.
+#pragma once
+
+#include <cstdint>
+
+#include "meshgate/base/secret.hpp"
+#include "meshgate/base/time.hpp"
+
+namespace meshgate::noise {
+
+struct Keypair {
+  SecretKey send;                  // initiator: T1, responder: T2 (Noise Split)
+  SecretKey recv;                  // initiator: T2, responder: T1
+  std::uint32_t local_index = 0;   // receiver_index the peer puts on data it sends us
+  std::uint32_t remote_index = 0;  // receiver_index we put on data we send
+  bool initiator = false;          // only the initiator rekeys on age (digest 3.6, 4)
+  Nanos birth = 0;                 // monotonic time of derivation
+
+  void clear() noexcept {
+    send.clear();
+    recv.clear();
+    local_index = remote_index = 0;
+    initiator = false;
+    birth = 0;
+  }
+};
+
+}  // namespace meshgate::noise

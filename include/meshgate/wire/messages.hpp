@@ -1,0 +1,265 @@
+// WireGuard message layouts and protocol constants (protocol digest sections 1 and 2).
+//
+// The four UDP payloads are plain packed structs with their sizes and offsets checked at
+// compile time. A received datagram is classified once by classify(): that checks the
+// length, the type word and the exact size for its type, so later code does typed reads
+// without re-checking. Indices and the transport counter are little-endian on the wire; the
+// supported hosts are little-endian (checked in base/bytes.cpp), so the fields are native
+// integers. Pure code: no rte_*.h, no allocation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "meshgate/base/time.hpp"
+
+namespace meshgate::wire {
+
+// ---------------------------------------------------------------------------------------------
+// Protocol constants, fixed by WireGuard (whitepaper section 6, digest section 1). Our own
+// tunables (queue sizes, under-load thresholds) live elsewhere, in `impl` namespaces.
+// ---------------------------------------------------------------------------------------------
+namespace spec {
+
+// Digest section 1.1.
+inline constexpr std::string_view kConstruction = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
+inline constexpr std::string_view kIdentifier = "WireGuard v1 zx2c4 Jason@zx2c4.com";
+inline constexpr std::string_view kLabelMac1 = "mac1----";
+inline constexpr std::string_view kLabelCookie = "cookie--";
+
+// Field sizes (digest section 0).
+inline constexpr std::size_t kKeyLen = 32;        // X25519 keys, chaining key, hash
+inline constexpr std::size_t kTagLen = 16;        // Poly1305
+inline constexpr std::size_t kMacLen = 16;        // keyed BLAKE2s-128
+inline constexpr std::size_t kTimestampLen = 12;  // TAI64N
+inline constexpr std::size_t kCookieLen = 16;
+inline constexpr std::size_t kCookieNonceLen = 24;  // XChaCha20-Poly1305
+
+// Message sizes (digest section 2).
+inline constexpr std::size_t kInitiationSize = 148;
+inline constexpr std::size_t kResponseSize = 92;
+inline constexpr std::size_t kCookieReplySize = 64;
+inline constexpr std::size_t kTransportHeaderSize = 16;
+inline constexpr std::size_t kTransportMinSize = kTransportHeaderSize + kTagLen;  // 32
+inline constexpr std::size_t kKeepaliveSize = kTransportMinSize;                  // empty plaintext
+inline constexpr std::size_t kPaddingMultiple = 16;
+
+// Message counters (digest section 1.2). REJECT uses the whitepaper / wireguard-go value,
+// the smaller of the two reference limits: 2^64 - 2^13 - 1.
+inline constexpr std::uint64_t kRekeyAfterMessages = std::uint64_t{1} << 60;
+inline constexpr std::uint64_t kRejectAfterMessages =
+    ~std::uint64_t{0} - (std::uint64_t{1} << 13);  // (2^64 - 1) - 2^13
+
+// Timers (digest section 1.2).
+inline constexpr Nanos kRekeyAfterTime = seconds(120);
+inline constexpr Nanos kRejectAfterTime = seconds(180);
+inline constexpr Nanos kRekeyAttemptTime = seconds(90);
+inline constexpr Nanos kRekeyTimeout = seconds(5);
+inline constexpr Nanos kRekeyTimeoutJitterMax = millis(333);
+inline constexpr Nanos kKeepaliveTimeout = seconds(10);
+inline constexpr Nanos kCookieRefreshTime = seconds(120);  // R_m lifetime, cookie lifetime
+/// The kernel uses a received cookie for 120 - 5 s only, so it never sends a mac2 the
+/// responder's rotated secret no longer accepts (COOKIE_SECRET_LATENCY).
+inline constexpr Nanos kCookieSecretLatency = seconds(5);
+inline constexpr Nanos kZeroKeyMaterialTime = kRejectAfterTime * 3;
+inline constexpr int kMaxTimerHandshakes = 18;  // 90 s / 5 s
+inline constexpr int kInitiationsPerSecond = 50;
+/// A responder drops a second initiation from one peer within this interval (flood guard).
+inline constexpr Nanos kInitiationMinInterval = kNsPerSec / kInitiationsPerSecond;  // 20 ms
+
+}  // namespace spec
+
+// ---------------------------------------------------------------------------------------------
+// Layouts (digest section 2). Byte 0 is the type, bytes 1-3 are reserved and zero.
+// ---------------------------------------------------------------------------------------------
+enum class MessageType : std::uint8_t {
+  initiation = 1,
+  response = 2,
+  cookie_reply = 3,
+  transport = 4,
+};
+
+std::string_view to_string(MessageType t) noexcept;
+
+struct [[gnu::packed]] MessageHeader {
+  std::uint8_t type;
+  std::uint8_t reserved[3];
+};
+
+struct [[gnu::packed]] MessageMacs {
+  std::uint8_t mac1[spec::kMacLen];
+  std::uint8_t mac2[spec::kMacLen];
+};
+
+/// Type 1. The bytes from `ephemeral` to the end of `encrypted_timestamp` are exactly Noise
+/// message 1 of IKpsk2 with a 12-byte payload.
+struct [[gnu::packed]] MessageInitiation {
+  MessageHeader header;
+  std::uint32_t sender_index;
+  std::uint8_t ephemeral[spec::kKeyLen];
+  std::uint8_t encrypted_static[spec::kKeyLen + spec::kTagLen];
+  std::uint8_t encrypted_timestamp[spec::kTimestampLen + spec::kTagLen];
+  MessageMacs macs;
+};
+
+/// Type 2. `ephemeral` and `encrypted_nothing` are Noise message 2 with an empty payload.
+struct [[gnu::packed]] MessageResponse {
+  MessageHeader header;
+  std::uint32_t sender_index;
+  std::uint32_t receiver_index;
+  std::uint8_t ephemeral[spec::kKeyLen];
+  std::uint8_t encrypted_nothing[spec::kTagLen];
+  MessageMacs macs;
+};
+
+/// Type 3.
+struct [[gnu::packed]] MessageCookieReply {
+  MessageHeader header;
+  std::uint32_t receiver_index;
+  std::uint8_t nonce[spec::kCookieNonceLen];
+  std::uint8_t encrypted_cookie[spec::kCookieLen + spec::kTagLen];
+};
+
+/// Type 4 header; the AEAD ciphertext and tag follow it.
+struct [[gnu::packed]] MessageTransportHeader {
+  MessageHeader header;
+  std::uint32_t receiver_index;
+  std::uint64_t counter;
+};
+
+// Alignment 1: a message may sit at any offset of a packet buffer.
+static_assert(alignof(MessageInitiation) == 1 && alignof(MessageResponse) == 1 &&
+              alignof(MessageCookieReply) == 1 && alignof(MessageTransportHeader) == 1);
+static_assert(sizeof(MessageHeader) == 4);
+static_assert(sizeof(MessageMacs) == 32);
+
+static_assert(sizeof(MessageInitiation) == spec::kInitiationSize);
+static_assert(offsetof(MessageInitiation, sender_index) == 4);
+static_assert(offsetof(MessageInitiation, ephemeral) == 8);
+static_assert(offsetof(MessageInitiation, encrypted_static) == 40);
+static_assert(offsetof(MessageInitiation, encrypted_timestamp) == 88);
+static_assert(offsetof(MessageInitiation, macs) == 116);
+static_assert(offsetof(MessageInitiation, macs) + offsetof(MessageMacs, mac2) == 132);
+
+static_assert(sizeof(MessageResponse) == spec::kResponseSize);
+static_assert(offsetof(MessageResponse, sender_index) == 4);
+static_assert(offsetof(MessageResponse, receiver_index) == 8);
+static_assert(offsetof(MessageResponse, ephemeral) == 12);
+static_assert(offsetof(MessageResponse, encrypted_nothing) == 44);
+static_assert(offsetof(MessageResponse, macs) == 60);
+static_assert(offsetof(MessageResponse, macs) + offsetof(MessageMacs, mac2) == 76);
+
+static_assert(sizeof(MessageCookieReply) == spec::kCookieReplySize);
+static_assert(offsetof(MessageCookieReply, receiver_index) == 4);
+static_assert(offsetof(MessageCookieReply, nonce) == 8);
+static_assert(offsetof(MessageCookieReply, encrypted_cookie) == 32);
+
+static_assert(sizeof(MessageTransportHeader) == spec::kTransportHeaderSize);
+static_assert(offsetof(MessageTransportHeader, receiver_index) == 4);
+static_assert(offsetof(MessageTransportHeader, counter) == 8);
+
+/// A header with the given type and zero reserved bytes.
+constexpr MessageHeader make_header(MessageType t) noexcept {
+  return MessageHeader{static_cast<std::uint8_t>(t), {0, 0, 0}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Classification of a received datagram.
+// ---------------------------------------------------------------------------------------------
+
+/// Why a datagram was not recognised as a WireGuard message. X(name, description): the list
+/// also makes the per-reason counters and their operator-visible names.
+#define MESHGATE_WIRE_DROP_REASONS(X)                                                   \
+  X(too_short, "shorter than the 4-byte message header")                              \
+  X(unknown_type, "first byte is not a WireGuard message type (1-4)")                 \
+  X(reserved_nonzero, "reserved header bytes 1-3 are not zero")                       \
+  X(bad_size, "length is wrong for the message type (exact for 1-3, >= 32 for 4)")
+
+enum class WireDrop : std::uint8_t {
+  none = 0,
+#define MESHGATE_X(name, desc) name,
+  MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+#undef MESHGATE_X
+};
+
+inline constexpr std::size_t kWireDropCount = 0
+#define MESHGATE_X(name, desc) +1
+    MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+#undef MESHGATE_X
+    ;
+
+std::string_view to_string(WireDrop d) noexcept;
+std::string_view describe(WireDrop d) noexcept;
+
+/// The outcome of classify(): a message type when `drop == none`, else the reason.
+struct Classified {
+  MessageType type{};
+  WireDrop drop = WireDrop::none;
+  constexpr bool ok() const noexcept { return drop == WireDrop::none; }
+};
+
+/// Checks the header word and the length for the type, once. A message that passes may be
+/// read through the matching struct (copied with load_message(), or the transport header
+/// fields with the load_le helpers). Like the reference implementations, the four header
+/// bytes are compared as one word, so a non-zero reserved byte makes the packet unknown;
+/// we report that case under its own name.
+Classified classify(const std::uint8_t* data, std::size_t len) noexcept;
+
+/// Exact size of a handshake message type; 0 for transport (variable).
+constexpr std::size_t message_size(MessageType t) noexcept {
+  switch (t) {
+    case MessageType::initiation: return spec::kInitiationSize;
+    case MessageType::response: return spec::kResponseSize;
+    case MessageType::cookie_reply: return spec::kCookieReplySize;
+    case MessageType::transport: return 0;
+  }
+  return 0;
+}
+
+/// Copies a classified message into its struct (no aliasing of the packet buffer).
+template <class Msg>
+Msg load_message(const std::uint8_t* data) noexcept {
+  Msg m;
+  std::memcpy(&m, data, sizeof m);
+  return m;
+}
+
+template <class Msg>
+const std::uint8_t* message_bytes(const Msg& m) noexcept {
+  return reinterpret_cast<const std::uint8_t*>(&m);
+}
+template <class Msg>
+std::uint8_t* message_bytes(Msg& m) noexcept {
+  return reinterpret_cast<std::uint8_t*>(&m);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport payload sizing (digest section 2, type 4).
+// ---------------------------------------------------------------------------------------------
+
+/// Zero bytes of plaintext: a keepalive. It is authenticated but never padded nor delivered.
+inline constexpr std::size_t kKeepalivePlaintextLen = 0;
+constexpr bool is_keepalive(std::size_t plaintext_len) noexcept {
+  return plaintext_len == kKeepalivePlaintextLen;
+}
+
+/// Plaintext length after padding: round up to 16 but never beyond the tunnel MTU; a packet
+/// already longer than the MTU is padded by its remainder modulo the MTU (as the kernel
+/// does, so the clamp never underflows). mtu == 0 means "no MTU": just round up.
+constexpr std::size_t padded_len(std::size_t len, std::size_t mtu) noexcept {
+  constexpr std::size_t m = spec::kPaddingMultiple;
+  if (mtu == 0) return (len + m - 1) / m * m;
+  std::size_t last_unit = len > mtu ? len % mtu : len;
+  std::size_t rounded = (last_unit + m - 1) / m * m;
+  std::size_t padded_unit = rounded < mtu ? rounded : mtu;
+  return len + (padded_unit - last_unit);
+}
+
+/// Whole UDP payload of a transport message carrying `padded_plaintext_len` bytes.
+constexpr std::size_t transport_message_len(std::size_t padded_plaintext_len) noexcept {
+  return spec::kTransportHeaderSize + padded_plaintext_len + spec::kTagLen;
+}
+
+}  // namespace meshgate::wire

@@ -23,7 +23,7 @@ struct Side {
 struct Bench {
   Side a;
   Side b;
-  wire::Endpoint a_addr;
+  Endpoint a_addr;
   WallTime wall{1'700'000'000, 0};
   Nanos now = seconds(1000);
 
@@ -36,7 +36,7 @@ struct Bench {
     a.cookie.init(b.id.public_key);
     b.cookie.init(a.id.public_key);
     const std::uint8_t ip[4] = {192, 0, 2, 1};
-    a_addr = wire::Endpoint::v4(ip, 51820);
+    a_addr = Endpoint{IpAddr::v4_bytes(ip), 51820};
   }
 
   Handshake* lookup(const Key32& k) { return k == b.hs.remote_static ? &b.hs : nullptr; }

@@ -95,7 +95,7 @@ HandshakeDrop CookieSender::consume_reply(const MessageCookieReply& msg, Nanos n
 // Checker side (per interface).
 // ---------------------------------------------------------------------------------------------
 
-void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const wire::Endpoint& src,
+void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const Endpoint& src,
                                 Nanos now) noexcept {
   if (!has_secret_ || now - secret_birth_ >= spec::kCookieRefreshTime) {
     crypto::random_bytes(secret_.data(), secret_.size());
@@ -106,11 +106,12 @@ void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const wire::Endpo
   // bytes, then the port in network order.
   std::uint8_t port_be[2];
   store_be16(port_be, src.port);
-  crypto::mac16(out.span(), secret_.span(), {src.addr_bytes(), ByteSpan(port_be, 2)});
+  const ByteSpan addr(src.addr.bytes.data(), src.addr.size());
+  crypto::mac16(out.span(), secret_.span(), {addr, ByteSpan(port_be, 2)});
 }
 
 MacVerdict CookieChecker::validate(const std::uint8_t* msg, std::size_t macs_offset,
-                                   const StaticIdentity& id, const wire::Endpoint& src,
+                                   const StaticIdentity& id, const Endpoint& src,
                                    bool check_mac2, Nanos now) noexcept {
   Mac16 expected;
   compute_mac1(expected.data(), id.mac1_key, msg, macs_offset);
@@ -129,20 +130,20 @@ MacVerdict CookieChecker::validate(const std::uint8_t* msg, std::size_t macs_off
 }
 
 MacVerdict CookieChecker::validate(const MessageInitiation& msg, const StaticIdentity& id,
-                                   const wire::Endpoint& src, bool check_mac2,
+                                   const Endpoint& src, bool check_mac2,
                                    Nanos now) noexcept {
   return validate(wire::message_bytes(msg), kInitiationMacs, id, src, check_mac2, now);
 }
 
 MacVerdict CookieChecker::validate(const MessageResponse& msg, const StaticIdentity& id,
-                                   const wire::Endpoint& src, bool check_mac2,
+                                   const Endpoint& src, bool check_mac2,
                                    Nanos now) noexcept {
   return validate(wire::message_bytes(msg), kResponseMacs, id, src, check_mac2, now);
 }
 
 void CookieChecker::create_reply(MessageCookieReply& out, const std::uint8_t* msg,
                                  std::size_t macs_offset, std::uint32_t sender_index,
-                                 const StaticIdentity& id, const wire::Endpoint& src,
+                                 const StaticIdentity& id, const Endpoint& src,
                                  Nanos now) noexcept {
   Secret<spec::kCookieLen> cookie;
   make_cookie(cookie, src, now);
@@ -155,13 +156,13 @@ void CookieChecker::create_reply(MessageCookieReply& out, const std::uint8_t* ms
 }
 
 void CookieChecker::create_reply(MessageCookieReply& out, const MessageInitiation& msg,
-                                 const StaticIdentity& id, const wire::Endpoint& src,
+                                 const StaticIdentity& id, const Endpoint& src,
                                  Nanos now) noexcept {
   create_reply(out, wire::message_bytes(msg), kInitiationMacs, msg.sender_index, id, src, now);
 }
 
 void CookieChecker::create_reply(MessageCookieReply& out, const MessageResponse& msg,
-                                 const StaticIdentity& id, const wire::Endpoint& src,
+                                 const StaticIdentity& id, const Endpoint& src,
                                  Nanos now) noexcept {
   create_reply(out, wire::message_bytes(msg), kResponseMacs, msg.sender_index, id, src, now);
 }

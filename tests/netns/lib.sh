@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared helpers for the netns suite and the demo: two sites joined by an "Internet" namespace.
 #
-#   hostA (10.1.0.2, fd01::2) -- lan | gwA | wan -- inet (router) -- wan | gwB | lan -- hostB
+#   hostA (10.1.0.2, fd01::2) -- lan0 | gwA | wan0 -- inet (router) -- wan0 | gwB | lan0 -- hostB
 #                                    198.51.100.2                  203.0.113.2
 #                                    2001:db8:a::2                 2001:db8:b::2
 #
@@ -60,10 +60,10 @@ topo_create() {
     in_ns "$ns" ip link set lo up
     in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
   done
-  veth $NS_HA eth0 $NS_GA lan
-  veth $NS_GA wan $NS_INET ea
-  veth $NS_INET eb $NS_GB wan
-  veth $NS_GB lan $NS_HB eth0
+  veth $NS_HA eth0 $NS_GA lan0
+  veth $NS_GA wan0 $NS_INET ea
+  veth $NS_INET eb $NS_GB wan0
+  veth $NS_GB lan0 $NS_HB eth0
 
   # Hosts on the two LANs; their router is the gateway's inner address.
   in_ns $NS_HA ip addr add 10.1.0.2/24 dev eth0
@@ -87,10 +87,10 @@ topo_create() {
 # forwarding, as a Linux router running wireguard-go would have.
 kernel_gateway() {
   local ns=$1 lan4=$2 lan6=$3 wan4=$4 wan6=$5 gw4=$6 gw6=$7
-  in_ns "$ns" ip addr add "$lan4" dev lan
-  in_ns "$ns" ip addr add "$lan6" dev lan nodad
-  in_ns "$ns" ip addr add "$wan4" dev wan
-  in_ns "$ns" ip addr add "$wan6" dev wan nodad
+  in_ns "$ns" ip addr add "$lan4" dev lan0
+  in_ns "$ns" ip addr add "$lan6" dev lan0 nodad
+  in_ns "$ns" ip addr add "$wan4" dev wan0
+  in_ns "$ns" ip addr add "$wan6" dev wan0 nodad
   in_ns "$ns" ip route add default via "$gw4"
   in_ns "$ns" ip -6 route add default via "$gw6"
   in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1

@@ -17,7 +17,7 @@
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/drop.hpp"
 #include "meshgate/noise/identity.hpp"
-#include "meshgate/wire/endpoint.hpp"
+#include "meshgate/base/ip.hpp"
 #include "meshgate/wire/messages.hpp"
 
 namespace meshgate::noise {
@@ -67,27 +67,27 @@ class CookieChecker {
   /// mac1 with the interface's mac1 key; then, if check_mac2 (under load), mac2 with the
   /// cookie this source address would get now. Constant-time compares.
   MacVerdict validate(const wire::MessageInitiation& msg, const StaticIdentity& id,
-                      const wire::Endpoint& src, bool check_mac2, Nanos now) noexcept;
+                      const Endpoint& src, bool check_mac2, Nanos now) noexcept;
   MacVerdict validate(const wire::MessageResponse& msg, const StaticIdentity& id,
-                      const wire::Endpoint& src, bool check_mac2, Nanos now) noexcept;
+                      const Endpoint& src, bool check_mac2, Nanos now) noexcept;
 
   /// A cookie reply to a handshake message that failed mac2 under load (digest 3.9):
   /// receiver = the message's sender index, XAEAD(cookie key, random nonce, cookie,
   /// ad = the message's mac1). Send it to `src`; do not touch any peer's endpoint.
   void create_reply(wire::MessageCookieReply& out, const wire::MessageInitiation& msg,
-                    const StaticIdentity& id, const wire::Endpoint& src, Nanos now) noexcept;
+                    const StaticIdentity& id, const Endpoint& src, Nanos now) noexcept;
   void create_reply(wire::MessageCookieReply& out, const wire::MessageResponse& msg,
-                    const StaticIdentity& id, const wire::Endpoint& src, Nanos now) noexcept;
+                    const StaticIdentity& id, const Endpoint& src, Nanos now) noexcept;
 
  private:
   MacVerdict validate(const std::uint8_t* msg, std::size_t macs_offset,
-                      const StaticIdentity& id, const wire::Endpoint& src, bool check_mac2,
+                      const StaticIdentity& id, const Endpoint& src, bool check_mac2,
                       Nanos now) noexcept;
   void create_reply(wire::MessageCookieReply& out, const std::uint8_t* msg,
                     std::size_t macs_offset, std::uint32_t sender_index,
-                    const StaticIdentity& id, const wire::Endpoint& src, Nanos now) noexcept;
+                    const StaticIdentity& id, const Endpoint& src, Nanos now) noexcept;
   /// cookie = MAC(R_m, address bytes || port as BE16), renewing R_m when 120 s old.
-  void make_cookie(Secret<wire::spec::kCookieLen>& out, const wire::Endpoint& src,
+  void make_cookie(Secret<wire::spec::kCookieLen>& out, const Endpoint& src,
                    Nanos now) noexcept;
 
   SecretKey secret_;  // R_m

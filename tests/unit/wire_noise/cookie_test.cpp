@@ -44,7 +44,7 @@ TEST(Cookie, UnderLoadRoundTrip) {
   ASSERT_EQ(p.b_receives(retry, /*under_load=*/true), HandshakeDrop::none);
 
   // The cookie is bound to the source address and port.
-  wire::Endpoint moved = p.a.addr;
+  Endpoint moved = p.a.addr;
   moved.port = 51821;
   EXPECT_EQ(p.b.checker.validate(retry, p.b.id, moved, true, p.now), MacVerdict::valid_mac1);
 
@@ -151,9 +151,9 @@ TEST(Cookie, Mac1KeysFollowTheDigest) {
   EXPECT_EQ(p.b.id.cookie_key, cookie_key_for(p.b.id.public_key));
   EXPECT_NE(p.b.id.mac1_key, p.b.id.cookie_key);
   const std::uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
-  auto src6 = wire::Endpoint::v6(v6, 443);
-  EXPECT_EQ(src6.addr_bytes().size(), 16u);
-  EXPECT_EQ(p.a.addr.addr_bytes().size(), 4u);
+  auto src6 = Endpoint{IpAddr::v6_bytes(v6), 443};
+  EXPECT_EQ(src6.addr.size(), 16u);
+  EXPECT_EQ(p.a.addr.addr.size(), 4u);
   auto init = p.initiation();
   EXPECT_EQ(p.b.checker.validate(init, p.b.id, src6, false, p.now), MacVerdict::valid_mac1);
 }

@@ -21,7 +21,7 @@ struct Node {
   Handshake hs;          // the one peer this node knows
   CookieSender cookie;   // macs on what we send to that peer
   CookieChecker checker;
-  wire::Endpoint addr;
+  Endpoint addr;
 };
 
 /// Node a initiates to node b. PSK null = none.
@@ -41,8 +41,8 @@ struct Pair {
     b.cookie.init(a.id.public_key);
     const std::uint8_t a4[4] = {192, 0, 2, 1};
     const std::uint8_t b4[4] = {198, 51, 100, 7};
-    a.addr = wire::Endpoint::v4(a4, 51820);
-    b.addr = wire::Endpoint::v4(b4, 51820);
+    a.addr = Endpoint{IpAddr::v4_bytes(a4), 51820};
+    b.addr = Endpoint{IpAddr::v4_bytes(b4), 51820};
   }
 
   /// Advances both clocks (monotonic and wall) by `d`.

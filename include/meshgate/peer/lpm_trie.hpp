@@ -72,6 +72,42 @@ class LpmTrie {
     return found;
   }
 
+  /// Largest burst for lookup_burst().
+  static constexpr unsigned kMaxBurst = 64;
+
+  /// lookup() for a burst of `n` <= kMaxBurst addresses. The walks advance in lock-step, one
+  /// level per round, prefetching every lane's next node, so a big table costs about one
+  /// memory latency per level for the whole burst instead of one per lookup.
+  void lookup_burst(const Key* addrs, PeerId* out, unsigned n) const noexcept {
+    const Node* cur[kMaxBurst];
+    std::uint8_t lane[kMaxBurst];
+    const Node* root = root_.load(std::memory_order_acquire);
+    unsigned live = root != nullptr ? n : 0;
+    for (unsigned i = 0; i < n; ++i) {
+      out[i] = kNoPeer;
+      cur[i] = root;
+      lane[i] = static_cast<std::uint8_t>(i);
+    }
+    while (live != 0) {
+      unsigned kept = 0;
+      for (unsigned j = 0; j < live; ++j) {
+        const unsigned i = lane[j];
+        const Node* nd = cur[i];
+        const Key a = addrs[i];
+        if (((a ^ nd->key) & nd->mask) != 0) continue;
+        const PeerId p = nd->peer.load(std::memory_order_relaxed);
+        out[i] = p != kNoPeer ? p : out[i];
+        const Node* next =
+            nd->child[static_cast<unsigned>(a >> nd->shift) & 1U].load(std::memory_order_acquire);
+        if (next == nullptr) continue;
+        __builtin_prefetch(next);
+        cur[i] = next;
+        lane[kept++] = static_cast<std::uint8_t>(i);
+      }
+      live = kept;
+    }
+  }
+
   // ---- writer (control thread) only ----
 
   /// Maps key/cidr (host bits cleared here) to `peer`; an existing owner loses it (a move).

@@ -87,6 +87,12 @@ TEST(AllowedIps, OverlappingPrefixesV6) {
   EXPECT_EQ(t.lookup(v6("2001:db8:0:1:8000::1")), F);
   EXPECT_EQ(t.lookup(v6("2001:db8:0:1:7fff::1")), E);
   EXPECT_EQ(t.lookup(v6("::1")), kNoPeer);
+  const Ip6 burst[] = {v6("2607:5300:4000::1"), v6("::1"), v6("2001:db8:0:1:8000::1")};
+  PeerId got[3];
+  t.lookup_burst(burst, got, 3);
+  EXPECT_EQ(got[0], D);
+  EXPECT_EQ(got[1], kNoPeer);
+  EXPECT_EQ(got[2], F);
   // The IPv4 trie is separate: ::ffff:a.b.c.d style overlap does not leak across families.
   EXPECT_EQ(t.lookup(v4("0.0.0.1")), kNoPeer);
 }
@@ -284,6 +290,10 @@ void run_randomized(std::uint64_t seed, int ops, unsigned peers) {
   };
   std::size_t hits = 0;
   std::size_t probes = 0;
+  Key burst[LpmTrie<Key>::kMaxBurst];
+  PeerId burst_want[LpmTrie<Key>::kMaxBurst];
+  unsigned burst_n = 0;
+  unsigned burst_size = LpmTrie<Key>::kMaxBurst;
   auto compare_lookups = [&](int n) {
     for (int i = 0; i < n; ++i) {
       Key a;
@@ -298,6 +308,15 @@ void run_randomized(std::uint64_t seed, int ops, unsigned peers) {
       ASSERT_EQ(trie.lookup(a), want);
       hits += want != kNoPeer;
       ++probes;
+      burst[burst_n] = a;
+      burst_want[burst_n] = want;
+      if (++burst_n == burst_size || i + 1 == n) {  // the burst form must agree lane by lane
+        PeerId got[LpmTrie<Key>::kMaxBurst];
+        trie.lookup_burst(burst, got, burst_n);
+        for (unsigned j = 0; j < burst_n; ++j) ASSERT_EQ(got[j], burst_want[j]) << j;
+        burst_n = 0;
+        burst_size = 1 + static_cast<unsigned>(rng() % LpmTrie<Key>::kMaxBurst);
+      }
     }
   };
   std::vector<std::pair<Key, unsigned>> history;
@@ -399,7 +418,15 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
         const unsigned bit = p == kNoPeer ? 63 : p;
         local_bad += (allowed[i] >> bit & 1) == 0;
       }
-      n += probes.size();
+      for (std::size_t i = 0; i < probes.size(); i += AllowedIps::kMaxBurst) {
+        PeerId got[AllowedIps::kMaxBurst];
+        table.lookup_burst(&probes[i], got, AllowedIps::kMaxBurst);
+        for (unsigned j = 0; j < AllowedIps::kMaxBurst; ++j) {
+          const unsigned bit = got[j] == kNoPeer ? 63 : got[j];
+          local_bad += (allowed[i + j] >> bit & 1) == 0;
+        }
+      }
+      n += 2 * probes.size();
       quiescent.fetch_add(1, std::memory_order_release);  // holds no node between rounds
     }
     bad.store(local_bad);

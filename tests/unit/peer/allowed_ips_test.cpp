@@ -370,40 +370,53 @@ TEST(LpmTrie, RandomizedV6AgainstNaiveModel) {
 
 // The writer runs a schedule fixed in advance; for each probe address we know every peer that
 // the schedule ever gives a covering prefix. A reader must only ever see one of those, or none.
-TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
-  constexpr unsigned kPeers = 32;
-  std::mt19937_64 rng(99);
+struct Schedule {
   struct Op {
     bool insert;
     std::uint32_t key;
     unsigned cidr;
     PeerId peer;
   };
-  std::vector<Op> schedule;
-  std::vector<std::pair<std::uint32_t, unsigned>> prefixes;
-  for (int i = 0; i < 400; ++i) {
-    const std::uint32_t key = 0x0a000000U | (static_cast<std::uint32_t>(rng()) & 0x00ffffffU);
-    prefixes.emplace_back(key, 8 + static_cast<unsigned>(rng() % 25));
-  }
-  for (int i = 0; i < 20000; ++i) {
-    auto [key, cidr] = prefixes[rng() % prefixes.size()];
-    // Each prefix has a small set of possible owners, so "impossible" answers exist.
-    const PeerId peer = static_cast<PeerId>((key >> 8 ^ cidr ^ (rng() % 2)) % kPeers);
-    schedule.push_back({rng() % 3 != 0, key, cidr, peer});
-  }
+  std::vector<Op> ops;
   std::vector<std::uint32_t> probes;
-  std::vector<std::uint64_t> allowed;  // bit p: peer p may answer; bit 63: none may
-  for (int i = 0; i < 4096; ++i) {
-    auto [key, cidr] = prefixes[rng() % prefixes.size()];
-    const std::uint32_t a = key | (static_cast<std::uint32_t>(rng()) & ~Ip4Trie::mask_of(cidr));
-    std::uint64_t bits = std::uint64_t{1} << 63;
-    for (const Op& op : schedule) {
-      if (op.insert && ((a ^ op.key) & Ip4Trie::mask_of(op.cidr)) == 0) bits |= std::uint64_t{1} << op.peer;
-    }
-    probes.push_back(a);
-    allowed.push_back(bits);
-  }
+  std::vector<std::uint64_t> allowed;  // per probe, bit p: peer p may answer; bit 63: none may
 
+  explicit Schedule(std::uint64_t seed) {
+    constexpr unsigned kPeers = 32;
+    std::mt19937_64 rng(seed);
+    std::vector<std::pair<std::uint32_t, unsigned>> prefixes;
+    for (int i = 0; i < 400; ++i) {
+      const std::uint32_t key = 0x0a000000U | (static_cast<std::uint32_t>(rng()) & 0x00ffffffU);
+      prefixes.emplace_back(key, 16 + static_cast<unsigned>(rng() % 17));  // few overlaps
+    }
+    for (int i = 0; i < 20000; ++i) {
+      auto [key, cidr] = prefixes[rng() % prefixes.size()];
+      // Each prefix has two possible owners, so "impossible" answers exist.
+      const PeerId peer = static_cast<PeerId>((key >> 8 ^ cidr ^ (rng() % 2)) % kPeers);
+      ops.push_back({rng() % 3 != 0, key, cidr, peer});
+    }
+    for (int i = 0; i < 4096; ++i) {
+      auto [key, cidr] = prefixes[rng() % prefixes.size()];
+      const std::uint32_t a = key | (static_cast<std::uint32_t>(rng()) & ~Ip4Trie::mask_of(cidr));
+      std::uint64_t bits = std::uint64_t{1} << 63;
+      for (const Op& op : ops) {
+        if (op.insert && ((a ^ op.key) & Ip4Trie::mask_of(op.cidr)) == 0) {
+          bits |= std::uint64_t{1} << op.peer;
+        }
+      }
+      probes.push_back(a);
+      allowed.push_back(bits);
+    }
+  }
+  bool ok(std::size_t probe, PeerId p) const {
+    return (allowed[probe] >> (p == kNoPeer ? 63 : p) & 1) != 0;
+  }
+};
+
+TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
+  const Schedule sched(99);
+  const auto& probes = sched.probes;
+  const auto& schedule = sched.ops;
   AllowedIps table;
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> quiescent{0};  // the reader's QSBR counter
@@ -413,18 +426,11 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
     std::uint64_t n = 0;
     std::uint64_t local_bad = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      for (std::size_t i = 0; i < probes.size(); ++i) {
-        const PeerId p = table.lookup(probes[i]);
-        const unsigned bit = p == kNoPeer ? 63 : p;
-        local_bad += (allowed[i] >> bit & 1) == 0;
-      }
+      for (std::size_t i = 0; i < probes.size(); ++i) local_bad += !sched.ok(i, table.lookup(probes[i]));
       for (std::size_t i = 0; i < probes.size(); i += AllowedIps::kMaxBurst) {
         PeerId got[AllowedIps::kMaxBurst];
         table.lookup_burst(&probes[i], got, AllowedIps::kMaxBurst);
-        for (unsigned j = 0; j < AllowedIps::kMaxBurst; ++j) {
-          const unsigned bit = got[j] == kNoPeer ? 63 : got[j];
-          local_bad += (allowed[i + j] >> bit & 1) == 0;
-        }
+        for (unsigned j = 0; j < AllowedIps::kMaxBurst; ++j) local_bad += !sched.ok(i + j, got[j]);
       }
       n += 2 * probes.size();
       quiescent.fetch_add(1, std::memory_order_release);  // holds no node between rounds
@@ -438,7 +444,7 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
   int rounds = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     for (int k = 0; k < 200; ++k, ++step) {
-      const Op& op = schedule[step % schedule.size()];
+      const Schedule::Op& op = schedule[step % schedule.size()];
       const IpPrefix pfx = IpPrefix::make_v4(op.key, static_cast<std::uint8_t>(op.cidr));
       if (op.insert) {
         ASSERT_TRUE(table.insert(pfx, op.peer));

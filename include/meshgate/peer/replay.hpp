@@ -1,0 +1,91 @@
+// Anti-replay window for transport data counters: RFC 6479 bitmap without shifting, in the
+// form of wireguard-go's replay filter (digest section 6; whitepaper section 5.4.6).
+//
+// The ring holds 128 words of 64 bits (8192 bits). One word is always being refilled, so the
+// usable window is (128 - 1) * 64 = 8128 counters behind the highest one accepted; the
+// kernel's counter_validate gives the same answers for every input.
+//
+// Thread contract: one window belongs to one receiving keypair, and that keypair's receive
+// post-processing is pinned to one worker lcore (the RSS queue its traffic hashes to), so
+// check() runs on one thread at a time and needs neither locks nor atomics. The control thread
+// only creates the window (with the keypair) and destroys it after an RCU grace period. If a
+// keypair ever moves to another worker, the hand-over must be a release/acquire pair (for
+// example through the RCU-published keypair slot) with no check() in flight on the old one.
+//
+// check() must run only after the packet authenticated (AEAD tag verified): a forged counter
+// would otherwise move the window forward and make honest packets look old.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "meshgate/peer/constants.hpp"
+
+namespace meshgate::peer {
+
+template <std::uint64_t Limit>
+class BasicReplayWindow {
+ public:
+  static constexpr unsigned kWordBits = 64;
+  static constexpr unsigned kRingWords = 128;
+  static constexpr unsigned kRingBits = kWordBits * kRingWords;
+  /// Largest accepted distance `highest - counter`.
+  static constexpr std::uint64_t kWindowSize = kRingBits - kWordBits;
+  /// Counters >= kLimit are always rejected (REJECT_AFTER_MESSAGES for real keypairs).
+  static constexpr std::uint64_t kLimit = Limit;
+  static_assert((kRingWords & (kRingWords - 1)) == 0, "ring index is a mask");
+  static_assert(kLimit > 0);
+
+  BasicReplayWindow() noexcept { reset(); }
+
+  /// Back to "nothing received yet" (counter 0 is acceptable).
+  void reset() noexcept {
+    highest_ = 0;
+    std::memset(ring_, 0, sizeof ring_);
+  }
+
+  /// Accepts `counter` once: false if it is at or past the limit, older than the window, or
+  /// already seen. A true answer records it.
+  [[nodiscard]] bool check(std::uint64_t counter) noexcept {
+    if (__builtin_expect(counter >= kLimit, 0)) return false;
+    const std::uint64_t block = counter / kWordBits;
+    if (counter > highest_) {
+      advance(block);
+      highest_ = counter;
+    } else if (__builtin_expect(highest_ - counter > kWindowSize, 0)) {
+      return false;
+    }
+    std::uint64_t& word = ring_[block & (kRingWords - 1)];
+    const std::uint64_t bit = std::uint64_t{1} << (counter % kWordBits);
+    const std::uint64_t old = word;
+    word = old | bit;
+    return (old & bit) == 0;
+  }
+
+  /// Highest counter accepted so far (0 when nothing was).
+  std::uint64_t highest() const noexcept { return highest_; }
+
+  /// The keypair can receive nothing more: the last usable counter (kLimit - 1) was accepted.
+  /// The receive path rejects the keypair itself before decrypting (digest section 4, step 2).
+  bool exhausted() const noexcept { return highest_ >= kLimit - 1; }
+
+ private:
+  /// Clears ring words current+1 .. block, where current is the highest counter's block;
+  /// a jump of a whole ring or more clears every word once.
+  void advance(std::uint64_t block) noexcept {
+    const std::uint64_t current = highest_ / kWordBits;
+    std::uint64_t n = block - current;
+    if (n > kRingWords) n = kRingWords;
+    for (std::uint64_t i = 1; i <= n; ++i) ring_[(current + i) & (kRingWords - 1)] = 0;
+  }
+
+  std::uint64_t highest_;
+  alignas(64) std::uint64_t ring_[kRingWords];
+};
+
+using ReplayWindow = BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
+
+extern template class BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
+
+}  // namespace meshgate::peer

@@ -140,7 +140,7 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
     return HandshakeDrop::replayed_timestamp;
   }
   if (hs.has_consumed_initiation &&
-      now - hs.last_initiation_consumed < wire::spec::kInitiationMinInterval) {
+      now - hs.last_initiation_consumed < meshgate::spec::INITIATION_MIN_INTERVAL) {
     return HandshakeDrop::initiation_flood;
   }
 

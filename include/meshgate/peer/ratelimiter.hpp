@@ -23,7 +23,7 @@
 
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/base/time.hpp"
-#include "meshgate/peer/constants.hpp"
+#include "meshgate/wire/constants.hpp"
 #include "meshgate/peer/ip.hpp"
 
 namespace meshgate::peer {

@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "meshgate/peer/constants.hpp"
+#include "meshgate/wire/constants.hpp"
 
 namespace meshgate::peer {
 

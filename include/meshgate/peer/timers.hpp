@@ -24,7 +24,7 @@
 #include <limits>
 
 #include "meshgate/base/time.hpp"
-#include "meshgate/peer/constants.hpp"
+#include "meshgate/wire/constants.hpp"
 
 namespace meshgate::peer {
 

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "meshgate/base/time.hpp"
+#include "meshgate/wire/constants.hpp"
 
 namespace meshgate::wire {
 
@@ -45,29 +46,6 @@ inline constexpr std::size_t kTransportHeaderSize = 16;
 inline constexpr std::size_t kTransportMinSize = kTransportHeaderSize + kTagLen;  // 32
 inline constexpr std::size_t kKeepaliveSize = kTransportMinSize;                  // empty plaintext
 inline constexpr std::size_t kPaddingMultiple = 16;
-
-// Message counters (digest section 1.2). REJECT uses the whitepaper / wireguard-go value,
-// the smaller of the two reference limits: 2^64 - 2^13 - 1.
-inline constexpr std::uint64_t kRekeyAfterMessages = std::uint64_t{1} << 60;
-inline constexpr std::uint64_t kRejectAfterMessages =
-    ~std::uint64_t{0} - (std::uint64_t{1} << 13);  // (2^64 - 1) - 2^13
-
-// Timers (digest section 1.2).
-inline constexpr Nanos kRekeyAfterTime = seconds(120);
-inline constexpr Nanos kRejectAfterTime = seconds(180);
-inline constexpr Nanos kRekeyAttemptTime = seconds(90);
-inline constexpr Nanos kRekeyTimeout = seconds(5);
-inline constexpr Nanos kRekeyTimeoutJitterMax = millis(333);
-inline constexpr Nanos kKeepaliveTimeout = seconds(10);
-inline constexpr Nanos kCookieRefreshTime = seconds(120);  // R_m lifetime, cookie lifetime
-/// The kernel uses a received cookie for 120 - 5 s only, so it never sends a mac2 the
-/// responder's rotated secret no longer accepts (COOKIE_SECRET_LATENCY).
-inline constexpr Nanos kCookieSecretLatency = seconds(5);
-inline constexpr Nanos kZeroKeyMaterialTime = kRejectAfterTime * 3;
-inline constexpr int kMaxTimerHandshakes = 18;  // 90 s / 5 s
-inline constexpr int kInitiationsPerSecond = 50;
-/// A responder drops a second initiation from one peer within this interval (flood guard).
-inline constexpr Nanos kInitiationMinInterval = kNsPerSec / kInitiationsPerSecond;  // 20 ms
 
 }  // namespace spec
 

@@ -33,6 +33,12 @@ constexpr Nanos REKEY_ON_RECEIVE_AGE = REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - R
 static_assert(REKEY_ON_RECEIVE_AGE == seconds(165));
 /// Lifetime of the cookie secret and of a received cookie.
 constexpr Nanos COOKIE_REFRESH_TIME = seconds(120);
+/// The kernel uses a received cookie for 120 - 5 s only, so it never sends a mac2 the
+/// responder's rotated secret no longer accepts (COOKIE_SECRET_LATENCY).
+constexpr Nanos COOKIE_SECRET_LATENCY = seconds(5);
+/// A responder drops a second initiation from one peer within this interval (flood guard,
+/// kernel INITIATIONS_PER_SECOND = 50).
+constexpr Nanos INITIATION_MIN_INTERVAL = kNsPerSec / 50;
 
 /// Handshake rate limiter (kernel ratelimiter.c): per source address (IPv4, or IPv6 /64).
 constexpr unsigned HANDSHAKE_PACKETS_PER_SECOND = 20;

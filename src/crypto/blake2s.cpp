@@ -78,6 +78,10 @@ void hmac(std::span<std::uint8_t, kHashLen> out, ByteSpan key, Parts parts) noex
 
 void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, const SecretKey& key,
          ByteSpan input) noexcept {
+  kdf(t1, t2, t3, ByteSpan(key.span()), input);
+}
+
+void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, ByteSpan key, ByteSpan input) noexcept {
   assert(t1 != nullptr);
   SecretKey prk;
   SecretKey out1;
@@ -86,9 +90,10 @@ void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, const SecretKey& key,
   const std::uint8_t one = 1;
   const std::uint8_t two = 2;
   const std::uint8_t three = 3;
-  hmac(prk.span(), key.span(), {input});
+  hmac(prk.span(), key, {input});
   hmac(out1.span(), prk.span(), {ByteSpan(&one, 1)});
-  if (t2 != nullptr || t3 != nullptr) hmac(out2.span(), prk.span(), {out1.span(), ByteSpan(&two, 1)});
+  if (t2 != nullptr || t3 != nullptr)
+    hmac(out2.span(), prk.span(), {out1.span(), ByteSpan(&two, 1)});
   if (t3 != nullptr) hmac(out3.span(), prk.span(), {out2.span(), ByteSpan(&three, 1)});
   *t1 = out1;
   if (t2 != nullptr) *t2 = out2;

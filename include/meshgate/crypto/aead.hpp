@@ -31,6 +31,16 @@ void aead_seal(std::uint8_t* dst, const SecretKey& key, std::uint64_t counter,
 [[nodiscard]] bool aead_open(std::uint8_t* dst, const SecretKey& key, std::uint64_t counter,
                              const std::uint8_t* src, std::size_t len, ByteSpan ad) noexcept;
 
+/// The bare RFC 8439 section 2.8 construction with a caller-built 96-bit nonce. WireGuard code
+/// uses aead_seal/aead_open above; these exist for known-answer tests (the RFC's own vectors use
+/// nonces that are not of WireGuard's form) and for any protocol that needs another nonce layout.
+void chacha20poly1305_seal(std::uint8_t* dst, const std::uint8_t key[32],
+                           const std::uint8_t nonce[12], const std::uint8_t* src, std::size_t len,
+                           ByteSpan ad) noexcept;
+[[nodiscard]] bool chacha20poly1305_open(std::uint8_t* dst, const std::uint8_t key[32],
+                                         const std::uint8_t nonce[12], const std::uint8_t* src,
+                                         std::size_t len, ByteSpan ad) noexcept;
+
 /// One packet of a batch. The caller owns every buffer until the batch call returns.
 struct AeadJob {
   const std::uint8_t* key = nullptr;  // 32 bytes
@@ -40,8 +50,8 @@ struct AeadJob {
   std::uint32_t len = 0;
   const std::uint8_t* aad = nullptr;  // WireGuard transport data has none
   std::uint32_t aad_len = 0;
-  std::uint8_t* tag = nullptr;        // seal: written; open: the received tag, read
-  bool ok = false;                    // open: tag verified (seal always sets true)
+  std::uint8_t* tag = nullptr;  // seal: written; open: the received tag, read
+  bool ok = false;              // open: tag verified (seal always sets true)
 };
 
 enum class AeadBackend { ipsec_mb, sodium };
@@ -51,7 +61,8 @@ std::string_view to_string(AeadBackend b) noexcept;
 /// Batch AEAD for one thread. Not thread-safe: each worker owns one.
 class AeadBatch {
  public:
-  /// Largest batch one call takes; larger spans are processed in chunks of this size.
+  /// Largest batch a caller should hand over at once; any size works, and the backends cut
+  /// spans into chunks of at most this size (ipsec-mb: of its own burst limit, 128).
   static constexpr std::size_t kMaxBurst = 256;
 
   explicit AeadBatch(AeadBackend backend);

@@ -34,6 +34,10 @@ void hmac(std::span<std::uint8_t, kHashLen> out, ByteSpan key, Parts parts) noex
 /// KDF1/2/3 of the protocol digest: prk = HMAC(key, input); T1 = HMAC(prk, 0x01);
 /// T2 = HMAC(prk, T1 || 0x02); T3 = HMAC(prk, T2 || 0x03). Pass nullptr for outputs not
 /// wanted (t1 is always required). Outputs may alias `key`.
-void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, const SecretKey& key, ByteSpan input) noexcept;
+void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, const SecretKey& key,
+         ByteSpan input) noexcept;
+/// The same chain with a key of any length (HMAC hashes keys longer than a block). WireGuard
+/// always keys it with a 32-byte chaining key; other lengths appear in the reference test vectors.
+void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, ByteSpan key, ByteSpan input) noexcept;
 
 }  // namespace meshgate::crypto

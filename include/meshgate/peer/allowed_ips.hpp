@@ -56,8 +56,10 @@ class AllowedIps {
   /// Gives `prefix` to `peer`, taking it from any other peer. Errors: cidr past the family's
   /// length, or peer == kNoPeer.
   Status insert(const IpPrefix& prefix, PeerId peer);
+  Status insert(const Prefix& prefix, PeerId peer) { return insert(IpPrefix::from(prefix), peer); }
   /// Removes exactly `prefix` (host bits ignored) if `peer` owns it; false otherwise.
   bool remove(const IpPrefix& prefix, PeerId peer);
+  bool remove(const Prefix& prefix, PeerId peer) { return remove(IpPrefix::from(prefix), peer); }
   /// Removes every prefix of `peer` (peer removal, `replace_allowed_ips`); returns how many.
   std::size_t remove_peer(PeerId peer);
   /// `peer`'s prefixes for `wg show`: IPv4 first, each family in insertion order.

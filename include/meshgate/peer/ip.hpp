@@ -6,6 +6,7 @@
 #include <string>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/base/ip.hpp"
 
 namespace meshgate::peer {
 
@@ -58,6 +59,13 @@ struct IpPrefix {
   std::string to_string() const;
 
   friend bool operator==(const IpPrefix&, const IpPrefix&) = default;
+
+  /// Conversions to and from the configuration's byte-order Prefix.
+  static IpPrefix from(const Prefix& p) noexcept;
+  Prefix to_prefix() const noexcept;
 };
+
+/// The same conversion for single addresses.
+inline Ip6 to_ip6(const IpAddr& a) noexcept { return Ip6::load(a.bytes.data()); }
 
 }  // namespace meshgate::peer

@@ -43,6 +43,10 @@ class RateLimiter {
   /// True if a handshake packet from this source may be processed now.
   bool allow(std::uint32_t src_v4, Nanos now);
   bool allow(const Ip6& src_v6, Nanos now);
+  /// Either family, as a handshake's source address arrives.
+  bool allow(const Endpoint& src, Nanos now) {
+    return src.addr.is_v6() ? allow(to_ip6(src.addr), now) : allow(src.addr.v4_host_order(), now);
+  }
 
   /// Drops entries idle for kEntryMaxAge or more.
   void gc(Nanos now);

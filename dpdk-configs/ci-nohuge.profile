@@ -11,16 +11,15 @@ main-lcore = 0
 no-huge = true
 # 128 MiB keeps two gateways and the test tools well inside a small runner's memory.
 memory = 128
-# No files under /var/run/dpdk: parallel test jobs cannot collide on a file prefix.
-in-memory = true
+# No file-prefix: meshgate uses the tunnel name, so parallel test jobs cannot collide.
 # Virtual addresses as IOVA, the only choice without hugepages.
 iova-mode = va
 # Runners may have PCI NICs that must not be probed.
 no-pci = true
 # LAN side of the gateway's namespace.
-vdev = net_af_packet0,iface=lan0,qpairs=1
+vdev = net_af_packet0,iface=lan0,qpairs=2
 # Internet side of the gateway's namespace.
-vdev = net_af_packet1,iface=wan0,qpairs=1
+vdev = net_af_packet1,iface=wan0,qpairs=2
 # Test logs show EAL warnings and errors only.
 log-level = lib.eal:warning
 

@@ -19,8 +19,9 @@ iova-mode = va
 no-pci = true
 # LAN side: a TAP device named mg-lan; give it an address with `ip addr` to route into tunnels.
 vdev = net_tap0,iface=mg-lan
-# Internet side: AF_PACKET on the veth end wan0, one queue pair for the one worker.
-vdev = net_af_packet0,iface=wan0,qpairs=1
+# Internet side: AF_PACKET on the veth end wan0; two queue pairs: the worker's, and a TX
+# queue for the control thread.
+vdev = net_af_packet0,iface=wan0,qpairs=2
 # Only notices and worse from EAL.
 log-level = lib.eal:notice
 

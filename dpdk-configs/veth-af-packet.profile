@@ -11,16 +11,16 @@ main-lcore = 0
 no-huge = true
 # 256 MiB holds both ports' mbuf pools and rings with room to spare.
 memory = 256
-# No runtime files under /var/run/dpdk, so several gateways run side by side without prefixes.
-in-memory = true
+# No file-prefix: meshgate uses the tunnel name, so several gateways run side by side.
 # Without hugepages there are no physical addresses to hand out; use virtual ones as IOVA.
 iova-mode = va
 # Leave the host's PCI devices alone: every port here is virtual.
 no-pci = true
-# LAN side: AF_PACKET on the veth end lan0; one queue pair because there is one worker.
-vdev = net_af_packet0,iface=lan0,qpairs=1
+# LAN side: AF_PACKET on the veth end lan0; two queue pairs: one for the worker, a
+# second TX queue for the control thread (no TX queue is shared).
+vdev = net_af_packet0,iface=lan0,qpairs=2
 # Internet side: AF_PACKET on the veth end wan0.
-vdev = net_af_packet1,iface=wan0,qpairs=1
+vdev = net_af_packet1,iface=wan0,qpairs=2
 # Keep EAL's start-up chatter out of the logs; warnings and errors still show.
 log-level = lib.eal:notice
 

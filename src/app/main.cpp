@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "meshgate/config/eal_profile.hpp"
 #include "meshgate/config/gateway_config.hpp"
@@ -86,8 +87,13 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (auto st = meshgate::dpdk::eal_init(profile->eal_args()); !st) return fail(st.error());
   const std::string name = tunnel_name(config_path);
+  std::vector<std::string> eal_args = profile->eal_args();
+  if (!profile->file_prefix && !profile->in_memory) {
+    // Each gateway process needs its own EAL runtime directory; the tunnel name is unique.
+    eal_args.insert(eal_args.end(), {"--file-prefix", "meshgate-" + name});
+  }
+  if (auto st = meshgate::dpdk::eal_init(eal_args); !st) return fail(st.error());
   int rc = 0;
   {
     auto gw = meshgate::control::Gateway::create(name, *cfg, *settings);

@@ -222,6 +222,13 @@ Status check_profile(const ProfileCtx& c) {
   Status st = check_exclusive(c, "lcores", "lcore-map", "give the lcore set one way");
   if (st) st = check_exclusive(c, "memory", "socket-memory", "EAL takes -m or --socket-mem");
   if (st) st = check_exclusive(c, "no-huge", "socket-memory", "per-socket memory needs hugepages");
+  if (st && c.p.no_huge && c.p.in_memory) {
+    // EAL 22.11: --no-huge implies legacy memory, which --in-memory refuses at start-up.
+    st = Error{where(c.p.source, c.lines.at("in-memory")) +
+               "in-memory cannot be combined with no-huge (EAL then uses legacy memory, which "
+               "--in-memory refuses); leave both in-memory and file-prefix out and meshgate uses "
+               "the tunnel name as the file prefix"};
+  }
   if (st) st = check_lcores(c);
   return st;
 }

@@ -123,9 +123,9 @@ TEST(EalProfile, ShippedVethAfPacket) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(
       r->eal_args(),
-      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--in-memory",
-            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=1",
-            "--vdev", "net_af_packet1,iface=wan0,qpairs=1", "--log-level", "lib.eal:notice"}));
+      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge",
+            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2",
+            "--vdev", "net_af_packet1,iface=wan0,qpairs=2", "--log-level", "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);
@@ -140,7 +140,7 @@ TEST(EalProfile, ShippedNetTap) {
       r->eal_args(),
       (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--file-prefix", "mg-tap",
             "--iova-mode", "va", "--no-pci", "--vdev", "net_tap0,iface=mg-lan", "--vdev",
-            "net_af_packet0,iface=wan0,qpairs=1", "--log-level", "lib.eal:notice"}));
+            "net_af_packet0,iface=wan0,qpairs=2", "--log-level", "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "net_tap0");
   EXPECT_EQ(r->outer, "net_af_packet0");
   EXPECT_EQ(r->workers, 1u);
@@ -152,9 +152,9 @@ TEST(EalProfile, ShippedCiNoHuge) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(
       r->eal_args(),
-      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "128", "--no-huge", "--in-memory",
-            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=1",
-            "--vdev", "net_af_packet1,iface=wan0,qpairs=1", "--log-level", "lib.eal:warning"}));
+      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "128", "--no-huge",
+            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2",
+            "--vdev", "net_af_packet1,iface=wan0,qpairs=2", "--log-level", "lib.eal:warning"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);
@@ -166,6 +166,10 @@ TEST(EalProfile, ErrorsWithLineNumbers) {
     const char* error;
   } cases[] = {
       {"[eal]\n[dpdk]\n", "p.profile:2: unknown section [dpdk]"},
+      {"[eal]\nin-memory = true\nno-huge = true\n",
+       "p.profile:2: in-memory cannot be combined with no-huge (EAL then uses legacy memory, "
+       "which --in-memory refuses); leave both in-memory and file-prefix out and meshgate uses "
+       "the tunnel name as the file prefix"},
       {"[eal]\nlcore = 0-1\n", "p.profile:2: unknown key 'lcore' in [eal]"},
       {"[meshgate]\nlcores = 0-1\n", "p.profile:2: unknown key 'lcores' in [meshgate]"},
       {"lcores = 0-1\n", "p.profile:1: key 'lcores' is outside any section"},

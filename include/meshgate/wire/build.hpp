@@ -1,0 +1,144 @@
+// Packet builders: outer encapsulation headers for the data path, ARP / NDP for the neighbour
+// resolver, ICMP errors for path-MTU discovery and for unroutable packets.
+//
+// Every builder writes into a caller buffer and returns the number of bytes written (0 when the
+// packet must not be sent or does not fit). The per-packet ones (OuterTemplate::write and
+// write_outer_*) allocate nothing and never fail; the others run on the control thread or on
+// the rare error paths of workers, and allocate nothing either.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "meshgate/base/ip.hpp"
+#include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/headers.hpp"
+
+namespace meshgate::wire {
+
+inline constexpr std::size_t kOuterV4Len = sizeof(EthHdr) + sizeof(Ipv4Hdr) + sizeof(UdpHdr);
+inline constexpr std::size_t kOuterV6Len = sizeof(EthHdr) + sizeof(Ipv6Hdr) + sizeof(UdpHdr);
+static_assert(kOuterV4Len == 42 && kOuterV6Len == 62);
+
+// --- outer headers, from scratch ----------------------------------------------------------------
+
+/// Ethernet + IPv4 + UDP for a UDP payload of `udp_payload_len` bytes that follows at
+/// buf + kOuterV4Len. IPv4 checksum computed; UDP checksum 0 (allowed over IPv4, RFC 768, and what
+/// kernel WireGuard sends). DF clear, like kernel WireGuard, so `ip_id` should differ per packet
+/// (RFC 6864); TTL 64. Returns kOuterV4Len.
+std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac,
+                                 const MacAddr& dst_mac, const IpAddr& src_ip,
+                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
+                                 std::size_t udp_payload_len, std::uint8_t tos,
+                                 std::uint16_t ip_id = 0) noexcept;
+
+/// Ethernet + IPv6 + UDP; the UDP checksum (mandatory over IPv6) is computed over the payload
+/// that must already be in place at buf + kOuterV6Len. Hop limit 64, flow label 0.
+/// Returns kOuterV6Len.
+std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac,
+                                 const MacAddr& dst_mac, const IpAddr& src_ip,
+                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
+                                 std::size_t udp_payload_len, std::uint8_t traffic_class) noexcept;
+
+/// As write_outer_ipv6_udp, but for NIC checksum offload (RTE_MBUF_F_TX_UDP_CKSUM): the UDP
+/// checksum field holds the uncomplemented pseudo-header sum, as rte_ipv6_phdr_cksum() returns,
+/// and the payload need not be in place yet.
+std::size_t write_outer_ipv6_udp_offload(std::uint8_t* buf, const MacAddr& src_mac,
+                                         const MacAddr& dst_mac, const IpAddr& src_ip,
+                                         const IpAddr& dst_ip, std::uint16_t sport,
+                                         std::uint16_t dport, std::size_t udp_payload_len,
+                                         std::uint8_t traffic_class) noexcept;
+
+// --- outer headers, from a per-peer template ----------------------------------------------------
+
+/// Prebuilt Ethernet + IP + UDP bytes for one peer endpoint and next hop. Per packet only the
+/// lengths, the IPv4 id, the TOS / traffic class (ECN copied from the inner packet) and the
+/// checksums change; the IPv4 checksum is finished from a precomputed sum of the constant words,
+/// so writing a header is one 42-byte copy and a handful of adds.
+///
+/// Thread contract: built by the control thread when the endpoint, the source address or the
+/// neighbour entry changes; workers only read it (publish a new one, never edit in place).
+struct OuterTemplate {
+  std::array<std::uint8_t, 64> bytes{};  // the headers, variable fields zero
+  std::uint8_t len = 0;                  // kOuterV4Len or kOuterV6Len; 0 = not built
+  bool v6 = false;
+  std::uint32_t const_sum = 0;  // v4: IP header words; v6: pseudo-header addresses + next header
+
+  /// Fails (len stays 0) when the two addresses are not of one family.
+  static OuterTemplate make(const MacAddr& src_mac, const MacAddr& dst_mac, const IpAddr& src_ip,
+                            const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
+                            std::uint8_t ttl = spec::kDefaultTtl) noexcept;
+  bool valid() const noexcept { return len != 0; }
+
+  /// Writes the headers at buf for a UDP payload of udp_payload_len bytes. IPv6: the payload must
+  /// be in place at buf + len (the UDP checksum covers it). Returns len.
+  std::size_t write(std::uint8_t* buf, std::size_t udp_payload_len, std::uint16_t ip_id,
+                    std::uint8_t tos) const noexcept;
+};
+
+// --- neighbour resolution -----------------------------------------------------------------------
+
+/// ARP request for target_ip (RFC 826), broadcast unless `unicast_to` is given (re-probing a
+/// stale entry, as Linux does). A gratuitous ARP is a request with target_ip == src_ip.
+/// Padded to the 60-byte Ethernet minimum; returns 60.
+std::size_t build_arp_request(std::uint8_t* buf, const MacAddr& src_mac, const IpAddr& src_ip,
+                              const IpAddr& target_ip,
+                              std::optional<MacAddr> unicast_to = std::nullopt) noexcept;
+/// ARP reply to (dst_mac, dst_ip) saying src_ip is at src_mac. Returns 60.
+std::size_t build_arp_reply(std::uint8_t* buf, const MacAddr& src_mac, const IpAddr& src_ip,
+                            const MacAddr& dst_mac, const IpAddr& dst_ip) noexcept;
+
+inline constexpr std::size_t kNdpFrameLen =
+    sizeof(EthHdr) + sizeof(Ipv6Hdr) + sizeof(NdpNsHdr) + sizeof(NdpLlaOption);
+static_assert(kNdpFrameLen == 86);
+
+/// Neighbour solicitation for `target` with a source link-layer option (RFC 4861 4.3), to the
+/// target's solicited-node group, or unicast to (target, *unicast_to) when re-probing.
+/// Returns kNdpFrameLen.
+std::size_t build_neighbour_solicitation(std::uint8_t* buf, const MacAddr& src_mac,
+                                         const IpAddr& src_ip, const IpAddr& target,
+                                         std::optional<MacAddr> unicast_to = std::nullopt) noexcept;
+
+struct NaFlags {
+  bool router = false;
+  bool solicited = true;
+  bool override_entry = true;
+};
+/// Neighbour advertisement for `target` at src_mac with a target link-layer option (RFC 4861
+/// 4.4), sent to (dst_mac, dst_ip). Returns kNdpFrameLen.
+std::size_t build_neighbour_advertisement(std::uint8_t* buf, const MacAddr& src_mac,
+                                          const IpAddr& src_ip, const MacAddr& dst_mac,
+                                          const IpAddr& dst_ip, const IpAddr& target,
+                                          NaFlags flags) noexcept;
+
+// --- ICMP errors --------------------------------------------------------------------------------
+
+enum class IcmpError : std::uint8_t {
+  too_big,      // ICMPv4 3/4 "fragmentation needed" with next-hop MTU (RFC 1191) or ICMPv6 2
+                // "packet too big" (RFC 4443 3.2)
+  unreachable,  // ICMPv4 3/1 host unreachable or ICMPv6 1/3 address unreachable: no route, as
+                // the kernel WireGuard device answers (wireguard-protocol.md 8.2)
+};
+
+/// The ICMP error about the IP packet `pkt` (pkt_len = its IP length, already classified), as an
+/// IP packet from `from` to the packet's source, quoting as much of it as keeps the error within
+/// 576 bytes (IPv4, RFC 1812 4.3.2.3) or 1280 bytes (IPv6, RFC 4443 2.4(c)). Returns 0, sending
+/// nothing, when the rules forbid an error (RFC 1122 3.2.2, RFC 4443 2.4(e)): the packet is an
+/// ICMP error itself, a non-first IPv4 fragment, sent to a broadcast/multicast address (except
+/// ICMPv6 packet too big) or from an address that is not a unicast host; also when `from` is of
+/// the other family or cap is too small. For too_big, `mtu` is the MTU to report. `out` may be
+/// the buffer that holds `pkt` (the error is then built in place).
+std::size_t build_icmp_error_ip(std::uint8_t* out, std::size_t cap, IcmpError kind,
+                                const std::uint8_t* pkt, std::size_t pkt_len, const IpAddr& from,
+                                std::uint32_t mtu) noexcept;
+
+/// The same error as an Ethernet frame back to the sender of `frame` (Ethernet destination = the
+/// frame's source MAC, source = from_mac). `info` is classify_frame()'s result for the frame.
+std::size_t build_icmp_error_frame(std::uint8_t* out, std::size_t cap, IcmpError kind,
+                                   const std::uint8_t* frame, const FrameInfo& info,
+                                   const MacAddr& from_mac, const IpAddr& from,
+                                   std::uint32_t mtu) noexcept;
+
+}  // namespace meshgate::wire

@@ -22,7 +22,7 @@ Dataplane::Dataplane(std::uint32_t max_peers, unsigned n_workers)
     : workers(n_workers),
       peers(max_peers),
       keypairs(max_peers * 4 + 64),
-      neighbours(4096),
+      neighbours(NeighbourConfig{}),
       rcu(n_workers == 0 ? 1 : n_workers) {}
 
 namespace {

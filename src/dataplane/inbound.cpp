@@ -138,8 +138,9 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     const PeerId peer = kp->peer;
     Peer& pr = dp_.peers[peer];
     if (!kp->used.load(std::memory_order_relaxed) &&
-        !kp->used.exchange(true, std::memory_order_relaxed)) {
-      post({Event::Kind::keypair_used, peer, kp->live_index.load(std::memory_order_relaxed), {}});
+        !kp->used.exchange(true, std::memory_order_relaxed) &&
+        !post({Event::Kind::keypair_used, peer, kp->live_index.load(std::memory_order_relaxed), {}})) {
+      kp->used.store(false, std::memory_order_relaxed);
     }
     const PeerRoute* route = pr.route.load(std::memory_order_acquire);
     if ((route == nullptr || !(route->endpoint == ip.source)) && roamed != peer) {

@@ -9,7 +9,6 @@
 #include <rte_config.h>
 #include <rte_mbuf.h>
 
-#include "meshgate/dataplane/route.hpp"
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
@@ -57,12 +56,12 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     PeerId peer = v6 ? dp_.allowed.lookup(peer::Ip6::load(f.dst))
                      : dp_.allowed.lookup(load_be32(f.dst));
     if (peer == kNoPeer) {
-      send_icmp_error(m, f.l3_off, false);
+      send_icmp_error(m, f, wire::IcmpError::unreachable);
       drop(m, Drop::no_route);
       continue;
     }
     if (f.l3_len > dp_.mtu) {
-      send_icmp_error(m, f.l3_off, true);
+      send_icmp_error(m, f, wire::IcmpError::too_big);
       drop(m, Drop::too_big);
       continue;
     }
@@ -131,7 +130,7 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     }
     const std::uint32_t padded = padded_length(o.inner_len, dp_.mtu);
     const std::uint32_t grow = padded - o.inner_len + wire::spec::kTagLen;
-    const std::uint32_t hdr = o.route->header_len + wire::spec::kTransportHeaderSize;
+    const std::uint32_t hdr = o.route->outer.len + wire::spec::kTransportHeaderSize;
     if (rte_pktmbuf_tailroom(o.m) < grow || rte_pktmbuf_headroom(o.m) < hdr) {
       drop(o.m, Drop::no_headroom);
       o.m = nullptr;
@@ -161,8 +160,10 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     store_le32(wg + 4, o.kp->remote_index);
     store_le64(wg + 8, o.counter);
     const auto wg_len = static_cast<std::uint16_t>(o.m->data_len);
-    auto* frame = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(o.m, o.route->header_len));
-    write_outer_header(frame, *o.route, wg_len);
+    auto* frame = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(o.m, o.route->outer.len));
+    // The IPv4 id only has to differ between packets in flight (RFC 6864): the low bits of the
+    // nonce counter do.
+    o.route->outer.write(frame, wg_len, static_cast<std::uint16_t>(o.counter), 0);
 
     Peer& pr = dp_.peers[o.peer];
     pr.tx_bytes.fetch_add(wg_len, std::memory_order_relaxed);
@@ -173,8 +174,9 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     // Keep the key fresh (digest section 4, send step 4).
     if (o.counter > spec::REKEY_AFTER_MESSAGES ||
         (o.kp->initiator && now - o.kp->birth > spec::REKEY_AFTER_TIME)) {
-      if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed)) {
-        post({Event::Kind::want_handshake, o.peer, 0, {}});
+      if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed) &&
+          !post({Event::Kind::want_handshake, o.peer, 0, {}})) {
+        pr.handshake_wanted.store(false, std::memory_order_relaxed);
       }
     }
     queue_tx(o.m, PortRole::outer);

@@ -6,9 +6,9 @@
 #include <rte_ethdev.h>
 #include <rte_pause.h>
 
+#include <cstring>
 #include <ctime>
 
-#include "meshgate/wire/build.hpp"
 
 namespace meshgate::dataplane {
 
@@ -106,12 +106,14 @@ void Worker::to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer)
   ++stats_.to_control;
 }
 
-void Worker::post(const Event& e) noexcept {
-  // A full event ring loses the event, not a packet: every event is re-derived later (the next
-  // packet on the keypair or from the new endpoint posts it again).
-  if (rte_ring_mp_enqueue_elem(dp_.events, &e, kEventSize) != 0) {
+bool Worker::post(const Event& e) noexcept {
+  // A full event ring loses the event, not a packet; callers clear their "posted" flag so the
+  // next packet posts it again.
+  if (rte_ring_mp_enqueue_elem(dp_.events, const_cast<Event*>(&e), kEventSize) != 0) {
     drops_.add(Drop::control_ring_full);
+    return false;
   }
+  return true;
 }
 
 bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept {
@@ -126,28 +128,26 @@ bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole
   }
   const wire::MacAddr& src = role == PortRole::inner ? dp_.addr.inner_mac : dp_.addr.outer_mac;
   std::optional<wire::MacAddr> dst = dp_.neighbours.lookup(next_hop);
-  wire::write_ethernet(eth, dst ? *dst : wire::MacAddr{}, src,
-                       v6 ? wire::spec::kEtherTypeIpv6 : wire::spec::kEtherTypeIpv4);
+  std::memcpy(eth, dst ? dst->b.data() : wire::MacAddr{}.b.data(), 6);
+  std::memcpy(eth + 6, src.b.data(), 6);
+  store_be16(eth + 12, v6 ? wire::spec::kEtherTypeIpv6 : wire::spec::kEtherTypeIpv4);
   if (dst) return true;
   meta(m).next_hop = next_hop;
   to_control(m, ToControl::resolve, role);
   return false;
 }
 
-void Worker::send_icmp_error(rte_mbuf* m, std::size_t l3_off, bool too_big) noexcept {
+void Worker::send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f,
+                             wire::IcmpError kind) noexcept {
+  const IpAddr& from = f.is_v6() ? dp_.addr.inner_v6 : dp_.addr.inner_v4;
+  if (from.family == IpAddr::Family::none) return;
   rte_mbuf* r = rte_pktmbuf_alloc(dp_.pool);
   if (r == nullptr) return;
-  const auto* frame = rte_pktmbuf_mtod(m, const std::uint8_t*);
-  const std::uint8_t* ip = frame + l3_off;
-  const bool v6 = (ip[0] >> 4) == 6;
-  const IpAddr& from = v6 ? dp_.addr.inner_v6 : dp_.addr.inner_v4;
-  auto* out = rte_pktmbuf_mtod(r, std::uint8_t*);
   // The error goes straight back to the frame's sender (the LAN host or the LAN router).
-  const wire::MacAddr to_mac = wire::MacAddr::from(frame + 6);
-  std::size_t len = wire::build_icmp_error_frame(
-      out, rte_pktmbuf_tailroom(r), to_mac, dp_.addr.inner_mac, from, ip, m->data_len - l3_off,
-      too_big ? wire::IcmpError::too_big : wire::IcmpError::unreachable, dp_.mtu);
-  if (len == 0 || from.family == IpAddr::Family::none) {
+  const std::size_t len = wire::build_icmp_error_frame(
+      rte_pktmbuf_mtod(r, std::uint8_t*), rte_pktmbuf_tailroom(r), kind,
+      rte_pktmbuf_mtod(m, const std::uint8_t*), f, dp_.addr.inner_mac, from, dp_.mtu);
+  if (len == 0) {
     rte_pktmbuf_free(r);
     return;
   }

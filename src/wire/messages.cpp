@@ -20,7 +20,7 @@ std::string_view to_string(WireDrop d) noexcept {
     case WireDrop::none: return "none";
 #define MESHGATE_X(name, desc) \
   case WireDrop::name: return #name;
-    MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
 #undef MESHGATE_X
   }
   return "unknown";
@@ -31,7 +31,7 @@ std::string_view describe(WireDrop d) noexcept {
     case WireDrop::none: return "accepted";
 #define MESHGATE_X(name, desc) \
   case WireDrop::name: return desc;
-    MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
 #undef MESHGATE_X
   }
   return "unknown";

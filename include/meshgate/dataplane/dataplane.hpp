@@ -5,6 +5,7 @@
 
 #include <rte_config.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
 #include <atomic>

@@ -13,6 +13,7 @@
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/dataplane/keypairs.hpp"
+#include "meshgate/wire/build.hpp"
 
 namespace meshgate::dataplane {
 
@@ -21,9 +22,7 @@ namespace meshgate::dataplane {
 /// next hop's MAC changes.
 struct PeerRoute {
   Endpoint endpoint;
-  std::uint8_t header[64] = {};  // Ethernet + IPv4/IPv6 + UDP, lengths and checksum zeroed
-  std::uint8_t header_len = 0;   // 42 (IPv4) or 62 (IPv6)
-  std::uint16_t ipv4_cksum_base = 0;  // ~checksum of the IPv4 header with length 0
+  wire::OuterTemplate outer;
 };
 
 struct alignas(64) Peer {

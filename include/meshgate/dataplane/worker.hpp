@@ -15,6 +15,8 @@
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
+#include "meshgate/wire/build.hpp"
+#include "meshgate/wire/classify.hpp"
 
 namespace meshgate::dataplane {
 
@@ -76,9 +78,9 @@ class Worker {
   void drop(rte_mbuf* m, Drop d) noexcept;
   void drop(rte_mbuf* m, wire::DropReason r) noexcept;
   void to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer = kNoPeer) noexcept;
-  void post(const Event& e) noexcept;
+  bool post(const Event& e) noexcept;
   void flush_tx(TxBuffer& b, std::uint16_t port) noexcept;
-  void send_icmp_error(rte_mbuf* m, std::size_t l3_off, bool too_big) noexcept;
+  void send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f, wire::IcmpError kind) noexcept;
   bool add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept;
 
   Dataplane& dp_;

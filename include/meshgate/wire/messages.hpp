@@ -149,7 +149,7 @@ constexpr MessageHeader make_header(MessageType t) noexcept {
 
 /// Why a datagram was not recognised as a WireGuard message. X(name, description): the list
 /// also makes the per-reason counters and their operator-visible names.
-#define MESHGATE_WIRE_DROP_REASONS(X)                                                   \
+#define MESHGATE_WIRE_MESSAGE_DROP_REASONS(X)                                                   \
   X(too_short, "shorter than the 4-byte message header")                              \
   X(unknown_type, "first byte is not a WireGuard message type (1-4)")                 \
   X(reserved_nonzero, "reserved header bytes 1-3 are not zero")                       \
@@ -158,13 +158,13 @@ constexpr MessageHeader make_header(MessageType t) noexcept {
 enum class WireDrop : std::uint8_t {
   none = 0,
 #define MESHGATE_X(name, desc) name,
-  MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+  MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
 #undef MESHGATE_X
 };
 
 inline constexpr std::size_t kWireDropCount = 0
 #define MESHGATE_X(name, desc) +1
-    MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
+    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
 #undef MESHGATE_X
     ;
 

@@ -17,7 +17,9 @@ constexpr std::uint64_t kGenStep = 1ull << 8;
 constexpr std::uint64_t kMacValid = 1ull << 48;
 constexpr std::size_t npos = ~std::size_t{0};
 
-std::uint64_t family_bits(const IpAddr& ip) noexcept { return ip.is_v4() ? 1u << 2 : 2u << 2; }
+std::uint64_t family_bits(const IpAddr& ip) noexcept {
+  return ip.is_v4() ? 1u << 2 : 2u << 2;
+}
 
 struct Key {
   std::uint64_t k0, k1, fam;
@@ -45,7 +47,7 @@ struct NeighbourTable::Slot {
   std::atomic<std::uint64_t> seq{kEmpty};
   std::atomic<std::uint64_t> key0{0};
   std::atomic<std::uint64_t> key1{0};
-  std::atomic<std::uint64_t> mac{0};    // MAC in the low 48 bits, kMacValid when usable
+  std::atomic<std::uint64_t> mac{0};          // MAC in the low 48 bits, kMacValid when usable
   mutable std::atomic<std::uint8_t> used{0};  // set by workers' lookups, cleared by tick()
 };
 
@@ -61,11 +63,16 @@ struct NeighbourTable::Meta {
 
 const char* neigh_state_name(NeighState s) noexcept {
   switch (s) {
-    case NeighState::incomplete: return "incomplete";
-    case NeighState::reachable: return "reachable";
-    case NeighState::stale: return "stale";
-    case NeighState::probe: return "probe";
-    case NeighState::failed: return "failed";
+    case NeighState::incomplete:
+      return "incomplete";
+    case NeighState::reachable:
+      return "reachable";
+    case NeighState::stale:
+      return "stale";
+    case NeighState::probe:
+      return "probe";
+    case NeighState::failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -286,7 +293,8 @@ void NeighbourTable::tick_slot(std::size_t i, Nanos now, std::vector<NeighbourPr
 std::vector<NeighbourProbe> NeighbourTable::tick(Nanos now) {
   std::vector<NeighbourProbe> out;
   for (std::size_t i = 0; i <= mask_; ++i) {
-    if ((slots_[i].seq.load(std::memory_order_relaxed) & kKindMask) == kLive) tick_slot(i, now, out);
+    if ((slots_[i].seq.load(std::memory_order_relaxed) & kKindMask) == kLive)
+      tick_slot(i, now, out);
   }
   return out;
 }

@@ -8,7 +8,6 @@ namespace meshgate::wire {
 namespace {
 
 constexpr std::size_t kEthLen = sizeof(EthHdr);
-constexpr std::uint16_t kIpv4VerIhlWord = 0x4500;  // version 4, IHL 5, TOS 0
 
 void put_eth(std::uint8_t* buf, const MacAddr& src, const MacAddr& dst, std::uint16_t type) {
   EthHdr eth;
@@ -31,7 +30,8 @@ Ipv4Hdr make_ipv4(const std::uint8_t* src4, const std::uint8_t* dst4, std::uint8
   ip.protocol = proto;
   std::memcpy(ip.src, src4, 4);
   std::memcpy(ip.dst, dst4, 4);
-  ip.checksum.set(internet_checksum(&ip, sizeof ip));
+  ip.checksum.set(
+      static_cast<std::uint16_t>(~ones_sum20(reinterpret_cast<const std::uint8_t*>(&ip))));
   return ip;
 }
 
@@ -71,10 +71,9 @@ std::uint8_t* put_outer_v6(std::uint8_t* buf, const MacAddr& src_mac, const MacA
 
 // --- outer headers -------------------------------------------------------------------------------
 
-std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac,
-                                 const MacAddr& dst_mac, const IpAddr& src_ip,
-                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
-                                 std::size_t udp_payload_len, std::uint8_t tos,
+std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
+                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
+                                 std::uint16_t dport, std::size_t udp_payload_len, std::uint8_t tos,
                                  std::uint16_t ip_id) noexcept {
   const std::size_t ulen = sizeof(UdpHdr) + udp_payload_len;
   put_eth(buf, src_mac, dst_mac, spec::kEtherTypeIpv4);
@@ -84,10 +83,10 @@ std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac,
   return kOuterV4Len;
 }
 
-std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac,
-                                 const MacAddr& dst_mac, const IpAddr& src_ip,
-                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
-                                 std::size_t udp_payload_len, std::uint8_t traffic_class) noexcept {
+std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
+                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
+                                 std::uint16_t dport, std::size_t udp_payload_len,
+                                 std::uint8_t traffic_class) noexcept {
   const std::size_t ulen = sizeof(UdpHdr) + udp_payload_len;
   std::uint8_t* udp =
       put_outer_v6(buf, src_mac, dst_mac, src_ip, dst_ip, sport, dport, ulen, traffic_class);
@@ -117,8 +116,8 @@ OuterTemplate OuterTemplate::make(const MacAddr& src_mac, const MacAddr& dst_mac
   std::uint8_t* b = t.bytes.data();
   if (src_ip.is_v4()) {
     put_eth(b, src_mac, dst_mac, spec::kEtherTypeIpv4);
-    Ipv4Hdr ip = make_ipv4(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp, 0, 0, 0, 0,
-                           ttl);
+    Ipv4Hdr ip =
+        make_ipv4(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp, 0, 0, 0, 0, ttl);
     ip.checksum.set(0);
     write_hdr(b + kEthLen, ip);
     write_hdr(b + kEthLen + sizeof(Ipv4Hdr), make_udp(sport, dport, 0));
@@ -128,7 +127,8 @@ OuterTemplate OuterTemplate::make(const MacAddr& src_mac, const MacAddr& dst_mac
   } else {
     put_outer_v6(b, src_mac, dst_mac, src_ip, dst_ip, sport, dport, 0, 0);
     b[kEthLen + 7] = ttl;
-    t.const_sum = pseudo_header_sum_v6(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp, 0);
+    t.const_sum =
+        pseudo_header_sum_v6(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp, 0);
     t.v6 = true;
     t.len = kOuterV6Len;
   }
@@ -146,8 +146,8 @@ std::size_t OuterTemplate::write(std::uint8_t* buf, std::size_t udp_payload_len,
     store_be16(ip + 2, total);
     store_be16(ip + 4, ip_id);
     // The changed words were zero in const_sum, so adding them is the RFC 1624 update.
-    store_be16(ip + 10, static_cast<std::uint16_t>(~ones_add(const_sum, std::uint32_t{total} +
-                                                                            ip_id + tos)));
+    store_be16(ip + 10, static_cast<std::uint16_t>(
+                            ~ones_add(const_sum, std::uint32_t{total} + ip_id + tos)));
     store_be16(ip + sizeof(Ipv4Hdr) + 4, ulen);
     return kOuterV4Len;
   }
@@ -167,8 +167,8 @@ std::size_t OuterTemplate::write(std::uint8_t* buf, std::size_t udp_payload_len,
 
 namespace {
 
-std::size_t put_arp(std::uint8_t* buf, std::uint16_t op, const MacAddr& eth_dst,
-                    const MacAddr& sha, const IpAddr& spa, const MacAddr& tha, const IpAddr& tpa) {
+std::size_t put_arp(std::uint8_t* buf, std::uint16_t op, const MacAddr& eth_dst, const MacAddr& sha,
+                    const IpAddr& spa, const MacAddr& tha, const IpAddr& tpa) {
   put_eth(buf, sha, eth_dst, spec::kEtherTypeArp);
   ArpHdr arp{};
   arp.htype.set(spec::kArpHtypeEthernet);
@@ -191,8 +191,8 @@ std::size_t put_ndp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& ds
                     std::uint8_t opt_type) {
   constexpr std::size_t kMsgLen = sizeof(NdpNsHdr) + sizeof(NdpLlaOption);
   put_eth(buf, src_mac, dst_mac, spec::kEtherTypeIpv6);
-  write_hdr(buf + kEthLen, make_ipv6(src_ip.bytes.data(), dst_ip.bytes.data(),
-                                     spec::kProtoIcmpv6, kMsgLen, 0, spec::kNdpHopLimit));
+  write_hdr(buf + kEthLen, make_ipv6(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoIcmpv6,
+                                     kMsgLen, 0, spec::kNdpHopLimit));
   std::uint8_t* msg = buf + kEthLen + sizeof(Ipv6Hdr);
   std::memcpy(msg, body, sizeof(NdpNsHdr));
   write_hdr(msg + sizeof(NdpNsHdr), NdpLlaOption{opt_type, 1, src_mac});
@@ -256,7 +256,7 @@ bool icmp4_allowed(const std::uint8_t* pkt, std::size_t len) {
   const std::uint8_t d0 = ip.dst[0];
   const bool src_zero = load_be32(ip.src) == 0;
   if (src_zero || s0 == 127 || s0 >= 224) return false;  // not a unicast host
-  if (d0 >= 224) return false;                         // multicast, class E, broadcast
+  if (d0 >= 224) return false;                           // multicast, class E, broadcast
   const std::size_t hlen = ip.header_length();
   if (ip.protocol == spec::kProtoIcmp) {
     if (len < hlen + 1) return false;  // cannot tell: stay silent
@@ -278,9 +278,8 @@ bool icmp6_allowed(const std::uint8_t* pkt, std::size_t len, IcmpError kind) {
   return true;
 }
 
-std::size_t icmp4_error(std::uint8_t* out, std::size_t cap, IcmpError kind,
-                        const std::uint8_t* pkt, std::size_t pkt_len, const IpAddr& from,
-                        std::uint32_t mtu) {
+std::size_t icmp4_error(std::uint8_t* out, std::size_t cap, IcmpError kind, const std::uint8_t* pkt,
+                        std::size_t pkt_len, const IpAddr& from, std::uint32_t mtu) {
   constexpr std::size_t kHdrs = sizeof(Ipv4Hdr) + sizeof(IcmpHdr);
   if (pkt_len < sizeof(Ipv4Hdr) || !from.is_v4() || !icmp4_allowed(pkt, pkt_len)) return 0;
   const std::size_t quote = std::min(pkt_len, spec::kIpv4MinMtu - kHdrs);
@@ -306,9 +305,8 @@ std::size_t icmp4_error(std::uint8_t* out, std::size_t cap, IcmpError kind,
   return total;
 }
 
-std::size_t icmp6_error(std::uint8_t* out, std::size_t cap, IcmpError kind,
-                        const std::uint8_t* pkt, std::size_t pkt_len, const IpAddr& from,
-                        std::uint32_t mtu) {
+std::size_t icmp6_error(std::uint8_t* out, std::size_t cap, IcmpError kind, const std::uint8_t* pkt,
+                        std::size_t pkt_len, const IpAddr& from, std::uint32_t mtu) {
   constexpr std::size_t kHdrs = sizeof(Ipv6Hdr) + sizeof(Icmp6Hdr);
   if (pkt_len < sizeof(Ipv6Hdr) || !from.is_v6() || !icmp6_allowed(pkt, pkt_len, kind)) return 0;
   const std::size_t quote = std::min(pkt_len, spec::kIpv6MinMtu - kHdrs);
@@ -359,11 +357,11 @@ std::size_t build_icmp_error_frame(std::uint8_t* out, std::size_t cap, IcmpError
   }
   const MacAddr to = MacAddr::from(frame + 6);
   if (to.is_multicast()) return 0;  // RFC 1122 3.2.2: not to a link-layer broadcast source
-  const std::size_t n = build_icmp_error_ip(out + kEthLen, cap - kEthLen, kind,
-                                            frame + info.l3_off, info.l3_len, from, mtu);
+  const std::size_t n = build_icmp_error_ip(out + kEthLen, cap - kEthLen, kind, frame + info.l3_off,
+                                            info.l3_len, from, mtu);
   if (n == 0) return 0;
-  put_eth(out, from_mac, to, info.kind == FrameKind::ipv4 ? spec::kEtherTypeIpv4
-                                                          : spec::kEtherTypeIpv6);
+  put_eth(out, from_mac, to,
+          info.kind == FrameKind::ipv4 ? spec::kEtherTypeIpv4 : spec::kEtherTypeIpv6);
   return kEthLen + n;
 }
 

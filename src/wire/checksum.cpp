@@ -3,8 +3,6 @@
 
 #include <cstring>
 
-#include "meshgate/base/bytes.hpp"
-
 namespace meshgate::wire {
 namespace {
 
@@ -45,11 +43,19 @@ std::uint16_t ones_sum(const void* data, std::size_t len, std::uint32_t seed) no
     p += 8;
     len -= 8;
   }
-  if (len != 0) {
-    std::uint64_t tail = 0;  // the odd last byte becomes the high byte of a zero-padded word
-    std::memcpy(&tail, p, len);
-    acc = add_eac(acc, tail);
+  // The tail starts at an even offset, so each piece keeps its bytes' parity within a 16-bit
+  // word wherever it lands in the accumulator; an odd last byte is the high byte of its word.
+  if (len & 4) {
+    acc = add_eac(acc, load_le32(p));
+    p += 4;
   }
+  if (len & 2) {
+    std::uint16_t w;
+    std::memcpy(&w, p, 2);
+    acc = add_eac(acc, w);
+    p += 2;
+  }
+  if (len & 1) acc = add_eac(acc, *p);
   const std::uint16_t sum = __builtin_bswap16(fold64(acc));
   return ones_add(sum, seed);
 }
@@ -82,8 +88,8 @@ std::uint32_t pseudo_header_sum_v6(const std::uint8_t* src16, const std::uint8_t
 
 std::uint16_t udp_checksum_v4(const std::uint8_t* src4, const std::uint8_t* dst4,
                               const std::uint8_t* seg, std::size_t len) noexcept {
-  const std::uint16_t c = l4_checksum(
-      pseudo_header_sum_v4(src4, dst4, 17, static_cast<std::uint16_t>(len)), seg, len);
+  const std::uint16_t c =
+      l4_checksum(pseudo_header_sum_v4(src4, dst4, 17, static_cast<std::uint16_t>(len)), seg, len);
   return c == 0 ? 0xFFFF : c;
 }
 

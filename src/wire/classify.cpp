@@ -35,9 +35,10 @@ void classify_l4(const std::uint8_t* p, std::size_t end, FrameInfo& fi,
     if (opt.verify_udp_checksum) {
       const std::uint16_t c = udp.checksum.get();
       const bool v6 = fi.is_v6();
-      const std::uint32_t ph =
-          v6 ? pseudo_header_sum_v6(fi.src, fi.dst, spec::kProtoUdp, static_cast<std::uint32_t>(ulen))
-             : pseudo_header_sum_v4(fi.src, fi.dst, spec::kProtoUdp, static_cast<std::uint16_t>(ulen));
+      const std::uint32_t ph = v6 ? pseudo_header_sum_v6(fi.src, fi.dst, spec::kProtoUdp,
+                                                         static_cast<std::uint32_t>(ulen))
+                                  : pseudo_header_sum_v4(fi.src, fi.dst, spec::kProtoUdp,
+                                                         static_cast<std::uint16_t>(ulen));
       if ((c == 0 && v6) || (c != 0 && !l4_checksum_ok(ph, p + off, ulen))) {
         fail(fi, DropReason::udp_bad_checksum);
         return;
@@ -92,8 +93,8 @@ void classify_ipv4(const std::uint8_t* p, std::size_t len, FrameInfo& fi,
 
 // Walks hop-by-hop, routing and destination-options headers; stops at a fragment header.
 // Returns false (drop set) when the chain is malformed.
-bool walk_ipv6_ext(const std::uint8_t* p, std::size_t end, FrameInfo& fi,
-                   std::uint8_t next, std::size_t off) noexcept {
+bool walk_ipv6_ext(const std::uint8_t* p, std::size_t end, FrameInfo& fi, std::uint8_t next,
+                   std::size_t off) noexcept {
   for (int n = 0; n <= kMaxIpv6ExtHeaders; ++n) {
     if (next == spec::kProtoHopByHop || next == spec::kProtoRouting ||
         next == spec::kProtoDestOpts) {

@@ -4,8 +4,8 @@
 // Thread contract: the control thread is the only writer (confirm, learn, want, tick, erase).
 // Workers call lookup() only; it is wait-free (at most `capacity` slot probes, no retry loops)
 // and its one write is a relaxed "used" mark per entry, the same kind of worker-written
-// timestamp the architecture allows (architecture.md 3), which lets tick() re-validate entries in use and
-// expire the rest.
+// timestamp the architecture allows (architecture.md 3), which lets tick() re-validate entries in
+// use and expire the rest.
 //
 // States and timers, modelled on Linux's neighbour defaults (net.ipv4.neigh.default.*):
 //   incomplete  resolution in progress: a probe every retrans_time (1 s), max_probes (3) in all;

@@ -28,19 +28,18 @@ static_assert(kOuterV4Len == 42 && kOuterV6Len == 62);
 /// buf + kOuterV4Len. IPv4 checksum computed; UDP checksum 0 (allowed over IPv4, RFC 768, and what
 /// kernel WireGuard sends). DF clear, like kernel WireGuard, so `ip_id` should differ per packet
 /// (RFC 6864); TTL 64. Returns kOuterV4Len.
-std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac,
-                                 const MacAddr& dst_mac, const IpAddr& src_ip,
-                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
-                                 std::size_t udp_payload_len, std::uint8_t tos,
+std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
+                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
+                                 std::uint16_t dport, std::size_t udp_payload_len, std::uint8_t tos,
                                  std::uint16_t ip_id = 0) noexcept;
 
 /// Ethernet + IPv6 + UDP; the UDP checksum (mandatory over IPv6) is computed over the payload
 /// that must already be in place at buf + kOuterV6Len. Hop limit 64, flow label 0.
 /// Returns kOuterV6Len.
-std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac,
-                                 const MacAddr& dst_mac, const IpAddr& src_ip,
-                                 const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
-                                 std::size_t udp_payload_len, std::uint8_t traffic_class) noexcept;
+std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
+                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
+                                 std::uint16_t dport, std::size_t udp_payload_len,
+                                 std::uint8_t traffic_class) noexcept;
 
 /// As write_outer_ipv6_udp, but for NIC checksum offload (RTE_MBUF_F_TX_UDP_CKSUM): the UDP
 /// checksum field holds the uncomplemented pseudo-header sum, as rte_ipv6_phdr_cksum() returns,

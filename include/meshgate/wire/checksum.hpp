@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "meshgate/base/bytes.hpp"
+
 namespace meshgate::wire {
 
 /// Folded ones'-complement sum of `len` bytes read as big-endian 16-bit words, plus `seed` (any
@@ -25,6 +27,17 @@ constexpr std::uint16_t ones_add(std::uint32_t a, std::uint32_t b) noexcept {
   return static_cast<std::uint16_t>(s);
 }
 
+/// ones_sum() of exactly 20 bytes (an IPv4 header without options): five loads, no loop or call.
+inline std::uint16_t ones_sum20(const std::uint8_t* p) noexcept {
+  std::uint64_t s = std::uint64_t{load_le32(p)} + load_le32(p + 4) + load_le32(p + 8) +
+                    load_le32(p + 12) + load_le32(p + 16);
+  s = (s & 0xFFFFFFFFu) + (s >> 32);
+  s = (s & 0xFFFF) + (s >> 16);
+  s = (s & 0xFFFF) + (s >> 16);
+  s = (s & 0xFFFF) + (s >> 16);
+  return __builtin_bswap16(static_cast<std::uint16_t>(s));  // see ones_sum() on byte order
+}
+
 /// The checksum to store over a buffer whose checksum field is zero.
 inline std::uint16_t internet_checksum(const void* data, std::size_t len) noexcept {
   return static_cast<std::uint16_t>(~ones_sum(data, len));
@@ -36,7 +49,7 @@ std::uint16_t ipv4_header_checksum(const std::uint8_t* hdr) noexcept;
 
 /// True when the header's stored checksum is right (`hlen` = IHL * 4 bytes, already validated).
 inline bool ipv4_header_checksum_ok(const std::uint8_t* hdr, std::size_t hlen) noexcept {
-  return ones_sum(hdr, hlen) == 0xFFFF;
+  return (hlen == 20 ? ones_sum20(hdr) : ones_sum(hdr, hlen)) == 0xFFFF;
 }
 
 /// Sum of the IPv4 pseudo-header (RFC 768): addresses, protocol, L4 length.
@@ -71,9 +84,8 @@ std::uint16_t icmp6_checksum(const std::uint8_t* src16, const std::uint8_t* dst1
 /// HC' = ~(~HC + ~m + m').
 constexpr std::uint16_t checksum_update16(std::uint16_t csum, std::uint16_t old_v,
                                           std::uint16_t new_v) noexcept {
-  return static_cast<std::uint16_t>(
-      ~ones_add(ones_add(static_cast<std::uint16_t>(~csum), static_cast<std::uint16_t>(~old_v)),
-                new_v));
+  return static_cast<std::uint16_t>(~ones_add(
+      ones_add(static_cast<std::uint16_t>(~csum), static_cast<std::uint16_t>(~old_v)), new_v));
 }
 /// The same for a 32-bit field (an IPv4 address), as two 16-bit words.
 constexpr std::uint16_t checksum_update32(std::uint16_t csum, std::uint32_t old_v,

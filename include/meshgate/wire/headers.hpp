@@ -52,7 +52,7 @@ inline constexpr std::size_t kIpv4MinMtu = 576;  // RFC 1812 4.3.2.3: ICMP error
 inline constexpr std::uint8_t kDefaultTtl = 64;
 
 // IPv6 (RFC 8200).
-inline constexpr std::size_t kIpv6MinMtu = 1280;  // RFC 4443 2.4(c): ICMPv6 errors fit in 1280
+inline constexpr std::size_t kIpv6MinMtu = 1280;   // RFC 4443 2.4(c): ICMPv6 errors fit in 1280
 inline constexpr std::uint8_t kNdpHopLimit = 255;  // RFC 4861 7.1: NDP must arrive with 255
 
 // ICMPv4 (RFC 792, RFC 1191).
@@ -91,13 +91,13 @@ inline constexpr std::size_t kEthMinFrame = 60;  // without FCS; shorter frames 
 
 /// A 16-bit field in network byte order.
 struct Be16 {
-  std::uint8_t b[2];
+  std::uint8_t b[2]{};
   std::uint16_t get() const noexcept { return load_be16(b); }
   void set(std::uint16_t v) noexcept { store_be16(b, v); }
 };
 /// A 32-bit field in network byte order.
 struct Be32 {
-  std::uint8_t b[4];
+  std::uint8_t b[4]{};
   std::uint32_t get() const noexcept { return load_be32(b); }
   void set(std::uint32_t v) noexcept { store_be32(b, v); }
 };
@@ -149,37 +149,37 @@ MacAddr solicited_node_mac(const IpAddr& ip6);
 // --- headers -------------------------------------------------------------------------------------
 
 struct EthHdr {
-  MacAddr dst;
-  MacAddr src;
-  Be16 ethertype;
+  MacAddr dst{};
+  MacAddr src{};
+  Be16 ethertype{};
 };
 static_assert(sizeof(EthHdr) == 14);
 
 /// ARP for IPv4 over Ethernet (RFC 826).
 struct ArpHdr {
-  Be16 htype;
-  Be16 ptype;
-  std::uint8_t hlen;
-  std::uint8_t plen;
-  Be16 oper;
-  MacAddr sha;
-  std::uint8_t spa[4];
-  MacAddr tha;
-  std::uint8_t tpa[4];
+  Be16 htype{};
+  Be16 ptype{};
+  std::uint8_t hlen{};
+  std::uint8_t plen{};
+  Be16 oper{};
+  MacAddr sha{};
+  std::uint8_t spa[4]{};
+  MacAddr tha{};
+  std::uint8_t tpa[4]{};
 };
 static_assert(sizeof(ArpHdr) == 28);
 
 struct Ipv4Hdr {
-  std::uint8_t version_ihl;  // version 4 in the high nibble, header length in 32-bit words low
-  std::uint8_t tos;
-  Be16 total_length;
-  Be16 id;
-  Be16 frag;  // flags (DF, MF) and fragment offset in 8-byte units
-  std::uint8_t ttl;
-  std::uint8_t protocol;
-  Be16 checksum;
-  std::uint8_t src[4];
-  std::uint8_t dst[4];
+  std::uint8_t version_ihl{};  // version 4 in the high nibble, header length in 32-bit words low
+  std::uint8_t tos{};
+  Be16 total_length{};
+  Be16 id{};
+  Be16 frag{};  // flags (DF, MF) and fragment offset in 8-byte units
+  std::uint8_t ttl{};
+  std::uint8_t protocol{};
+  Be16 checksum{};
+  std::uint8_t src[4]{};
+  std::uint8_t dst[4]{};
 
   unsigned version() const noexcept { return version_ihl >> 4; }
   std::size_t header_length() const noexcept { return std::size_t{version_ihl & 0x0Fu} * 4; }
@@ -190,12 +190,12 @@ struct Ipv4Hdr {
 static_assert(sizeof(Ipv4Hdr) == 20);
 
 struct Ipv6Hdr {
-  Be32 vtc_flow;  // version 6, traffic class, flow label
-  Be16 payload_length;
-  std::uint8_t next_header;
-  std::uint8_t hop_limit;
-  std::uint8_t src[16];
-  std::uint8_t dst[16];
+  Be32 vtc_flow{};  // version 6, traffic class, flow label
+  Be16 payload_length{};
+  std::uint8_t next_header{};
+  std::uint8_t hop_limit{};
+  std::uint8_t src[16]{};
+  std::uint8_t dst[16]{};
 
   unsigned version() const noexcept { return vtc_flow.get() >> 28; }
   std::uint8_t traffic_class() const noexcept {
@@ -206,78 +206,78 @@ static_assert(sizeof(Ipv6Hdr) == 40);
 
 /// Generic IPv6 extension header prefix (hop-by-hop, routing, destination options).
 struct Ipv6ExtHdr {
-  std::uint8_t next_header;
-  std::uint8_t length;  // in 8-byte units, not counting the first 8 bytes
+  std::uint8_t next_header{};
+  std::uint8_t length{};  // in 8-byte units, not counting the first 8 bytes
 };
 static_assert(sizeof(Ipv6ExtHdr) == 2);
 
 struct Ipv6FragHdr {
-  std::uint8_t next_header;
-  std::uint8_t reserved;
-  Be16 offset_flags;  // offset in 8-byte units << 3, M flag in bit 0
-  Be32 id;
+  std::uint8_t next_header{};
+  std::uint8_t reserved{};
+  Be16 offset_flags{};  // offset in 8-byte units << 3, M flag in bit 0
+  Be32 id{};
 };
 static_assert(sizeof(Ipv6FragHdr) == 8);
 
 struct UdpHdr {
-  Be16 src_port;
-  Be16 dst_port;
-  Be16 length;  // header + payload
-  Be16 checksum;
+  Be16 src_port{};
+  Be16 dst_port{};
+  Be16 length{};  // header + payload
+  Be16 checksum{};
 };
 static_assert(sizeof(UdpHdr) == 8);
 
 /// ICMPv4 header; `rest` is the type-specific word (frag needed: unused16 + next-hop MTU16).
 struct IcmpHdr {
-  std::uint8_t type;
-  std::uint8_t code;
-  Be16 checksum;
-  Be32 rest;
+  std::uint8_t type{};
+  std::uint8_t code{};
+  Be16 checksum{};
+  Be32 rest{};
 };
 static_assert(sizeof(IcmpHdr) == 8);
 
 /// ICMPv6 header; `rest` is the type-specific word (packet too big: the MTU).
 struct Icmp6Hdr {
-  std::uint8_t type;
-  std::uint8_t code;
-  Be16 checksum;
-  Be32 rest;
+  std::uint8_t type{};
+  std::uint8_t code{};
+  Be16 checksum{};
+  Be32 rest{};
 };
 static_assert(sizeof(Icmp6Hdr) == 8);
 
 /// Neighbour solicitation (RFC 4861 4.3); options follow.
 struct NdpNsHdr {
-  std::uint8_t type;
-  std::uint8_t code;
-  Be16 checksum;
-  std::uint8_t reserved[4];
-  std::uint8_t target[16];
+  std::uint8_t type{};
+  std::uint8_t code{};
+  Be16 checksum{};
+  std::uint8_t reserved[4]{};
+  std::uint8_t target[16]{};
 };
 static_assert(sizeof(NdpNsHdr) == 24);
 
 /// Neighbour advertisement (RFC 4861 4.4); options follow.
 struct NdpNaHdr {
-  std::uint8_t type;
-  std::uint8_t code;
-  Be16 checksum;
-  std::uint8_t flags;  // R, S, O in the top bits
-  std::uint8_t reserved[3];
-  std::uint8_t target[16];
+  std::uint8_t type{};
+  std::uint8_t code{};
+  Be16 checksum{};
+  std::uint8_t flags{};  // R, S, O in the top bits
+  std::uint8_t reserved[3]{};
+  std::uint8_t target[16]{};
 };
 static_assert(sizeof(NdpNaHdr) == 24);
 
 /// Source / target link-layer address option for Ethernet (RFC 4861 4.6.1), length 1 (8 bytes).
 struct NdpLlaOption {
-  std::uint8_t type;
-  std::uint8_t length;  // in 8-byte units
-  MacAddr mac;
+  std::uint8_t type{};
+  std::uint8_t length{};  // in 8-byte units
+  MacAddr mac{};
 };
 static_assert(sizeof(NdpLlaOption) == 8);
 
 /// Copy a header out of a byte buffer; the caller has checked that sizeof(H) bytes are there.
 template <class H>
 H read_hdr(const std::uint8_t* p) noexcept {
-  H h;
+  H h{};
   std::memcpy(&h, p, sizeof(H));
   return h;
 }

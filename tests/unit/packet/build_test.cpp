@@ -17,7 +17,9 @@ namespace {
 
 const MacAddr kMacA{{0x02, 0, 0, 0, 0, 0x0a}};
 const MacAddr kMacB{{0x02, 0, 0, 0, 0, 0x0b}};
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 const ClassifyOptions kVerifyAll{.verify_ipv4_checksum = true, .verify_udp_checksum = true};
 
 TEST(Outer, Ipv4FromScratchClassifiesBack) {
@@ -168,8 +170,8 @@ TEST(MacAddr, Helpers) {
 std::vector<std::uint8_t> big_v4_frame(std::size_t len) {
   std::vector<std::uint8_t> f(14 + len);
   for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<std::uint8_t>(i * 7);
-  write_outer_ipv4_udp(f.data(), kMacB, kMacA, ip("192.0.2.5"), ip("10.9.9.9"), 5000, 53,
-                       len - 28, 0, 1);
+  write_outer_ipv4_udp(f.data(), kMacB, kMacA, ip("192.0.2.5"), ip("10.9.9.9"), 5000, 53, len - 28,
+                       0, 1);
   return f;
 }
 std::vector<std::uint8_t> big_v6_frame(std::size_t len, const char* dst = "2001:db8:9::9") {
@@ -196,7 +198,7 @@ TEST(IcmpError, FragNeededQuotesUpTo576) {
     EXPECT_EQ(fi.l4_proto, spec::kProtoIcmp);
     EXPECT_EQ(fi.icmp_type, spec::kIcmpDestUnreach);
     EXPECT_EQ(out[fi.l4_off + 1], spec::kIcmpCodeFragNeeded);
-    EXPECT_EQ(load_be16(out.data() + fi.l4_off + 6), 1420);       // next-hop MTU
+    EXPECT_EQ(load_be16(out.data() + fi.l4_off + 6), 1420);          // next-hop MTU
     EXPECT_EQ(ones_sum(out.data() + fi.l4_off, fi.l4_len), 0xFFFF);  // ICMP checksum
     EXPECT_EQ(fi.src_addr(), gw);
     EXPECT_EQ(fi.dst_addr(), ip("192.0.2.5"));
@@ -232,9 +234,9 @@ TEST(IcmpError, PacketTooBigQuotesUpTo1280) {
 TEST(IcmpError, UnreachableCodes) {
   std::vector<std::uint8_t> out(2000);
   const auto f4 = big_v4_frame(100);
-  std::size_t n = build_icmp_error_frame(out.data(), out.size(), IcmpError::unreachable, f4.data(),
-                                         classify_frame(f4.data(), f4.size()), kMacA,
-                                         ip("192.0.2.1"), 0);
+  std::size_t n =
+      build_icmp_error_frame(out.data(), out.size(), IcmpError::unreachable, f4.data(),
+                             classify_frame(f4.data(), f4.size()), kMacA, ip("192.0.2.1"), 0);
   ASSERT_GT(n, 0u);
   EXPECT_EQ(out[34], spec::kIcmpDestUnreach);
   EXPECT_EQ(out[35], spec::kIcmpCodeHostUnreach);
@@ -273,9 +275,8 @@ TEST(IcmpError, NeverAbout) {
   const auto f4 = big_v4_frame(1000);
   std::vector<std::uint8_t> err(f4.size());
   const FrameInfo in4 = classify_frame(f4.data(), f4.size());
-  const std::size_t n =
-      build_icmp_error_frame(err.data(), err.size(), IcmpError::too_big, f4.data(), in4, kMacA,
-                             gw4, 1280);
+  const std::size_t n = build_icmp_error_frame(err.data(), err.size(), IcmpError::too_big,
+                                               f4.data(), in4, kMacA, gw4, 1280);
   err.resize(n);
   EXPECT_EQ(try_build(err, IcmpError::unreachable, gw4), 0u);
   // ... but an echo request gets one.

@@ -1,5 +1,7 @@
 // Internet checksum: known values (RFC 1071, a textbook IPv4 header, reference frames) and a
 // naive byte-wise reference over random buffers of every length 0..2000 at every alignment.
+#include "meshgate/wire/checksum.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "hex_frame.hpp"
-#include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/headers.hpp"
 #include "packet_samples.hpp"
 

@@ -14,12 +14,16 @@ namespace meshgate::wire {
 namespace {
 
 using Frame = std::vector<std::uint8_t>;
-Frame frame(const char* hex) { return test::hex_frame(hex); }
+Frame frame(const char* hex) {
+  return test::hex_frame(hex);
+}
 FrameInfo classify(const Frame& f, const ClassifyOptions& o = {}) {
   return classify_frame(f.data(), f.size(), o);
 }
 // Recomputes the IPv4 header checksum after a test edited the header.
-void fix_ipv4(Frame& f) { store_be16(f.data() + 24, ipv4_header_checksum(f.data() + 14)); }
+void fix_ipv4(Frame& f) {
+  store_be16(f.data() + 24, ipv4_header_checksum(f.data() + 14));
+}
 
 TEST(Classify, Ipv4Udp) {
   const Frame f = frame(test::frames::kIpv4Udp);
@@ -134,48 +138,111 @@ struct Malformed {
 };
 
 const Malformed kMalformed[] = {
-    {"vlan tag", test::frames::kIpv4Udp, [](Frame& f) { store_be16(f.data() + 12, 0x8100); },
-     DropReason::bad_ethertype, {}},
-    {"arp hlen", test::frames::kArpRequest, [](Frame& f) { f[18] = 8; },
-     DropReason::arp_bad_header, {}},
-    {"ipv4 version 5", test::frames::kIpv4Udp,
-     [](Frame& f) { f[14] = 0x55; fix_ipv4(f); }, DropReason::ipv4_bad_header, {}},
-    {"ipv4 ihl 4", test::frames::kIpv4Udp, [](Frame& f) { f[14] = 0x44; },
-     DropReason::ipv4_bad_header, {}},
-    {"ipv4 total > frame", test::frames::kIpv4Udp,
-     [](Frame& f) { store_be16(f.data() + 16, 61); fix_ipv4(f); },
-     DropReason::ipv4_bad_length, {}},
-    {"ipv4 total < ihl", test::frames::kIpv4Udp,
-     [](Frame& f) { store_be16(f.data() + 16, 19); fix_ipv4(f); },
-     DropReason::ipv4_bad_length, {}},
-    {"ipv4 checksum", test::frames::kIpv4Udp, [](Frame& f) { f[22] ^= 1; },
-     DropReason::ipv4_bad_checksum, {}},
-    {"ipv6 version 4", test::frames::kIpv6Udp, [](Frame& f) { f[14] = 0x40; },
-     DropReason::ipv6_bad_header, {}},
-    {"ipv6 payload > frame", test::frames::kIpv6Udp,
-     [](Frame& f) { store_be16(f.data() + 18, 14); }, DropReason::ipv6_bad_length, {}},
-    {"ipv6 ext chain overruns", test::frames::kIpv6HbhUdp, [](Frame& f) { f[55] = 3; },
-     DropReason::ipv6_bad_ext_header, {}},
-    {"ipv6 ext chain garbage", test::frames::kIpv6HbhUdp,
+    {"vlan tag",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { store_be16(f.data() + 12, 0x8100); },
+     DropReason::bad_ethertype,
+     {}},
+    {"arp hlen",
+     test::frames::kArpRequest,
+     [](Frame& f) { f[18] = 8; },
+     DropReason::arp_bad_header,
+     {}},
+    {"ipv4 version 5",
+     test::frames::kIpv4Udp,
+     [](Frame& f) {
+       f[14] = 0x55;
+       fix_ipv4(f);
+     },
+     DropReason::ipv4_bad_header,
+     {}},
+    {"ipv4 ihl 4",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { f[14] = 0x44; },
+     DropReason::ipv4_bad_header,
+     {}},
+    {"ipv4 total > frame",
+     test::frames::kIpv4Udp,
+     [](Frame& f) {
+       store_be16(f.data() + 16, 61);
+       fix_ipv4(f);
+     },
+     DropReason::ipv4_bad_length,
+     {}},
+    {"ipv4 total < ihl",
+     test::frames::kIpv4Udp,
+     [](Frame& f) {
+       store_be16(f.data() + 16, 19);
+       fix_ipv4(f);
+     },
+     DropReason::ipv4_bad_length,
+     {}},
+    {"ipv4 checksum",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { f[22] ^= 1; },
+     DropReason::ipv4_bad_checksum,
+     {}},
+    {"ipv6 version 4",
+     test::frames::kIpv6Udp,
+     [](Frame& f) { f[14] = 0x40; },
+     DropReason::ipv6_bad_header,
+     {}},
+    {"ipv6 payload > frame",
+     test::frames::kIpv6Udp,
+     [](Frame& f) { store_be16(f.data() + 18, 14); },
+     DropReason::ipv6_bad_length,
+     {}},
+    {"ipv6 ext chain overruns",
+     test::frames::kIpv6HbhUdp,
+     [](Frame& f) { f[55] = 3; },
+     DropReason::ipv6_bad_ext_header,
+     {}},
+    {"ipv6 ext chain garbage",
+     test::frames::kIpv6HbhUdp,
      [](Frame& f) { f[54] = 0; },  // a second hop-by-hop: the UDP bytes give it length 0xd2
-     DropReason::ipv6_bad_ext_header, {}},
-    {"udp length < 8", test::frames::kIpv4Udp,
-     [](Frame& f) { store_be16(f.data() + 38, 7); }, DropReason::udp_bad_length, {}},
-    {"udp length > ip payload", test::frames::kIpv4Udp,
-     [](Frame& f) { store_be16(f.data() + 38, 41); }, DropReason::udp_bad_length, {}},
-    {"udp checksum", test::frames::kIpv4Udp, [](Frame& f) { f[50] ^= 1; },
-     DropReason::udp_bad_checksum, {.verify_udp_checksum = true}},
-    {"udp zero checksum over ipv6", test::frames::kIpv6Udp,
-     [](Frame& f) { store_be16(f.data() + 60, 0); }, DropReason::udp_bad_checksum,
+     DropReason::ipv6_bad_ext_header,
+     {}},
+    {"udp length < 8",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { store_be16(f.data() + 38, 7); },
+     DropReason::udp_bad_length,
+     {}},
+    {"udp length > ip payload",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { store_be16(f.data() + 38, 41); },
+     DropReason::udp_bad_length,
+     {}},
+    {"udp checksum",
+     test::frames::kIpv4Udp,
+     [](Frame& f) { f[50] ^= 1; },
+     DropReason::udp_bad_checksum,
      {.verify_udp_checksum = true}},
-    {"udp truncated", test::frames::kIpv4Udp,
-     [](Frame& f) { store_be16(f.data() + 16, 24); fix_ipv4(f); }, DropReason::udp_truncated,
+    {"udp zero checksum over ipv6",
+     test::frames::kIpv6Udp,
+     [](Frame& f) { store_be16(f.data() + 60, 0); },
+     DropReason::udp_bad_checksum,
+     {.verify_udp_checksum = true}},
+    {"udp truncated",
+     test::frames::kIpv4Udp,
+     [](Frame& f) {
+       store_be16(f.data() + 16, 24);
+       fix_ipv4(f);
+     },
+     DropReason::udp_truncated,
      {}},
-    {"icmp truncated", test::frames::kIpv4Icmp,
-     [](Frame& f) { store_be16(f.data() + 16, 27); fix_ipv4(f); }, DropReason::icmp_truncated,
+    {"icmp truncated",
+     test::frames::kIpv4Icmp,
+     [](Frame& f) {
+       store_be16(f.data() + 16, 27);
+       fix_ipv4(f);
+     },
+     DropReason::icmp_truncated,
      {}},
-    {"ndp hop limit", test::frames::kNdpNs, [](Frame& f) { f[21] = 64; },
-     DropReason::ndp_bad_hop_limit, {}},
+    {"ndp hop limit",
+     test::frames::kNdpNs,
+     [](Frame& f) { f[21] = 64; },
+     DropReason::ndp_bad_hop_limit,
+     {}},
 };
 
 TEST(Classify, MalformedFramesNameTheirReason) {
@@ -212,9 +279,8 @@ TEST(Classify, Ipv6ExtensionChainIsBounded) {
 }
 
 TEST(Classify, EveryTruncationIsDropped) {
-  for (const char* hex : {test::frames::kIpv4Udp, test::frames::kIpv6Udp,
-                          test::frames::kIpv6HbhUdp, test::frames::kIpv6Frag,
-                          test::frames::kNdpNs, test::frames::kIpv4Icmp,
+  for (const char* hex : {test::frames::kIpv4Udp, test::frames::kIpv6Udp, test::frames::kIpv6HbhUdp,
+                          test::frames::kIpv6Frag, test::frames::kNdpNs, test::frames::kIpv4Icmp,
                           test::frames::kArpRequest}) {
     const Frame full = frame(hex);
     ASSERT_TRUE(classify(full).ok());

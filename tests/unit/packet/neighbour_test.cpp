@@ -14,7 +14,9 @@ namespace meshgate::dataplane {
 namespace {
 
 using wire::MacAddr;
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+IpAddr ip(const char* s) {
+  return *IpAddr::parse(s);
+}
 const MacAddr kMac1{{0x02, 0, 0, 0, 0, 1}};
 const MacAddr kMac2{{0x02, 0, 0, 0, 0, 2}};
 
@@ -159,7 +161,7 @@ TEST(Neighbour, FullTableIsAClearError) {
   const auto w = t.want(IpAddr::v4(101), 0);
   ASSERT_FALSE(w.ok());
   EXPECT_FALSE(t.learn(IpAddr::v4(102), kMac1, 0).ok());
-  EXPECT_FALSE(t.lookup(IpAddr::v4(100)));  // terminates on a full table
+  EXPECT_FALSE(t.lookup(IpAddr::v4(100)));               // terminates on a full table
   EXPECT_TRUE(t.confirm(IpAddr::v4(1), kMac2, 0).ok());  // updates still work
   EXPECT_TRUE(t.erase(IpAddr::v4(5)));
   EXPECT_TRUE(t.confirm(IpAddr::v4(100), kMac1, 0).ok());

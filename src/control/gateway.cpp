@@ -2,6 +2,7 @@
 
 #include <rte_config.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -9,6 +10,7 @@
 
 #include "meshgate/dpdk/eal.hpp"
 #include "meshgate/dpdk/port.hpp"
+#include "meshgate/dpdk/ring_port.hpp"
 
 namespace meshgate::control {
 

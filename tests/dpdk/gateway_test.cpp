@@ -1,0 +1,79 @@
+// Two meshgate gateways joined by net_ring ports complete a handshake and carry IPv4 and IPv6
+// both ways (over IPv4 and over IPv6 outer transport).
+#include <gtest/gtest.h>
+
+#include "meshgate/control/gateway.hpp"
+#include "packets.hpp"
+#include "ring_gateways.hpp"
+
+namespace meshgate::test {
+namespace {
+
+void exchange_both_ways(RingGateways& net, bool inner_v6) {
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  const IpAddr& a_ip = inner_v6 ? a.ip6 : a.ip4;
+  const IpAddr& b_ip = inner_v6 ? b.ip6 : b.ip4;
+  const auto there = udp_packet(a_ip, b_ip, 4000, 5000, pattern(300, 1));
+  ASSERT_TRUE(a.send_ip(there));
+  ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }))
+      << "nothing reached host B; A sent " << net.gw(0).control().stats().initiations_sent
+      << " initiations, B got " << net.gw(1).control().stats().initiations_received;
+  EXPECT_EQ(b.received.back(), there);  // byte for byte, padding stripped
+
+  const auto back = udp_packet(b_ip, a_ip, 5000, 4000, pattern(1200, 9));
+  ASSERT_TRUE(b.send_ip(back));
+  ASSERT_TRUE(net.poll_until([&] { return !a.received.empty(); }));
+  EXPECT_EQ(a.received.back(), back);
+
+  // A burst in each direction arrives complete and in order.
+  a.received.clear();
+  b.received.clear();
+  std::vector<std::vector<std::uint8_t>> sent;
+  for (int i = 0; i < 40; ++i) {
+    sent.push_back(udp_packet(a_ip, b_ip, 4000, 5000, pattern(64 + i * 31, static_cast<std::uint8_t>(i))));
+    ASSERT_TRUE(a.send_ip(sent.back()));
+  }
+  ASSERT_TRUE(net.poll_until([&] { return b.received.size() == sent.size(); }));
+  EXPECT_EQ(b.received, sent);
+}
+
+TEST(Gateways, HandshakeAndIpv4BothWaysOverIpv4) {
+  RingGateways net("gw4");
+  exchange_both_ways(net, false);
+  auto& ca = net.gw(0).control();
+  auto& cb = net.gw(1).control();
+  EXPECT_GE(ca.stats().initiations_sent, 1u);
+  EXPECT_GE(cb.stats().responses_sent, 1u);
+  // B learnt A's endpoint from the authenticated initiation.
+  auto peer_a = cb.find_peer(crypto::x25519_public(net.gw(0).control().identity().private_key));
+  ASSERT_TRUE(peer_a);
+  EXPECT_EQ(cb.endpoint(*peer_a).str(), "198.51.100.2:51820");
+  EXPECT_NE(cb.last_handshake(*peer_a).sec, 0);
+  EXPECT_EQ(net.gw(1).worker(0).drops().total(), 0u);
+  EXPECT_EQ(net.gw(0).worker(0).drops().total(), 0u);
+}
+
+TEST(Gateways, Ipv6InnerOverIpv4) {
+  RingGateways net("gw64");
+  exchange_both_ways(net, true);
+}
+
+TEST(Gateways, Ipv4AndIpv6InnerOverIpv6) {
+  RingGateways net("gw6", /*outer_v6=*/true);
+  exchange_both_ways(net, false);
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  b.received.clear();
+  const auto p = udp_packet(a.ip6, b.ip6, 1, 2, pattern(700, 3));
+  ASSERT_TRUE(a.send_ip(p));
+  ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
+  EXPECT_EQ(b.received.back(), p);
+  auto& cb = net.gw(1).control();
+  auto peer_a = cb.find_peer(crypto::x25519_public(net.gw(0).control().identity().private_key));
+  ASSERT_TRUE(peer_a);
+  EXPECT_EQ(cb.endpoint(*peer_a).str(), "[2001:db8::2]:51820");
+}
+
+}  // namespace
+}  // namespace meshgate::test

@@ -1,0 +1,124 @@
+// Two gateways in one process, joined back to back by net_ring ports, each with one simulated
+// host on its LAN. Everything runs on the test's thread: poll() steps both gateways and both
+// hosts with a simulated clock.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <rte_config.h>
+#include <rte_ring.h>
+
+#include <memory>
+#include <string>
+
+#include "lan_host.hpp"
+#include "meshgate/base/bytes.hpp"
+#include "meshgate/config/gateway_config.hpp"
+#include "meshgate/config/gateway_settings.hpp"
+#include "meshgate/control/gateway.hpp"
+#include "meshgate/crypto/x25519.hpp"
+#include "meshgate/dpdk/ring_port.hpp"
+
+namespace meshgate::test {
+
+struct SiteSpec {
+  std::string inner_cidr4, inner_cidr6;  // gateway LAN addresses, e.g. 10.1.0.1/24
+  std::string host4, host6;              // the LAN host
+  std::string outer4, outer6;            // gateway Internet addresses (cidr)
+  std::string lan4, lan6;                // the site's LAN prefixes (the peer's AllowedIPs)
+};
+
+inline const SiteSpec kSiteA{"10.1.0.1/24", "fd01::1/64", "10.1.0.2", "fd01::2",
+                             "198.51.100.2/24", "2001:db8::2/64", "10.1.0.0/24", "fd01::/64"};
+inline const SiteSpec kSiteB{"10.2.0.1/24", "fd02::1/64", "10.2.0.2", "fd02::2",
+                             "198.51.100.3/24", "2001:db8::3/64", "10.2.0.0/24", "fd02::/64"};
+
+class RingGateways {
+ public:
+  /// `outer_v6`: peers reach each other over IPv6 instead of IPv4.
+  explicit RingGateways(const std::string& tag, bool outer_v6 = false) {
+    static int serial = 0;
+    const std::string p = tag + std::to_string(serial++);
+    ab_ = must(dpdk::make_ring(p + "ab", 1024));
+    ba_ = must(dpdk::make_ring(p + "ba", 1024));
+    for (int i = 0; i < 2; ++i) {
+      in_rx_[i] = must(dpdk::make_ring(p + "ir" + std::to_string(i), 1024));
+      in_tx_[i] = must(dpdk::make_ring(p + "it" + std::to_string(i), 1024));
+      inner_[i] = must(dpdk::make_ring_port(p + "in" + std::to_string(i), in_rx_[i], 1, in_tx_[i], 2));
+    }
+    outer_[0] = must(dpdk::make_ring_port(p + "out0", ba_, 1, ab_, 2));
+    outer_[1] = must(dpdk::make_ring_port(p + "out1", ab_, 1, ba_, 2));
+    key_[0] = crypto::x25519_generate();
+    key_[1] = crypto::x25519_generate();
+    for (int i = 0; i < 2; ++i) {
+      const SiteSpec& me = i == 0 ? kSiteA : kSiteB;
+      const SiteSpec& other = i == 0 ? kSiteB : kSiteA;
+      std::string endpoint;
+      if (i == 0) {  // A knows B's endpoint; B learns A's from the handshake
+        const std::string host = (outer_v6 ? other.outer6 : other.outer4);
+        const std::string addr = host.substr(0, host.find('/'));
+        endpoint = "Endpoint = " + (outer_v6 ? "[" + addr + "]" : addr) + ":51820\n";
+      }
+      const std::string text =
+          "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
+          "\nListenPort = 51820\n[Peer]\nPublicKey = " +
+          to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) + "\nAllowedIPs = " + other.lan4 +
+          ", " + other.lan6 + "\n" + endpoint + "[Gateway]\nInnerPort = " +
+          std::to_string(inner_[i]) + "\nOuterPort = " + std::to_string(outer_[i]) +
+          "\nInnerAddress = " + me.inner_cidr4 + ", " + me.inner_cidr6 +
+          "\nOuterAddress = " + me.outer4 + ", " + me.outer6 + "\nWorkers = 1\n";
+      auto cfg = config::parse_config(text, "site" + std::to_string(i) + ".conf");
+      if (!cfg) ADD_FAILURE() << cfg.error();
+      auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
+      if (!settings) ADD_FAILURE() << settings.error();
+      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings);
+      if (!gw) ADD_FAILURE() << gw.error();
+      gw_[i] = std::move(*gw);
+      LanHost& h = host_[i];
+      h.to_gw = in_rx_[i];
+      h.from_gw = in_tx_[i];
+      h.pool = gw_[i]->dataplane().pool;
+      h.mac = wire::MacAddr{{0x02, 0x00, 0x00, 0x00, static_cast<std::uint8_t>(i), 0x02}};
+      h.ip4 = *IpAddr::parse(me.host4);
+      h.ip6 = *IpAddr::parse(me.host6);
+      h.gw_mac = gw_[i]->dataplane().addr.inner_mac;
+    }
+    now_ = monotonic_now();
+  }
+
+  control::Gateway& gw(int i) { return *gw_[i]; }
+  LanHost& host(int i) { return host_[i]; }
+  rte_ring* wire_to(int i) { return i == 1 ? ab_ : ba_; }  // ring feeding gateway i's outer RX
+  Nanos now() const { return now_; }
+
+  /// One step of everything, advancing the clock by `dt`.
+  unsigned poll(Nanos dt = millis(1)) {
+    now_ += dt;
+    const WallTime wall = wall_now();
+    unsigned n = gw_[0]->poll(now_, wall) + gw_[1]->poll(now_, wall);
+    n += host_[0].service() + host_[1].service();
+    return n;
+  }
+  /// Polls until `done()` or `steps` steps; returns done().
+  template <class F>
+  bool poll_until(F done, int steps = 2000, Nanos dt = millis(1)) {
+    for (int i = 0; i < steps && !done(); ++i) poll(dt);
+    return done();
+  }
+
+ private:
+  template <class T>
+  static T must(Result<T> r) {
+    if (!r) ADD_FAILURE() << r.error();
+    return r ? *r : T{};
+  }
+  rte_ring *ab_ = nullptr, *ba_ = nullptr;
+  rte_ring* in_rx_[2] = {};
+  rte_ring* in_tx_[2] = {};
+  std::uint16_t inner_[2] = {}, outer_[2] = {};
+  SecretKey key_[2];
+  std::unique_ptr<control::Gateway> gw_[2];
+  LanHost host_[2];
+  Nanos now_ = 0;
+};
+
+}  // namespace meshgate::test

@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
         (*gw)->run_control();
         (*gw)->join();
         std::fprintf(stderr, "meshgate: %s stopped\n", name.c_str());
+        (*gw)->print_stats(stderr);
       }
       g_gateway = nullptr;
     }

@@ -74,6 +74,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
     if (!info) return Error{info.error()};
     auto& mac = port == *inner ? dp.addr.inner_mac : dp.addr.outer_mac;
     mac = wire::MacAddr::from(info->mac.data());
+    (port == *inner ? dp.inner_rx_queues : dp.outer_rx_queues) = info->rx_queues;
   }
   gw->ports_started_ = true;
 
@@ -155,6 +156,56 @@ Status Gateway::start() {
 void Gateway::join() {
   for (unsigned lc : lcores_) rte_eal_wait_lcore(lc);
   lcores_.clear();
+}
+
+void Gateway::print_stats(FILE* out) const {
+  auto line = [&](const char* who, const dataplane::Worker& w) {
+    const dataplane::WorkerStats& s = w.stats();
+    std::fprintf(out,
+                 "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
+                 "to control %llu\n",
+                 who, static_cast<unsigned long long>(s.rx_inner),
+                 static_cast<unsigned long long>(s.rx_outer),
+                 static_cast<unsigned long long>(s.tx_inner),
+                 static_cast<unsigned long long>(s.tx_outer),
+                 static_cast<unsigned long long>(s.encrypted),
+                 static_cast<unsigned long long>(s.decrypted),
+                 static_cast<unsigned long long>(s.to_control));
+    const dataplane::DropCounters& d = w.drops();
+    for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
+      if (d.count[i] != 0) {
+        std::fprintf(out, "  drop %-26s %llu\n", dataplane::drop_name(i),
+                     static_cast<unsigned long long>(d.count[i]));
+      }
+    }
+  };
+  for (const auto& w : workers_) {
+    const std::string who = "worker " + std::to_string(w->id());
+    line(who.c_str(), *w);
+  }
+  line("control", control_->tx());
+  const ControlStats& c = control_->stats();
+  std::fprintf(out,
+               "handshakes: initiations sent %llu received %llu, responses sent %llu received "
+               "%llu, cookies sent %llu received %llu, keepalives %llu, arp/nd replies %llu/%llu, "
+               "echo replies %llu\n",
+               static_cast<unsigned long long>(c.initiations_sent),
+               static_cast<unsigned long long>(c.initiations_received),
+               static_cast<unsigned long long>(c.responses_sent),
+               static_cast<unsigned long long>(c.responses_received),
+               static_cast<unsigned long long>(c.cookies_sent),
+               static_cast<unsigned long long>(c.cookies_received),
+               static_cast<unsigned long long>(c.keepalives_sent),
+               static_cast<unsigned long long>(c.arp_replies),
+               static_cast<unsigned long long>(c.nd_replies),
+               static_cast<unsigned long long>(c.echo_replies));
+  for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
+    if (c.handshake_drops[i] != 0) {
+      std::fprintf(out, "  handshake drop %-22s %llu\n",
+                   std::string(noise::to_string(static_cast<noise::HandshakeDrop>(i))).c_str(),
+                   static_cast<unsigned long long>(c.handshake_drops[i]));
+    }
+  }
 }
 
 unsigned Gateway::poll(Nanos now, WallTime wall) {

@@ -53,6 +53,10 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       to_control(m, ToControl::inner_local, PortRole::inner);
       continue;
     }
+    if (v6 ? f.dst[0] == 0xff : (f.dst[0] >= 224 || load_be32(f.dst) == 0xffffffffu)) {
+      drop(m, Drop::inner_multicast);
+      continue;
+    }
     PeerId peer = v6 ? dp_.allowed.lookup(peer::Ip6::load(f.dst))
                      : dp_.allowed.lookup(load_be32(f.dst));
     if (peer == kNoPeer) {

@@ -18,19 +18,25 @@ Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
 unsigned Worker::poll(Nanos now) {
   rte_mbuf* pkts[kBurst];
   ++stats_.polls;
-  const std::uint16_t a = rte_eth_rx_burst(dp_.inner_port, queue_, pkts, kBurst);
-  if (a != 0) {
-    stats_.rx_inner += a;
-    outbound(pkts, a, now);
+  unsigned got = 0;
+  const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
+  for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
+    const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, kBurst);
+    if (n == 0) continue;
+    stats_.rx_inner += n;
+    got += n;
+    outbound(pkts, n, now);
   }
-  const std::uint16_t b = rte_eth_rx_burst(dp_.outer_port, queue_, pkts, kBurst);
-  if (b != 0) {
-    stats_.rx_outer += b;
-    inbound(pkts, b, now);
+  for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
+    const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, kBurst);
+    if (n == 0) continue;
+    stats_.rx_outer += n;
+    got += n;
+    inbound(pkts, n, now);
   }
   flush();
-  if (a + b == 0) ++stats_.idle_polls;
-  return a + b;
+  if (got == 0) ++stats_.idle_polls;
+  return got;
 }
 
 void Worker::run() {

@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <string_view>
 
 namespace meshgate::dpdk {
 
@@ -38,7 +39,9 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   const std::uint16_t p = s.port_id;
   rte_eth_dev_info dev{};
   if (int rc = rte_eth_dev_info_get(p, &dev); rc != 0) return port_error(p, "dev_info_get", rc);
-  if (s.rx_queues > dev.max_rx_queues || s.tx_queues > dev.max_tx_queues) {
+  std::uint16_t rx_queues = s.rx_queues;
+  if (std::string_view(dev.driver_name) == "net_af_packet") rx_queues = dev.max_rx_queues;
+  if (rx_queues > dev.max_rx_queues || s.tx_queues > dev.max_tx_queues) {
     return Error{"port " + std::to_string(p) + " (" + dev.driver_name + ") supports " +
                  std::to_string(dev.max_rx_queues) + " RX / " + std::to_string(dev.max_tx_queues) +
                  " TX queues, meshgate needs " + std::to_string(s.rx_queues) + " / " +
@@ -55,7 +58,8 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   info.socket = socket < 0 ? 0 : static_cast<std::uint16_t>(socket);
 
   rte_eth_conf conf{};
-  if (s.rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
+  info.rx_queues = rx_queues;
+  if (rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
     // Hash on addresses and UDP ports: every packet of one peer endpoint lands on one queue,
     // so one worker owns that keypair's replay window in the common case.
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -68,7 +72,7 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   info.tx_ipv4_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
   info.tx_udp_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
 
-  if (int rc = rte_eth_dev_configure(p, s.rx_queues, s.tx_queues, &conf); rc != 0) {
+  if (int rc = rte_eth_dev_configure(p, rx_queues, s.tx_queues, &conf); rc != 0) {
     return port_error(p, "configure", rc);
   }
   std::uint16_t rx_desc = s.rx_desc;
@@ -76,7 +80,7 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(p, &rx_desc, &tx_desc); rc != 0) {
     return port_error(p, "adjust descriptors", rc);
   }
-  for (std::uint16_t q = 0; q < s.rx_queues; ++q) {
+  for (std::uint16_t q = 0; q < rx_queues; ++q) {
     if (int rc = rte_eth_rx_queue_setup(p, q, rx_desc, info.socket, nullptr, s.pool); rc != 0) {
       return port_error(p, "rx_queue_setup", rc);
     }

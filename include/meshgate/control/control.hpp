@@ -77,6 +77,7 @@ class Control {
   // --- observation (control thread) ---
   const ControlStats& stats() const noexcept { return stats_; }
   dataplane::Worker& tx() noexcept { return tx_; }
+  const dataplane::Worker& tx() const noexcept { return tx_; }
   std::optional<PeerId> find_peer(const Key32& public_key) const;
   Endpoint endpoint(PeerId id) const;
   WallTime last_handshake(PeerId id) const;

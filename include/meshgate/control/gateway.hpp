@@ -8,6 +8,7 @@
 //     the control thread on the calling thread, so two gateways can talk in one process.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ class Gateway {
 
   /// One iteration of every worker, then of the control thread (single-threaded use).
   unsigned poll(Nanos now, WallTime wall);
+
+  /// Human-readable counters: per worker, per drop reason, handshakes (for logs at exit).
+  void print_stats(FILE* out) const;
 
   const std::string& name() const noexcept { return name_; }
   dataplane::Dataplane& dataplane() noexcept { return *dp_; }

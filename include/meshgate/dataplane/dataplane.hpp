@@ -86,6 +86,8 @@ struct Dataplane {
   // Immutable after start.
   std::uint16_t inner_port = 0;
   std::uint16_t outer_port = 0;
+  std::uint16_t inner_rx_queues = 1;  // worker i polls the RX queues q with q % workers == i
+  std::uint16_t outer_rx_queues = 1;
   std::uint16_t listen_port = 51820;
   std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
   unsigned workers;

@@ -23,6 +23,7 @@
   X(inner_source_not_allowed, "inner source address is not in the sending peer's allowed IPs") \
   X(inner_not_ip, "LAN frame is neither IP nor ARP/NDP")                                       \
   X(no_route, "no peer's allowed IPs contain the destination (ICMP unreachable sent)")         \
+  X(inner_multicast, "LAN multicast or broadcast (not tunnelled)")                             \
   X(no_endpoint, "the peer has no known endpoint yet")                                         \
   X(too_big, "inner packet larger than the tunnel MTU (ICMP too-big sent)")                    \
   X(no_headroom, "mbuf lacks headroom or tailroom for the WireGuard encapsulation")            \

@@ -27,6 +27,7 @@ struct PortInfo {
   std::string name;    // device name, e.g. net_af_packet0 or 0000:03:00.0
   std::string driver;  // PMD name
   std::array<std::uint8_t, 6> mac{};
+  std::uint16_t rx_queues = 0;    // RX queues configured (see setup_port)
   bool rss = false;               // RX spread over queues by the NIC
   bool tx_ipv4_cksum = false;     // IPv4 header checksum offload
   bool tx_udp_cksum = false;      // UDP checksum offload
@@ -37,6 +38,9 @@ struct PortInfo {
 Result<std::uint16_t> find_port(const std::string& id_or_name);
 
 /// Configures and starts a port. Errors name the port and the ethdev call that failed.
+/// An AF_PACKET port spreads received frames over all of its sockets (qpairs, a fanout group),
+/// so every one of its RX queues is configured and must be polled: info.rx_queues may then be
+/// larger than s.rx_queues.
 Result<PortInfo> setup_port(const PortSetup& s);
 
 /// Stops and closes a port (idempotent).

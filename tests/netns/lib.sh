@@ -15,6 +15,9 @@ MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
 MG_BIN=${MG_BIN:-$MG_BUILD/src/app/meshgate}
 S=${MG_SUFFIX:-$$}
 NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
+# wireguard-go's UAPI socket lives in /var/run/wireguard, shared by all namespaces: the
+# interface name must be unique to this run.
+WG_IF=mgwg$S
 WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
 PIDS=()
 TAP_N=0
@@ -109,4 +112,78 @@ iperf_tcp() {
   wait_for 5 in_ns "$srv" sh -c "ss -ltn | grep -q ':5201'"
   in_ns "$cli" iperf3 -c "$addr" -t "$secs" -P "$streams" -J >"$WORK/iperf.json" 2>&1 || return 1
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$WORK/iperf.json"
+}
+
+# Site addressing, shared by the tests and the demo.
+SITE_A_INNER="10.1.0.1/24, fd01::1/64"
+SITE_A_OUTER="198.51.100.2/24, 2001:db8:a::2/64"
+SITE_A_GW="198.51.100.1, 2001:db8:a::1"
+SITE_A_LAN="10.1.0.0/24, fd01::/64"
+SITE_B_INNER="10.2.0.1/24, fd02::1/64"
+SITE_B_OUTER="203.0.113.2/24, 2001:db8:b::2/64"
+SITE_B_GW="203.0.113.1, 2001:db8:b::1"
+SITE_B_LAN="10.2.0.0/24, fd02::/64"
+
+# mg_conf FILE KEY_NAME PEER_KEY_NAME PEER_ALLOWED PEER_ENDPOINT INNER OUTER OUTER_GW
+# Writes a meshgate config (PEER_ENDPOINT may be empty: learnt from the peer).
+mg_conf() {
+  local file=$1 me=$2 peer=$3 allowed=$4 endpoint=$5 inner=$6 outer=$7 gws=$8
+  {
+    echo "[Interface]"
+    echo "PrivateKey = $(cat "$WORK/$me.key")"
+    echo "ListenPort = 51820"
+    echo "[Peer]"
+    echo "PublicKey = $(cat "$WORK/$peer.pub")"
+    echo "AllowedIPs = $allowed"
+    [ -n "$endpoint" ] && echo "Endpoint = $endpoint"
+    echo "[Gateway]"
+    echo "InnerAddress = $inner"
+    echo "OuterAddress = $outer"
+    echo "OuterGateway = $gws"
+    echo "IdleBackoff = on"
+    echo "Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile"
+  } >"$file"
+}
+
+# start_meshgate NS NAME CONF: runs meshgate in NS and waits until it is up.
+start_meshgate() {
+  local ns=$1 name=$2 conf=$3
+  bg "$ns" "$name" "$MG_BIN" --config "$conf"
+  if ! wait_for 30 grep -q " up: " "$WORK/$name.log"; then
+    log "$name did not start:"; sed 's/^/#   /' "$WORK/$name.log"; return 1
+  fi
+}
+
+# stop_pid NAME: SIGTERM the process started as NAME and wait for it.
+stop_pid() {
+  local pid
+  pid=$(cat "$WORK/$1.pid" 2>/dev/null) || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null
+}
+
+# stop_meshgate NAME: SIGTERM, wait, print its statistics as TAP comments.
+stop_meshgate() {
+  local name=$1 pid
+  pid=$(cat "$WORK/$name.pid" 2>/dev/null) || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  sed 's/^/#   /' "$WORK/$name.log" | grep -v TELEMETRY
+}
+
+# wireguard_go_site NS KEY_NAME PEER_KEY_NAME PEER_ALLOWED PEER_ENDPOINT: a Linux router at
+# site B running wireguard-go, configured with the stock wg tool.
+wireguard_go_site() {
+  local ns=$1 me=$2 peer=$3 allowed=$4 endpoint=$5
+  kernel_gateway "$ns" 10.2.0.1/24 fd02::1/64 203.0.113.2/24 2001:db8:b::2/64 203.0.113.1 2001:db8:b::1
+  bg "$ns" wggo env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$WG_IF"
+  wait_for 10 in_ns "$ns" ip link show "$WG_IF" || return 1
+  local ep=()
+  [ -n "$endpoint" ] && ep=(endpoint "$endpoint")
+  in_ns "$ns" wg set "$WG_IF" private-key "$WORK/$me.key" listen-port 51820 \
+    peer "$(cat "$WORK/$peer.pub")" allowed-ips "${allowed// /}" "${ep[@]}"
+  in_ns "$ns" ip link set "$WG_IF" mtu 1420 up
+  local p
+  for p in ${allowed//,/ }; do in_ns "$ns" ip route add "$p" dev "$WG_IF"; done
 }

@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
       rc = fail(gw.error());
     } else {
       g_gateway = gw->get();
+      (*gw)->control().set_log(stderr);
       struct sigaction sa {};
       sa.sa_handler = on_signal;
       sigaction(SIGINT, &sa, nullptr);

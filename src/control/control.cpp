@@ -101,6 +101,15 @@ void Control::remove_peer(PeerId id) {
   peers_[id].reset();
 }
 
+void Control::log_peer(PeerId peer, const char* what) {
+  if (log_ == nullptr) return;
+  const PeerState& ps = *peers_[peer];
+  std::fprintf(log_, "meshgate: peer %s: %s, endpoint %s\n",
+               to_base64(as_bytes(ps.settings.public_key)).c_str(), what,
+               ps.settings.endpoint.str().c_str());
+  std::fflush(log_);
+}
+
 std::optional<PeerId> Control::find_peer(const Key32& public_key) const {
   auto it = by_key_.find(public_key);
   if (it == by_key_.end()) return std::nullopt;
@@ -178,6 +187,7 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       // Roaming (digest 8.3): the worker saw an authenticated packet from this source.
       if (!(peers_[e.peer]->settings.endpoint == e.endpoint)) {
         peers_[e.peer]->settings.endpoint = e.endpoint;
+        log_peer(e.peer, "endpoint changed (roaming)");
       }
       update_route(e.peer, now);
       break;

@@ -171,6 +171,7 @@ void Control::handle_response(const std::uint8_t* raw, const Endpoint& src, Nano
   update_route(peer, now);
   install_keypair(peer, kp, /*initiator=*/true, now);
   ps.timers.on_handshake_complete(now, wall);
+  log_peer(peer, "handshake complete (initiator)");
   ps.timers.on_any_authenticated_packet_received(now);
   ps.timers.on_any_authenticated_packet_traversal(now);
   // Key confirmation for the responder: our queued data, or a keepalive (digest 3.5 step 4).

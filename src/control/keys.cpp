@@ -63,6 +63,7 @@ void Control::confirm_next(PeerId peer, std::uint32_t index, Nanos now, WallTime
   pr.next.store(0, std::memory_order_release);
   retire_index(old_previous);
   ps.timers.on_handshake_complete(now, wall);
+  log_peer(peer, "handshake complete (responder, key confirmed)");
   flush_staged(peer, now);
 }
 

@@ -10,6 +10,7 @@
 #include <rte_config.h>
 #include <rte_mbuf.h>
 
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <memory>
@@ -67,6 +68,9 @@ class Control {
   const noise::StaticIdentity& identity() const noexcept { return identity_; }
   Result<PeerId> add_peer(const PeerSettings& s, Nanos now);
   void remove_peer(PeerId id);
+
+  /// Where handshake and peer events are logged (one line each); null: nowhere.
+  void set_log(FILE* log) noexcept { log_ = log; }
 
   // --- running ---
   /// One iteration: rings, events, timers (every 10 ms), neighbours, RCU. Returns work done.
@@ -131,6 +135,9 @@ class Control {
   Nanos last_timer_run_ = 0;
   Nanos under_load_until_ = 0;
   ControlStats stats_;
+  FILE* log_ = nullptr;
+
+  void log_peer(PeerId peer, const char* what);
 };
 
 }  // namespace meshgate::control

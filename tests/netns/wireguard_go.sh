@@ -42,7 +42,15 @@ late=$(grep -c 'icmp_seq=1[0-4][0-9] ' "$WORK/roam.ping")
 log "roaming ping: replies to the last 50 requests: $late"
 check "traffic goes on after site B's address changed (>= 45 of the last 50 pings answered)" test "$late" -ge 45
 check "replies now go to site B's new address" sh -c "ip netns exec $NS_INET ip neigh show 203.0.113.9 | grep -q lladdr"
-stop_meshgate mga
+
+# --- restart: meshgate's next initiation must carry a newer TAI64N than wireguard-go has seen --
+stop_meshgate mga >/dev/null
+mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.9:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+check "meshgate starts again at site A" start_meshgate $NS_GA mga-restart "$WORK/a.conf"
+check "after the restart, a new handshake is accepted and A->B works" \
+  in_ns $NS_HA ping -c 3 -i 0.3 -W 3 10.2.0.2
+check "the restarted meshgate logged the handshake" grep -q "handshake complete" "$WORK/mga-restart.log"
+stop_meshgate mga-restart
 stop_pid wggo
 topo_destroy_ns
 

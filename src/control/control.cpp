@@ -164,6 +164,9 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
     case dataplane::ToControl::inner_local:
       handle_local(m, mm.port);
       return;  // handle_local keeps or frees the mbuf
+    case dataplane::ToControl::tunnel_local:
+      handle_tunnel_local(m, mm.peer, now);
+      return;  // sent back through the tunnel or freed
     case dataplane::ToControl::stage:
       stage(m, mm.peer, now, wall);
       return;  // kept

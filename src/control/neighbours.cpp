@@ -219,26 +219,21 @@ void Control::send_udp(const Endpoint& to, const std::uint8_t* payload, std::siz
   handle_resolve(m, now);
 }
 
-void Control::handle_local(rte_mbuf* m, PortRole port) {
-  // Echo requests to the gateway's own addresses get a reply; everything else is dropped.
-  auto* f = rte_pktmbuf_mtod(m, std::uint8_t*);
-  const wire::FrameInfo info = wire::classify_frame(f, m->data_len);
+namespace {
+
+/// Turns the echo request at `p` (classified as `info`, offsets from p) into its reply in place;
+/// false, changing nothing, unless it is an unfragmented echo request to `ours`.
+bool echo_reply_in_place(std::uint8_t* p, const wire::FrameInfo& info, const IpAddr& ours) {
   const bool v6 = info.is_v6();
   const std::uint8_t echo = v6 ? wire::spec::kIcmp6EchoRequest : wire::spec::kIcmpEchoRequest;
   const std::uint8_t proto = v6 ? wire::spec::kProtoIcmpv6 : wire::spec::kProtoIcmp;
-  const IpAddr& ours = own_address(dp_.addr, port, v6);
   if (!info.ok() || info.l4_proto != proto || info.icmp_type != echo || info.fragment ||
-      ours.family == IpAddr::Family::none ||
+      ours.family == IpAddr::Family::none || ours.is_v6() != v6 ||
       std::memcmp(info.dst, ours.bytes.data(), v6 ? 16 : 4) != 0) {
-    rte_pktmbuf_free(m);
-    return;
+    return false;
   }
-  std::uint8_t mac[6];
-  std::memcpy(mac, f, 6);
-  std::memcpy(f, f + 6, 6);
-  std::memcpy(f + 6, mac, 6);
-  std::uint8_t* ip = f + info.l3_off;
-  std::uint8_t* icmp = f + info.l4_off;
+  std::uint8_t* ip = p + info.l3_off;
+  std::uint8_t* icmp = p + info.l4_off;
   const std::size_t alen = v6 ? 16 : 4;
   std::uint8_t* src = ip + (v6 ? 8 : 12);
   std::uint8_t tmp[16];
@@ -256,8 +251,39 @@ void Control::handle_local(rte_mbuf* m, PortRole port) {
     store_be16(ip + 10, wire::ipv4_header_checksum(ip));
     store_be16(icmp + 2, wire::internet_checksum(icmp, info.l4_len));
   }
+  return true;
+}
+
+}  // namespace
+
+void Control::handle_local(rte_mbuf* m, PortRole port) {
+  // Echo requests to the gateway's own addresses get a reply; everything else is dropped.
+  auto* f = rte_pktmbuf_mtod(m, std::uint8_t*);
+  const wire::FrameInfo info = wire::classify_frame(f, m->data_len);
+  if (!echo_reply_in_place(f, info, own_address(dp_.addr, port, info.is_v6()))) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::uint8_t mac[6];
+  std::memcpy(mac, f, 6);
+  std::memcpy(f, f + 6, 6);
+  std::memcpy(f + 6, mac, 6);
   rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - (info.l3_off + info.l3_len)));
   tx_.queue_tx(m, port);
+  ++stats_.echo_replies;
+}
+
+void Control::handle_tunnel_local(rte_mbuf* m, PeerId peer, Nanos now) {
+  // A peer pinging the gateway's LAN address: the reply goes back through the tunnel, encrypted
+  // on the control thread's own TX queue; anything else for the gateway itself is dropped.
+  auto* ip = rte_pktmbuf_mtod(m, std::uint8_t*);
+  const wire::FrameInfo info = wire::classify_ip(ip, m->data_len);
+  if (peer >= peers_.size() || !peers_[peer] ||
+      !echo_reply_in_place(ip, info, own_address(dp_.addr, PortRole::inner, info.is_v6())) ||
+      tx_.send_to_peer(peer, &m, 1, now) == 0) {
+    rte_pktmbuf_free(m);
+    return;
+  }
   ++stats_.echo_replies;
 }
 

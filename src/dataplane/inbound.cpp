@@ -6,7 +6,8 @@
 //   3 open       one batch AEAD call; constant-time tag check; only then the replay window
 //   4 events     first packet on a keypair (confirmation), new source address (roaming)
 //   5 check      inner packet sane, inner source within the sending peer's allowed IPs
-//   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX
+//   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
+//                packets for the gateway's own LAN address go to the control thread instead
 #include <rte_config.h>
 #include <rte_mbuf.h>
 
@@ -177,6 +178,10 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     rte_mbuf* m = ip.m;
     rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner - rte_pktmbuf_mtod(m, std::uint8_t*)));
     rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - inner_len));
+    if (dp_.is_inner_address(inner + (v6 ? 24 : 16), v6)) {  // the gateway itself, not the LAN
+      to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
+      continue;
+    }
     const IpAddr dst = v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16);
     if (!add_ethernet(m, dp_.inner_next_hop(dst), v6, PortRole::inner)) continue;
     queue_tx(m, PortRole::inner);

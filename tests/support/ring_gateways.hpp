@@ -34,8 +34,10 @@ inline const SiteSpec kSiteB{"10.2.0.1/24", "fd02::1/64", "10.2.0.2", "fd02::2",
 
 class RingGateways {
  public:
-  /// `outer_v6`: peers reach each other over IPv6 instead of IPv4.
-  explicit RingGateways(const std::string& tag, bool outer_v6 = false) {
+  /// `outer_v6`: peers reach each other over IPv6 instead of IPv4. `limits`: a smaller mbuf
+  /// pool lets a test binary create more gateways (pools live as long as the EAL).
+  explicit RingGateways(const std::string& tag, bool outer_v6 = false,
+                        const control::GatewayLimits& limits = {}) {
     static int serial = 0;
     const std::string p = tag + std::to_string(serial++);
     ab_ = must(dpdk::make_ring(p + "ab", 1024));
@@ -70,7 +72,7 @@ class RingGateways {
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
       if (!settings) ADD_FAILURE() << settings.error();
-      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings);
+      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings, limits);
       if (!gw) ADD_FAILURE() << gw.error();
       gw_[i] = std::move(*gw);
       LanHost& h = host_[i];
@@ -96,6 +98,15 @@ class RingGateways {
     const WallTime wall = wall_now();
     unsigned n = gw_[0]->poll(now_, wall) + gw_[1]->poll(now_, wall);
     n += host_[0].service() + host_[1].service();
+    return n;
+  }
+  /// One step of gateway i alone (and, unless `service_host` is false, its LAN host), advancing
+  /// the clock by `dt`. The other gateway does not run, so what gateway i sends stays on the wire
+  /// ring (a test can capture it) and nothing the other side would send gets in the way.
+  unsigned poll_only(int i, Nanos dt = millis(1), bool service_host = true) {
+    now_ += dt;
+    unsigned n = gw_[i]->poll(now_, wall_now());
+    if (service_host) n += host_[i].service();
     return n;
   }
   /// Polls until `done()` or `steps` steps; returns done().

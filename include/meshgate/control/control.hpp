@@ -114,6 +114,7 @@ class Control {
   void handle_neighbour(rte_mbuf* m, dataplane::PortRole port, Nanos now);
   void handle_resolve(rte_mbuf* m, Nanos now);
   void handle_local(rte_mbuf* m, dataplane::PortRole port);
+  void handle_tunnel_local(rte_mbuf* m, PeerId peer, Nanos now);
   void neighbour_tick(Nanos now);
   void neighbour_learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
   void probe(const IpAddr& ip);

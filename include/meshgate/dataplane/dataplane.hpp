@@ -32,6 +32,7 @@ enum class ToControl : std::uint8_t {
   outer_local,      // other traffic for the gateway's outer address (ICMP echo, ...)
   inner_neighbour,  // ARP / NDP on the LAN port
   inner_local,      // traffic for the gateway's own LAN address
+  tunnel_local,     // a peer's decrypted packet (bare IP) for the gateway's own LAN address
   stage,            // an inner IP packet for `peer`, which has no usable keypair
   resolve,          // a finished frame whose next hop's MAC is unknown (port, next hop in meta)
 };

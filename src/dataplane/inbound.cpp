@@ -9,6 +9,8 @@
 //   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
 #include <rte_config.h>
+
+#include <cstring>
 #include <rte_mbuf.h>
 
 #include "meshgate/dataplane/worker.hpp"
@@ -59,6 +61,10 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     wire::FrameInfo f = wire::classify_frame(p, m->data_len);
     if (!f.ok()) {
       drop(m, f.drop);
+      continue;
+    }
+    if ((p[0] & 1) == 0 && std::memcmp(p, dp_.addr.outer_mac.b.data(), 6) != 0) {
+      drop(m, Drop::other_mac);  // seen only because the port is promiscuous
       continue;
     }
     if (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ndp) {

@@ -15,6 +15,13 @@ KeypairTable::KeypairTable(std::uint32_t capacity)
   for (std::uint32_t s = mask_; s >= 1; --s) free_.push_back(s);  // pop_back gives low slots
 }
 
+KeypairTable::~KeypairTable() {
+  for (std::uint32_t s = 0; s <= mask_; ++s) {
+    secure_wipe(slots_[s].send_key, sizeof slots_[s].send_key);
+    secure_wipe(slots_[s].recv_key, sizeof slots_[s].recv_key);
+  }
+}
+
 std::optional<std::uint32_t> KeypairTable::reserve() {
   if (free_.empty()) return std::nullopt;
   std::uint32_t slot = free_.back();

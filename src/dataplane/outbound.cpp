@@ -7,6 +7,8 @@
 //   5 seal       pad to 16, make room for the headers, one batch AEAD call
 //   6 frame      outer Ethernet/IP/UDP from the peer's route, WireGuard header, queue for TX
 #include <rte_config.h>
+
+#include <cstring>
 #include <rte_mbuf.h>
 
 #include "meshgate/dataplane/worker.hpp"
@@ -42,6 +44,10 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     wire::FrameInfo f = wire::classify_frame(p, m->data_len, {.verify_ipv4_checksum = false});
     if (!f.ok()) {
       drop(m, f.drop);
+      continue;
+    }
+    if ((p[0] & 1) == 0 && std::memcmp(p, dp_.addr.inner_mac.b.data(), 6) != 0) {
+      drop(m, Drop::other_mac);  // seen only because the port is promiscuous
       continue;
     }
     if (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ndp) {

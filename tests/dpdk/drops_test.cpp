@@ -105,6 +105,12 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
          fix_lengths(f, lay);
          expect_drop(t.inject(f), Drop::not_for_us);
        }},
+      {"unicast frame for another MAC, seen because the port is promiscuous",
+       [&] {
+         Bytes f = valid;
+         f[5] ^= 0x40;  // destination MAC no longer B's; still unicast
+         expect_drop(t.inject(f), Drop::other_mac);
+       }},
       {"UDP to another port of B goes to the control thread",
        [&] {
          Bytes f = valid;

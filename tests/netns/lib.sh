@@ -163,13 +163,17 @@ stop_pid() {
   kill -9 "$pid" 2>/dev/null
 }
 
-# stop_meshgate NAME: SIGTERM, wait, print its statistics as TAP comments.
+# stop_meshgate NAME: SIGTERM, wait, print its statistics as TAP comments; returns meshgate's
+# exit status (0 when it stopped cleanly).
 stop_meshgate() {
-  local name=$1 pid
+  local name=$1 pid rc=0
   pid=$(cat "$WORK/$name.pid" 2>/dev/null) || return 0
   kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null
+  wait "$pid" 2>/dev/null || rc=$?
   sed 's/^/#   /' "$WORK/$name.log" | grep -v TELEMETRY
+  grep -q "stopped" "$WORK/$name.log" || rc=1
+  return $rc
 }
 
 # wireguard_go_site NS KEY_NAME PEER_KEY_NAME PEER_ALLOWED PEER_ENDPOINT: a Linux router at

@@ -20,8 +20,8 @@ run_pair() {
   local g4 g6
   if g4=$(iperf_tcp $NS_HB $NS_HA 10.2.0.2 3); then tap_ok "outer $outer: iperf3 TCP over IPv4 inner: $g4 Gbit/s"; else tap_fail "outer $outer: iperf3 TCP over IPv4 inner"; fi
   if g6=$(iperf_tcp $NS_HA $NS_HB fd01::2 3); then tap_ok "outer $outer: iperf3 TCP over IPv6 inner (B->A): $g6 Gbit/s"; else tap_fail "outer $outer: iperf3 TCP over IPv6 inner"; fi
-  stop_meshgate mga
-  stop_meshgate mgb
+  check "outer $outer: meshgate A stops cleanly on SIGTERM" stop_meshgate mga
+  check "outer $outer: meshgate B stops cleanly on SIGTERM" stop_meshgate mgb
   topo_destroy_ns
 }
 

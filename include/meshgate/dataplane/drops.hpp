@@ -13,6 +13,7 @@
 #define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                    \
   X(multi_segment, "chained mbuf (the data path takes single-segment packets)")               \
   X(not_for_us, "outer packet not addressed to the gateway's address and listen port")        \
+  X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")             \
   X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")   \
   X(wg_bad_size, "WireGuard message of a wrong size for its type")                             \
   X(wg_no_keypair, "receiver index names no live keypair")                                    \

@@ -59,6 +59,10 @@ class KeypairTable {
  public:
   /// `capacity` is rounded up to a power of two; slot 0 is never used (index 0 means none).
   explicit KeypairTable(std::uint32_t capacity);
+  /// Wipes every key still in the pool.
+  ~KeypairTable();
+  KeypairTable(const KeypairTable&) = delete;
+  KeypairTable& operator=(const KeypairTable&) = delete;
 
   // --- workers ---
   Keypair* lookup(std::uint32_t receiver_index) noexcept {

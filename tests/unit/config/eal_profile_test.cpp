@@ -160,6 +160,16 @@ TEST(EalProfile, ShippedCiNoHuge) {
   EXPECT_EQ(r->workers, 1u);
 }
 
+TEST(EalProfile, ShippedInmemBench) {
+  auto r = load_profile(shipped("inmem-bench.profile"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  // No lcores: tunbench adds one per worker.
+  EXPECT_EQ(r->eal_args(),
+            (Args{"-m", "1024", "--no-huge", "--file-prefix", "tunbench", "--iova-mode", "va",
+                  "--no-pci", "--log-level", "lib.eal:warning"}));
+  EXPECT_FALSE(r->lcores.has_value());
+}
+
 TEST(EalProfile, ErrorsWithLineNumbers) {
   struct Case {
     const char* text;

@@ -68,8 +68,9 @@ Machine Machine::probe(int argc, char** argv) {
   meshgate::crypto::AeadBatch probe(meshgate::crypto::AeadBackend::ipsec_mb);
   m.aead_arch = std::string(probe.arch());
   m.ipsec_mb_version = imb_get_version_str();
+  m.command = "tunbench";
   for (int i = 0; i < argc; ++i) {
-    if (i != 0) m.command += ' ';
+    m.command += ' ';
     m.command += argv[i];
   }
   char buf[32];
@@ -111,20 +112,49 @@ std::vector<CaseSummary> summarize_runs(const std::vector<CaseResult>& runs) {
   return out;
 }
 
+namespace {
+
+/// Aggregate throughput over linear scaling from the fewest workers of the same case (1 = linear);
+/// 0 when there is nothing to compare with.
+double scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
+  const CaseResult* base = nullptr;
+  for (const CaseSummary& c : cases) {
+    const CaseResult& b = c.median;
+    if (b.direction == r.direction && b.size == r.size && b.peers == r.peers &&
+        b.burst == r.burst && (base == nullptr || b.workers < base->workers)) {
+      base = &b;
+    }
+  }
+  if (base == nullptr || base->workers == r.workers || base->gbps <= 0) return 0;
+  return r.gbps / (base->gbps * r.workers / base->workers);
+}
+
+}  // namespace
+
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
   std::fprintf(out, "\ntunbench inmem on %s (%u CPUs, TSC %.2f GHz), ipsec-mb %s (%s)\n",
                m.cpu.c_str(), m.cpus, m.tsc_ghz, m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
-  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s\n", "direction", "size",
+  bool scaled = false;
+  for (const CaseSummary& c : cases) scaled = scaled || scaling(cases, c.median) > 0;
+  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s\n", "direction", "size",
                "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps", "AEAD Gb/s",
-               "ratio", runs > 1 ? "  (min-max)" : "");
+               "ratio", scaled ? "  vs linear" : "", runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
     std::fprintf(out, "%-9s %5s %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
                  direction_name(r.direction), size_text(r.size).c_str(), r.peers, r.workers,
                  r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
                  100 * r.ratio);
+    if (scaled) {
+      const double x = scaling(cases, r);
+      if (x > 0) {
+        std::fprintf(out, "  %8.2fx", x);
+      } else {
+        std::fprintf(out, "  %9s", "");
+      }
+    }
     if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
     std::fputc('\n', out);
   }
@@ -159,7 +189,8 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
       << ", \"cycles_per_packet\": " << r.cycles_per_packet
       << ", \"aead_limit_mpps\": " << r.aead_mpps << ", \"aead_limit_gbps\": " << r.aead_gbps
       << ", \"ratio\": " << r.ratio << ", \"ratio_min\": " << cases[i].ratio_min
-      << ", \"ratio_max\": " << cases[i].ratio_max << ", \"packets\": " << r.packets
+      << ", \"ratio_max\": " << cases[i].ratio_max
+      << ", \"vs_linear\": " << scaling(cases, r) << ", \"packets\": " << r.packets
       << ", \"verified\": " << r.verified << ", \"checked_outer\": " << r.checked_outer << "}"
       << (i + 1 < cases.size() ? ",\n" : "\n");
   }
@@ -212,7 +243,7 @@ Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases
       gp << name << " << EOD\n" << block.str() << "EOD\n";
       plots.push_back(name + " using 1:3:xtic(2) with linespoints lw 2 title '" +
                       direction_name(d) + "'");
-      plots.push_back(name + " using 1:4 with lines dt 2 title '" + direction_name(d) +
+      plots.push_back(name + " using 1:4 with linespoints dt 2 pt 6 title '" + direction_name(d) +
                       " AEAD limit'");
     }
     if (pi == 0) {

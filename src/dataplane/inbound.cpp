@@ -122,15 +122,17 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(ip.m, Drop::wg_key_expired);
       continue;
     }
+    kp->replay.prefetch(ip.counter);
     const Peer& pr = dp_.peers[kp->peer];
     rte_prefetch0(&pr);
-    __builtin_prefetch(&pr.rx_bytes, 1);
+    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
     ip.kp = kp;
     std::uint8_t* ct = ip.payload + wire::spec::kTransportHeaderSize;
     const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
     jobs[nj] = {.key = kp->recv_key, .counter = ip.counter, .src = ct, .dst = ct, .len = ct_len,
                 .tag = ct + ct_len};
-    in[nj++] = ip;
+    if (nj != i) in[nj] = ip;
+    ++nj;
   }
   if (nj == 0) return;
 
@@ -141,13 +143,39 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     if (jobs[i].ok) rte_prefetch0(dp_.peers[in[i].kp->peer].route.load(std::memory_order_relaxed));
   }
 
-  // --- 4: replay, events, accounting; inner packets whose source is to be checked -------------
+  // --- 4: replay: one lock per run of packets on one keypair, tags verified first -------------
+  bool fresh[kBurst];
+  Keypair* held = nullptr;
+  for (unsigned i = 0; i < nj; ++i) {
+    if (!jobs[i].ok) continue;
+    if (in[i].kp != held) {
+      if (held != nullptr) held->unlock_replay();
+      held = in[i].kp;
+      held->lock_replay();
+    }
+    fresh[i] = held->replay.check(in[i].counter);
+  }
+  if (held != nullptr) held->unlock_replay();
+
+  // --- 4: events, accounting; inner packets whose source is to be checked ---------------------
   std::uint32_t src4[kBurst];
   peer::Ip6 src6[kBurst];
   std::uint8_t at4[kBurst], at6[kBurst];
   std::uint16_t inner_len[kBurst];
   unsigned n4 = 0, n6 = 0;
   PeerId roamed = kNoPeer;  // one roaming event per peer and burst is enough
+  // The peer's counters and time stamps (this worker's own row): one update per run of packets
+  // from one peer instead of one per packet.
+  PeerId tally_peer = kNoPeer;
+  std::uint64_t tally_bytes = 0, tally_packets = 0;
+  auto settle = [&] {
+    if (tally_packets == 0) return;
+    PeerActivity& a = dp_.activity(id_, tally_peer);
+    PeerActivity::add(a.rx_bytes, tally_bytes);
+    PeerActivity::add(a.rx_packets, tally_packets);
+    a.last_rx_auth.store(now, std::memory_order_relaxed);
+    tally_bytes = tally_packets = 0;
+  };
   for (unsigned i = 0; i < nj; ++i) {
     InPacket& ip = in[i];
     if (!jobs[i].ok) {
@@ -155,16 +183,13 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       ip.m = nullptr;
       continue;
     }
-    Keypair* kp = ip.kp;
-    kp->lock_replay();
-    const bool fresh = kp->replay.check(ip.counter);
-    kp->unlock_replay();
-    if (!fresh) {
+    if (!fresh[i]) {
       drop(ip.m, Drop::wg_replay);
       ip.m = nullptr;
       continue;
     }
 
+    Keypair* kp = ip.kp;
     const PeerId peer = kp->peer;
     Peer& pr = dp_.peers[peer];
     if (!kp->used.load(std::memory_order_relaxed) &&
@@ -177,9 +202,12 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       post({Event::Kind::endpoint_changed, peer, 0, ip.source});
       roamed = peer;
     }
-    pr.rx_bytes.fetch_add(ip.wg_len, std::memory_order_relaxed);
-    pr.rx_packets.fetch_add(1, std::memory_order_relaxed);
-    pr.last_rx_auth.store(now, std::memory_order_relaxed);
+    if (peer != tally_peer) {
+      settle();
+      tally_peer = peer;
+    }
+    tally_bytes += ip.wg_len;
+    ++tally_packets;
 
     const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
     if (ct_len == 0) {  // keepalive: authenticated, counted, never delivered
@@ -202,6 +230,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       at4[n4++] = static_cast<std::uint8_t>(i);
     }
   }
+  settle();
 
   // --- 5: the inner source must be within the sending peer's allowed IPs (burst lookup) -------
   static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
@@ -217,6 +246,11 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   }
 
   // --- 6: decapsulate and frame for the LAN ---------------------------------------------------
+  // One neighbour lookup per run of packets to one next hop (all of a burst, when they go
+  // through the LAN router), one last_rx_data store per run of packets from one peer.
+  IpAddr hop;
+  std::optional<wire::MacAddr> hop_mac;
+  PeerId data_peer = kNoPeer;
   for (unsigned i = 0; i < nj; ++i) {
     InPacket& ip = in[i];
     if (ip.m == nullptr) continue;
@@ -225,7 +259,10 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(ip.m, Drop::inner_source_not_allowed);
       continue;
     }
-    dp_.peers[peer].last_rx_data.store(now, std::memory_order_relaxed);
+    if (peer != data_peer) {
+      dp_.activity(id_, peer).last_rx_data.store(now, std::memory_order_relaxed);
+      data_peer = peer;
+    }
     std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
     const bool v6 = (inner[0] >> 4) == 6;
     rte_mbuf* m = ip.m;
@@ -235,8 +272,13 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;
     }
-    const IpAddr dst = v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16);
-    if (!add_ethernet(m, dp_.inner_next_hop(dst), v6, PortRole::inner)) continue;
+    const IpAddr next = dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24)
+                                              : IpAddr::v4_bytes(inner + 16));
+    if (!(next == hop)) {
+      hop = next;
+      hop_mac = next.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next);
+    }
+    if (!add_ethernet(m, hop, hop_mac, v6, PortRole::inner)) continue;
     queue_tx(m, PortRole::inner);
   }
 }

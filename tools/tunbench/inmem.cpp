@@ -81,8 +81,10 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
                             opt.directions.size() * opt.repeat;
   std::size_t done = 0;
   for (unsigned peers : opt.peers) {
-    auto site = Site::create(*ports, peers, max_workers);
-    if (!site) return Error{site.error()};
+    auto receiver = Site::create(*ports, peers, max_workers);
+    if (!receiver) return Error{receiver.error()};
+    auto sender = Site::create(*ports, peers, max_workers, receiver->get());
+    if (!sender) return Error{sender.error()};
     for (unsigned workers : opt.workers) {
       if (peers < workers) {
         std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n",
@@ -109,9 +111,10 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
                           ++done, total, direction_name(dir), size_label(size).c_str(), peers,
                           workers);
             spec.label = label;
-            (*site)->renew(monotonic_now());
+            (*sender)->renew(monotonic_now());
+            (*receiver)->renew(monotonic_now());
             std::atomic<unsigned> barrier{0};
-            for (unsigned i = 0; i < workers; ++i) lanes[i]->prepare_case(**site, spec, &barrier);
+            for (unsigned i = 0; i < workers; ++i) lanes[i]->prepare_case(**sender, **receiver, spec, &barrier);
             for (unsigned i = 1; i < workers; ++i) {
               if (rte_eal_remote_launch(Lane::main, lanes[i].get(), lcores[i - 1]) != 0) {
                 return Error{"cannot launch worker " + std::to_string(i)};
@@ -122,7 +125,7 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
             for (unsigned i = 0; i < workers; ++i) {
               if (!lanes[i]->error().empty()) return Error{spec.label + ": " + lanes[i]->error()};
             }
-            if (unsigned n = (*site)->drain_control(); n != 0) {
+            if (unsigned n = (*sender)->drain_control() + (*receiver)->drain_control(); n != 0) {
               return Error{spec.label + ": " + std::to_string(n) +
                            " packets or events went to the control thread"};
             }

@@ -14,12 +14,12 @@
 //   verify     [untimed] dequeue the LAN frames and compare them byte for byte (all, or a
 //              sample) with the frames of the prepare step
 //
-// The gateway talks to itself: every peer's keypair sends with the key it receives with and
-// names its own receiver index, its route points at the gateway's own outer address, and the
-// LAN next hop resolves to the gateway's own inner MAC. So what inbound puts on the LAN is the
-// frame that outbound took, and the loop closes without copying a byte. Counters only grow
-// (one nonce counter per keypair, frames decrypted in the order they were sealed), so the
-// replay window never sees a counter twice.
+// Two gateways' tables (site.hpp): a sender whose outbound path is measured and a receiver
+// whose inbound path is, with matching keypairs for every peer. What the receiver puts on the
+// LAN is the frame the sender took, so the loop closes without copying a byte. Counters only
+// grow (one nonce counter per keypair, frames decrypted in the order they were sealed), so the
+// replay window never sees a counter twice. Each direction touches only its own site's rows,
+// so with many peers neither finds a peer's state in cache because the other just used it.
 #pragma once
 
 #include <cstdint>

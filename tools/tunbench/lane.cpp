@@ -102,9 +102,12 @@ Lane::~Lane() {
   for (rte_mbuf* m : slots_) rte_pktmbuf_free(m);
 }
 
-void Lane::prepare_case(Site& site, const CaseSpec& spec, std::atomic<unsigned>* barrier) {
-  site_ = &site;
-  worker_ = &site.worker(id_);
+void Lane::prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
+                        std::atomic<unsigned>* barrier) {
+  sender_ = &sender;
+  receiver_ = &receiver;
+  out_ = &sender.worker(id_);
+  in_ = &receiver.worker(id_);
   spec_ = spec;
   barrier_ = barrier;
   totals_ = {};
@@ -147,8 +150,7 @@ void Lane::prepare_case(Site& site, const CaseSpec& spec, std::atomic<unsigned>*
     frames_[j] = m;
     if (!rigs_.count(size)) rigs_[size] = std::make_unique<AeadRig>(spec.burst, size);
   }
-  const dataplane::DropCounters& d = worker_->drops();
-  drops_before_ = d.total();
+  drops_before_ = out_->drops().total() + in_->drops().total();
 }
 
 int Lane::main(void* arg) {
@@ -244,16 +246,17 @@ template <bool kOutbound>
 void Lane::stage(rte_mbuf** pkts, unsigned n) {
   // What Worker::poll() does with a received burst, minus rte_eth_rx_burst(): the clock once
   // per burst, the stage, the TX flush, an RCU quiescent state.
-  dataplane::Dataplane& dp = site_->dp();
+  dataplane::Dataplane& dp = (kOutbound ? sender_ : receiver_)->dp();
+  dataplane::Worker& w = kOutbound ? *out_ : *in_;
   for (unsigned b = 0; b < n; b += spec_.burst) {
     const unsigned k = std::min(spec_.burst, n - b);
     const Nanos now = monotonic_now();
     if constexpr (kOutbound) {
-      worker_->outbound(pkts + b, k, now);
+      w.outbound(pkts + b, k, now);
     } else {
-      worker_->inbound(pkts + b, k, now);
+      w.inbound(pkts + b, k, now);
     }
-    worker_->flush();
+    w.flush();
     dp.rcu.quiescent(id_);
   }
 }
@@ -306,11 +309,11 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
       load_be16(p + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 17 ||
       !wire::ipv4_header_checksum_ok(ip, 20) || std::memcmp(ip + 16, self.bytes.data(), 4) != 0 ||
       load_be16(ip + 22) != kListenPort || load_le32(wg) != 4 ||
-      load_le32(wg + 4) != site_->index(peer_of_[j])) {
+      load_le32(wg + 4) != receiver_->index(peer_of_[j])) {
     return fail("outbound frame " + std::to_string(j) + " has wrong outer headers");
   }
   std::uint8_t plain[kSlotBytes];
-  if (!crypto::aead_open(plain, site_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded, {})) {
+  if (!crypto::aead_open(plain, receiver_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded, {})) {
     return fail("outbound frame " + std::to_string(j) + " does not open with libsodium");
   }
   if (std::memcmp(plain, ref + 14, size) != 0 ||
@@ -337,13 +340,16 @@ bool Lane::verify_inner() {
 }
 
 bool Lane::check_drops() {
-  const dataplane::DropCounters& d = worker_->drops();
-  if (d.total() == drops_before_) return true;
+  if (out_->drops().total() + in_->drops().total() == drops_before_) return true;
   std::string names;
-  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
-    if (d.count[i] != 0) names += std::string(" ") + dataplane::drop_name(i);
+  for (const dataplane::Worker* w : {out_, in_}) {
+    for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
+      if (w->drops().count[i] != 0) {
+        names += std::string(" ") + (w == out_ ? "outbound:" : "inbound:") + dataplane::drop_name(i);
+      }
+    }
   }
-  return fail("the worker dropped packets:" + names);
+  return fail("the workers dropped packets:" + names);
 }
 
 }  // namespace tunbench

@@ -61,8 +61,9 @@ class Lane {
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
-  /// Sets up a case: the site's worker, the frame sizes, the peers this lane sends to.
-  void prepare_case(Site& site, const CaseSpec& spec, std::atomic<unsigned>* start_barrier);
+  /// Sets up a case: the two sites' workers, the frame sizes, the peers this lane sends to.
+  void prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
+                    std::atomic<unsigned>* start_barrier);
   /// Runs the case on the calling lcore (the entry point of rte_eal_remote_launch).
   static int main(void* lane);
 
@@ -101,10 +102,12 @@ class Lane {
   std::uint64_t rng_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t trips_ = 0;
-  std::uint64_t drops_before_ = 0;
+  std::uint64_t drops_before_ = 0;  // both workers' drop counters at the start
 
-  Site* site_ = nullptr;
-  meshgate::dataplane::Worker* worker_ = nullptr;
+  Site* sender_ = nullptr;    // outbound runs here
+  Site* receiver_ = nullptr;  // inbound runs here
+  meshgate::dataplane::Worker* out_ = nullptr;
+  meshgate::dataplane::Worker* in_ = nullptr;
   CaseSpec spec_;
   std::atomic<unsigned>* barrier_ = nullptr;
   LaneTotals totals_;

@@ -65,7 +65,8 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
   return ports;
 }
 
-Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers) {
+Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
+                                           const Site* receiver) {
   static int serial = 0;
   const std::string tag = "tbsite" + std::to_string(serial++);
   if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
@@ -106,10 +107,15 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
     auto idx = dp.keypairs.reserve();
     if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
     noise::Keypair kp;
-    crypto::random_bytes(kp.send.data(), kp.send.size());
+    if (receiver != nullptr) {  // send what the receiver opens, naming its index
+      kp.send = receiver->key(p);
+      kp.remote_index = receiver->index(p);
+    } else {
+      crypto::random_bytes(kp.send.data(), kp.send.size());
+      kp.remote_index = *idx;
+    }
     kp.recv = kp.send;
     kp.local_index = *idx;
-    kp.remote_index = *idx;  // we are our own peer: our data names our own index
     kp.birth = now;
     kp.initiator = false;    // no age-based rekey requests during a run
     s->keys_[p] = kp.send;

@@ -2,11 +2,15 @@
 // installed directly into its tables (no handshakes: 100,000 of them would take half a minute
 // and measure the control thread, not the data path).
 //
-// Every peer p owns 11.0.0.0 + p*256 /24 and has one live keypair that sends with the key it
-// receives with and names its own receiver index; its route (a PeerRoute of its own, as the
-// control thread builds) points at the gateway's own outer address and listen port. The LAN
-// next hop for those prefixes resolves to the gateway's own inner MAC. What outbound sends,
-// inbound therefore accepts, and what inbound delivers, outbound takes again.
+// Two of them stand for the two ends of the tunnels: the sender, whose outbound path is
+// measured, and the receiver, whose inbound path is. Both have the same addresses and share the
+// ports (the same MACs), and every peer p owns 11.0.0.0 + p*256 /24 at both. The receiver's
+// keypair for p is made first; the sender's sends with its key and names its receiver index.
+// Each peer's route (a PeerRoute of its own, as the control thread builds) points at the common
+// outer address, and the LAN next hop for the peers' prefixes resolves to the inner port's own
+// MAC. What the sender's outbound sends, the receiver's inbound accepts, and what that delivers,
+// the sender's outbound takes again. Two sets of tables, as two gateways have: neither direction
+// finds a peer's rows in cache because the other direction just touched them.
 #pragma once
 
 #include <rte_config.h>
@@ -47,8 +51,10 @@ meshgate::IpAddr inner_address();
 
 class Site {
  public:
+  /// The receiver site when `receiver` is null, else the sender that talks to it.
   static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
-                                                       unsigned workers);
+                                                       unsigned workers,
+                                                       const Site* receiver = nullptr);
   ~Site();
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
@@ -56,7 +62,8 @@ class Site {
   meshgate::dataplane::Dataplane& dp() noexcept { return *dp_; }
   meshgate::dataplane::Worker& worker(unsigned i) noexcept { return *workers_[i]; }
   unsigned peers() const noexcept { return static_cast<unsigned>(keys_.size()); }
-  /// The peer's send (= receive) key and receiver index: for checking outbound independently.
+  /// The peer's key (the sender's send key is the receiver's receive key) and this site's
+  /// receiver index for it: for checking outbound independently.
   const meshgate::SecretKey& key(PeerId p) const noexcept { return keys_[p]; }
   std::uint32_t index(PeerId p) const noexcept { return indices_[p]; }
   /// Keypairs are born now: keeps them clear of REJECT_AFTER_TIME across a long run.

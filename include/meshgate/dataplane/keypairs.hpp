@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/keypair.hpp"
 #include "meshgate/peer/replay.hpp"
@@ -104,7 +105,7 @@ class KeypairTable {
 
  private:
   std::uint32_t mask_;
-  std::unique_ptr<Keypair[]> slots_;
+  HugeArray<Keypair> slots_;  // indexed at random per packet: huge pages where available
   std::vector<std::uint32_t> free_;  // slot numbers
   std::uint32_t in_use_ = 0;
 };

@@ -118,7 +118,7 @@ void BM_LookupV6(benchmark::State& state) {
   benchmark::DoNotOptimize(hits);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 32);
 }
-BENCHMARK(BM_LookupV6)->Arg(1)->Arg(10000)->Arg(100000);
+BENCHMARK(BM_LookupV6)->Arg(1)->Arg(10000)->Arg(100000)->Arg(1000000);
 
 // The burst form: 32 walks interleaved with prefetching.
 void BM_LookupBurstV4(benchmark::State& state) {
@@ -149,7 +149,7 @@ void BM_LookupBurstV6(benchmark::State& state) {
   benchmark::DoNotOptimize(hits);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 32);
 }
-BENCHMARK(BM_LookupBurstV6)->Arg(1)->Arg(10000)->Arg(100000);
+BENCHMARK(BM_LookupBurstV6)->Arg(1)->Arg(10000)->Arg(100000)->Arg(1000000);
 
 // Control-plane cost, for scale: inserting a prefix into a 100k-entry table.
 void BM_InsertRemoveV4(benchmark::State& state) {

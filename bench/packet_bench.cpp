@@ -1,11 +1,14 @@
 // Packet hot paths: outer header build (template vs from scratch), classification per burst of
-// 32, checksum throughput. Run: build-packet/bench/bench_packet --benchmark_min_time=0.2
+// 32, checksum throughput; header build and parse by burst size (1 to 256 packets, each in a
+// buffer of its own as mbufs are, so big bursts leave L1).
+// Run: build/bench/bench_packet --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <cstring>
 #include <vector>
 
+#include "meshgate/base/bytes.hpp"
 #include "meshgate/wire/build.hpp"
 #include "meshgate/wire/classify.hpp"
 
@@ -97,6 +100,59 @@ void BM_Checksum(benchmark::State& st) {
   st.SetBytesProcessed(st.iterations() * st.range(0));
 }
 BENCHMARK(BM_Checksum)->Arg(20)->Arg(64)->Arg(1420);
+
+// --- by burst size ------------------------------------------------------------------------------
+
+constexpr std::size_t kMbufRoom = 2176;  // an mbuf's buffer: 128 headroom + 2048 data
+
+std::vector<std::vector<std::uint8_t>> burst_of(std::size_t n) {
+  return std::vector<std::vector<std::uint8_t>>(n, std::vector<std::uint8_t>(kMbufRoom, 0xA5));
+}
+
+// Outbound's framing of one packet: the WireGuard transport header, then the outer headers from
+// the peer's template.
+void BM_FrameBurst(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  auto pkts = burst_of(n);
+  const OuterTemplate t = OuterTemplate::make(kMacA, kMacB, *IpAddr::parse("192.0.2.1"),
+                                              *IpAddr::parse("198.51.100.2"), 51820, 51820);
+  std::uint64_t counter = 0;
+  for (auto _ : st) {
+    for (auto& p : pkts) {
+      std::uint8_t* wg = p.data() + kOuterV4Len;
+      store_le32(wg, 4);
+      store_le32(wg + 4, 0x12345678);
+      store_le64(wg + 8, counter);
+      t.write(p.data(), kPayload, static_cast<std::uint16_t>(counter++), 0);
+    }
+    benchmark::ClobberMemory();
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+BENCHMARK(BM_FrameBurst)->ArgName("burst")->Arg(1)->Arg(8)->Arg(32)->Arg(64)->Arg(256);
+
+// Inbound's parse of one packet: classify (IPv4 header checksum checked), then the transport
+// header's type, receiver index and counter.
+void BM_ParseBurst(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  auto pkts = burst_of(n);
+  for (auto& p : pkts) {
+    write_outer_ipv4_udp(p.data(), kMacA, kMacB, *IpAddr::parse("192.0.2.1"),
+                         *IpAddr::parse("198.51.100.2"), 51820, 51820, kPayload, 0);
+    store_le32(p.data() + kOuterV4Len, 4);
+  }
+  std::uint64_t acc = 0;
+  for (auto _ : st) {
+    for (auto& p : pkts) {
+      const FrameInfo f = classify_frame(p.data(), kOuterV4Len + kPayload);
+      const std::uint8_t* wg = p.data() + f.payload_off;
+      acc += load_le32(wg) + load_le32(wg + 4) + load_le64(wg + 8) + f.payload_len;
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+BENCHMARK(BM_ParseBurst)->ArgName("burst")->Arg(1)->Arg(8)->Arg(32)->Arg(64)->Arg(256);
 
 }  // namespace
 }  // namespace meshgate::wire

@@ -103,6 +103,9 @@ class Control {
   void send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry);
   void send_keepalive(PeerId peer, Nanos now);
   bool under_load(Nanos now);
+  /// mac1, then (under load) mac2 or a cookie reply, then the rate limiter: true to go on.
+  template <class Msg>
+  bool admit(const Msg& msg, const Endpoint& src, Nanos now);
   // keys.cpp
   void install_keypair(PeerId peer, noise::Keypair& kp, bool initiator, Nanos now);
   void confirm_next(PeerId peer, std::uint32_t index, Nanos now, WallTime wall);

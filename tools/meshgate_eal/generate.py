@@ -114,6 +114,9 @@ def _port_entries(host: Host, plan: Plan, ports, workers: int, opts: Options):
                     nic.driver or "(none)", nic.addr)
             if not nic.dpdk_ready:
                 plan.warnings.append("%s is %s" % (nic.addr, state))
+            if nic.in_use:
+                plan.warnings.append("%s carries this host's addresses: binding it to vfio-pci "
+                                     "cuts the host off that network" % p.label)
             plan.eal.append(Entry("allow", nic.addr, [
                 "%s port: NIC %s on NUMA node %s, %s; %s." % (
                     p.role.capitalize(), p.label, host.node_of_nic(nic), p.why, state)]))

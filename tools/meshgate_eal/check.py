@@ -158,7 +158,13 @@ class _Check:
                          "set %s=%d in the vdev line" % (key, need))
             if driver == "net_af_xdp":
                 want = int(kv.get("start_queue", "0")) + have
-                if nd.queues < want:
+                if nd.kind in ("veth", "virtual", "tap") and want > 1:
+                    self.add(PROBLEM, "%s: %s is a %s, which has no combined channels: DPDK's "
+                             "AF_XDP driver then opens a single queue pair, and meshgate needs "
+                             "%d TX queues" % (name, iface, nd.kind, need),
+                             "use net_af_packet on %s: meshgate-eal generate --vdev-driver "
+                             "af_packet" % iface)
+                elif nd.queues < want:
                     self.add(PROBLEM, "%s: %s has %d queue(s), AF_XDP asks for %d"
                              % (name, iface, nd.queues, want),
                              "ethtool -L %s rx %d tx %d" % (iface, want, want))

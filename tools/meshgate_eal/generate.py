@@ -126,7 +126,12 @@ def _port_entries(host: Host, plan: Plan, ports, workers: int, opts: Options):
             value = "%s,iface=%s,start_queue=0,queue_count=%d" % (p.device, nd.name, workers + 1)
             why = ["AF_XDP: queue_count = workers + 1, one TX queue per worker and one for",
                    "the control thread; the interface needs that many queues."]
-            if nd.queues < workers + 1:
+            if nd.kind != "nic":
+                plan.warnings.append(
+                    "%s is a %s without combined channels: DPDK 22.11's AF_XDP driver opens one "
+                    "queue pair there, fewer than the %d TX queues meshgate needs; use "
+                    "--vdev-driver af_packet" % (nd.name, nd.kind, workers + 1))
+            elif nd.queues < workers + 1:
                 fix = "ethtool -L %s rx %d tx %d" % (nd.name, workers + 1, workers + 1)
                 why.append("It has %d now: %s." % (nd.queues, fix))
                 plan.warnings.append("%s has %d queue(s), AF_XDP needs %d: %s"

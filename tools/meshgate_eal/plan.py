@@ -75,7 +75,7 @@ class Plan:
 
 # ---- ports ----------------------------------------------------------------------------------
 
-def _resolve(host: Host, name: str, role: str) -> Port:
+def _resolve(host: Host, name: str, role: str, vdev_driver: str) -> Port:
     addr = normalize_pci(name)
     if addr:
         nic = host.nic(addr)
@@ -89,8 +89,11 @@ def _resolve(host: Host, name: str, role: str) -> Port:
                         "network namespace run meshgate-eal there (ip netns exec NS "
                         "meshgate-eal ...)" % (role, name))
     nic = host.nic_of_netdev(name)
-    if nic:
+    if nic and vdev_driver != "af_xdp":
         return Port(role, nic=nic, why="named by --%s as %s" % (role, name))
+    if nic:  # AF_XDP on a NIC that stays with its kernel driver
+        return Port(role, netdev=nd, why="named by --%s; its NIC %s stays with %s"
+                    % (role, nic.addr, nic.driver))
     if not nd.ethernet or nd.kind in ("loopback", "tun"):
         raise PlanError("--%s %s: a %s interface carries no Ethernet frames; use a veth or a TAP"
                         % (role, name, nd.kind))
@@ -160,8 +163,8 @@ def _auto_pair(host: Host):
 
 
 def choose_ports(host: Host, opts: Options):
-    inner = _resolve(host, opts.inner, "inner") if opts.inner else None
-    outer = _resolve(host, opts.outer, "outer") if opts.outer else None
+    inner = _resolve(host, opts.inner, "inner", opts.vdev_driver) if opts.inner else None
+    outer = _resolve(host, opts.outer, "outer", opts.vdev_driver) if opts.outer else None
     if inner is None and outer is None:
         inner, outer = _auto_pair(host)
     for role in ("inner", "outer"):

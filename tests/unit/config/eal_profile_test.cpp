@@ -160,13 +160,13 @@ TEST(EalProfile, ShippedCiNoHuge) {
   EXPECT_EQ(r->workers, 1u);
 }
 
-TEST(EalProfile, ShippedVethAfXdp) {
-  auto r = load_profile(shipped("veth-af-xdp.profile"));
+TEST(EalProfile, ShippedAfXdp) {
+  auto r = load_profile(shipped("af-xdp.profile"));
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->eal_args(),
             (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--iova-mode", "va",
-                  "--no-pci", "--vdev", "net_af_xdp0,iface=lan0,start_queue=0,queue_count=2",
-                  "--vdev", "net_af_xdp1,iface=wan0,start_queue=0,queue_count=2", "--log-level",
+                  "--no-pci", "--vdev", "net_af_xdp0,iface=eth1,start_queue=0,queue_count=2",
+                  "--vdev", "net_af_xdp1,iface=eth2,start_queue=0,queue_count=2", "--log-level",
                   "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "net_af_xdp0");
   EXPECT_EQ(r->outer, "net_af_xdp1");
@@ -178,12 +178,12 @@ TEST(EalProfile, ShippedBenchInMemory) {
   auto r = load_profile(shipped("bench-inmem.profile"));
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->eal_args(),
-            (Args{"-l", "0-2", "--main-lcore", "0", "-m", "512", "--in-memory", "--iova-mode", "va",
-                  "--no-pci", "--vdev", "net_ring0", "--vdev", "net_null0,copy=0", "--log-level",
+            (Args{"-l", "0-1", "--main-lcore", "0", "-m", "512", "--in-memory", "--iova-mode", "va",
+                  "--no-pci", "--vdev", "net_ring0", "--vdev", "net_null0,copy=0,no-rx=1", "--log-level",
                   "lib.eal:warning"}));
   EXPECT_EQ(r->inner, "net_ring0");
   EXPECT_EQ(r->outer, "net_null0");
-  EXPECT_EQ(r->workers, 2u);
+  EXPECT_EQ(r->workers, 1u);
   EXPECT_EQ(r->idle_backoff, false);
 }
 

@@ -203,7 +203,8 @@ def build(desc_path, out):
             t.mkdir("sys/bus/pci/drivers/" + a["driver"])
             t.link(d + "/driver", "../../../bus/pci/drivers/" + a["driver"])
         if iommu_groups:
-            t.link(d + "/iommu_group", "../../../kernel/iommu_groups/%d" % (len(drivers) % iommu_groups))
+            group = len(drivers) % iommu_groups
+            t.link(d + "/iommu_group", "../../../kernel/iommu_groups/%d" % group)
         t.link("sys/bus/pci/devices/" + addr, "../../../devices/pci0000:00/" + addr)
         if "netdev" in a:
             name = a["netdev"]

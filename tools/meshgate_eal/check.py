@@ -82,7 +82,8 @@ class _Check:
 
     # -- ports ---------------------------------------------------------------------------------
     def allowed(self):
-        return [(normalize_pci(a.split(",")[0]) or a.split(",")[0]) for a in self.p.all("eal.allow")]
+        heads = [a.split(",")[0] for a in self.p.all("eal.allow")]  # address before devargs
+        return [normalize_pci(h) or h for h in heads]
 
     def nic_node(self) -> Optional[int]:
         outer = normalize_pci(self.p.get("meshgate.outer") or "")

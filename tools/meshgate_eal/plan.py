@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .host import Host, Netdev, Nic, format_cpulist, normalize_pci
+from .host import Host, Netdev, Nic, normalize_pci
 
 DEFAULT_MAX_WORKERS = 8  # without isolated CPUs: about 8 x 25 Gbit/s of ChaCha20-Poly1305
 MAX_WORKERS = 128  # the profile parser's bound
@@ -100,11 +100,11 @@ def _resolve(host: Host, name: str, role: str, vdev_driver: str) -> Port:
     return Port(role, netdev=nd, why="named by --%s" % role)
 
 
-def _spare_nics(host: Host) -> List[Nic]:
+def spare_nics(host: Host) -> List[Nic]:
     return sorted((n for n in host.nics if not n.in_use), key=lambda n: (not n.dpdk_ready, n.addr))
 
 
-def _virtual_candidates(host: Host) -> List[Netdev]:
+def virtual_candidates(host: Host) -> List[Netdev]:
     """Unaddressed veth and TAP interfaces. Dummies and IFBs look alike in sysfs ("virtual"):
     they are taken only when named."""
     return [d for d in host.netdevs.values()
@@ -141,7 +141,7 @@ def _pick_nic(nics: List[Nic], role: str, other: Optional[Port], host: Host) -> 
 
 
 def _auto_pair(host: Host):
-    nics = _spare_nics(host)
+    nics = spare_nics(host)
     if len(nics) >= 2:
         pair = next(((a, b) for i, a in enumerate(nics) for b in nics[i + 1:]
                      if host.node_of_nic(a) == host.node_of_nic(b)), (nics[0], nics[1]))
@@ -150,7 +150,7 @@ def _auto_pair(host: Host):
               "the cabling says otherwise" % (" on one NUMA node" if host.node_of_nic(a) ==
                                               host.node_of_nic(b) else "")
         return Port("inner", nic=a, why=why), Port("outer", nic=b, why=why)
-    cands = _virtual_candidates(host)
+    cands = virtual_candidates(host)
     inner = _pick_virtual(cands, "inner", None)
     outer = _pick_virtual(cands, "outer", inner) if inner else None
     if inner and outer:
@@ -172,8 +172,8 @@ def choose_ports(host: Host, opts: Options):
         if (inner if role == "inner" else outer) is not None:
             continue
         # One port named: the other comes from the same kind (NIC or interface) when it can.
-        pick = [lambda: _pick_nic(_spare_nics(host), role, given, host),
-                lambda: _pick_virtual(_virtual_candidates(host), role, given)]
+        pick = [lambda: _pick_nic(spare_nics(host), role, given, host),
+                lambda: _pick_virtual(virtual_candidates(host), role, given)]
         if given.netdev:
             pick.reverse()
         port = pick[0]() or pick[1]()

@@ -4,7 +4,7 @@ import json
 from dataclasses import asdict
 
 from .host import Host, format_cpulist
-from .plan import _spare_nics, _virtual_candidates, cores_of
+from .plan import spare_nics, virtual_candidates, cores_of
 
 
 def as_dict(host: Host) -> dict:
@@ -12,8 +12,8 @@ def as_dict(host: Host) -> dict:
     d["cpus"] = {str(k): v for k, v in d["cpus"].items()}
     d["nodes"] = {str(k): v for k, v in d["nodes"].items()}
     d["hugepages"] = {str(k): v for k, v in d["hugepages"].items()}
-    d["spare_nics"] = [n.addr for n in _spare_nics(host)]
-    d["virtual_candidates"] = sorted(n.name for n in _virtual_candidates(host))
+    d["spare_nics"] = [n.addr for n in spare_nics(host)]
+    d["virtual_candidates"] = sorted(n.name for n in virtual_candidates(host))
     return d
 
 
@@ -63,13 +63,13 @@ def show_text(host: Host) -> str:
             ", in use by the host" if n.in_use else ""))
     if not host.nics:
         o.append("  none")
-    spare = _spare_nics(host)
+    spare = spare_nics(host)
     o.append("spare nics: %s" % (" ".join(n.addr for n in spare) or "none"))
     o.append("interfaces:")
     for d in sorted(host.netdevs.values(), key=lambda d: d.ifindex):
         o.append("  %s: %s, %s, %d queue(s)%s%s" % (
             d.name, d.kind, d.operstate, d.queues, ", pci %s" % d.pci if d.pci else "",
             ", has host addresses" if d.addressed else ""))
-    cands = sorted(d.name for d in _virtual_candidates(host))
+    cands = sorted(d.name for d in virtual_candidates(host))
     o.append("veth/tap candidates: %s" % (" ".join(cands) or "none"))
     return "\n".join(o) + "\n"

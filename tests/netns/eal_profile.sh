@@ -40,4 +40,6 @@ check "ping IPv4 B->A through the tunnel" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 10.
 check "ping IPv6 A->B through the tunnel" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 fd02::2
 check "meshgate A stops cleanly on SIGTERM" stop_meshgate mga
 check "meshgate B stops cleanly on SIGTERM" stop_meshgate mgb
+# EAL leaves its runtime directory behind; these two are named after this run's tunnels.
+rm -rf "/var/run/dpdk/meshgate-ea$S" "/var/run/dpdk/meshgate-eb$S"
 tap_end

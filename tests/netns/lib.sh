@@ -125,7 +125,8 @@ SITE_B_GW="203.0.113.1, 2001:db8:b::1"
 SITE_B_LAN="10.2.0.0/24, fd02::/64"
 
 # mg_conf FILE KEY_NAME PEER_KEY_NAME PEER_ALLOWED PEER_ENDPOINT INNER OUTER OUTER_GW
-# Writes a meshgate config (PEER_ENDPOINT may be empty: learnt from the peer).
+# Writes a meshgate config (PEER_ENDPOINT may be empty: learnt from the peer); its profile is
+# $MG_PROFILE when set, else the shipped veth-af-packet.profile.
 mg_conf() {
   local file=$1 me=$2 peer=$3 allowed=$4 endpoint=$5 inner=$6 outer=$7 gws=$8
   {
@@ -141,7 +142,7 @@ mg_conf() {
     echo "OuterAddress = $outer"
     echo "OuterGateway = $gws"
     echo "IdleBackoff = on"
-    echo "Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile"
+    echo "Profile = ${MG_PROFILE:-$MG_ROOT/dpdk-configs/veth-af-packet.profile}"
   } >"$file"
 }
 

@@ -20,6 +20,7 @@ NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
 WG_IF=mgwg$S
 WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
 PIDS=()
+TUNNELS=()
 TAP_N=0
 TAP_FAILED=0
 
@@ -43,6 +44,8 @@ topo_destroy() {
     kill -9 "$p" 2>/dev/null
   done
   for ns in $NS_HA $NS_GA $NS_INET $NS_GB $NS_HB; do ip netns del "$ns" 2>/dev/null; done
+  local t
+  for t in "${TUNNELS[@]:-}"; do [ -n "$t" ] && rm -rf "/var/run/dpdk/meshgate-$t"; done
   if [ -n "${MG_KEEP_LOGS:-}" ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 
@@ -147,9 +150,16 @@ mg_conf() {
 }
 
 # start_meshgate NS NAME CONF: runs meshgate in NS and waits until it is up.
+# The tunnel is named after the config file; EAL runtime directories and UAPI sockets are
+# shared by all namespaces, so the copy it runs from carries this run's suffix.
 start_meshgate() {
-  local ns=$1 name=$2 conf=$3
-  bg "$ns" "$name" "$MG_BIN" --config "$conf"
+  local ns=$1 name=$2 conf=$3 tunnel
+  tunnel="${name:0:8}$S"
+  tunnel=${tunnel:0:15}
+  cp "$conf" "$WORK/$tunnel.conf"
+  echo "$tunnel" >"$WORK/$name.tunnel"
+  TUNNELS+=("$tunnel")
+  bg "$ns" "$name" "$MG_BIN" --config "$WORK/$tunnel.conf"
   if ! wait_for 30 grep -q " up: " "$WORK/$name.log"; then
     log "$name did not start:"; sed 's/^/#   /' "$WORK/$name.log"; return 1
   fi

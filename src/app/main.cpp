@@ -106,12 +106,20 @@ int main(int argc, char** argv) {
       sa.sa_handler = on_signal;
       sigaction(SIGINT, &sa, nullptr);
       sigaction(SIGTERM, &sa, nullptr);
-      if (auto st = (*gw)->start(); !st) {
+      meshgate::control::Gateway& g = **gw;
+      meshgate::Status ops = g.open_uapi(meshgate::control::UapiServer::socket_path(name));
+      if (ops && cfg->gateway.metrics_listen) ops = g.open_metrics(*cfg->gateway.metrics_listen);
+      g.enable_telemetry();
+      if (!ops) {
+        rc = fail(ops.error());
+      } else if (auto st = g.start(); !st) {
         rc = fail(st.error());
       } else {
-        std::fprintf(stderr, "meshgate: %s up: %zu peers, %u workers, listening on port %u\n",
-                     name.c_str(), cfg->peers.size(), (*gw)->worker_count(),
-                     cfg->interface.listen_port);
+        std::fprintf(stderr,
+                     "meshgate: %s up: %zu peers, %u workers, listening on port %u, UAPI %s\n",
+                     name.c_str(), cfg->peers.size(), g.worker_count(),
+                     cfg->interface.listen_port,
+                     meshgate::control::UapiServer::socket_path(name).c_str());
         (*gw)->run_control();
         (*gw)->join();
         std::fprintf(stderr, "meshgate: %s stopped\n", name.c_str());

@@ -135,6 +135,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     last_timer_run_ = now;
     run_timers(now, wall);
     neighbour_tick(now);
+    for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
   tx_.flush();

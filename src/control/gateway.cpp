@@ -56,7 +56,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   dp.workers = workers;
   dp.inner_port = *inner;
   dp.outer_port = *outer;
-  dp.listen_port = cfg.interface.listen_port;
+  dp.listen_port.store(cfg.interface.listen_port);
   dp.mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
   dp.idle_backoff = settings.idle_backoff;
 
@@ -105,6 +105,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 
   SecretKey priv = cfg.interface.private_key;
   ctl.set_private_key(priv);
+  ctl.set_fwmark(cfg.interface.fwmark);
   const Nanos now = monotonic_now();
   for (const config::PeerConfig& p : cfg.peers) {
     PeerSettings s;
@@ -122,7 +123,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 Gateway::~Gateway() {
   if (dp_) dp_->stop.store(true);
   join();
-  control_.reset();
+  control_.reset();  // its services point into the servers below
+  metrics_server_.reset();
+  uapi_.reset();
+  uapi_device_.reset();
   workers_.clear();
   if (ports_started_) {
     dpdk::close_port(dp_->inner_port);

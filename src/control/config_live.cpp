@@ -83,7 +83,7 @@ std::vector<std::string> Control::allowed_ips(PeerId id) const {
 }
 
 void Control::set_endpoint(PeerId id, const Endpoint& ep, Nanos now) {
-  if (id >= peers_.size() || !peers_[id]) return;
+  if (id >= peers_.size() || !peers_[id] || peers_[id]->settings.endpoint == ep) return;
   peers_[id]->settings.endpoint = ep;
   update_route(id, now);
   log_peer(id, "endpoint set");

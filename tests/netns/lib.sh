@@ -15,8 +15,9 @@ MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
 MG_BIN=${MG_BIN:-$MG_BUILD/src/app/meshgate}
 S=${MG_SUFFIX:-$$}
 NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
-# wireguard-go's UAPI socket lives in /var/run/wireguard, shared by all namespaces: the
-# interface name must be unique to this run.
+# UAPI sockets live in /var/run/wireguard, shared by all namespaces: wireguard-go's interface
+# name and meshgate's tunnel names (config file base names, e.g. "$WORK/a$S.conf") must be
+# unique to this run.
 WG_IF=mgwg$S
 WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
 PIDS=()
@@ -100,7 +101,7 @@ kernel_gateway() {
 }
 
 # gen_keys NAME: writes $WORK/NAME.key and $WORK/NAME.pub
-gen_keys() { wg genkey >"$WORK/$1.key"; wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
+gen_keys() { (umask 077; wg genkey >"$WORK/$1.key"); wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
 
 # wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
 wait_for() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done; }

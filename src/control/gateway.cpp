@@ -203,6 +203,13 @@ void Gateway::print_stats(FILE* out) const {
                static_cast<unsigned long long>(c.arp_replies),
                static_cast<unsigned long long>(c.nd_replies),
                static_cast<unsigned long long>(c.echo_replies));
+  for (const PeerMetrics& p : metrics().peers) {
+    std::fprintf(out, "peer %s: endpoint %s, rx %llu bytes %llu packets, tx %llu bytes %llu packets, %llu handshakes\n",
+                 to_base64(as_bytes(p.public_key)).c_str(), p.endpoint.str().c_str(),
+                 static_cast<unsigned long long>(p.rx_bytes), static_cast<unsigned long long>(p.rx_packets),
+                 static_cast<unsigned long long>(p.tx_bytes), static_cast<unsigned long long>(p.tx_packets),
+                 static_cast<unsigned long long>(p.handshakes));
+  }
   for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
     if (c.handshake_drops[i] != 0) {
       std::fprintf(out, "  handshake drop %-22s %llu\n",

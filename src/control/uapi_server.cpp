@@ -21,7 +21,7 @@ class UapiSession : public StreamServer::Session {
 };
 
 /// uapi::Device over Control: every call runs on the control thread (StreamServer::poll is
-/// called from Control::poll), so it may change the tables directly.
+/// called from Control::poll), so it may change the tables directly, on poll()'s clock.
 class ControlDevice : public uapi::Device {
  public:
   explicit ControlDevice(Control& c) : c_(c) {}
@@ -61,7 +61,7 @@ class ControlDevice : public uapi::Device {
     return 0;
   }
   int set_listen_port(std::uint16_t port) override {
-    c_.set_listen_port(port, monotonic_now());
+    c_.set_listen_port(port, c_.now());
     return 0;
   }
   int set_fwmark(std::uint32_t mark) override {
@@ -78,7 +78,7 @@ class ControlDevice : public uapi::Device {
     if (c_.peer_ids().size() >= c_.dataplane().peers.capacity()) return uapi::kEnomem;
     PeerSettings s;
     s.public_key = k;
-    return c_.add_peer(s, monotonic_now()) ? 0 : uapi::kEinval;  // e.g. a small-order key
+    return c_.add_peer(s, c_.now()) ? 0 : uapi::kEinval;  // e.g. a small-order key
   }
   int remove_peer(const Key32& k) override {
     if (auto id = c_.find_peer(k)) c_.remove_peer(*id);
@@ -89,11 +89,11 @@ class ControlDevice : public uapi::Device {
     return 0;
   }
   int set_endpoint(const Key32& k, const Endpoint& ep) override {
-    if (auto id = c_.find_peer(k)) c_.set_endpoint(*id, ep, monotonic_now());
+    if (auto id = c_.find_peer(k)) c_.set_endpoint(*id, ep, c_.now());
     return 0;
   }
   int set_persistent_keepalive(const Key32& k, std::uint16_t s) override {
-    if (auto id = c_.find_peer(k)) c_.set_persistent_keepalive(*id, s, monotonic_now());
+    if (auto id = c_.find_peer(k)) c_.set_persistent_keepalive(*id, s, c_.now());
     return 0;
   }
   int replace_allowed_ips(const Key32& k, const std::vector<Prefix>& list) override {

@@ -158,6 +158,9 @@ wgconf "$WORK/sync.conf"
 check "wg syncconf drops peer C" wgA syncconf $TUN "$WORK/sync.conf"
 wait $sync_ping
 check "wg show after syncconf: only B" test "$(field peers)" = "$(b_pub)"
+check "wg syncconf from the gateway's own config (meshgate --strip) is accepted" \
+  wgA syncconf $TUN <(sed "s|^PrivateKey = .*|PrivateKey = $(cat "$WORK/d.key")|" "$CONF" >"$WORK/d.conf"; "$MG_BIN" --strip "$WORK/d.conf")
+check "... and leaves only B, with the allowed IPs of the config" test "$(allowed_of "$(b_pub)")" = "10.2.0.0/24 fd02::/64"
 check "syncconf kept B's session (same latest handshake)" test "$(peer_field latest-handshakes "$(b_pub)")" = "$hs_before"
 check "continuous ping during syncconf lost nothing" grep -q '60 received' "$WORK/sync.ping"
 

@@ -106,6 +106,8 @@ class Control {
   // --- observation (control thread) ---
   const ControlStats& stats() const noexcept { return stats_; }
   const dataplane::Dataplane& dataplane() const noexcept { return dp_; }
+  /// The clock of the current (or last) poll(): what services called from poll() use.
+  Nanos now() const noexcept { return now_; }
   dataplane::Worker& tx() noexcept { return tx_; }
   const dataplane::Worker& tx() const noexcept { return tx_; }
   std::optional<PeerId> find_peer(const Key32& public_key) const;
@@ -170,6 +172,7 @@ class Control {
   ControlStats stats_;
   FILE* log_ = nullptr;
   std::uint32_t fwmark_ = 0;
+  Nanos now_ = 0;
   std::vector<std::function<unsigned(Nanos)>> services_;
 
   void log_peer(PeerId peer, const char* what);

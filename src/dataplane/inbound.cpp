@@ -48,6 +48,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   InPacket in[kBurst];
   crypto::AeadJob jobs[kBurst];
   unsigned k = 0;
+  const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
 
   // --- 1-2: classify, find the keypair --------------------------------------------------------
   for (unsigned i = 0; i < n; ++i) {
@@ -80,7 +81,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(m, v6 ? wire::DropReason::ipv6_fragment : wire::DropReason::ipv4_fragment);
       continue;
     }
-    if (f.l4_proto != wire::spec::kProtoUdp || f.dst_port != dp_.listen_port) {
+    if (f.l4_proto != wire::spec::kProtoUdp || f.dst_port != listen_port) {
       to_control(m, ToControl::outer_local, PortRole::outer);
       continue;
     }

@@ -15,8 +15,9 @@ MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
 MG_BIN=${MG_BIN:-$MG_BUILD/src/app/meshgate}
 S=${MG_SUFFIX:-$$}
 NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
-# wireguard-go's UAPI socket lives in /var/run/wireguard, shared by all namespaces: the
-# interface name must be unique to this run.
+# UAPI sockets live in /var/run/wireguard, shared by all namespaces: wireguard-go's interface
+# name and meshgate's tunnel names (config file base names, e.g. "$WORK/a$S.conf") must be
+# unique to this run.
 WG_IF=mgwg$S
 WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
 PIDS=()
@@ -103,7 +104,7 @@ kernel_gateway() {
 }
 
 # gen_keys NAME: writes $WORK/NAME.key and $WORK/NAME.pub
-gen_keys() { wg genkey >"$WORK/$1.key"; wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
+gen_keys() { (umask 077; wg genkey >"$WORK/$1.key"); wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
 
 # wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
 wait_for() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done; }
@@ -150,16 +151,14 @@ mg_conf() {
 }
 
 # start_meshgate NS NAME CONF: runs meshgate in NS and waits until it is up.
-# The tunnel is named after the config file; EAL runtime directories and UAPI sockets are
-# shared by all namespaces, so the copy it runs from carries this run's suffix.
+# The tunnel is named after the config file. EAL runtime directories and UAPI sockets are
+# shared by all namespaces, so tests name their config files with this run's suffix ($S);
+# the runtime directory is removed at the end.
 start_meshgate() {
   local ns=$1 name=$2 conf=$3 tunnel
-  tunnel="${name:0:8}$S"
-  tunnel=${tunnel:0:15}
-  cp "$conf" "$WORK/$tunnel.conf"
-  echo "$tunnel" >"$WORK/$name.tunnel"
+  tunnel=$(basename "$conf" .conf)
   TUNNELS+=("$tunnel")
-  bg "$ns" "$name" "$MG_BIN" --config "$WORK/$tunnel.conf"
+  bg "$ns" "$name" "$MG_BIN" --config "$conf"
   if ! wait_for 30 grep -q " up: " "$WORK/$name.log"; then
     log "$name did not start:"; sed 's/^/#   /' "$WORK/$name.log"; return 1
   fi

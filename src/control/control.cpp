@@ -69,8 +69,7 @@ Result<PeerId> Control::add_peer(const PeerSettings& s, Nanos now) {
   by_key_[s.public_key] = id;
 
   dataplane::Peer& pr = dp_.peers[id];
-  pr.rx_bytes = pr.tx_bytes = pr.rx_packets = pr.tx_packets = 0;
-  pr.last_rx_auth = pr.last_rx_data = pr.last_tx_data = 0;
+  dp_.reset_activity(id);
   for (const Prefix& p : s.allowed_ips) {
     Status st = dp_.allowed.insert(p, id);
     if (!st) return Error{st.error()};

@@ -35,14 +35,14 @@ MetricsSnapshot Gateway::metrics() const {
   const Control& c = *control_;
   s.listen_port = c.listen_port();
   for (PeerId id : c.peer_ids()) {
-    const dataplane::Peer& pr = dp_->peers[id];
+    const dataplane::PeerTotals pr = dp_->peer_totals(id);
     PeerMetrics& p = s.peers.emplace_back();
     p.public_key = c.settings(id).public_key;
     p.endpoint = c.endpoint(id);
-    p.rx_bytes = pr.rx_bytes.load(std::memory_order_relaxed);
-    p.tx_bytes = pr.tx_bytes.load(std::memory_order_relaxed);
-    p.rx_packets = pr.rx_packets.load(std::memory_order_relaxed);
-    p.tx_packets = pr.tx_packets.load(std::memory_order_relaxed);
+    p.rx_bytes = pr.rx_bytes;
+    p.tx_bytes = pr.tx_bytes;
+    p.rx_packets = pr.rx_packets;
+    p.tx_packets = pr.tx_packets;
     p.handshakes = c.handshakes(id);
     p.last_handshake = c.last_handshake(id);
   }

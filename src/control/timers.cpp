@@ -10,9 +10,10 @@ void Control::run_timers(Nanos now, WallTime wall) {
     if (!peers_[id]) continue;
     PeerState& ps = *peers_[id];
     dataplane::Peer& pr = dp_.peers[id];
-    const Nanos tx = pr.last_tx_data.load(std::memory_order_relaxed);
-    const Nanos rx = pr.last_rx_auth.load(std::memory_order_relaxed);
-    const Nanos rxd = pr.last_rx_data.load(std::memory_order_relaxed);
+    const dataplane::PeerTotals activity = dp_.peer_totals(id);  // the latest of every worker's times
+    const Nanos tx = activity.last_tx_data;
+    const Nanos rx = activity.last_rx_auth;
+    const Nanos rxd = activity.last_rx_data;
     const bool sent = tx != ps.seen_tx_data;
     const bool received = rx != ps.seen_rx_auth;
     auto replay_sent = [&] {

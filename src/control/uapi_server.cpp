@@ -34,14 +34,14 @@ class ControlDevice : public uapi::Device {
     info.fwmark = c_.fwmark();
     for (PeerId p : c_.peer_ids()) {
       const PeerSettings& s = c_.settings(p);
-      const dataplane::Peer& pr = c_.dataplane().peers[p];
+      const dataplane::PeerTotals pr = c_.dataplane().peer_totals(p);
       uapi::PeerInfo& out = info.peers.emplace_back();
       out.public_key = s.public_key;
       if (s.preshared_key) out.preshared_key = *s.preshared_key;
       out.endpoint = s.endpoint;
       out.last_handshake = c_.last_handshake(p);
-      out.rx_bytes = pr.rx_bytes.load(std::memory_order_relaxed);
-      out.tx_bytes = pr.tx_bytes.load(std::memory_order_relaxed);
+      out.rx_bytes = pr.rx_bytes;
+      out.tx_bytes = pr.tx_bytes;
       out.persistent_keepalive = s.persistent_keepalive;
       out.allowed_ips = c_.allowed_ips(p);
     }

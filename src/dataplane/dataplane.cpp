@@ -2,6 +2,7 @@
 
 #include <rte_mbuf_dyn.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace meshgate::dataplane {
@@ -23,7 +24,34 @@ Dataplane::Dataplane(std::uint32_t max_peers, unsigned n_workers)
       peers(max_peers),
       keypairs(max_peers * 4 + 64),
       neighbours(NeighbourConfig{}),
-      rcu(n_workers == 0 ? 1 : n_workers) {}
+      rcu(n_workers == 0 ? 1 : n_workers) {
+  for (unsigned w = 0; w <= n_workers; ++w) {
+    activity_.push_back(std::make_unique<HugeArray<PeerActivity>>(max_peers));
+  }
+}
+
+PeerTotals Dataplane::peer_totals(PeerId peer) const noexcept {
+  PeerTotals t;
+  for (const auto& rows : activity_) {
+    const PeerActivity& a = (*rows)[peer];
+    t.rx_bytes += a.rx_bytes.load(std::memory_order_relaxed);
+    t.tx_bytes += a.tx_bytes.load(std::memory_order_relaxed);
+    t.rx_packets += a.rx_packets.load(std::memory_order_relaxed);
+    t.tx_packets += a.tx_packets.load(std::memory_order_relaxed);
+    t.last_rx_auth = std::max(t.last_rx_auth, a.last_rx_auth.load(std::memory_order_relaxed));
+    t.last_rx_data = std::max(t.last_rx_data, a.last_rx_data.load(std::memory_order_relaxed));
+    t.last_tx_data = std::max(t.last_tx_data, a.last_tx_data.load(std::memory_order_relaxed));
+  }
+  return t;
+}
+
+void Dataplane::reset_activity(PeerId peer) noexcept {
+  for (auto& rows : activity_) {
+    PeerActivity& a = (*rows)[peer];
+    for (auto* c : {&a.rx_bytes, &a.tx_bytes, &a.rx_packets, &a.tx_packets}) c->store(0);
+    for (auto* t : {&a.last_rx_auth, &a.last_rx_data, &a.last_tx_data}) t->store(0);
+  }
+}
 
 namespace {
 
@@ -45,16 +73,6 @@ IpAddr Dataplane::outer_next_hop(const IpAddr& dst) const noexcept {
   const IpAddr& gw = dst.is_v6() ? addr.outer_gateway_v6 : addr.outer_gateway_v4;
   if (on_link(addr.outer, dst) || gw.family == IpAddr::Family::none) return dst;
   return gw;
-}
-
-bool Dataplane::is_inner_address(const std::uint8_t* ip, bool v6) const noexcept {
-  const IpAddr& own = v6 ? addr.inner_v6 : addr.inner_v4;
-  return own.family != IpAddr::Family::none && std::memcmp(own.bytes.data(), ip, v6 ? 16 : 4) == 0;
-}
-
-bool Dataplane::is_outer_address(const std::uint8_t* ip, bool v6) const noexcept {
-  const IpAddr& own = v6 ? addr.outer_v6 : addr.outer_v4;
-  return own.family != IpAddr::Family::none && std::memcmp(own.bytes.data(), ip, v6 ? 16 : 4) == 0;
 }
 
 }  // namespace meshgate::dataplane

@@ -5,7 +5,8 @@
 //   2 key        receiver index -> keypair, lock-free; dead, expired or exhausted: drop
 //   3 open       one batch AEAD call; constant-time tag check; only then the replay window
 //   4 events     first packet on a keypair (confirmation), new source address (roaming)
-//   5 check      inner packet sane, inner source within the sending peer's allowed IPs
+//   5 check      inner packet sane, inner source within the sending peer's allowed IPs (one
+//                burst lookup for all of them)
 //   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
 #include <rte_config.h>
@@ -27,6 +28,7 @@ struct InPacket {
   std::uint8_t* payload;  // WireGuard message
   std::uint16_t wg_len;
   std::uint64_t counter;
+  std::uint32_t index;  // receiver index
   Endpoint source;
 };
 
@@ -46,11 +48,10 @@ bool is_channel_data(const std::uint8_t* p, std::size_t len) noexcept {
 
 void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   InPacket in[kBurst];
-  crypto::AeadJob jobs[kBurst];
   unsigned k = 0;
   const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
 
-  // --- 1-2: classify, find the keypair --------------------------------------------------------
+  // --- 1: classify; start loading each message's keypair slot ---------------------------------
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -102,47 +103,94 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(m, Drop::wg_bad_size);
       continue;
     }
-    Keypair* kp = dp_.keypairs.lookup(load_le32(wg + 4));
+    const std::uint32_t index = load_le32(wg + 4);
+    dp_.keypairs.prefetch_recv(index);
+    in[k++] = {m, nullptr, wg, len, load_le64(wg + 8), index,
+               {v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
+  }
+
+  // --- 2: receiver index -> keypair; start loading the peers' rows for after the AEAD ----------
+  crypto::AeadJob jobs[kBurst];
+  unsigned nj = 0;
+  for (unsigned i = 0; i < k; ++i) {
+    InPacket& ip = in[i];
+    Keypair* kp = dp_.keypairs.lookup(ip.index);
     if (kp == nullptr) {
-      drop(m, Drop::wg_no_keypair);
+      drop(ip.m, Drop::wg_no_keypair);
       continue;
     }
     if (now - kp->birth >= spec::REJECT_AFTER_TIME || kp->replay.exhausted()) {
-      drop(m, Drop::wg_key_expired);
+      drop(ip.m, Drop::wg_key_expired);
       continue;
     }
-    const std::uint16_t ct_len = len - wire::spec::kTransportMinSize;
-    InPacket& ip = in[k];
-    ip = {m, kp, wg, len, load_le64(wg + 8),
-          {v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
-    std::uint8_t* ct = wg + wire::spec::kTransportHeaderSize;
-    jobs[k] = {.key = kp->recv_key, .counter = ip.counter, .src = ct, .dst = ct, .len = ct_len,
-               .tag = ct + ct_len};
-    ++k;
+    kp->replay.prefetch(ip.counter);
+    const Peer& pr = dp_.peers[kp->peer];
+    rte_prefetch0(&pr);
+    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
+    ip.kp = kp;
+    std::uint8_t* ct = ip.payload + wire::spec::kTransportHeaderSize;
+    const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
+    jobs[nj] = {.key = kp->recv_key, .counter = ip.counter, .src = ct, .dst = ct, .len = ct_len,
+                .tag = ct + ct_len};
+    if (nj != i) in[nj] = ip;
+    ++nj;
   }
-  if (k == 0) return;
+  if (nj == 0) return;
 
-  // --- 3: one batch AEAD call ------------------------------------------------------------------
-  aead_.open({jobs, k});
-  stats_.decrypted += k;
+  // --- 3: one batch AEAD call; only then the replay window ------------------------------------
+  aead_.open({jobs, nj});
+  stats_.decrypted += nj;
+  for (unsigned i = 0; i < nj; ++i) {  // the rows are in by now; the routes are next
+    if (jobs[i].ok) rte_prefetch0(dp_.peers[in[i].kp->peer].route.load(std::memory_order_relaxed));
+  }
 
+  // --- 4: replay: one lock per run of packets on one keypair, tags verified first -------------
+  bool fresh[kBurst];
+  Keypair* held = nullptr;
+  for (unsigned i = 0; i < nj; ++i) {
+    if (!jobs[i].ok) continue;
+    if (in[i].kp != held) {
+      if (held != nullptr) held->unlock_replay();
+      held = in[i].kp;
+      held->lock_replay();
+    }
+    fresh[i] = held->replay.check(in[i].counter);
+  }
+  if (held != nullptr) held->unlock_replay();
+
+  // --- 4: events, accounting; inner packets whose source is to be checked ---------------------
+  std::uint32_t src4[kBurst];
+  peer::Ip6 src6[kBurst];
+  std::uint8_t at4[kBurst], at6[kBurst];
+  std::uint16_t inner_len[kBurst];
+  unsigned n4 = 0, n6 = 0;
   PeerId roamed = kNoPeer;  // one roaming event per peer and burst is enough
-  for (unsigned i = 0; i < k; ++i) {
+  // The peer's counters and time stamps (this worker's own row): one update per run of packets
+  // from one peer instead of one per packet.
+  PeerId tally_peer = kNoPeer;
+  std::uint64_t tally_bytes = 0, tally_packets = 0;
+  auto settle = [&] {
+    if (tally_packets == 0) return;
+    PeerActivity& a = dp_.activity(id_, tally_peer);
+    PeerActivity::add(a.rx_bytes, tally_bytes);
+    PeerActivity::add(a.rx_packets, tally_packets);
+    a.last_rx_auth.store(now, std::memory_order_relaxed);
+    tally_bytes = tally_packets = 0;
+  };
+  for (unsigned i = 0; i < nj; ++i) {
     InPacket& ip = in[i];
     if (!jobs[i].ok) {
       drop(ip.m, Drop::wg_auth_failed);
+      ip.m = nullptr;
       continue;
     }
-    Keypair* kp = ip.kp;
-    kp->lock_replay();
-    const bool fresh = kp->replay.check(ip.counter);
-    kp->unlock_replay();
-    if (!fresh) {
+    if (!fresh[i]) {
       drop(ip.m, Drop::wg_replay);
+      ip.m = nullptr;
       continue;
     }
 
-    // --- 4: events for the control thread ---------------------------------------------------
+    Keypair* kp = ip.kp;
     const PeerId peer = kp->peer;
     Peer& pr = dp_.peers[peer];
     if (!kp->used.load(std::memory_order_relaxed) &&
@@ -155,42 +203,83 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       post({Event::Kind::endpoint_changed, peer, 0, ip.source});
       roamed = peer;
     }
-    pr.rx_bytes.fetch_add(ip.wg_len, std::memory_order_relaxed);
-    pr.rx_packets.fetch_add(1, std::memory_order_relaxed);
-    pr.last_rx_auth.store(now, std::memory_order_relaxed);
+    if (peer != tally_peer) {
+      settle();
+      tally_peer = peer;
+    }
+    tally_bytes += ip.wg_len;
+    ++tally_packets;
 
     const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
     if (ct_len == 0) {  // keepalive: authenticated, counted, never delivered
       rte_pktmbuf_free(ip.m);
+      ip.m = nullptr;
       continue;
     }
-
-    // --- 5: the inner packet -----------------------------------------------------------------
-    std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
-    const std::size_t inner_len = wire::inner_packet_length(inner, ct_len);
-    if (inner_len == 0) {
+    const std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
+    inner_len[i] = static_cast<std::uint16_t>(wire::inner_packet_length(inner, ct_len));
+    if (inner_len[i] == 0) {
       drop(ip.m, Drop::inner_bad_packet);
+      ip.m = nullptr;
       continue;
     }
-    const bool v6 = (inner[0] >> 4) == 6;
-    const PeerId owner = v6 ? dp_.allowed.lookup(peer::Ip6::load(inner + 8))
-                            : dp_.allowed.lookup(load_be32(inner + 12));
-    if (owner != peer) {
+    if ((inner[0] >> 4) == 6) {
+      src6[n6] = peer::Ip6::load(inner + 8);
+      at6[n6++] = static_cast<std::uint8_t>(i);
+    } else {
+      src4[n4] = load_be32(inner + 12);
+      at4[n4++] = static_cast<std::uint8_t>(i);
+    }
+  }
+  settle();
+
+  // --- 5: the inner source must be within the sending peer's allowed IPs (burst lookup) -------
+  static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
+  PeerId owner[kBurst];
+  PeerId found[kBurst];
+  if (n4 != 0) {
+    dp_.allowed.lookup_burst(src4, found, n4);
+    for (unsigned j = 0; j < n4; ++j) owner[at4[j]] = found[j];
+  }
+  if (n6 != 0) {
+    dp_.allowed.lookup_burst(src6, found, n6);
+    for (unsigned j = 0; j < n6; ++j) owner[at6[j]] = found[j];
+  }
+
+  // --- 6: decapsulate and frame for the LAN ---------------------------------------------------
+  // One neighbour lookup per run of packets to one next hop (all of a burst, when they go
+  // through the LAN router), one last_rx_data store per run of packets from one peer.
+  IpAddr hop;
+  std::optional<wire::MacAddr> hop_mac;
+  PeerId data_peer = kNoPeer;
+  for (unsigned i = 0; i < nj; ++i) {
+    InPacket& ip = in[i];
+    if (ip.m == nullptr) continue;
+    const PeerId peer = ip.kp->peer;
+    if (owner[i] != peer) {
       drop(ip.m, Drop::inner_source_not_allowed);
       continue;
     }
-    pr.last_rx_data.store(now, std::memory_order_relaxed);
-
-    // --- 6: decapsulate and frame for the LAN ------------------------------------------------
+    if (peer != data_peer) {
+      dp_.activity(id_, peer).last_rx_data.store(now, std::memory_order_relaxed);
+      data_peer = peer;
+    }
+    std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
+    const bool v6 = (inner[0] >> 4) == 6;
     rte_mbuf* m = ip.m;
     rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner - rte_pktmbuf_mtod(m, std::uint8_t*)));
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - inner_len));
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - inner_len[i]));
     if (dp_.is_inner_address(inner + (v6 ? 24 : 16), v6)) {  // the gateway itself, not the LAN
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;
     }
-    const IpAddr dst = v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16);
-    if (!add_ethernet(m, dp_.inner_next_hop(dst), v6, PortRole::inner)) continue;
+    const IpAddr next = dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24)
+                                              : IpAddr::v4_bytes(inner + 16));
+    if (!(next == hop)) {
+      hop = next;
+      hop_mac = next.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next);
+    }
+    if (!add_ethernet(m, hop, hop_mac, v6, PortRole::inner)) continue;
     queue_tx(m, PortRole::inner);
   }
 }

@@ -10,7 +10,7 @@ namespace meshgate::dataplane {
 
 KeypairTable::KeypairTable(std::uint32_t capacity)
     : mask_(std::bit_ceil(std::max<std::uint32_t>(capacity, 2)) - 1),
-      slots_(std::make_unique<Keypair[]>(mask_ + 1)) {
+      slots_(mask_ + 1) {
   free_.reserve(mask_);
   for (std::uint32_t s = mask_; s >= 1; --s) free_.push_back(s);  // pop_back gives low slots
 }

@@ -29,10 +29,17 @@ inline std::uint32_t padded_length(std::uint32_t len, std::uint32_t mtu) noexcep
 }  // namespace
 
 void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
-  OutPacket out[kBurst];
-  unsigned k = 0;
-
-  // --- 1-3: classify, route, key -------------------------------------------------------------
+  // --- 1: classify; collect the destinations to route ----------------------------------------
+  struct Routed {
+    rte_mbuf* m;
+    PeerId peer;
+    std::uint16_t l3_off, l3_len;
+  };
+  Routed r[kBurst];
+  std::uint32_t dst4[kBurst];
+  peer::Ip6 dst6[kBurst];
+  std::uint8_t at4[kBurst], at6[kBurst];
+  unsigned nr = 0, n4 = 0, n6 = 0;
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -63,21 +70,65 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(m, Drop::inner_multicast);
       continue;
     }
-    PeerId peer = v6 ? dp_.allowed.lookup(peer::Ip6::load(f.dst))
-                     : dp_.allowed.lookup(load_be32(f.dst));
-    if (peer == kNoPeer) {
-      send_icmp_error(m, f, wire::IcmpError::unreachable);
-      drop(m, Drop::no_route);
-      continue;
+    if (v6) {
+      dst6[n6] = peer::Ip6::load(f.dst);
+      at6[n6++] = static_cast<std::uint8_t>(nr);
+    } else {
+      dst4[n4] = load_be32(f.dst);
+      at4[n4++] = static_cast<std::uint8_t>(nr);
     }
-    if (f.l3_len > dp_.mtu) {
-      send_icmp_error(m, f, wire::IcmpError::too_big);
-      drop(m, Drop::too_big);
+    r[nr++] = {m, kNoPeer, f.l3_off, f.l3_len};
+  }
+  if (nr == 0) return;
+
+  // --- 2: route the burst: the trie walks advance together, so a big table costs about one
+  // memory latency per level for the burst rather than per packet -----------------------------
+  static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
+  PeerId found[kBurst];
+  if (n4 != 0) {
+    dp_.allowed.lookup_burst(dst4, found, n4);
+    for (unsigned j = 0; j < n4; ++j) r[at4[j]].peer = found[j];
+  }
+  if (n6 != 0) {
+    dp_.allowed.lookup_burst(dst6, found, n6);
+    for (unsigned j = 0; j < n6; ++j) r[at6[j]].peer = found[j];
+  }
+  // Peer rows, then their keypairs and routes: each level's misses overlap across the burst.
+  for (unsigned i = 0; i < nr; ++i) {
+    if (r[i].peer == kNoPeer) continue;
+    const Peer& pr = dp_.peers[r[i].peer];
+    rte_prefetch0(&pr);
+    __builtin_prefetch(&dp_.activity(id_, r[i].peer), 1);  // written after the seal
+  }
+  for (unsigned i = 0; i < nr; ++i) {
+    if (r[i].peer == kNoPeer) continue;
+    const Peer& pr = dp_.peers[r[i].peer];
+    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
+    const PeerRoute* route = pr.route.load(std::memory_order_relaxed);
+    if (route != nullptr) {  // endpoint and outer template: two lines
+      rte_prefetch0(route);
+      rte_prefetch0(reinterpret_cast<const char*>(route) + 64);
+    }
+  }
+
+  // --- 3: key, route; no usable key: stage via the control thread -----------------------------
+  OutPacket out[kBurst];
+  unsigned k = 0;
+  for (unsigned i = 0; i < nr; ++i) {
+    rte_mbuf* m = r[i].m;
+    const PeerId peer = r[i].peer;
+    if (peer == kNoPeer || r[i].l3_len > dp_.mtu) {
+      // Rare: classify again rather than carry every frame's FrameInfo through the burst.
+      const wire::FrameInfo f = wire::classify_frame(rte_pktmbuf_mtod(m, const std::uint8_t*),
+                                                     m->data_len, {.verify_ipv4_checksum = false});
+      const bool no_route = peer == kNoPeer;
+      send_icmp_error(m, f, no_route ? wire::IcmpError::unreachable : wire::IcmpError::too_big);
+      drop(m, no_route ? Drop::no_route : Drop::too_big);
       continue;
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
-    rte_pktmbuf_adj(m, f.l3_off);
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - f.l3_len));
+    rte_pktmbuf_adj(m, r[i].l3_off);
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - r[i].l3_len));
 
     Peer& pr = dp_.peers[peer];
     Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
@@ -90,7 +141,7 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       to_control(m, ToControl::stage, PortRole::inner, peer);
       continue;
     }
-    out[k++] = {m, kp, route, peer, f.l3_len, 0};
+    out[k++] = {m, kp, route, peer, r[i].l3_len, 0};
   }
   encrypt_and_queue(out, k, now);
 }
@@ -161,6 +212,20 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
   stats_.encrypted += nj;
 
   // --- 6: WireGuard and outer headers, accounting, TX -----------------------------------------
+  // The peer's counters and time stamps (this worker's own row): one update per run of packets
+  // to one peer (a burst is mostly one flow or a few) instead of one per packet.
+  PeerId tally_peer = kNoPeer;
+  std::uint64_t tally_bytes = 0, tally_packets = 0;
+  bool tally_data = false;
+  auto settle = [&] {
+    if (tally_packets == 0) return;
+    PeerActivity& a = dp_.activity(id_, tally_peer);
+    PeerActivity::add(a.tx_bytes, tally_bytes);
+    PeerActivity::add(a.tx_packets, tally_packets);
+    if (tally_data) a.last_tx_data.store(now, std::memory_order_relaxed);
+    tally_bytes = tally_packets = 0;
+    tally_data = false;
+  };
   for (unsigned i = 0; i < k; ++i) {
     OutPacket& o = out[i];
     if (o.m == nullptr) continue;
@@ -175,15 +240,17 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     // nonce counter do.
     o.route->outer.write(frame, wg_len, static_cast<std::uint16_t>(o.counter), 0);
 
-    Peer& pr = dp_.peers[o.peer];
-    pr.tx_bytes.fetch_add(wg_len, std::memory_order_relaxed);
-    pr.tx_packets.fetch_add(1, std::memory_order_relaxed);
-    if (o.inner_len != 0) {  // keepalives are not data (digest section 5)
-      pr.last_tx_data.store(now, std::memory_order_relaxed);
+    if (o.peer != tally_peer) {
+      settle();
+      tally_peer = o.peer;
     }
+    tally_bytes += wg_len;
+    ++tally_packets;
+    tally_data |= o.inner_len != 0;  // keepalives are not data (digest section 5)
     // Keep the key fresh (digest section 4, send step 4).
     if (o.counter > spec::REKEY_AFTER_MESSAGES ||
         (o.kp->initiator && now - o.kp->birth > spec::REKEY_AFTER_TIME)) {
+      Peer& pr = dp_.peers[o.peer];
       if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed) &&
           !post({Event::Kind::want_handshake, o.peer, 0, {}})) {
         pr.handshake_wanted.store(false, std::memory_order_relaxed);
@@ -191,6 +258,7 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     }
     queue_tx(o.m, PortRole::outer);
   }
+  settle();
 }
 
 }  // namespace meshgate::dataplane

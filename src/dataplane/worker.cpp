@@ -123,6 +123,13 @@ bool Worker::post(const Event& e) noexcept {
 }
 
 bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept {
+  const std::optional<wire::MacAddr> dst =
+      next_hop.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next_hop);
+  return add_ethernet(m, next_hop, dst, v6, role);
+}
+
+bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop,
+                          const std::optional<wire::MacAddr>& dst, bool v6, PortRole role) noexcept {
   if (next_hop.family == IpAddr::Family::none) {
     drop(m, Drop::no_route);
     return false;
@@ -133,7 +140,6 @@ bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole
     return false;
   }
   const wire::MacAddr& src = role == PortRole::inner ? dp_.addr.inner_mac : dp_.addr.outer_mac;
-  std::optional<wire::MacAddr> dst = dp_.neighbours.lookup(next_hop);
   std::memcpy(eth, dst ? dst->b.data() : wire::MacAddr{}.b.data(), 6);
   std::memcpy(eth + 6, src.b.data(), 6);
   store_be16(eth + 12, v6 ? wire::spec::kEtherTypeIpv6 : wire::spec::kEtherTypeIpv4);

@@ -215,9 +215,10 @@ class Tunnel {
     s.drops = worker_b().drops();
     s.stats = worker_b().stats();
     s.control_drops = gw(1).control().tx().drops().total();
-    s.peer_rx_packets = peer_at_b().rx_packets.load();
-    s.peer_rx_bytes = peer_at_b().rx_bytes.load();
-    s.peer_last_rx_data = peer_at_b().last_rx_data.load();
+    const dataplane::PeerTotals t = net_.gw(1).dataplane().peer_totals(peer_a_);
+    s.peer_rx_packets = t.rx_packets;
+    s.peer_rx_bytes = t.rx_bytes;
+    s.peer_last_rx_data = t.last_rx_data;
     s.delivered = host(1).received.size();
     return s;
   }

@@ -10,9 +10,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/dataplane/keypairs.hpp"
@@ -116,8 +118,40 @@ struct Dataplane {
   /// family none: no route).
   IpAddr inner_next_hop(const IpAddr& dst) const noexcept;
   IpAddr outer_next_hop(const IpAddr& dst) const noexcept;
-  bool is_inner_address(const std::uint8_t* ip, bool v6) const noexcept;
-  bool is_outer_address(const std::uint8_t* ip, bool v6) const noexcept;
+  /// Writer w's activity row for `peer`: w is a worker id, or `workers` for the control thread's
+  /// TX (its Worker uses queue `workers`).
+  PeerActivity& activity(unsigned writer, PeerId peer) noexcept { return (*activity_[writer])[peer]; }
+  /// Control thread: a peer's activity over every writer.
+  PeerTotals peer_totals(PeerId peer) const noexcept;
+  /// Control thread: zeroes a peer's rows before its id is used (the peer is not active, so no
+  /// worker writes them).
+  void reset_activity(PeerId peer) noexcept;
+
+  /// Whether the 4 or 16 bytes at `ip` are the gateway's own LAN (Internet) address. Per packet:
+  /// inline, fixed-size compares.
+  bool is_inner_address(const std::uint8_t* ip, bool v6) const noexcept {
+    return same_address(v6 ? addr.inner_v6 : addr.inner_v4, ip, v6);
+  }
+  bool is_outer_address(const std::uint8_t* ip, bool v6) const noexcept {
+    return same_address(v6 ? addr.outer_v6 : addr.outer_v4, ip, v6);
+  }
+
+ private:
+  std::vector<std::unique_ptr<HugeArray<PeerActivity>>> activity_;  // [writer][peer]
+
+  static bool same_address(const IpAddr& own, const std::uint8_t* ip, bool v6) noexcept {
+    if (own.family == IpAddr::Family::none) return false;
+    if (!v6) {
+      std::uint32_t a, b;
+      std::memcpy(&a, own.bytes.data(), 4);
+      std::memcpy(&b, ip, 4);
+      return a == b;
+    }
+    std::uint64_t a[2], b[2];
+    std::memcpy(a, own.bytes.data(), 16);
+    std::memcpy(b, ip, 16);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+  }
 };
 
 }  // namespace meshgate::dataplane

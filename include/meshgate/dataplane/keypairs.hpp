@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/keypair.hpp"
 #include "meshgate/peer/replay.hpp"
@@ -72,6 +73,22 @@ class KeypairTable {
                : nullptr;
   }
 
+  /// Prefetches the lines of the slot an index names (live or not, so a worker may call it
+  /// before lookup()) that sending reads and writes: keys, header fields, the nonce counter.
+  void prefetch_send(std::uint32_t receiver_index) const noexcept {
+    const Keypair& k = slots_[receiver_index & mask_];
+    __builtin_prefetch(k.send_key);
+    __builtin_prefetch(&k.live_index);
+    __builtin_prefetch(&k.send_counter, 1);
+  }
+  /// The same for receiving: keys, header fields, the replay lock and window.
+  void prefetch_recv(std::uint32_t receiver_index) const noexcept {
+    const Keypair& k = slots_[receiver_index & mask_];
+    __builtin_prefetch(k.recv_key);
+    __builtin_prefetch(&k.live_index);
+    __builtin_prefetch(&k.replay_lock, 1);
+  }
+
   // --- control thread ---
   /// Reserves a slot and returns a fresh index naming it, or nullopt when the pool is full.
   std::optional<std::uint32_t> reserve();
@@ -88,7 +105,7 @@ class KeypairTable {
 
  private:
   std::uint32_t mask_;
-  std::unique_ptr<Keypair[]> slots_;
+  HugeArray<Keypair> slots_;  // indexed at random per packet: huge pages where available
   std::vector<std::uint32_t> free_;  // slot numbers
   std::uint32_t in_use_ = 0;
 };

@@ -2,14 +2,15 @@
 //
 // Thread contract: the control thread is the only writer of the keypair slots and the route;
 // it publishes with release stores, and frees a replaced route after an RCU grace period.
-// Workers read with acquire loads, and write only the statistics and the activity timestamps,
-// once per burst and peer (relaxed atomics: they are counters, not synchronisation).
+// Workers read with acquire loads and write nothing here but handshake_wanted; their counters
+// and activity timestamps go to rows of their own (PeerActivity).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 
+#include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/dataplane/keypairs.hpp"
@@ -36,27 +37,46 @@ struct alignas(64) Peer {
   /// thread. Keeps a burst of packets from flooding the control ring with the same request.
   std::atomic<bool> handshake_wanted{false};
 
-  // Worker-written, control/UAPI-read.
-  alignas(64) std::atomic<std::uint64_t> rx_bytes{0};  // UDP payload bytes, as `wg show`
+  // Counters and activity timestamps: per worker, in Dataplane::activity (PeerActivity).
+};
+
+/// What one worker records about one peer as packets pass. Each worker (and the control thread's
+/// TX) has a row of its own per peer (Dataplane::activity), so no two threads write one line and
+/// no update needs a locked instruction: the counters went from two `lock xadd`s per packet on a
+/// line all workers share to plain stores (bench/RESULTS.md). The control thread reads every
+/// row (Dataplane::peer_totals).
+struct alignas(64) PeerActivity {
+  std::atomic<std::uint64_t> rx_bytes{0};  // UDP payload bytes, as `wg show`
   std::atomic<std::uint64_t> tx_bytes{0};
   std::atomic<std::uint64_t> rx_packets{0};
   std::atomic<std::uint64_t> tx_packets{0};
   std::atomic<Nanos> last_rx_auth{0};  // any authenticated packet (data or keepalive)
   std::atomic<Nanos> last_rx_data{0};  // a non-keepalive data packet
   std::atomic<Nanos> last_tx_data{0};
+
+  /// The row's owner adds to a counter: it is the only writer, so a load and a store do.
+  static void add(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+/// A peer's activity over every worker: counters summed, timestamps the latest.
+struct PeerTotals {
+  std::uint64_t rx_bytes = 0, tx_bytes = 0, rx_packets = 0, tx_packets = 0;
+  Nanos last_rx_auth = 0, last_rx_data = 0, last_tx_data = 0;
 };
 
 class PeerTable {
  public:
   explicit PeerTable(std::uint32_t capacity)
-      : capacity_(capacity), peers_(std::make_unique<Peer[]>(capacity)) {}
+      : capacity_(capacity), peers_(capacity) {}
   Peer& operator[](PeerId id) noexcept { return peers_[id]; }
   const Peer& operator[](PeerId id) const noexcept { return peers_[id]; }
   std::uint32_t capacity() const noexcept { return capacity_; }
 
  private:
   std::uint32_t capacity_;
-  std::unique_ptr<Peer[]> peers_;
+  HugeArray<Peer> peers_;  // indexed at random per packet: huge pages where available
 };
 
 }  // namespace meshgate::dataplane

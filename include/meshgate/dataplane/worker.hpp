@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
@@ -82,6 +83,9 @@ class Worker {
   void flush_tx(TxBuffer& b, std::uint16_t port) noexcept;
   void send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f, wire::IcmpError kind) noexcept;
   bool add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept;
+  /// The same with the next hop's MAC already looked up (nullopt: unknown, resolve it).
+  bool add_ethernet(rte_mbuf* m, const IpAddr& next_hop, const std::optional<wire::MacAddr>& dst,
+                    bool v6, PortRole role) noexcept;
 
   Dataplane& dp_;
   unsigned id_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "meshgate/base/result.hpp"
 
@@ -19,5 +20,10 @@ Result<rte_ring*> make_ring(const std::string& name, unsigned size);
 /// write `tx`. Link two gateways by crossing the rings: A's tx ring is B's rx ring.
 Result<std::uint16_t> make_ring_port(const std::string& name, rte_ring* rx, unsigned rx_queues,
                                      rte_ring* tx, unsigned tx_queues);
+
+/// An ethdev with one ring per queue: RX queue q reads rx[q], TX queue q writes tx[q]. Lets
+/// each worker of one gateway have rings of its own (tunbench: no shared ring between cores).
+Result<std::uint16_t> make_ring_port(const std::string& name, const std::vector<rte_ring*>& rx,
+                                     const std::vector<rte_ring*>& tx);
 
 }  // namespace meshgate::dpdk

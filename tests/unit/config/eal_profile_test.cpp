@@ -174,19 +174,6 @@ TEST(EalProfile, ShippedAfXdp) {
   EXPECT_EQ(r->idle_backoff, true);
 }
 
-TEST(EalProfile, ShippedBenchInMemory) {
-  auto r = load_profile(shipped("bench-inmem.profile"));
-  ASSERT_TRUE(r.ok()) << r.error();
-  EXPECT_EQ(r->eal_args(),
-            (Args{"-l", "0-1", "--main-lcore", "0", "-m", "512", "--in-memory", "--iova-mode", "va",
-                  "--no-pci", "--vdev", "net_ring0", "--vdev", "net_null0,copy=0,no-rx=1", "--log-level",
-                  "lib.eal:warning"}));
-  EXPECT_EQ(r->inner, "net_ring0");
-  EXPECT_EQ(r->outer, "net_null0");
-  EXPECT_EQ(r->workers, 1u);
-  EXPECT_EQ(r->idle_backoff, false);
-}
-
 TEST(EalProfile, ShippedServerTwoNic) {
   // Written by meshgate-eal for tests/data/hosts/server-2s64c.host (tests/tools checks that).
   auto r = load_profile(shipped("server-two-nic.profile"));
@@ -202,6 +189,16 @@ TEST(EalProfile, ShippedServerTwoNic) {
   EXPECT_EQ(r->worker_queues.size(), 8u);
   EXPECT_EQ(r->worker_queues.front(), (WorkerQueue{33, 0}));
   EXPECT_EQ(r->idle_backoff, false);
+}
+
+TEST(EalProfile, ShippedInmemBench) {
+  auto r = load_profile(shipped("inmem-bench.profile"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  // No lcores: tunbench adds one per worker.
+  EXPECT_EQ(r->eal_args(),
+            (Args{"-m", "1024", "--no-huge", "--file-prefix", "tunbench", "--iova-mode", "va",
+                  "--no-pci", "--log-level", "lib.eal:warning"}));
+  EXPECT_FALSE(r->lcores.has_value());
 }
 
 TEST(EalProfile, ErrorsWithLineNumbers) {

@@ -1,0 +1,72 @@
+// tunbench inmem: the daemon's own worker code on in-memory packets, next to the raw AEAD
+// ceiling of the same core measured in the same run.
+//
+// How a case runs (one EAL lcore per worker, each with its own TX rings and AeadBatch):
+//
+//   prepare    [untimed] write the next peer's addresses and a sequence number into each of
+//              the worker's C inner frames (IPv4/UDP, fixed payload pattern)
+//   outbound   [timed: outbound, both] Worker::outbound() + Worker::flush() per burst: route,
+//              key, nonces, seal, outer headers, rte_eth_tx_burst() onto a net_ring TX ring
+//   collect    [untimed] dequeue the encrypted frames; a sample is decrypted with libsodium
+//              (an independent implementation) and compared with what went in
+//   inbound    [timed: inbound, both] Worker::inbound() + Worker::flush() per burst on exactly
+//              those frames: classify, keypair, open, replay, source check, decapsulate, TX
+//   verify     [untimed] dequeue the LAN frames and compare them byte for byte (all, or a
+//              sample) with the frames of the prepare step
+//
+// Two gateways' tables (site.hpp): a sender whose outbound path is measured and a receiver
+// whose inbound path is, with matching keypairs for every peer. What the receiver puts on the
+// LAN is the frame the sender took, so the loop closes without copying a byte. Counters only
+// grow (one nonce counter per keypair, frames decrypted in the order they were sealed), so the
+// replay window never sees a counter twice. Each direction touches only its own site's rows,
+// so with many peers neither finds a peer's state in cache because the other just used it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "meshgate/base/result.hpp"
+
+namespace tunbench {
+
+enum class Direction { outbound, inbound, both };
+const char* direction_name(Direction d);
+
+inline constexpr unsigned kImix = 0;  // the size value that stands for IMIX
+
+struct InmemOptions {
+  std::vector<unsigned> sizes{64, 128, 256, 512, 1024, 1420, kImix};
+  std::vector<unsigned> peers{1};
+  std::vector<unsigned> workers{1};
+  std::vector<Direction> directions{Direction::outbound, Direction::inbound, Direction::both};
+  unsigned burst = 32;       // packets per Worker::outbound/inbound call (1..32)
+  double duration = 1.0;     // seconds of data-path time per case
+  double aead_time = 0.0;    // seconds of raw AEAD time per case; 0: duration / 2
+  double slice = 0.1;        // the two alternate in slices of about this length
+  unsigned chunk = 256;      // frames per worker in flight around the loop
+  unsigned verify_every = 1; // compare every n-th frame after inbound (0: none)
+  unsigned repeat = 1;       // runs per case; the table shows the median
+  bool progress = true;
+};
+
+/// One run of one case, all workers together.
+struct CaseResult {
+  Direction direction{};
+  unsigned size = 0;  // kImix for IMIX
+  double avg_size = 0;
+  unsigned peers = 0, workers = 0, burst = 0;
+  std::uint64_t packets = 0;
+  double mpps = 0, gbps = 0, cycles_per_packet = 0;
+  double aead_mpps = 0, aead_gbps = 0;  // the raw AEAD limit for this direction and size mix
+  double ratio = 0;                     // gbps / aead_gbps
+  std::uint64_t verified = 0;           // frames compared byte for byte after inbound
+  std::uint64_t checked_outer = 0;      // encrypted frames opened with libsodium
+  double seconds = 0;                   // timed data-path seconds (per worker, summed)
+};
+
+/// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a
+/// started EAL; returns the runs in order. Errors: too few lcores, a lost or wrong packet.
+meshgate::Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt);
+
+}  // namespace tunbench

@@ -1,0 +1,355 @@
+#include "lane.hpp"
+
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "meshgate/base/bytes.hpp"
+#include "meshgate/wire/checksum.hpp"
+
+namespace tunbench {
+
+using namespace meshgate;
+
+namespace {
+
+constexpr unsigned kSlotBytes = 1536;  // reference frame per slot
+constexpr unsigned kBufBytes = 2048;   // AEAD rig buffer per packet, as in aead-limit.c
+// IMIX, 7:4:1 of 64, 576 and 1420-byte inner packets (the classic 40/576/1500 mix with the
+// small end at 64 and the large end at the tunnel MTU), interleaved.
+constexpr unsigned kImixPattern[12] = {64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 64, 576};
+constexpr unsigned kMtu = 1420;
+
+unsigned padded_length(unsigned len) {
+  const unsigned padded = (len + 15) & ~15u;
+  return padded < kMtu ? padded : std::max(len, kMtu);
+}
+
+std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1Dull;
+}
+
+}  // namespace
+
+// --- raw AEAD ------------------------------------------------------------------------------------
+
+AeadRig::AeadRig(unsigned burst, unsigned len)
+    : batch_(crypto::AeadBackend::ipsec_mb),
+      burst_(burst),
+      len_(len),
+      plain_(burst * kBufBytes),
+      sealed_(burst * kBufBytes),
+      seal_jobs_(burst),
+      open_jobs_(burst) {
+  for (std::size_t i = 0; i < plain_.size(); ++i) plain_[i] = static_cast<std::uint8_t>(i * 13);
+  for (unsigned i = 0; i < burst; ++i) {
+    std::uint8_t* p = &plain_[i * kBufBytes];
+    std::uint8_t* c = &sealed_[i * kBufBytes];
+    // One keypair, consecutive counters: a burst as the outbound path builds it.
+    seal_jobs_[i] = {.key = key_, .counter = i, .src = p, .dst = c, .len = len, .tag = c + len};
+    open_jobs_[i] = {.key = key_, .counter = i, .src = c, .dst = p, .len = len, .tag = c + len};
+  }
+  batch_.seal(seal_jobs_);
+}
+
+bool AeadRig::opens_verify() { return batch_.open(open_jobs_) == burst_; }
+
+std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles) {
+  std::uint64_t n = 0;
+  const std::uint64_t t0 = rte_rdtsc();
+  std::uint64_t t = t0;
+  do {
+    if (open) {
+      batch_.open(open_jobs_);
+    } else {
+      batch_.seal(seal_jobs_);
+    }
+    n += burst_;
+    t = rte_rdtsc();
+  } while (t < until);
+  cycles += t - t0;
+  return n;
+}
+
+// --- the lane ------------------------------------------------------------------------------------
+
+Lane::Lane(unsigned id, const Ports& ports, unsigned chunk)
+    : id_(id),
+      ports_(ports),
+      chunk_(chunk),
+      outer_tx_(ports.outer_tx[id]),
+      inner_tx_(ports.inner_tx[id]),
+      slots_(chunk),
+      frames_(chunk),
+      sealed_(chunk),
+      ref_(std::size_t{chunk} * kSlotBytes),
+      size_(chunk),
+      peer_of_(chunk) {
+  for (unsigned j = 0; j < chunk; ++j) {
+    slots_[j] = rte_pktmbuf_alloc(ports.pool);
+    if (slots_[j] == nullptr) std::abort();  // Ports::create sized the pool for every lane
+  }
+}
+
+Lane::~Lane() {
+  for (rte_mbuf* m : slots_) rte_pktmbuf_free(m);
+}
+
+void Lane::prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
+                        std::atomic<unsigned>* barrier) {
+  sender_ = &sender;
+  receiver_ = &receiver;
+  out_ = &sender.worker(id_);
+  in_ = &receiver.worker(id_);
+  spec_ = spec;
+  barrier_ = barrier;
+  totals_ = {};
+  error_.clear();
+  trips_ = 0;
+  rng_ = 0x9E3779B97F4A7C15ull * (id_ + 1) + spec.peers;
+
+  // Peers: worker i sends to the peers p with p % workers == i, as RSS keeps each peer's
+  // traffic on one queue. (run_inmem() makes sure every worker has at least one.)
+  owned_.clear();
+  for (PeerId p = id_; p < spec.peers; p += spec.workers) owned_.push_back(p);
+
+  // Frames: Ethernet (the gateway's own MAC both ways, as inbound writes it) + IPv4 + UDP +
+  // an 8-byte sequence number + a fixed pattern. Addresses are filled in per trip.
+  chunk_bytes_ = 0;
+  rigs_.clear();
+  for (unsigned j = 0; j < chunk_; ++j) {
+    const unsigned size = spec.size == kImix ? kImixPattern[j % 12] : spec.size;
+    size_[j] = static_cast<std::uint16_t>(size);
+    chunk_bytes_ += size;
+    std::uint8_t* r = &ref_[std::size_t{j} * kSlotBytes];
+    std::memset(r, 0, kSlotBytes);
+    std::memcpy(r, ports_.inner_mac.b.data(), 6);
+    std::memcpy(r + 6, ports_.inner_mac.b.data(), 6);
+    store_be16(r + 12, 0x0800);
+    std::uint8_t* ip = r + 14;
+    ip[0] = 0x45;
+    store_be16(ip + 2, static_cast<std::uint16_t>(size));
+    store_be16(ip + 4, static_cast<std::uint16_t>(j));
+    ip[8] = 64;
+    ip[9] = 17;
+    std::uint8_t* udp = ip + 20;
+    store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
+    store_be16(udp + 2, 5201);
+    store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
+    for (unsigned k = 36; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
+    rte_mbuf* m = slots_[j];
+    rte_pktmbuf_reset(m);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(14 + size)), r, 14 + size);
+    frames_[j] = m;
+    if (!rigs_.count(size)) rigs_[size] = std::make_unique<AeadRig>(spec.burst, size);
+  }
+  drops_before_ = out_->drops().total() + in_->drops().total();
+}
+
+int Lane::main(void* arg) {
+  static_cast<Lane*>(arg)->run();
+  return 0;
+}
+
+bool Lane::fail(const std::string& what) {
+  if (error_.empty()) error_ = "worker " + std::to_string(id_) + ": " + what;
+  return false;
+}
+
+void Lane::run() {
+  for (auto& [size, rig] : rigs_) {
+    if (!rig->opens_verify()) {
+      fail("the raw AEAD rig does not verify its own ciphertexts");
+      return;
+    }
+  }
+  barrier_->fetch_add(1);
+  while (barrier_->load() < spec_.workers) rte_pause();
+
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  const unsigned rounds =
+      std::max(1u, static_cast<unsigned>(std::lround(spec_.duration / spec_.slice)));
+  const auto dp_slice = static_cast<std::uint64_t>(spec_.duration * hz / rounds);
+  for (unsigned r = 0; r < rounds; ++r) {
+    run_aead(spec_.aead_time / rounds);
+    const std::uint64_t target = totals_.cycles + dp_slice;
+    while (totals_.cycles < target) {
+      if (!trip()) return;
+    }
+    if (spec_.progress && id_ == 0) {
+      const double mpps = totals_.packets / (totals_.cycles / hz) / 1e6;
+      std::fprintf(stderr, "\r%s: %u/%u  worker 0 %.3f Mpps   ", spec_.label.c_str(), r + 1,
+                   rounds, mpps);
+      std::fflush(stderr);
+    }
+  }
+}
+
+void Lane::run_aead(double seconds) {
+  const bool seal = spec_.direction != Direction::inbound;
+  const bool open = spec_.direction != Direction::outbound;
+  const unsigned parts = static_cast<unsigned>(rigs_.size()) * (seal + open);
+  const auto each = static_cast<std::uint64_t>(seconds * rte_get_tsc_hz() / parts);
+  for (auto& [size, rig] : rigs_) {
+    for (int op = 0; op < 2; ++op) {
+      if ((op == 0 && !seal) || (op == 1 && !open)) continue;
+      std::uint64_t cycles = 0;
+      totals_.aead_packets[op][size] += rig->run(op == 1, rte_rdtsc() + each, cycles);
+      totals_.aead_cycles[op][size] += cycles;
+    }
+  }
+}
+
+double Lane::aead_cycles_per_packet(Direction d) const {
+  // The AEAD time of this lane's exact size mix: the mean over its slots of the per-size cost.
+  double sum = 0;
+  for (unsigned j = 0; j < chunk_; ++j) {
+    for (int op = 0; op < 2; ++op) {
+      if ((op == 0 && d == Direction::inbound) || (op == 1 && d == Direction::outbound)) continue;
+      const auto pk = totals_.aead_packets[op].at(size_[j]);
+      sum += static_cast<double>(totals_.aead_cycles[op].at(size_[j])) / static_cast<double>(pk);
+    }
+  }
+  return sum / chunk_;
+}
+
+double Lane::average_size() const { return static_cast<double>(chunk_bytes_) / chunk_; }
+
+void Lane::address_frames() {
+  const auto n = static_cast<std::uint64_t>(owned_.size());
+  for (unsigned j = 0; j < chunk_; ++j) {
+    // Traffic spread uniformly over this lane's peers, in no particular order.
+    const PeerId p = n == 1 ? owned_[0]
+                            : owned_[static_cast<std::size_t>(
+                                  (static_cast<unsigned __int128>(next_random(rng_)) * n) >> 64)];
+    peer_of_[j] = p;
+    std::uint8_t* r = &ref_[std::size_t{j} * kSlotBytes];
+    std::uint8_t* ip = r + 14;
+    store_be32(ip + 12, peer_net(p) | 1);
+    store_be32(ip + 16, peer_net(p) | 2);
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, wire::ipv4_header_checksum(ip));
+    store_le64(ip + 28, ++seq_);
+    std::uint8_t* f = rte_pktmbuf_mtod(slots_[j], std::uint8_t*);
+    std::memcpy(f + 14, ip, 36);
+  }
+}
+
+template <bool kOutbound>
+void Lane::stage(rte_mbuf** pkts, unsigned n) {
+  // What Worker::poll() does with a received burst, minus rte_eth_rx_burst(): the clock once
+  // per burst, the stage, the TX flush, an RCU quiescent state.
+  dataplane::Dataplane& dp = (kOutbound ? sender_ : receiver_)->dp();
+  dataplane::Worker& w = kOutbound ? *out_ : *in_;
+  for (unsigned b = 0; b < n; b += spec_.burst) {
+    const unsigned k = std::min(spec_.burst, n - b);
+    const Nanos now = monotonic_now();
+    if constexpr (kOutbound) {
+      w.outbound(pkts + b, k, now);
+    } else {
+      w.inbound(pkts + b, k, now);
+    }
+    w.flush();
+    dp.rcu.quiescent(id_);
+  }
+}
+
+bool Lane::trip() {
+  address_frames();
+  const std::uint64_t t0 = rte_rdtsc();
+  stage<true>(frames_.data(), chunk_);
+  const std::uint64_t t1 = rte_rdtsc();
+  unsigned got = rte_ring_sc_dequeue_burst(outer_tx_, reinterpret_cast<void**>(sealed_.data()),
+                                           chunk_, nullptr);
+  if (got != chunk_ || !std::equal(sealed_.begin(), sealed_.end(), slots_.begin())) {
+    check_drops();
+    return fail("outbound sent " + std::to_string(got) + " of " + std::to_string(chunk_) +
+                " frames, or out of order");
+  }
+  const unsigned probe = static_cast<unsigned>(trips_ % chunk_);
+  if (!check_outer(probe, sealed_[probe])) return false;
+
+  const std::uint64_t t2 = rte_rdtsc();
+  stage<false>(sealed_.data(), chunk_);
+  const std::uint64_t t3 = rte_rdtsc();
+  got = rte_ring_sc_dequeue_burst(inner_tx_, reinterpret_cast<void**>(frames_.data()), chunk_,
+                                  nullptr);
+  if (got != chunk_ || !std::equal(frames_.begin(), frames_.end(), slots_.begin())) {
+    check_drops();
+    return fail("inbound delivered " + std::to_string(got) + " of " + std::to_string(chunk_) +
+                " frames, or out of order");
+  }
+  if (!verify_inner()) return false;
+
+  if (spec_.direction != Direction::inbound) totals_.cycles += t1 - t0;
+  if (spec_.direction != Direction::outbound) totals_.cycles += t3 - t2;
+  totals_.packets += chunk_;
+  totals_.bytes += chunk_bytes_;
+  ++trips_;
+  return true;
+}
+
+bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
+  // An encrypted frame as a peer would parse it, opened with libsodium rather than ipsec-mb.
+  const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const unsigned size = size_[j];
+  const unsigned padded = padded_length(size);
+  const std::uint8_t* ref = &ref_[std::size_t{j} * kSlotBytes];
+  const std::uint8_t* ip = p + 14;
+  const std::uint8_t* wg = p + 42;
+  const IpAddr self = outer_address();
+  if (m->data_len != 42 + 16 + padded + 16 || std::memcmp(p, ports_.outer_mac.b.data(), 6) != 0 ||
+      load_be16(p + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 17 ||
+      !wire::ipv4_header_checksum_ok(ip, 20) || std::memcmp(ip + 16, self.bytes.data(), 4) != 0 ||
+      load_be16(ip + 22) != kListenPort || load_le32(wg) != 4 ||
+      load_le32(wg + 4) != receiver_->index(peer_of_[j])) {
+    return fail("outbound frame " + std::to_string(j) + " has wrong outer headers");
+  }
+  std::uint8_t plain[kSlotBytes];
+  if (!crypto::aead_open(plain, receiver_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded, {})) {
+    return fail("outbound frame " + std::to_string(j) + " does not open with libsodium");
+  }
+  if (std::memcmp(plain, ref + 14, size) != 0 ||
+      std::any_of(plain + size, plain + padded, [](std::uint8_t b) { return b != 0; })) {
+    return fail("outbound frame " + std::to_string(j) + " decrypts to other bytes");
+  }
+  ++totals_.checked_outer;
+  return true;
+}
+
+bool Lane::verify_inner() {
+  if (spec_.verify_every == 0) return true;
+  for (unsigned j = 0; j < chunk_; j += spec_.verify_every) {
+    const rte_mbuf* m = frames_[j];
+    const unsigned len = 14u + size_[j];
+    if (m->data_len != len || m->pkt_len != len ||
+        std::memcmp(rte_pktmbuf_mtod(m, const std::uint8_t*), &ref_[std::size_t{j} * kSlotBytes],
+                    len) != 0) {
+      return fail("inbound frame " + std::to_string(j) + " differs from what went out");
+    }
+    ++totals_.verified;
+  }
+  return true;
+}
+
+bool Lane::check_drops() {
+  if (out_->drops().total() + in_->drops().total() == drops_before_) return true;
+  std::string names;
+  for (const dataplane::Worker* w : {out_, in_}) {
+    for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
+      if (w->drops().count[i] != 0) {
+        names += std::string(" ") + (w == out_ ? "outbound:" : "inbound:") + dataplane::drop_name(i);
+      }
+    }
+  }
+  return fail("the workers dropped packets:" + names);
+}
+
+}  // namespace tunbench

@@ -1,0 +1,117 @@
+// One worker's share of a tunbench inmem case: its frames, its trips around the loop (see
+// inmem.hpp), and its raw AEAD baseline, all on its own lcore.
+#pragma once
+
+#include <rte_config.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inmem.hpp"
+#include "meshgate/crypto/aead.hpp"
+#include "site.hpp"
+
+namespace tunbench {
+
+/// The raw AEAD loop of bench/aead_bench.cpp (AeadBatchSeal / AeadBatchOpen): `burst`
+/// packets of one size that stay in cache, one batch call per burst.
+class AeadRig {
+ public:
+  AeadRig(unsigned burst, unsigned len);
+  /// Runs seal (or open) until the TSC passes `until`; returns packets done, adds cycles.
+  std::uint64_t run(bool open, std::uint64_t until, std::uint64_t& cycles);
+  bool opens_verify();  // false if the prepared ciphertexts fail to open (a broken rig)
+
+ private:
+  meshgate::crypto::AeadBatch batch_;
+  unsigned burst_, len_;
+  std::vector<std::uint8_t> plain_, sealed_;
+  std::vector<meshgate::crypto::AeadJob> seal_jobs_, open_jobs_;
+  std::uint8_t key_[32] = {7};
+};
+
+struct LaneTotals {
+  std::uint64_t packets = 0, bytes = 0, cycles = 0;
+  std::uint64_t verified = 0, checked_outer = 0;
+  // Raw AEAD by inner size: packets and cycles, seal [0] and open [1].
+  std::map<unsigned, std::uint64_t> aead_packets[2], aead_cycles[2];
+};
+
+struct CaseSpec {
+  Direction direction{};
+  unsigned size = 0;  // kImix or a fixed inner size
+  unsigned peers = 0, workers = 0, burst = 32;
+  double duration = 1, aead_time = 0.5, slice = 0.1;
+  unsigned verify_every = 1;
+  bool progress = false;  // lane 0 redraws a progress line on stderr after each slice
+  std::string label;      // for the progress line
+};
+
+class Lane {
+ public:
+  /// `id` = worker id = TX queue; `frames` of the chunk are allocated from the ports' pool.
+  Lane(unsigned id, const Ports& ports, unsigned chunk);
+  ~Lane();
+  Lane(const Lane&) = delete;
+  Lane& operator=(const Lane&) = delete;
+
+  /// Sets up a case: the two sites' workers, the frame sizes, the peers this lane sends to.
+  void prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
+                    std::atomic<unsigned>* start_barrier);
+  /// Runs the case on the calling lcore (the entry point of rte_eal_remote_launch).
+  static int main(void* lane);
+
+  const LaneTotals& totals() const noexcept { return totals_; }
+  const std::string& error() const noexcept { return error_; }
+  /// Cycles per packet of the raw AEAD for this lane's size mix (seal, open or both).
+  double aead_cycles_per_packet(Direction d) const;
+  double average_size() const;
+
+ private:
+  void run();
+  bool trip();
+  void address_frames();
+  bool check_outer(unsigned slot, const rte_mbuf* m);
+  bool verify_inner();
+  bool check_drops();
+  void run_aead(double seconds);
+  bool fail(const std::string& what);
+  template <bool kOutbound>
+  void stage(rte_mbuf** pkts, unsigned n);
+
+  unsigned id_;
+  const Ports& ports_;
+  unsigned chunk_;
+  rte_ring* outer_tx_;
+  rte_ring* inner_tx_;
+  std::vector<rte_mbuf*> slots_;   // mbuf of slot j, fixed for the lane's life
+  std::vector<rte_mbuf*> frames_;  // slot order, inner frames
+  std::vector<rte_mbuf*> sealed_;  // outbound's output, in the order it came out
+  std::vector<std::uint8_t> ref_;  // the frame each slot should carry (kSlotBytes each)
+  std::vector<std::uint16_t> size_;
+  std::vector<PeerId> peer_of_;    // peer of slot j in the current trip
+  std::vector<PeerId> owned_;      // peers this lane sends to
+  std::map<unsigned, std::unique_ptr<AeadRig>> rigs_;
+  std::uint64_t chunk_bytes_ = 0;
+  std::uint64_t rng_ = 0;
+  std::uint64_t seq_ = 0;
+  std::uint64_t trips_ = 0;
+  std::uint64_t drops_before_ = 0;  // both workers' drop counters at the start
+
+  Site* sender_ = nullptr;    // outbound runs here
+  Site* receiver_ = nullptr;  // inbound runs here
+  meshgate::dataplane::Worker* out_ = nullptr;
+  meshgate::dataplane::Worker* in_ = nullptr;
+  CaseSpec spec_;
+  std::atomic<unsigned>* barrier_ = nullptr;
+  LaneTotals totals_;
+  std::string error_;
+};
+
+}  // namespace tunbench

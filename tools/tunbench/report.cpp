@@ -1,0 +1,275 @@
+#include "report.hpp"
+
+#include <intel-ipsec-mb.h>
+#include <rte_config.h>
+#include <rte_cycles.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "meshgate/crypto/aead.hpp"
+
+namespace tunbench {
+
+using meshgate::Error;
+using meshgate::Status;
+
+namespace {
+
+std::string size_text(unsigned size) { return size == kImix ? "imix" : std::to_string(size); }
+
+bool same_case(const CaseResult& a, const CaseResult& b) {
+  return a.direction == b.direction && a.size == b.size && a.peers == b.peers &&
+         a.workers == b.workers && a.burst == b.burst;
+}
+
+double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
+  std::vector<double> x;
+  for (const CaseResult& r : v) x.push_back(r.*field);
+  std::sort(x.begin(), x.end());
+  const std::size_t n = x.size();
+  return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Machine Machine::probe(int argc, char** argv) {
+  Machine m;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      m.cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  m.cpus = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
+  m.tsc_ghz = static_cast<double>(rte_get_tsc_hz()) / 1e9;
+  meshgate::crypto::AeadBatch probe(meshgate::crypto::AeadBackend::ipsec_mb);
+  m.aead_arch = std::string(probe.arch());
+  m.ipsec_mb_version = imb_get_version_str();
+  m.command = "tunbench";
+  for (int i = 0; i < argc; ++i) {
+    m.command += ' ';
+    m.command += argv[i];
+  }
+  char buf[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  m.date = buf;
+  return m;
+}
+
+std::vector<CaseSummary> summarize_runs(const std::vector<CaseResult>& runs) {
+  std::vector<CaseSummary> out;
+  for (std::size_t i = 0; i < runs.size();) {
+    std::size_t j = i;
+    while (j < runs.size() && same_case(runs[i], runs[j])) ++j;
+    std::vector<CaseResult> group(runs.begin() + static_cast<long>(i),
+                                  runs.begin() + static_cast<long>(j));
+    CaseSummary s;
+    s.runs = static_cast<unsigned>(group.size());
+    s.median = group.front();
+    for (double CaseResult::*f : {&CaseResult::mpps, &CaseResult::gbps,
+                                  &CaseResult::cycles_per_packet, &CaseResult::aead_mpps,
+                                  &CaseResult::aead_gbps, &CaseResult::ratio}) {
+      s.median.*f = median_of(group, f);
+    }
+    s.median.packets = s.median.verified = s.median.checked_outer = 0;
+    s.gbps_min = s.ratio_min = 1e300;
+    for (const CaseResult& r : group) {
+      s.median.packets += r.packets;
+      s.median.verified += r.verified;
+      s.median.checked_outer += r.checked_outer;
+      s.gbps_min = std::min(s.gbps_min, r.gbps);
+      s.gbps_max = std::max(s.gbps_max, r.gbps);
+      s.ratio_min = std::min(s.ratio_min, r.ratio);
+      s.ratio_max = std::max(s.ratio_max, r.ratio);
+    }
+    out.push_back(s);
+    i = j;
+  }
+  return out;
+}
+
+namespace {
+
+/// Aggregate throughput over linear scaling from the fewest workers of the same case (1 = linear);
+/// 0 when there is nothing to compare with.
+double scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
+  const CaseResult* base = nullptr;
+  for (const CaseSummary& c : cases) {
+    const CaseResult& b = c.median;
+    if (b.direction == r.direction && b.size == r.size && b.peers == r.peers &&
+        b.burst == r.burst && (base == nullptr || b.workers < base->workers)) {
+      base = &b;
+    }
+  }
+  if (base == nullptr || base->workers == r.workers || base->gbps <= 0) return 0;
+  return r.gbps / (base->gbps * r.workers / base->workers);
+}
+
+}  // namespace
+
+void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
+  std::fprintf(out, "\ntunbench inmem on %s (%u CPUs, TSC %.2f GHz), ipsec-mb %s (%s)\n",
+               m.cpu.c_str(), m.cpus, m.tsc_ghz, m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
+  const unsigned runs = cases.empty() ? 1 : cases.front().runs;
+  if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
+  bool scaled = false;
+  for (const CaseSummary& c : cases) scaled = scaled || scaling(cases, c.median) > 0;
+  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s\n", "direction", "size",
+               "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps", "AEAD Gb/s",
+               "ratio", scaled ? "  vs linear" : "", runs > 1 ? "  (ratio min-max)" : "");
+  for (const CaseSummary& c : cases) {
+    const CaseResult& r = c.median;
+    std::fprintf(out, "%-9s %5s %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
+                 direction_name(r.direction), size_text(r.size).c_str(), r.peers, r.workers,
+                 r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
+                 100 * r.ratio);
+    if (scaled) {
+      const double x = scaling(cases, r);
+      if (x > 0) {
+        std::fprintf(out, "  %8.2fx", x);
+      } else {
+        std::fprintf(out, "  %9s", "");
+      }
+    }
+    if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
+    std::fputc('\n', out);
+  }
+  std::uint64_t verified = 0, outer = 0;
+  for (const CaseSummary& c : cases) {
+    verified += c.median.verified;
+    outer += c.median.checked_outer;
+  }
+  std::fprintf(out,
+               "every frame came back; %llu decrypted frames compared byte for byte, %llu "
+               "encrypted frames opened with libsodium\n",
+               static_cast<unsigned long long>(verified), static_cast<unsigned long long>(outer));
+}
+
+Status write_json(const std::string& path, const std::vector<CaseSummary>& cases,
+                  const Machine& m) {
+  std::ostringstream o;
+  o.precision(6);
+  o << "{\n  \"tool\": \"tunbench\",\n  \"machine\": {\"cpu\": " << json_string(m.cpu)
+    << ", \"cpus\": " << m.cpus << ", \"tsc_ghz\": " << m.tsc_ghz
+    << ", \"ipsec_mb\": " << json_string(m.ipsec_mb_version)
+    << ", \"aead_arch\": " << json_string(m.aead_arch) << ", \"date\": " << json_string(m.date)
+    << ", \"command\": " << json_string(m.command) << "},\n  \"records\": [\n";
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const CaseResult& r = cases[i].median;
+    o << "    {\"mode\": \"inmem\", \"direction\": \"" << direction_name(r.direction)
+      << "\", \"size\": " << (r.size == kImix ? "\"imix\"" : std::to_string(r.size))
+      << ", \"avg_size\": " << r.avg_size << ", \"peers\": " << r.peers
+      << ", \"workers\": " << r.workers << ", \"burst\": " << r.burst
+      << ", \"runs\": " << cases[i].runs << ", \"mpps\": " << r.mpps << ", \"gbps\": " << r.gbps
+      << ", \"gbps_min\": " << cases[i].gbps_min << ", \"gbps_max\": " << cases[i].gbps_max
+      << ", \"cycles_per_packet\": " << r.cycles_per_packet
+      << ", \"aead_limit_mpps\": " << r.aead_mpps << ", \"aead_limit_gbps\": " << r.aead_gbps
+      << ", \"ratio\": " << r.ratio << ", \"ratio_min\": " << cases[i].ratio_min
+      << ", \"ratio_max\": " << cases[i].ratio_max
+      << ", \"vs_linear\": " << scaling(cases, r) << ", \"packets\": " << r.packets
+      << ", \"verified\": " << r.verified << ", \"checked_outer\": " << r.checked_outer << "}"
+      << (i + 1 < cases.size() ? ",\n" : "\n");
+  }
+  o << "  ]\n}\n";
+  std::ofstream f(path);
+  if (!(f << o.str())) return Error{path + ": cannot write"};
+  return meshgate::ok_status();
+}
+
+Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases) {
+  if (cases.empty()) return Error{"--plot: no results"};
+  const bool svg = path.size() > 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+  unsigned min_workers = ~0u, min_peers = ~0u, max_peers = 0, big_size = 0;
+  for (const CaseSummary& c : cases) {
+    min_workers = std::min(min_workers, c.median.workers);
+    min_peers = std::min(min_peers, c.median.peers);
+    max_peers = std::max(max_peers, c.median.peers);
+    if (c.median.size != kImix) big_size = std::max(big_size, c.median.size);
+  }
+  if (big_size == 0) big_size = kImix;
+  std::ostringstream gp;
+  gp << "set terminal " << (svg ? "svg size 1400,560 dynamic" : "pngcairo size 1400,560")
+     << "\nset output '" << path << "'\nset multiplot layout 1,2 title 'tunbench inmem'\n"
+     << "set grid\nset key top left\nset ylabel 'Gbit/s of inner packets'\nset yrange [0:*]\n";
+  // One datablock per direction and panel: x, label, Gbit/s, AEAD limit.
+  struct Panel {
+    const char* name;
+    std::function<bool(const CaseResult&)> pick;
+    std::function<std::string(const CaseResult&)> x;
+  };
+  const Panel panels[2] = {
+      {"size", [&](const CaseResult& r) { return r.workers == min_workers && r.peers == min_peers; },
+       [](const CaseResult& r) { return size_text(r.size); }},
+      {"workers", [&](const CaseResult& r) { return r.size == big_size && r.peers == max_peers; },
+       [](const CaseResult& r) { return std::to_string(r.workers); }},
+  };
+  const char* titles[2] = {"xlabel 'inner packet size (B)'", "xlabel 'workers'"};
+  for (int pi = 0; pi < 2; ++pi) {
+    std::vector<std::string> plots;
+    for (Direction d : {Direction::outbound, Direction::inbound, Direction::both}) {
+      std::ostringstream block;
+      unsigned n = 0;
+      for (const CaseSummary& c : cases) {
+        if (c.median.direction != d || !panels[pi].pick(c.median)) continue;
+        block << n++ << " \"" << panels[pi].x(c.median) << "\" " << c.median.gbps << " "
+              << c.median.aead_gbps << "\n";
+      }
+      if (n == 0) continue;
+      const std::string name = std::string("$") + panels[pi].name + direction_name(d);
+      gp << name << " << EOD\n" << block.str() << "EOD\n";
+      plots.push_back(name + " using 1:3:xtic(2) with linespoints lw 2 title '" +
+                      direction_name(d) + "'");
+      plots.push_back(name + " using 1:4 with linespoints dt 2 pt 6 title '" + direction_name(d) +
+                      " AEAD limit'");
+    }
+    if (pi == 0) {
+      gp << "set title 'by size: " << min_workers << " worker(s), " << min_peers << " peer(s)'\n";
+    } else {
+      gp << "set title 'by workers: " << size_text(big_size) << " B, " << max_peers
+         << " peers'\n";
+    }
+    gp << "set " << titles[pi] << "\n";
+    if (plots.empty()) {
+      gp << "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n";
+      continue;
+    }
+    gp << "plot ";
+    for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n     " : "") << plots[i];
+    gp << "\n";
+  }
+  gp << "unset multiplot\n";
+  const std::string script = path + ".gp";
+  {
+    std::ofstream f(script);
+    if (!(f << gp.str())) return Error{script + ": cannot write"};
+  }
+  const std::string cmd = "gnuplot '" + script + "'";
+  if (std::system(cmd.c_str()) != 0) return Error{"gnuplot failed on " + script};
+  return meshgate::ok_status();
+}
+
+}  // namespace tunbench

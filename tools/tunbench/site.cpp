@@ -1,0 +1,170 @@
+#include "site.hpp"
+
+#include <rte_errno.h>
+
+#include <atomic>
+#include <bit>
+#include <string>
+
+#include "meshgate/crypto/random.hpp"
+#include "meshgate/dpdk/port.hpp"
+#include "meshgate/dpdk/ring_port.hpp"
+#include "meshgate/noise/keypair.hpp"
+
+namespace tunbench {
+
+using namespace meshgate;
+
+namespace {
+
+Result<rte_ring*> private_ring(const std::string& name, unsigned size) {
+  // One producer (a worker's TX queue) and one consumer (the same worker's harness).
+  rte_ring* r = rte_ring_create(name.c_str(), size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (r == nullptr) return Error{"ring " + name + ": " + rte_strerror(rte_errno)};
+  return r;
+}
+
+}  // namespace
+
+std::uint32_t peer_net(PeerId p) { return kPeerNetBase + (p << 8); }
+IpAddr outer_address() { return IpAddr::v4(0xC6336402); }  // 198.51.100.2
+IpAddr inner_address() { return IpAddr::v4(0xC0A84D01); }  // 192.168.77.1
+
+Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
+  Ports ports;
+  const unsigned ring_size = std::bit_ceil(std::max(2 * in_flight, 1024u));
+  for (int side = 0; side < 2; ++side) {
+    const std::string tag = side == 0 ? "tbin" : "tbout";
+    std::vector<rte_ring*> rx, tx;
+    for (unsigned q = 0; q < workers; ++q) {
+      auto r = private_ring(tag + "r" + std::to_string(q), 64);  // never polled
+      if (!r) return Error{r.error()};
+      rx.push_back(*r);
+    }
+    for (unsigned q = 0; q <= workers; ++q) {  // the last TX queue is the control thread's
+      auto r = private_ring(tag + "t" + std::to_string(q), ring_size);
+      if (!r) return Error{r.error()};
+      tx.push_back(*r);
+    }
+    auto port = dpdk::make_ring_port(tag, rx, tx);
+    if (!port) return Error{port.error()};
+    (side == 0 ? ports.inner : ports.outer) = *port;
+    (side == 0 ? ports.inner_tx : ports.outer_tx) = tx;
+  }
+  auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024, SOCKET_ID_ANY);
+  if (!pool) return Error{pool.error()};
+  ports.pool = *pool;
+  for (std::uint16_t port : {ports.inner, ports.outer}) {
+    auto info = dpdk::setup_port({.port_id = port,
+                                  .rx_queues = static_cast<std::uint16_t>(workers),
+                                  .tx_queues = static_cast<std::uint16_t>(workers + 1),
+                                  .pool = ports.pool});
+    if (!info) return Error{info.error()};
+    (port == ports.inner ? ports.inner_mac : ports.outer_mac) = wire::MacAddr::from(info->mac.data());
+  }
+  return ports;
+}
+
+Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
+                                           const Site* receiver) {
+  static int serial = 0;
+  const std::string tag = "tbsite" + std::to_string(serial++);
+  if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
+  std::unique_ptr<Site> s(new Site());
+  s->dp_ = std::make_unique<dataplane::Dataplane>(peers, workers);
+  dataplane::Dataplane& dp = *s->dp_;
+  dp.inner_port = ports.inner;
+  dp.outer_port = ports.outer;
+  dp.inner_rx_queues = dp.outer_rx_queues = static_cast<std::uint16_t>(workers);
+  dp.listen_port = kListenPort;
+  dp.mtu = 1420;
+  dp.pool = ports.pool;
+  dp.addr.inner_mac = ports.inner_mac;
+  dp.addr.outer_mac = ports.outer_mac;
+  dp.addr.inner = {*Prefix::parse("192.168.77.0/24")};
+  dp.addr.inner_v4 = inner_address();
+  dp.addr.inner_gateway_v4 = IpAddr::v4(0xC0A84DFE);  // 192.168.77.254: the next hop for peers' nets
+  dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
+  dp.addr.outer_v4 = outer_address();
+
+  auto ring = dpdk::make_ring(tag + "c", 4096);
+  if (!ring) return Error{ring.error()};
+  dp.to_control = *ring;
+  dp.events = rte_ring_create_elem((tag + "e").c_str(), dataplane::kEventSize, 4096, SOCKET_ID_ANY,
+                                   RING_F_SC_DEQ);
+  if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
+
+  const Nanos now = monotonic_now();
+  // The LAN next hop is the gateway itself, so decrypted frames come back in on the LAN port.
+  if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
+    return Error{"neighbour: " + st.error()};
+  }
+  const Endpoint self{outer_address(), kListenPort};
+  s->keys_.resize(peers);
+  s->indices_.resize(peers);
+  s->routes_.reserve(peers);
+  for (PeerId p = 0; p < peers; ++p) {
+    auto idx = dp.keypairs.reserve();
+    if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
+    noise::Keypair kp;
+    if (receiver != nullptr) {  // send what the receiver opens, naming its index
+      kp.send = receiver->key(p);
+      kp.remote_index = receiver->index(p);
+    } else {
+      crypto::random_bytes(kp.send.data(), kp.send.size());
+      kp.remote_index = *idx;
+    }
+    kp.recv = kp.send;
+    kp.local_index = *idx;
+    kp.birth = now;
+    kp.initiator = false;    // no age-based rekey requests during a run
+    s->keys_[p] = kp.send;
+    s->indices_[p] = *idx;
+    dp.keypairs.publish(*idx, kp, p);
+    dp.keypairs.slot(*idx).used.store(true);  // confirmed: no keypair_used event
+    auto route = std::make_unique<dataplane::PeerRoute>(dataplane::PeerRoute{
+        self, wire::OuterTemplate::make(dp.addr.outer_mac, dp.addr.outer_mac, outer_address(),
+                                        outer_address(), kListenPort, kListenPort)});
+    dataplane::Peer& pr = dp.peers[p];
+    pr.route.store(route.get(), std::memory_order_release);
+    pr.current.store(*idx, std::memory_order_release);
+    pr.active.store(true, std::memory_order_release);
+    s->routes_.push_back(std::move(route));
+    if (auto st = dp.allowed.insert(Prefix{IpAddr::v4(peer_net(p)), 24}, p); !st) {
+      return Error{"allowed IPs: " + st.error()};
+    }
+  }
+  for (unsigned i = 0; i < workers; ++i) {
+    s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
+    dp.rcu.reader_register(i);
+  }
+  return s;
+}
+
+Site::~Site() {
+  if (!dp_) return;
+  for (unsigned i = 0; i < workers_.size(); ++i) dp_->rcu.reader_offline(i);
+  workers_.clear();
+  drain_control();
+  for (PeerId p = 0; p < peers(); ++p) dp_->peers[p].route.store(nullptr);
+  rte_ring_free(dp_->to_control);
+  rte_ring_free(dp_->events);
+}
+
+void Site::renew(Nanos now) {
+  for (std::uint32_t idx : indices_) dp_->keypairs.slot(idx).birth = now;
+}
+
+unsigned Site::drain_control() {
+  unsigned n = 0;
+  void* m = nullptr;
+  while (rte_ring_dequeue(dp_->to_control, &m) == 0) {
+    rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    ++n;
+  }
+  alignas(8) std::uint8_t ev[dataplane::kEventSize];
+  while (rte_ring_dequeue_elem(dp_->events, ev, dataplane::kEventSize) == 0) ++n;
+  return n;
+}
+
+}  // namespace tunbench

@@ -1,0 +1,83 @@
+// The gateway under test for tunbench inmem: a Dataplane on two net_ring ports with N peers
+// installed directly into its tables (no handshakes: 100,000 of them would take half a minute
+// and measure the control thread, not the data path).
+//
+// Two of them stand for the two ends of the tunnels: the sender, whose outbound path is
+// measured, and the receiver, whose inbound path is. Both have the same addresses and share the
+// ports (the same MACs), and every peer p owns 11.0.0.0 + p*256 /24 at both. The receiver's
+// keypair for p is made first; the sender's sends with its key and names its receiver index.
+// Each peer's route (a PeerRoute of its own, as the control thread builds) points at the common
+// outer address, and the LAN next hop for the peers' prefixes resolves to the inner port's own
+// MAC. What the sender's outbound sends, the receiver's inbound accepts, and what that delivers,
+// the sender's outbound takes again. Two sets of tables, as two gateways have: neither direction
+// finds a peer's rows in cache because the other direction just touched them.
+#pragma once
+
+#include <rte_config.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "meshgate/base/ip.hpp"
+#include "meshgate/base/result.hpp"
+#include "meshgate/base/secret.hpp"
+#include "meshgate/dataplane/dataplane.hpp"
+#include "meshgate/dataplane/worker.hpp"
+
+namespace tunbench {
+
+using meshgate::dataplane::PeerId;
+
+/// The two ports, made once per process: one TX ring per queue, so no two workers share one.
+struct Ports {
+  std::uint16_t inner = 0, outer = 0;
+  std::vector<rte_ring*> inner_tx, outer_tx;  // TX queue q -> ring q (q = worker id)
+  meshgate::wire::MacAddr inner_mac, outer_mac;
+  rte_mempool* pool = nullptr;
+
+  /// Ports for up to `workers` workers with `in_flight` frames each.
+  static meshgate::Result<Ports> create(unsigned workers, unsigned in_flight);
+};
+
+/// Addresses of the test network.
+inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
+inline constexpr std::uint16_t kListenPort = 51820;
+std::uint32_t peer_net(PeerId p);  // host order
+meshgate::IpAddr outer_address();
+meshgate::IpAddr inner_address();
+
+class Site {
+ public:
+  /// The receiver site when `receiver` is null, else the sender that talks to it.
+  static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
+                                                       unsigned workers,
+                                                       const Site* receiver = nullptr);
+  ~Site();
+  Site(const Site&) = delete;
+  Site& operator=(const Site&) = delete;
+
+  meshgate::dataplane::Dataplane& dp() noexcept { return *dp_; }
+  meshgate::dataplane::Worker& worker(unsigned i) noexcept { return *workers_[i]; }
+  unsigned peers() const noexcept { return static_cast<unsigned>(keys_.size()); }
+  /// The peer's key (the sender's send key is the receiver's receive key) and this site's
+  /// receiver index for it: for checking outbound independently.
+  const meshgate::SecretKey& key(PeerId p) const noexcept { return keys_[p]; }
+  std::uint32_t index(PeerId p) const noexcept { return indices_[p]; }
+  /// Keypairs are born now: keeps them clear of REJECT_AFTER_TIME across a long run.
+  void renew(meshgate::Nanos now);
+  /// Packets or events that went to the control thread (none should).
+  unsigned drain_control();
+
+ private:
+  Site() = default;
+  std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
+  std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;
+  std::vector<std::unique_ptr<meshgate::dataplane::PeerRoute>> routes_;
+  std::vector<meshgate::SecretKey> keys_;
+  std::vector<std::uint32_t> indices_;
+};
+
+}  // namespace tunbench

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "meshgate/base/secret.hpp"
 #include "meshgate/config/eal_profile.hpp"
 #include "meshgate/config/gateway_config.hpp"
 #include "meshgate/config/gateway_settings.hpp"
@@ -25,11 +26,14 @@ void usage(FILE* out) {
   std::fputs(
       "usage: meshgate --config FILE [--profile FILE]\n"
       "       meshgate --check-config FILE [--profile FILE]\n"
+      "       meshgate --strip FILE\n"
       "\n"
       "  --config FILE        wg-quick style config with a [Gateway] section; the tunnel (and\n"
       "                       UAPI socket) is named after the file, without .conf\n"
       "  --profile FILE       DPDK EAL profile (default: the config's Gateway.Profile)\n"
-      "  --check-config FILE  validate the config (and profile) and exit\n",
+      "  --check-config FILE  validate the config (and profile) and exit\n"
+      "  --strip FILE         print the config's wg-syntax part, for `wg syncconf TUNNEL\n"
+      "                       <(meshgate --strip FILE)` on a running gateway\n",
       out);
 }
 
@@ -50,16 +54,19 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::string profile_path;
   bool check_only = false;
+  bool strip = false;
   static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
                                     {"check-config", required_argument, nullptr, 'k'},
                                     {"profile", required_argument, nullptr, 'p'},
+                                    {"strip", required_argument, nullptr, 's'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
-  for (int c; (c = getopt_long(argc, argv, "c:k:p:h", kOptions, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "c:k:p:s:h", kOptions, nullptr)) != -1;) {
     switch (c) {
       case 'c': config_path = optarg; break;
       case 'k': config_path = optarg; check_only = true; break;
       case 'p': profile_path = optarg; break;
+      case 's': config_path = optarg; strip = true; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -72,6 +79,13 @@ int main(int argc, char** argv) {
   auto cfg = meshgate::config::load_config(config_path);
   if (!cfg) return fail(cfg.error());
   for (const std::string& w : cfg->warnings) std::fprintf(stderr, "meshgate: warning: %s\n", w.c_str());
+  if (strip) {
+    std::string text = meshgate::config::to_wg_setconf(*cfg);
+    std::fputs(text.c_str(), stdout);
+    meshgate::secure_wipe(text.data(), text.size());
+    cfg->interface.private_key.clear();
+    return 0;
+  }
   if (profile_path.empty() && cfg->gateway.profile) profile_path = *cfg->gateway.profile;
   if (profile_path.empty()) {
     return fail(config_path + ": no EAL profile: give --profile FILE or [Gateway] Profile =");
@@ -106,12 +120,20 @@ int main(int argc, char** argv) {
       sa.sa_handler = on_signal;
       sigaction(SIGINT, &sa, nullptr);
       sigaction(SIGTERM, &sa, nullptr);
-      if (auto st = (*gw)->start(); !st) {
+      meshgate::control::Gateway& g = **gw;
+      meshgate::Status ops = g.open_uapi(meshgate::control::UapiServer::socket_path(name));
+      if (ops && cfg->gateway.metrics_listen) ops = g.open_metrics(*cfg->gateway.metrics_listen);
+      g.enable_telemetry();
+      if (!ops) {
+        rc = fail(ops.error());
+      } else if (auto st = g.start(); !st) {
         rc = fail(st.error());
       } else {
-        std::fprintf(stderr, "meshgate: %s up: %zu peers, %u workers, listening on port %u\n",
-                     name.c_str(), cfg->peers.size(), (*gw)->worker_count(),
-                     cfg->interface.listen_port);
+        std::fprintf(stderr,
+                     "meshgate: %s up: %zu peers, %u workers, listening on port %u, UAPI %s\n",
+                     name.c_str(), cfg->peers.size(), g.worker_count(),
+                     cfg->interface.listen_port,
+                     meshgate::control::UapiServer::socket_path(name).c_str());
         (*gw)->run_control();
         (*gw)->join();
         std::fprintf(stderr, "meshgate: %s stopped\n", name.c_str());

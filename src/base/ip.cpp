@@ -75,6 +75,12 @@ Prefix Prefix::masked() const {
 }
 
 std::optional<Prefix> Prefix::parse(std::string_view s) {
+  auto p = parse_unmasked(s);
+  if (!p) return std::nullopt;
+  return p->masked();
+}
+
+std::optional<Prefix> Prefix::parse_unmasked(std::string_view s) {
   std::size_t slash = s.find('/');
   auto addr = IpAddr::parse(s.substr(0, slash));
   if (!addr) return std::nullopt;
@@ -89,7 +95,7 @@ std::optional<Prefix> Prefix::parse(std::string_view s) {
     }
     p.len = static_cast<std::uint8_t>(len);
   }
-  return p.masked();
+  return p;
 }
 
 bool Prefix::contains(const IpAddr& a) const noexcept {

@@ -240,6 +240,15 @@ constexpr Rule kGatewayKeys[] = {
        if (st) c.cfg.gateway.idle_backoff = on;
        return st;
      }},
+    {"MetricsListen", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       auto e = Endpoint::parse(v);
+       if (!e || e->port == 0) {
+         return Status(invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
+       }
+       c.cfg.gateway.metrics_listen = std::string(v);
+       return ok_status();
+     }},
     {"Profile", kSingle,
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t) {
        std::filesystem::path p(v);

@@ -8,20 +8,9 @@
 namespace meshgate::config {
 
 std::optional<InterfaceAddress> InterfaceAddress::parse(std::string_view s) {
-  std::size_t slash = s.find('/');
-  auto addr = IpAddr::parse(s.substr(0, slash));
-  if (!addr) return std::nullopt;
-  InterfaceAddress a{*addr, static_cast<std::uint8_t>(addr->max_prefix())};
-  if (slash == std::string_view::npos) return a;
-  std::string_view n = s.substr(slash + 1);
-  unsigned len = 0;
-  auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), len);
-  if (n.empty() || ec != std::errc() || ptr != n.data() + n.size() ||
-      len > static_cast<unsigned>(addr->max_prefix())) {
-    return std::nullopt;
-  }
-  a.prefix_len = static_cast<std::uint8_t>(len);
-  return a;
+  auto p = Prefix::parse_unmasked(s);
+  if (!p) return std::nullopt;
+  return InterfaceAddress{p->addr, p->len};
 }
 
 std::string InterfaceAddress::str() const {

@@ -120,6 +120,7 @@ WallTime Control::last_handshake(PeerId id) const { return peers_.at(id)->timers
 std::size_t Control::staged(PeerId id) const { return peers_.at(id)->staged.size(); }
 
 unsigned Control::poll(Nanos now, WallTime wall) {
+  now_ = now;
   rte_mbuf* pkts[kRingBurst];
   const unsigned n = rte_ring_sc_dequeue_burst(dp_.to_control, reinterpret_cast<void**>(pkts),
                                                kRingBurst, nullptr);
@@ -134,6 +135,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     last_timer_run_ = now;
     run_timers(now, wall);
     neighbour_tick(now);
+    for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
   tx_.flush();

@@ -56,7 +56,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   dp.workers = workers;
   dp.inner_port = *inner;
   dp.outer_port = *outer;
-  dp.listen_port = cfg.interface.listen_port;
+  dp.listen_port.store(cfg.interface.listen_port);
   dp.mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
   dp.idle_backoff = settings.idle_backoff;
 
@@ -105,6 +105,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 
   SecretKey priv = cfg.interface.private_key;
   ctl.set_private_key(priv);
+  ctl.set_fwmark(cfg.interface.fwmark);
   const Nanos now = monotonic_now();
   for (const config::PeerConfig& p : cfg.peers) {
     PeerSettings s;
@@ -122,7 +123,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 Gateway::~Gateway() {
   if (dp_) dp_->stop.store(true);
   join();
-  control_.reset();
+  control_.reset();  // its services point into the servers below
+  metrics_server_.reset();
+  uapi_.reset();
+  uapi_device_.reset();
   workers_.clear();
   if (ports_started_) {
     dpdk::close_port(dp_->inner_port);
@@ -199,6 +203,13 @@ void Gateway::print_stats(FILE* out) const {
                static_cast<unsigned long long>(c.arp_replies),
                static_cast<unsigned long long>(c.nd_replies),
                static_cast<unsigned long long>(c.echo_replies));
+  for (const PeerMetrics& p : metrics().peers) {
+    std::fprintf(out, "peer %s: endpoint %s, rx %llu bytes %llu packets, tx %llu bytes %llu packets, %llu handshakes\n",
+                 to_base64(as_bytes(p.public_key)).c_str(), p.endpoint.str().c_str(),
+                 static_cast<unsigned long long>(p.rx_bytes), static_cast<unsigned long long>(p.rx_packets),
+                 static_cast<unsigned long long>(p.tx_bytes), static_cast<unsigned long long>(p.tx_packets),
+                 static_cast<unsigned long long>(p.handshakes));
+  }
   for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
     if (c.handshake_drops[i] != 0) {
       std::fprintf(out, "  handshake drop %-22s %llu\n",

@@ -30,6 +30,34 @@ bool Control::under_load(Nanos now) {
   return now < under_load_until_;
 }
 
+template <class Msg>
+bool Control::admit(const Msg& msg, const Endpoint& src, Nanos now) {
+  // Digest 3.8: mac1 always, before any DH; under load, mac2 or a cookie reply, then the
+  // per-source rate limiter.
+  const bool load = under_load(now);
+  switch (cookie_checker_.validate(msg, identity_, src, load, now)) {
+    case noise::MacVerdict::invalid_mac1:
+      ++stats_.handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_mac1)];
+      return false;
+    case noise::MacVerdict::valid_mac1:
+      if (!load) return true;
+      {
+        wire::MessageCookieReply reply;
+        cookie_checker_.create_reply(reply, msg, identity_, src, now);
+        send_udp(src, reinterpret_cast<const std::uint8_t*>(&reply), sizeof reply, now);
+        ++stats_.cookies_sent;
+      }
+      return false;
+    case noise::MacVerdict::valid_mac1_and_mac2:
+      if (load && !rate_limiter_.allow(src, now)) {
+        ++stats_.rate_limited;
+        return false;
+      }
+      return true;
+  }
+  return false;
+}
+
 void Control::handle_handshake(rte_mbuf* m, Nanos now, WallTime wall) {
   const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
   wire::FrameInfo f = wire::classify_frame(p, m->data_len);
@@ -59,27 +87,7 @@ void Control::handle_initiation(const std::uint8_t* raw, const Endpoint& src, Na
   const auto& msg = as<wire::MessageInitiation>(raw);
   ++stats_.initiations_received;
   if (!identity_.has_private_key) return;
-  const bool load = under_load(now);
-  switch (cookie_checker_.validate(msg, identity_, src, load, now)) {
-    case noise::MacVerdict::invalid_mac1:
-      ++stats_.handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_mac1)];
-      return;
-    case noise::MacVerdict::valid_mac1:
-      if (load) {
-        wire::MessageCookieReply reply;
-        cookie_checker_.create_reply(reply, msg, identity_, src, now);
-        send_udp(src, reinterpret_cast<const std::uint8_t*>(&reply), sizeof reply, now);
-        ++stats_.cookies_sent;
-        return;
-      }
-      break;
-    case noise::MacVerdict::valid_mac1_and_mac2:
-      if (load && !rate_limiter_.allow(src, now)) {
-        ++stats_.rate_limited;
-        return;
-      }
-      break;
-  }
+  if (!admit(msg, src, now)) return;
 
   PeerId peer = dataplane::kNoPeer;
   auto lookup = [&](const Key32& key) -> noise::Handshake* {
@@ -132,27 +140,7 @@ void Control::handle_response(const std::uint8_t* raw, const Endpoint& src, Nano
   const auto& msg = as<wire::MessageResponse>(raw);
   ++stats_.responses_received;
   if (!identity_.has_private_key) return;
-  const bool load = under_load(now);
-  switch (cookie_checker_.validate(msg, identity_, src, load, now)) {
-    case noise::MacVerdict::invalid_mac1:
-      ++stats_.handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_mac1)];
-      return;
-    case noise::MacVerdict::valid_mac1:
-      if (load) {
-        wire::MessageCookieReply reply;
-        cookie_checker_.create_reply(reply, msg, identity_, src, now);
-        send_udp(src, reinterpret_cast<const std::uint8_t*>(&reply), sizeof reply, now);
-        ++stats_.cookies_sent;
-        return;
-      }
-      break;
-    case noise::MacVerdict::valid_mac1_and_mac2:
-      if (load && !rate_limiter_.allow(src, now)) {
-        ++stats_.rate_limited;
-        return;
-      }
-      break;
-  }
+  if (!admit(msg, src, now)) return;
   auto it = handshake_index_.find(load_le32(&msg.receiver_index));
   if (it == handshake_index_.end()) {
     ++stats_.handshake_drops[static_cast<int>(noise::HandshakeDrop::unknown_index)];

@@ -162,7 +162,7 @@ void Control::neighbour_tick(Nanos now) {
   }
 }
 
-void Control::update_route(PeerId peer, Nanos now) {
+void Control::update_route(PeerId peer, Nanos now, bool rebuild) {
   PeerState& ps = *peers_[peer];
   const Endpoint& ep = ps.settings.endpoint;
   if (!ep.known()) return;
@@ -177,11 +177,12 @@ void Control::update_route(PeerId peer, Nanos now) {
   }
   dataplane::Peer& pr = dp_.peers[peer];
   const dataplane::PeerRoute* cur = pr.route.load(std::memory_order_relaxed);
-  if (cur != nullptr && cur->endpoint == ep && std::memcmp(cur->outer.bytes.data(), mac->b.data(), 6) == 0) {
+  if (!rebuild && cur != nullptr && cur->endpoint == ep &&
+      std::memcmp(cur->outer.bytes.data(), mac->b.data(), 6) == 0) {
     return;
   }
   auto* r = new dataplane::PeerRoute{
-      ep, wire::OuterTemplate::make(dp_.addr.outer_mac, *mac, src, ep.addr, dp_.listen_port, ep.port)};
+      ep, wire::OuterTemplate::make(dp_.addr.outer_mac, *mac, src, ep.addr, listen_port(), ep.port)};
   if (!r->outer.valid()) {
     delete r;
     return;
@@ -200,7 +201,7 @@ void Control::send_udp(const Endpoint& to, const std::uint8_t* payload, std::siz
   const IpAddr hop = dp_.outer_next_hop(to.addr);
   const auto mac = dp_.neighbours.lookup(hop);
   const wire::OuterTemplate t = wire::OuterTemplate::make(
-      dp_.addr.outer_mac, mac ? *mac : wire::MacAddr{}, src, to.addr, dp_.listen_port, to.port);
+      dp_.addr.outer_mac, mac ? *mac : wire::MacAddr{}, src, to.addr, listen_port(), to.port);
   rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
   if (m == nullptr || !t.valid()) {
     rte_pktmbuf_free(m);

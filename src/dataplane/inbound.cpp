@@ -49,6 +49,7 @@ bool is_channel_data(const std::uint8_t* p, std::size_t len) noexcept {
 void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   InPacket in[kBurst];
   unsigned k = 0;
+  const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
 
   // --- 1: classify; start loading each message's keypair slot ---------------------------------
   for (unsigned i = 0; i < n; ++i) {
@@ -81,7 +82,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(m, v6 ? wire::DropReason::ipv6_fragment : wire::DropReason::ipv4_fragment);
       continue;
     }
-    if (f.l4_proto != wire::spec::kProtoUdp || f.dst_port != dp_.listen_port) {
+    if (f.l4_proto != wire::spec::kProtoUdp || f.dst_port != listen_port) {
       to_control(m, ToControl::outer_local, PortRole::outer);
       continue;
     }

@@ -42,6 +42,11 @@ out=$("$MG_BIN" --check-config "$T/missing.conf" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "missing.conf"; then ok "a missing file is named: $out"; else bad "a missing file is named (rc $rc): $out"; fi
 
+out=$("$MG_BIN" --strip "$T/site.conf" 2>&1)
+if [ $? -eq 0 ] && echo "$out" | grep -qF "PrivateKey = $key" && echo "$out" | grep -q "^Endpoint = 203.0.113.2:51820" \
+   && ! echo "$out" | grep -qi "gateway\|InnerAddress"; then
+  ok "--strip prints the wg part only"; else bad "--strip prints the wg part only: $out"; fi
+
 out=$("$MG_BIN" 2>&1)
 if [ $? -eq 2 ] && echo "$out" | grep -q usage; then ok "no arguments prints usage and exits 2"; else bad "no arguments prints usage"; fi
 echo "1..$n"

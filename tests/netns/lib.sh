@@ -15,11 +15,13 @@ MG_BUILD=${MG_BUILD:-$MG_ROOT/build}
 MG_BIN=${MG_BIN:-$MG_BUILD/src/app/meshgate}
 S=${MG_SUFFIX:-$$}
 NS_HA=mgha$S NS_GA=mgga$S NS_INET=mgin$S NS_GB=mggb$S NS_HB=mghb$S
-# wireguard-go's UAPI socket lives in /var/run/wireguard, shared by all namespaces: the
-# interface name must be unique to this run.
+# UAPI sockets live in /var/run/wireguard, shared by all namespaces: wireguard-go's interface
+# name and meshgate's tunnel names (config file base names, e.g. "$WORK/a$S.conf") must be
+# unique to this run.
 WG_IF=mgwg$S
 WORK=$(mktemp -d /tmp/meshgate-netns.XXXXXX)
 PIDS=()
+TUNNELS=()
 TAP_N=0
 TAP_FAILED=0
 
@@ -43,6 +45,8 @@ topo_destroy() {
     kill -9 "$p" 2>/dev/null
   done
   for ns in $NS_HA $NS_GA $NS_INET $NS_GB $NS_HB; do ip netns del "$ns" 2>/dev/null; done
+  local t
+  for t in "${TUNNELS[@]:-}"; do [ -n "$t" ] && rm -rf "/var/run/dpdk/meshgate-$t"; done
   if [ -n "${MG_KEEP_LOGS:-}" ]; then log "logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 
@@ -100,7 +104,7 @@ kernel_gateway() {
 }
 
 # gen_keys NAME: writes $WORK/NAME.key and $WORK/NAME.pub
-gen_keys() { wg genkey >"$WORK/$1.key"; wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
+gen_keys() { (umask 077; wg genkey >"$WORK/$1.key"); wg pubkey <"$WORK/$1.key" >"$WORK/$1.pub"; }
 
 # wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.
 wait_for() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done; }
@@ -125,7 +129,8 @@ SITE_B_GW="203.0.113.1, 2001:db8:b::1"
 SITE_B_LAN="10.2.0.0/24, fd02::/64"
 
 # mg_conf FILE KEY_NAME PEER_KEY_NAME PEER_ALLOWED PEER_ENDPOINT INNER OUTER OUTER_GW
-# Writes a meshgate config (PEER_ENDPOINT may be empty: learnt from the peer).
+# Writes a meshgate config (PEER_ENDPOINT may be empty: learnt from the peer); its profile is
+# $MG_PROFILE when set, else the shipped veth-af-packet.profile.
 mg_conf() {
   local file=$1 me=$2 peer=$3 allowed=$4 endpoint=$5 inner=$6 outer=$7 gws=$8
   {
@@ -141,13 +146,18 @@ mg_conf() {
     echo "OuterAddress = $outer"
     echo "OuterGateway = $gws"
     echo "IdleBackoff = on"
-    echo "Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile"
+    echo "Profile = ${MG_PROFILE:-$MG_ROOT/dpdk-configs/veth-af-packet.profile}"
   } >"$file"
 }
 
 # start_meshgate NS NAME CONF: runs meshgate in NS and waits until it is up.
+# The tunnel is named after the config file. EAL runtime directories and UAPI sockets are
+# shared by all namespaces, so tests name their config files with this run's suffix ($S);
+# the runtime directory is removed at the end.
 start_meshgate() {
-  local ns=$1 name=$2 conf=$3
+  local ns=$1 name=$2 conf=$3 tunnel
+  tunnel=$(basename "$conf" .conf)
+  TUNNELS+=("$tunnel")
   bg "$ns" "$name" "$MG_BIN" --config "$conf"
   if ! wait_for 30 grep -q " up: " "$WORK/$name.log"; then
     log "$name did not start:"; sed 's/^/#   /' "$WORK/$name.log"; return 1

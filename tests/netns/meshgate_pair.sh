@@ -9,10 +9,10 @@ run_pair() {
   local outer=$1 endpoint=$2
   topo_create
   gen_keys a; gen_keys b
-  mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" "$endpoint" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-  mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
-  check "outer $outer: meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a.conf"
-  check "outer $outer: meshgate starts at site B" start_meshgate $NS_GB mgb "$WORK/b.conf"
+  mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" "$endpoint" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+  mg_conf "$WORK/b$S.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
+  check "outer $outer: meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a$S.conf"
+  check "outer $outer: meshgate starts at site B" start_meshgate $NS_GB mgb "$WORK/b$S.conf"
   check "outer $outer: ping IPv4 A->B through the tunnel" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 10.2.0.2
   check "outer $outer: ping IPv6 A->B through the tunnel" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 fd02::2
   check "outer $outer: ping IPv4 B->A through the tunnel" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 10.1.0.2

@@ -11,8 +11,8 @@ run() {
   local who=$1 a_endpoint=$2 b_endpoint=$3 from=$4 to=$5 log=$6
   topo_create
   gen_keys a; gen_keys b
-  mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" "$a_endpoint" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-  check "$who initiates: meshgate starts" start_meshgate $NS_GA "$log" "$WORK/a.conf"
+  mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" "$a_endpoint" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+  check "$who initiates: meshgate starts" start_meshgate $NS_GA "$log" "$WORK/a$S.conf"
   check "$who initiates: wireguard-go starts" wireguard_go_site $NS_GB b a "$SITE_A_LAN" "$b_endpoint"
   in_ns "$from" ping -i 0.5 -c 270 -W 2 "$to" >"$WORK/$log.ping" 2>&1
   local got

@@ -14,9 +14,9 @@ wg_rx_nonzero() { [ "$(in_ns $NS_GB wg show $WG_IF transfer | awk '{print $2}')"
 # --- 1: meshgate initiates ----------------------------------------------------------------------
 topo_create
 gen_keys a; gen_keys b
-mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
 check "wireguard-go site B comes up" wireguard_go_site $NS_GB b a "$SITE_A_LAN" ""
-check "meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a.conf"
+check "meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a$S.conf"
 check "meshgate initiates: ping IPv4 A->B" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 10.2.0.2
 check "meshgate initiates: ping IPv6 A->B" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 fd02::2
 check "ping IPv4 B->A" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 10.1.0.2
@@ -45,8 +45,8 @@ check "replies now go to site B's new address" sh -c "ip netns exec $NS_INET ip 
 
 # --- restart: meshgate's next initiation must carry a newer TAI64N than wireguard-go has seen --
 stop_meshgate mga >/dev/null
-mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.9:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-check "meshgate starts again at site A" start_meshgate $NS_GA mga-restart "$WORK/a.conf"
+mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" 203.0.113.9:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+check "meshgate starts again at site A" start_meshgate $NS_GA mga-restart "$WORK/a$S.conf"
 check "after the restart, a new handshake is accepted and A->B works" \
   in_ns $NS_HA ping -c 3 -i 0.3 -W 3 10.2.0.2
 check "the restarted meshgate logged the handshake" grep -q "handshake complete" "$WORK/mga-restart.log"
@@ -57,8 +57,8 @@ topo_destroy_ns
 # --- 2: wireguard-go initiates ------------------------------------------------------------------
 topo_create
 gen_keys a; gen_keys b
-mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" "" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-check "meshgate starts at site A (no endpoint for B)" start_meshgate $NS_GA mga2 "$WORK/a.conf"
+mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" "" "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+check "meshgate starts at site A (no endpoint for B)" start_meshgate $NS_GA mga2 "$WORK/a$S.conf"
 check "wireguard-go site B comes up knowing A's endpoint" wireguard_go_site $NS_GB b a "$SITE_A_LAN" 198.51.100.2:51820
 check "wireguard-go initiates: ping IPv4 B->A" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 10.1.0.2
 check "wireguard-go initiates: ping IPv6 B->A" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 fd01::2

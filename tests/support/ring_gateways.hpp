@@ -85,17 +85,24 @@ class RingGateways {
       h.gw_mac = gw_[i]->dataplane().addr.inner_mac;
     }
     now_ = monotonic_now();
+    start_ = now_;
+    wall0_ = wall_now();
   }
 
   control::Gateway& gw(int i) { return *gw_[i]; }
   LanHost& host(int i) { return host_[i]; }
   rte_ring* wire_to(int i) { return i == 1 ? ab_ : ba_; }  // ring feeding gateway i's outer RX
   Nanos now() const { return now_; }
+  /// Wall-clock time that moves with the simulated clock (TAI64N timestamps in handshakes).
+  WallTime wall() const {
+    const Nanos t = wall0_.sec * kNsPerSec + wall0_.nsec + (now_ - start_);
+    return {t / kNsPerSec, t % kNsPerSec};
+  }
 
   /// One step of everything, advancing the clock by `dt`.
   unsigned poll(Nanos dt = millis(1)) {
     now_ += dt;
-    const WallTime wall = wall_now();
+    const WallTime wall = this->wall();
     unsigned n = gw_[0]->poll(now_, wall) + gw_[1]->poll(now_, wall);
     n += host_[0].service() + host_[1].service();
     return n;
@@ -105,7 +112,7 @@ class RingGateways {
   /// ring (a test can capture it) and nothing the other side would send gets in the way.
   unsigned poll_only(int i, Nanos dt = millis(1), bool service_host = true) {
     now_ += dt;
-    unsigned n = gw_[i]->poll(now_, wall_now());
+    unsigned n = gw_[i]->poll(now_, wall());
     if (service_host) n += host_[i].service();
     return n;
   }
@@ -130,6 +137,8 @@ class RingGateways {
   std::unique_ptr<control::Gateway> gw_[2];
   LanHost host_[2];
   Nanos now_ = 0;
+  Nanos start_ = 0;
+  WallTime wall0_{};
 };
 
 }  // namespace meshgate::test

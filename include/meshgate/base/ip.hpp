@@ -37,6 +37,8 @@ struct Prefix {
 
   /// "10.0.0.0/24", "fd00::/64"; a bare address means /32 or /128. Host bits are cleared.
   static std::optional<Prefix> parse(std::string_view s);
+  /// The same syntax with host bits kept: an interface address with its subnet length.
+  static std::optional<Prefix> parse_unmasked(std::string_view s);
   Prefix masked() const;
   bool contains(const IpAddr& a) const noexcept;
   std::string str() const;

@@ -28,6 +28,8 @@
 //                                  # InnerPort, OuterPort, Workers, IdleBackoff may instead
 //                                  # come from the EAL profile; this file wins
 //   Profile = eal.profile          # EAL profile; relative to this file's directory
+//   MetricsListen = 127.0.0.1:9586 # Prometheus text endpoint (HTTP GET /metrics); numeric
+//                                  # address:port or [v6]:port; absent = none
 //
 // Differences from `wg`, on purpose: an IP prefix in the AllowedIPs of two peers is an error
 // (WireGuard silently moves it to the later peer, which in a file is almost always a mistake);
@@ -106,6 +108,7 @@ struct GatewaySection {
   std::optional<unsigned> workers;                           // 1..kMaxWorkers
   std::optional<bool> idle_backoff;    // absent: the profile's, else kDefaultIdleBackoff
   std::optional<std::string> profile;  // EAL profile path, resolved against the file's dir
+  std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
 };
 
 struct GatewayConfig {

@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +70,30 @@ class Control {
   Result<PeerId> add_peer(const PeerSettings& s, Nanos now);
   void remove_peer(PeerId id);
 
+  // --- live changes (control thread; the UAPI drives them, config_live.cpp) ---
+  // Each applies at once; the data path of untouched peers goes on.
+  std::uint16_t listen_port() const noexcept;
+  /// Workers read the port per burst; every peer's route template is rebuilt with it.
+  void set_listen_port(std::uint16_t port, Nanos now);
+  std::uint32_t fwmark() const noexcept { return fwmark_; }
+  void set_fwmark(std::uint32_t mark) noexcept { fwmark_ = mark; }
+  void remove_all_peers();
+  /// Takes the prefix from any other peer that holds it (WireGuard's rule).
+  Status add_allowed_ip(PeerId id, const Prefix& prefix);
+  /// Removes the prefix if this peer holds it; false if not.
+  bool remove_allowed_ip(PeerId id, const Prefix& prefix);
+  /// The peer's prefixes become exactly `list`: new ones are inserted before old ones go, so
+  /// a prefix in both lists routes all along.
+  Status replace_allowed_ips(PeerId id, const std::vector<Prefix>& list);
+  /// "10.0.0.0/24" forms, IPv4 first.
+  std::vector<std::string> allowed_ips(PeerId id) const;
+  void set_endpoint(PeerId id, const Endpoint& ep, Nanos now);
+  /// All zero: no PSK. Sessions stay; the next handshake uses the new key.
+  void set_preshared_key(PeerId id, const SecretKey& psk);
+  void set_persistent_keepalive(PeerId id, std::uint16_t seconds, Nanos now);
+  /// Called on every timer tick (10 ms) on the control thread: the UAPI and metrics sockets.
+  void add_service(std::function<unsigned(Nanos)> service) { services_.push_back(std::move(service)); }
+
   /// Where handshake and peer events are logged (one line each); null: nowhere.
   void set_log(FILE* log) noexcept { log_ = log; }
 
@@ -80,12 +105,20 @@ class Control {
 
   // --- observation (control thread) ---
   const ControlStats& stats() const noexcept { return stats_; }
+  const dataplane::Dataplane& dataplane() const noexcept { return dp_; }
+  /// The clock of the current (or last) poll(): what services called from poll() use.
+  Nanos now() const noexcept { return now_; }
   dataplane::Worker& tx() noexcept { return tx_; }
   const dataplane::Worker& tx() const noexcept { return tx_; }
   std::optional<PeerId> find_peer(const Key32& public_key) const;
   Endpoint endpoint(PeerId id) const;
   WallTime last_handshake(PeerId id) const;
   std::size_t staged(PeerId id) const;
+  /// Peers in PeerId order.
+  std::vector<PeerId> peer_ids() const;
+  const PeerSettings& settings(PeerId id) const;
+  /// Sessions derived with this peer (both roles).
+  std::uint64_t handshakes(PeerId id) const;
 
  private:
   struct PeerState;
@@ -103,6 +136,9 @@ class Control {
   void send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry);
   void send_keepalive(PeerId peer, Nanos now);
   bool under_load(Nanos now);
+  /// mac1, then (under load) mac2 or a cookie reply, then the rate limiter: true to go on.
+  template <class Msg>
+  bool admit(const Msg& msg, const Endpoint& src, Nanos now);
   // keys.cpp
   void install_keypair(PeerId peer, noise::Keypair& kp, bool initiator, Nanos now);
   void confirm_next(PeerId peer, std::uint32_t index, Nanos now, WallTime wall);
@@ -118,7 +154,8 @@ class Control {
   void neighbour_tick(Nanos now);
   void neighbour_learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
   void probe(const IpAddr& ip);
-  void update_route(PeerId peer, Nanos now);
+  void update_route(PeerId peer, Nanos now, bool rebuild = false);
+  void reclaim_allowed_ips();
   void send_udp(const Endpoint& to, const std::uint8_t* payload, std::size_t len, Nanos now);
 
   dataplane::Dataplane& dp_;
@@ -137,6 +174,9 @@ class Control {
   Nanos under_load_until_ = 0;
   ControlStats stats_;
   FILE* log_ = nullptr;
+  std::uint32_t fwmark_ = 0;
+  Nanos now_ = 0;
+  std::vector<std::function<unsigned(Nanos)>> services_;
 
   void log_peer(PeerId peer, const char* what);
 };

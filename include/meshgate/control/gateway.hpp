@@ -17,10 +17,15 @@
 #include "meshgate/config/gateway_config.hpp"
 #include "meshgate/config/gateway_settings.hpp"
 #include "meshgate/control/control.hpp"
+#include "meshgate/control/metrics.hpp"
+#include "meshgate/control/uapi_server.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/worker.hpp"
 
 namespace meshgate::control {
+
+/// Registers the /meshgate/* DPDK telemetry commands once per process (telemetry.cpp).
+void register_telemetry();
 
 struct GatewayLimits {
   std::uint32_t max_peers = 1024;
@@ -49,6 +54,16 @@ class Gateway {
   /// Human-readable counters: per worker, per drop reason, handshakes (for logs at exit).
   void print_stats(FILE* out) const;
 
+  // --- operator interfaces, all served from the control thread (gateway_ops.cpp) ---
+  /// The UAPI on `path` (UapiServer::socket_path(name()) for the daemon), so `wg` works.
+  Status open_uapi(const std::string& path);
+  /// Prometheus text on "addr:port" (HTTP GET /metrics).
+  Status open_metrics(const std::string& address);
+  /// Answers DPDK telemetry's /meshgate/* commands (telemetry.cpp) through MetricsHub.
+  void enable_telemetry();
+  /// Counters now (control thread; relaxed reads of what the workers write).
+  MetricsSnapshot metrics() const;
+
   const std::string& name() const noexcept { return name_; }
   dataplane::Dataplane& dataplane() noexcept { return *dp_; }
   Control& control() noexcept { return *control_; }
@@ -63,6 +78,9 @@ class Gateway {
   std::unique_ptr<Control> control_;
   std::vector<unsigned> lcores_;
   bool ports_started_ = false;
+  std::unique_ptr<uapi::Device> uapi_device_;
+  std::unique_ptr<UapiServer> uapi_;
+  std::unique_ptr<StreamServer> metrics_server_;
 };
 
 }  // namespace meshgate::control

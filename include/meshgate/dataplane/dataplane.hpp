@@ -91,7 +91,6 @@ struct Dataplane {
   std::uint16_t outer_port = 0;
   std::uint16_t inner_rx_queues = 1;  // worker i polls the RX queues q with q % workers == i
   std::uint16_t outer_rx_queues = 1;
-  std::uint16_t listen_port = 51820;
   std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
   unsigned workers;
   GatewayAddresses addr;
@@ -111,6 +110,9 @@ struct Dataplane {
   rte_ring* events = nullptr;      // Event elements
 
   std::atomic<bool> stop{false};
+  /// The UDP port of the tunnel: the control thread may change it at run time (UAPI
+  /// listen_port); workers read it once per burst.
+  std::atomic<std::uint16_t> listen_port{51820};
 
   /// Which next hop an inner destination goes to (itself when on-link, else the inner gateway;
   /// family none: no route).

@@ -160,6 +160,37 @@ TEST(EalProfile, ShippedCiNoHuge) {
   EXPECT_EQ(r->workers, 1u);
 }
 
+TEST(EalProfile, ShippedAfXdp) {
+  auto r = load_profile(shipped("af-xdp.profile"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->eal_args(),
+            (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--iova-mode", "va",
+                  "--no-pci", "--vdev", "net_af_xdp0,iface=eth1,start_queue=0,queue_count=2",
+                  "--vdev", "net_af_xdp1,iface=eth2,start_queue=0,queue_count=2", "--log-level",
+                  "lib.eal:notice"}));
+  EXPECT_EQ(r->inner, "net_af_xdp0");
+  EXPECT_EQ(r->outer, "net_af_xdp1");
+  EXPECT_EQ(r->workers, 1u);
+  EXPECT_EQ(r->idle_backoff, true);
+}
+
+TEST(EalProfile, ShippedServerTwoNic) {
+  // Written by meshgate-eal for tests/data/hosts/server-2s64c.host (tests/tools checks that).
+  auto r = load_profile(shipped("server-two-nic.profile"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->eal_args(),
+            (Args{"-l", "32-40", "--main-lcore", "32", "--socket-mem", "1024,1024", "--huge-dir",
+                  "/dev/hugepages1G", "--file-prefix", "mg-0000-17-00.0", "--iova-mode", "va",
+                  "-a", "0000:17:00.0", "-a", "0000:b1:00.0", "--log-level", "lib.eal:notice"}));
+  EXPECT_EQ(r->inner, "0000:17:00.0");
+  EXPECT_EQ(r->outer, "0000:b1:00.0");
+  EXPECT_EQ(r->workers, 8u);
+  EXPECT_EQ(r->queues, 8u);
+  EXPECT_EQ(r->worker_queues.size(), 8u);
+  EXPECT_EQ(r->worker_queues.front(), (WorkerQueue{33, 0}));
+  EXPECT_EQ(r->idle_backoff, false);
+}
+
 TEST(EalProfile, ShippedInmemBench) {
   auto r = load_profile(shipped("inmem-bench.profile"));
   ASSERT_TRUE(r.ok()) << r.error();

@@ -99,6 +99,12 @@ const std::vector<Case>& cases() {
       {"PersistentKeepalive out of range", base("[Peer]\nPersistentKeepalive = 65536\n"),
        "t.conf:7: invalid PersistentKeepalive '65536': out of range 0..65535"},
       {"Workers zero", base("Workers = 0\n"), "t.conf:6: invalid Workers '0': out of range 1..128"},
+      {"MetricsListen host name", base("MetricsListen = localhost:9586\n"),
+       "t.conf:6: invalid MetricsListen 'localhost:9586': expected a numeric address:port or "
+       "[v6]:port, e.g. 127.0.0.1:9586"},
+      {"MetricsListen without port", base("MetricsListen = 127.0.0.1\n"),
+       "t.conf:6: invalid MetricsListen '127.0.0.1': expected a numeric address:port or "
+       "[v6]:port, e.g. 127.0.0.1:9586"},
       {"Workers too many", base("Workers = 129\n"),
        "t.conf:6: invalid Workers '129': out of range 1..128"},
       {"IdleBackoff not a flag", base("IdleBackoff = sometimes\n"),

@@ -56,6 +56,7 @@ InnerGateway = 192.168.10.254
 Workers = 2
 IdleBackoff = yes
 Profile = profiles/eal.profile
+MetricsListen = [::1]:9586
 )";
 
 TEST(GatewayConfig, FullConfigParsesEveryField) {
@@ -109,6 +110,7 @@ TEST(GatewayConfig, FullConfigParsesEveryField) {
   EXPECT_EQ(g.workers, 2u);
   EXPECT_EQ(g.idle_backoff, true);
   EXPECT_EQ(g.profile, "/etc/meshgate/profiles/eal.profile");
+  EXPECT_EQ(g.metrics_listen, "[::1]:9586");
 }
 
 const char* const kMinimal = R"([Interface]
@@ -133,6 +135,7 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_FALSE(r->gateway.workers.has_value());
   EXPECT_FALSE(r->gateway.idle_backoff.has_value());
   EXPECT_FALSE(r->gateway.profile.has_value());
+  EXPECT_FALSE(r->gateway.metrics_listen.has_value());
 }
 
 TEST(GatewayConfig, WgQuickOnlyKeysAreAcceptedWithWarnings) {

@@ -1,0 +1,90 @@
+// Counters the operator reads: a snapshot the control thread takes of the per-peer counters,
+// the per-lcore statistics and drop reasons, and the handshake counters; its Prometheus text
+// form; the HTTP session that serves it; and the hub through which the DPDK telemetry thread
+// asks the control thread for a fresh snapshot (telemetry.cpp registers /meshgate/*).
+//
+// Pure code: no DPDK. Gateway::metrics() (gateway.hpp) fills a snapshot.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "meshgate/base/bytes.hpp"
+#include "meshgate/base/ip.hpp"
+#include "meshgate/base/time.hpp"
+#include "meshgate/control/stream_server.hpp"
+
+namespace meshgate::control {
+
+struct PeerMetrics {
+  Key32 public_key{};
+  Endpoint endpoint;  // current (configured or learnt by roaming); unknown: none
+  std::uint64_t rx_bytes = 0, tx_bytes = 0;  // WireGuard message bytes, as `wg show`
+  std::uint64_t rx_packets = 0, tx_packets = 0;
+  std::uint64_t handshakes = 0;  // sessions derived
+  WallTime last_handshake;
+};
+
+/// One lcore: a worker, or the control thread's TX path ("control").
+struct LcoreMetrics {
+  std::string name;
+  std::uint64_t rx_inner = 0, rx_outer = 0, tx_inner = 0, tx_outer = 0;
+  std::uint64_t encrypted = 0, decrypted = 0, to_control = 0;
+  std::vector<std::uint64_t> drops;  // by dataplane drop index (drops.hpp), kDropCount long
+};
+
+struct MetricsSnapshot {
+  std::string tunnel;
+  std::uint16_t listen_port = 0;
+  std::vector<PeerMetrics> peers;
+  std::vector<LcoreMetrics> lcores;
+  std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n
+};
+
+/// Prometheus text exposition format 0.0.4.
+std::string format_prometheus(const MetricsSnapshot& s);
+
+/// Answers "GET /metrics" (and "GET /") with `body()`; anything else with 404/405. One request
+/// per connection (HTTP/1.0 style: the reply closes it).
+class HttpMetricsSession : public StreamServer::Session {
+ public:
+  explicit HttpMetricsSession(std::function<std::string()> body) : body_(std::move(body)) {}
+  bool on_data(std::string_view in, std::string& out) override;
+
+ private:
+  std::function<std::string()> body_;
+  std::string request_;
+};
+
+/// Hands snapshots from the control thread to another thread (DPDK telemetry's). The reader
+/// asks, the control thread sees the request on its next tick and publishes.
+class MetricsHub {
+ public:
+  // --- reader thread ---
+  /// Asks for a snapshot newer than the call and waits up to `wait` for it; the latest one
+  /// published otherwise (empty if none yet).
+  MetricsSnapshot fresh(std::chrono::milliseconds wait);
+
+  // --- control thread ---
+  bool wanted() const noexcept { return want_.load(std::memory_order_acquire); }
+  void publish(MetricsSnapshot s);
+
+  /// The process's hub: DPDK telemetry callbacks carry no context pointer.
+  static MetricsHub& instance();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  MetricsSnapshot snapshot_;
+  std::uint64_t generation_ = 0;
+  std::atomic<bool> want_{false};
+};
+
+}  // namespace meshgate::control

@@ -1,0 +1,95 @@
+// The gateway's operator interfaces: UAPI socket, Prometheus endpoint, DPDK telemetry, and the
+// counter snapshot they share. All are polled from the control thread (Control::add_service).
+#include "meshgate/control/gateway.hpp"
+#include "meshgate/dataplane/drops.hpp"
+
+namespace meshgate::control {
+
+namespace {
+
+/// A relaxed read of a counter its owning lcore writes without atomics (x86 and arm64 load a
+/// naturally aligned 64-bit word in one access; the value may be a few packets old).
+std::uint64_t peek(const std::uint64_t& v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
+
+LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
+  LcoreMetrics l;
+  l.name = std::move(name);
+  const dataplane::WorkerStats& s = w.stats();
+  l.rx_inner = peek(s.rx_inner);
+  l.rx_outer = peek(s.rx_outer);
+  l.tx_inner = peek(s.tx_inner);
+  l.tx_outer = peek(s.tx_outer);
+  l.encrypted = peek(s.encrypted);
+  l.decrypted = peek(s.decrypted);
+  l.to_control = peek(s.to_control);
+  l.drops.resize(dataplane::kDropCount);
+  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) l.drops[i] = peek(w.drops().count[i]);
+  return l;
+}
+
+}  // namespace
+
+MetricsSnapshot Gateway::metrics() const {
+  MetricsSnapshot s;
+  s.tunnel = name_;
+  const Control& c = *control_;
+  s.listen_port = c.listen_port();
+  for (PeerId id : c.peer_ids()) {
+    const dataplane::PeerTotals pr = dp_->peer_totals(id);
+    PeerMetrics& p = s.peers.emplace_back();
+    p.public_key = c.settings(id).public_key;
+    p.endpoint = c.endpoint(id);
+    p.rx_bytes = pr.rx_bytes;
+    p.tx_bytes = pr.tx_bytes;
+    p.rx_packets = pr.rx_packets;
+    p.tx_packets = pr.tx_packets;
+    p.handshakes = c.handshakes(id);
+    p.last_handshake = c.last_handshake(id);
+  }
+  for (const auto& w : workers_) s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
+  s.lcores.push_back(lcore_metrics("control", control_->tx()));
+  const ControlStats& st = c.stats();
+  s.handshake_events = {
+      {"initiations_sent", st.initiations_sent},     {"initiations_received", st.initiations_received},
+      {"responses_sent", st.responses_sent},         {"responses_received", st.responses_received},
+      {"cookies_sent", st.cookies_sent},             {"cookies_received", st.cookies_received},
+      {"keepalives_sent", st.keepalives_sent},       {"rate_limited", st.rate_limited},
+  };
+  for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
+    s.handshake_events.emplace_back(
+        "rejected_" + std::string(noise::to_string(static_cast<noise::HandshakeDrop>(i))),
+        st.handshake_drops[i]);
+  }
+  return s;
+}
+
+Status Gateway::open_uapi(const std::string& path) {
+  uapi_device_ = make_uapi_device(*control_);
+  auto server = UapiServer::open(path, *uapi_device_);
+  if (!server) return Error{"UAPI: " + server.error()};
+  uapi_ = std::move(*server);
+  control_->add_service([this](Nanos now) { return uapi_->poll(now); });
+  return ok_status();
+}
+
+Status Gateway::open_metrics(const std::string& address) {
+  auto fd = listen_tcp(address);
+  if (!fd) return Error{"MetricsListen: " + fd.error()};
+  metrics_server_ = std::make_unique<StreamServer>(*fd, [this] {
+    return std::make_unique<HttpMetricsSession>([this] { return format_prometheus(metrics()); });
+  });
+  control_->add_service([this](Nanos now) { return metrics_server_->poll(now); });
+  return ok_status();
+}
+
+void Gateway::enable_telemetry() {
+  register_telemetry();
+  control_->add_service([this](Nanos) -> unsigned {
+    MetricsHub& hub = MetricsHub::instance();
+    if (!hub.wanted()) return 0;
+    hub.publish(metrics());
+    return 1;
+  });
+}
+
+}  // namespace meshgate::control

@@ -1,0 +1,73 @@
+// UAPI changes on a gateway that is carrying traffic (two gateways joined by net_ring ports):
+// listen port, allowed IPs, a second peer added and removed; `get` reports what was sent.
+#include <gtest/gtest.h>
+
+#include "meshgate/control/gateway.hpp"
+#include "meshgate/control/uapi_server.hpp"
+#include "packets.hpp"
+#include "ring_gateways.hpp"
+
+namespace meshgate::test {
+namespace {
+
+TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
+  RingGateways net("live");
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  auto& ca = net.gw(0).control();
+  auto& cb = net.gw(1).control();
+  auto dev = control::make_uapi_device(ca);
+  control::uapi::Connection conn(*dev);
+  auto uapi = [&](const std::string& r) {
+    std::string out;
+    EXPECT_TRUE(conn.feed(r, out));
+    return out;
+  };
+  auto a_to_b = [&](bool v6, std::size_t size) {
+    b.received.clear();
+    EXPECT_TRUE(a.send_ip(udp_packet(v6 ? a.ip6 : a.ip4, v6 ? b.ip6 : b.ip4, 1, 2, pattern(size, 7))));
+    return net.poll_until([&] { return !b.received.empty(); }, 300);
+  };
+  const std::string b_hex = to_hex(as_bytes(cb.identity().public_key));
+
+  ASSERT_TRUE(a_to_b(false, 1000));
+  std::string got = uapi("get=1\n\n");
+  EXPECT_NE(got.find("listen_port=51820\npublic_key=" + b_hex + "\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("allowed_ip=10.2.0.0/24\nallowed_ip=fd02::/64\nerrno=0\n\n"), std::string::npos) << got;
+  // 1028-byte IPv4 packet: padded to 1040, plus 32 bytes of WireGuard framing.
+  EXPECT_NE(got.find("tx_bytes=1072\n"), std::string::npos) << got;
+
+  // Listen port: A's packets leave from the new port at once, B roams to it, replies follow.
+  EXPECT_EQ(uapi("set=1\nlisten_port=40000\n\n"), "errno=0\n\n");
+  ASSERT_TRUE(a_to_b(false, 100));
+  auto a_at_b = cb.find_peer(ca.identity().public_key);
+  ASSERT_TRUE(a_at_b);
+  EXPECT_EQ(cb.endpoint(*a_at_b).str(), "198.51.100.2:40000");
+  a.received.clear();
+  ASSERT_TRUE(b.send_ip(udp_packet(b.ip4, a.ip4, 2, 1, pattern(100, 8))));
+  EXPECT_TRUE(net.poll_until([&] { return !a.received.empty(); }, 300));
+
+  // Allowed IPs replaced: IPv4 to B has no route any more, IPv6 goes on.
+  const auto no_route_before = net.gw(0).worker(0).drops()[dataplane::Drop::no_route];
+  EXPECT_EQ(uapi("set=1\npublic_key=" + b_hex + "\nreplace_allowed_ips=true\nallowed_ip=fd02::/64\n\n"),
+            "errno=0\n\n");
+  EXPECT_FALSE(a_to_b(false, 100));
+  EXPECT_EQ(net.gw(0).worker(0).drops()[dataplane::Drop::no_route], no_route_before + 1);
+  EXPECT_TRUE(a_to_b(true, 100));
+
+  // A second peer comes and goes; B's traffic does not notice.
+  const std::string c_hex(64, 'c');
+  EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex + "\nendpoint=198.51.100.9:51820\nallowed_ip=10.3.0.0/24\n\n"),
+            "errno=0\n\n");
+  EXPECT_EQ(ca.peer_ids().size(), 2u);
+  EXPECT_TRUE(a_to_b(true, 300));
+  EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex + "\nremove=true\n\n"), "errno=0\n\n");
+  EXPECT_EQ(ca.peer_ids().size(), 1u);
+  EXPECT_TRUE(a_to_b(true, 300));
+  // An interface key after a peer is refused and changes nothing.
+  EXPECT_EQ(uapi("set=1\npublic_key=" + b_hex + "\nlisten_port=1\n\n"), "errno=-22\n\n");
+  EXPECT_EQ(ca.listen_port(), 40000);
+}
+
+}  // namespace
+}  // namespace meshgate::test

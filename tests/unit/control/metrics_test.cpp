@@ -1,0 +1,71 @@
+#include "meshgate/control/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include "meshgate/dataplane/drops.hpp"
+
+namespace meshgate::control {
+namespace {
+
+MetricsSnapshot sample() {
+  MetricsSnapshot s;
+  s.tunnel = "site-a";
+  PeerMetrics& p = s.peers.emplace_back();
+  p.public_key.fill(0);
+  p.endpoint = *Endpoint::parse("203.0.113.2:51820");
+  p.rx_bytes = 1000;
+  p.tx_bytes = 2000;
+  p.rx_packets = 10;
+  p.tx_packets = 20;
+  p.handshakes = 2;
+  p.last_handshake = {1700000000, 0};
+  LcoreMetrics& l = s.lcores.emplace_back();
+  l.name = "worker0";
+  l.rx_inner = 5;
+  l.drops.assign(dataplane::kDropCount, 0);
+  l.drops[dataplane::drop_index(dataplane::Drop::wg_replay)] = 3;
+  s.handshake_events = {{"initiations_sent", 4}};
+  return s;
+}
+
+TEST(Prometheus, PeerLcoreDropAndHandshakeSamples) {
+  const std::string t = format_prometheus(sample());
+  const std::string key = "public_key=\"" + std::string(43, 'A') + "=\"";
+  for (const std::string& want : std::vector<std::string>{
+           "# TYPE meshgate_peer_rx_bytes_total counter\n",
+           "meshgate_peer_rx_bytes_total{tunnel=\"site-a\"," + key + "} 1000\n",
+           "meshgate_peer_tx_bytes_total{tunnel=\"site-a\"," + key + "} 2000\n",
+           "meshgate_peer_rx_packets_total{tunnel=\"site-a\"," + key + "} 10\n",
+           "meshgate_peer_tx_packets_total{tunnel=\"site-a\"," + key + "} 20\n",
+           "meshgate_peer_handshakes_total{tunnel=\"site-a\"," + key + "} 2\n",
+           "meshgate_peer_last_handshake_seconds{tunnel=\"site-a\"," + key + "} 1700000000\n",
+           "meshgate_peer_info{tunnel=\"site-a\"," + key + ",endpoint=\"203.0.113.2:51820\"} 1\n",
+           "meshgate_rx_packets_total{tunnel=\"site-a\",lcore=\"worker0\",port=\"inner\"} 5\n",
+           "meshgate_drops_total{tunnel=\"site-a\",lcore=\"worker0\",reason=\"wg_replay\"} 3\n",
+           "meshgate_drops_total{tunnel=\"site-a\",lcore=\"worker0\",reason=\"no_route\"} 0\n",
+           "meshgate_handshake_events_total{tunnel=\"site-a\",event=\"initiations_sent\"} 4\n",
+       }) {
+    EXPECT_NE(t.find(want), std::string::npos) << want;
+  }
+  // Each metric family is declared once.
+  EXPECT_EQ(t.find("# TYPE meshgate_rx_packets_total"), t.rfind("# TYPE meshgate_rx_packets_total"));
+}
+
+TEST(Prometheus, HttpSession) {
+  HttpMetricsSession s([] { return std::string("x 1\n"); });
+  std::string out;
+  EXPECT_TRUE(s.on_data("GET /metrics HTTP/1.1\r\nHost: a\r\n", out));
+  EXPECT_TRUE(out.empty());
+  EXPECT_FALSE(s.on_data("\r\n", out));
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_NE(out.find("Content-Length: 4\r\n"), std::string::npos);
+  EXPECT_TRUE(out.ends_with("\r\n\r\nx 1\n"));
+
+  HttpMetricsSession s404([] { return std::string(); });
+  out.clear();
+  EXPECT_FALSE(s404.on_data("GET /nope HTTP/1.0\r\n\r\n", out));
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 404"));
+}
+
+}  // namespace
+}  // namespace meshgate::control

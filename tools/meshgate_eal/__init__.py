@@ -1,0 +1,1 @@
+"""meshgate-eal: DPDK EAL profiles for meshgate (tools/meshgate-eal)."""

@@ -8,16 +8,16 @@
 namespace meshgate::dpdk {
 
 Status eal_init(const std::vector<std::string>& args) {
-  std::vector<std::string> storage;
-  storage.reserve(args.size() + 1);
+  // rte_eal_init may keep pointers into argv for the life of the process: the strings live in
+  // a static that outlives this call.
+  static std::vector<std::string> storage;
+  storage.clear();
   storage.emplace_back("meshgate");
   storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
+  static std::vector<char*> argv;
+  argv.clear();
   for (std::string& s : storage) argv.push_back(s.data());
   argv.push_back(nullptr);
-  // rte_eal_init keeps pointers into argv for its lifetime: keep the strings alive.
-  static std::vector<std::string> keep;
-  keep = storage;
   if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
     return Error{std::string("EAL initialisation failed: ") + rte_strerror(rte_errno)};
   }

@@ -67,9 +67,23 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 
   const auto queues = static_cast<std::uint16_t>(workers);
   for (std::uint16_t port : {*inner, *outer}) {
+    const dataplane::PortRole role =
+        port == *inner ? dataplane::PortRole::inner : dataplane::PortRole::outer;
+    // One TX queue per worker and one for the control thread; a port with exactly one too few
+    // (AF_XDP on veth) gets the control thread's frames relayed through worker 0.
+    rte_eth_dev_info dev{};
+    rte_eth_dev_info_get(port, &dev);
+    auto tx_queues = static_cast<std::uint16_t>(queues + 1);
+    if (dev.max_tx_queues == queues) {
+      tx_queues = queues;
+      auto relay = rte_ring_create((name + (role == dataplane::PortRole::inner ? "_rin" : "_rout")).c_str(),
+                                   1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (relay == nullptr) return Error{"relay ring: " + std::string(rte_strerror(rte_errno))};
+      dp.control_tx[static_cast<int>(role)] = relay;
+    }
     auto info = dpdk::setup_port({.port_id = port,
                                   .rx_queues = queues,
-                                  .tx_queues = static_cast<std::uint16_t>(queues + 1),
+                                  .tx_queues = tx_queues,
                                   .pool = dp.pool});
     if (!info) return Error{info.error()};
     auto& mac = port == *inner ? dp.addr.inner_mac : dp.addr.outer_mac;
@@ -135,6 +149,7 @@ Gateway::~Gateway() {
   if (dp_) {
     rte_ring_free(dp_->to_control);
     rte_ring_free(dp_->events);
+    for (rte_ring* r : dp_->control_tx) rte_ring_free(r);
   }
 }
 

@@ -34,9 +34,23 @@ unsigned Worker::poll(Nanos now) {
     got += n;
     inbound(pkts, n, now);
   }
+  if (id_ == 0) got += relay_control_tx();
   flush();
   if (got == 0) ++stats_.idle_polls;
   return got;
+}
+
+unsigned Worker::relay_control_tx() noexcept {
+  unsigned n = 0;
+  for (PortRole role : {PortRole::inner, PortRole::outer}) {
+    rte_ring* r = dp_.control_tx[static_cast<int>(role)];
+    if (r == nullptr) continue;
+    rte_mbuf* pkts[kBurst];
+    const unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    for (unsigned i = 0; i < got; ++i) queue_tx(pkts[i], role);
+    n += got;
+  }
+  return n;
 }
 
 void Worker::run() {
@@ -71,7 +85,15 @@ void Worker::flush() {
 
 void Worker::flush_tx(TxBuffer& b, std::uint16_t port) noexcept {
   if (b.n == 0) return;
-  const std::uint16_t sent = rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
+  rte_ring* relay = queue_ == dp_.workers
+                        ? dp_.control_tx[static_cast<int>(port == dp_.inner_port ? PortRole::inner
+                                                                                 : PortRole::outer)]
+                        : nullptr;
+  // The control thread's frames go through worker 0 on a port without a TX queue to spare.
+  const std::uint16_t sent =
+      relay != nullptr
+          ? static_cast<std::uint16_t>(rte_ring_sp_enqueue_burst(relay, reinterpret_cast<void**>(b.pkts), b.n, nullptr))
+          : rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
   if (port == dp_.outer_port) {
     stats_.tx_outer += sent;
   } else {

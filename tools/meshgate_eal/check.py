@@ -153,22 +153,28 @@ class _Check:
                          "also answers its traffic" % (name, iface))
             key = "qpairs" if driver == "net_af_packet" else "queue_count"
             have = int(kv.get(key, "1"))
+            single_queue = driver == "net_af_xdp" and nd.kind in ("veth", "virtual", "tap")
+            if single_queue:
+                # A veth offers one AF_XDP queue pair: one worker, and meshgate relays the
+                # control thread's frames through worker 0.
+                if int(kv.get("start_queue", "0")) + have > 1:
+                    self.add(PROBLEM, "%s: %s is a %s, which offers a single AF_XDP queue pair"
+                             % (name, iface, nd.kind),
+                             "set start_queue=0,queue_count=1 in the vdev line")
+                if need - 1 > 1:
+                    self.add(PROBLEM, "%s: one AF_XDP queue pair on %s feeds one worker, the "
+                             "profile asks for %d" % (name, iface, need - 1),
+                             "set workers = 1, or use net_af_packet (qpairs = workers + 1)")
+                continue
             if have < need:
                 self.add(PROBLEM, "%s: %s=%d, but %d workers and the control thread need %d TX "
                          "queues" % (name, key, have, need - 1, need),
                          "set %s=%d in the vdev line" % (key, need))
-            if driver == "net_af_xdp":
+            if driver == "net_af_xdp" and nd.queues < int(kv.get("start_queue", "0")) + have:
                 want = int(kv.get("start_queue", "0")) + have
-                if nd.kind in ("veth", "virtual", "tap") and want > 1:
-                    self.add(PROBLEM, "%s: %s is a %s, which has no combined channels: DPDK's "
-                             "AF_XDP driver then opens a single queue pair, and meshgate needs "
-                             "%d TX queues" % (name, iface, nd.kind, need),
-                             "use net_af_packet on %s: meshgate-eal generate --vdev-driver "
-                             "af_packet" % iface)
-                elif nd.queues < want:
-                    self.add(PROBLEM, "%s: %s has %d queue(s), AF_XDP asks for %d"
-                             % (name, iface, nd.queues, want),
-                             "ethtool -L %s rx %d tx %d" % (iface, want, want))
+                self.add(PROBLEM, "%s: %s has %d queue(s), AF_XDP asks for %d"
+                         % (name, iface, nd.queues, want),
+                         "ethtool -L %s rx %d tx %d" % (iface, want, want))
 
     def ports(self):
         devices = self.allowed() + [v.split(",")[0] for v in self.p.all("eal.vdev")]

@@ -122,16 +122,19 @@ def _port_entries(host: Host, plan: Plan, ports, workers: int, opts: Options):
                     p.role.capitalize(), p.label, host.node_of_nic(nic), p.why, state)]))
             continue
         nd = p.netdev
-        if opts.vdev_driver == "af_xdp":
+        if opts.vdev_driver == "af_xdp" and nd.kind != "nic":
+            value = "%s,iface=%s,start_queue=0,queue_count=1" % (p.device, nd.name)
+            why = ["AF_XDP on a %s: it offers one queue pair, so one worker polls it and meshgate" % nd.kind,
+                   "relays the control thread's frames through worker 0 (no TX queue to spare)."]
+            if workers > 1:
+                plan.warnings.append(
+                    "%s is a %s: one AF_XDP queue pair feeds one worker, not %d; use "
+                    "--workers 1 or --vdev-driver af_packet" % (nd.name, nd.kind, workers))
+        elif opts.vdev_driver == "af_xdp":
             value = "%s,iface=%s,start_queue=0,queue_count=%d" % (p.device, nd.name, workers + 1)
             why = ["AF_XDP: queue_count = workers + 1, one TX queue per worker and one for",
                    "the control thread; the interface needs that many queues."]
-            if nd.kind != "nic":
-                plan.warnings.append(
-                    "%s is a %s without combined channels: DPDK 22.11's AF_XDP driver opens one "
-                    "queue pair there, fewer than the %d TX queues meshgate needs; use "
-                    "--vdev-driver af_packet" % (nd.name, nd.kind, workers + 1))
-            elif nd.queues < workers + 1:
+            if nd.queues < workers + 1:
                 fix = "ethtool -L %s rx %d tx %d" % (nd.name, workers + 1, workers + 1)
                 why.append("It has %d now: %s." % (nd.queues, fix))
                 plan.warnings.append("%s has %d queue(s), AF_XDP needs %d: %s"

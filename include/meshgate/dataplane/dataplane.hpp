@@ -105,6 +105,11 @@ struct Dataplane {
   NeighbourTable neighbours;
   dpdk::Rcu rcu;
 
+  // Control -> worker 0, per port (index PortRole): only on a port with no TX queue to spare for
+  // the control thread (AF_XDP on veth has one queue pair); null otherwise. Single producer (the
+  // control thread), single consumer (worker 0, which sends them on its own TX queue).
+  rte_ring* control_tx[2] = {nullptr, nullptr};
+
   // Worker -> control.
   rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
   rte_ring* events = nullptr;      // Event elements

@@ -76,6 +76,8 @@ class Worker {
 
  private:
   void encrypt_and_queue(OutPacket* out, unsigned k, Nanos now);
+  /// Worker 0: sends what the control thread left in Dataplane::control_tx.
+  unsigned relay_control_tx() noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;
   void drop(rte_mbuf* m, wire::DropReason r) noexcept;
   void to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer = kNoPeer) noexcept;

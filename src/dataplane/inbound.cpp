@@ -55,20 +55,9 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    if (m->nb_segs != 1) {
-      drop(m, Drop::multi_segment);
-      continue;
-    }
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
-    wire::FrameInfo f = wire::classify_frame(p, m->data_len);
-    if (!f.ok()) {
-      drop(m, f.drop);
-      continue;
-    }
-    if ((p[0] & 1) == 0 && std::memcmp(p, dp_.addr.outer_mac.b.data(), 6) != 0) {
-      drop(m, Drop::other_mac);  // seen only because the port is promiscuous
-      continue;
-    }
+    wire::FrameInfo f;
+    if (!admit_frame(m, f, dp_.addr.outer_mac, true)) continue;
     if (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ndp) {
       to_control(m, ToControl::outer_neighbour, PortRole::outer);
       continue;

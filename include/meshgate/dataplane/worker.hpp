@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include "meshgate/crypto/aead.hpp"
@@ -76,6 +77,26 @@ class Worker {
 
  private:
   void encrypt_and_queue(OutPacket* out, unsigned k, Nanos now);
+  /// The checks both directions start with: one segment, headers sane, addressed to our MAC
+  /// (or multicast: the ports are promiscuous). False: dropped with its reason.
+  bool admit_frame(rte_mbuf* m, wire::FrameInfo& f, const wire::MacAddr& our_mac,
+                   bool verify_ipv4_checksum) noexcept {
+    if (m->nb_segs != 1) {
+      drop(m, Drop::multi_segment);
+      return false;
+    }
+    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    f = wire::classify_frame(p, m->data_len, {.verify_ipv4_checksum = verify_ipv4_checksum});
+    if (!f.ok()) {
+      drop(m, f.drop);
+      return false;
+    }
+    if ((p[0] & 1) == 0 && std::memcmp(p, our_mac.b.data(), 6) != 0) {
+      drop(m, Drop::other_mac);
+      return false;
+    }
+    return true;
+  }
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;

@@ -2,26 +2,12 @@
 
 namespace meshgate::noise {
 
-std::string_view to_string(HandshakeDrop d) noexcept {
-  switch (d) {
-    case HandshakeDrop::none: return "none";
-#define MESHGATE_X(name, desc) \
-  case HandshakeDrop::name: return #name;
-    MESHGATE_HANDSHAKE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-  }
-  return "unknown";
-}
+namespace {
+constexpr const char* kNames[] = MESHGATE_REASON_NAMES(MESHGATE_HANDSHAKE_DROP_REASONS);
+constexpr const char* kTexts[] = MESHGATE_REASON_TEXTS(MESHGATE_HANDSHAKE_DROP_REASONS, "accepted");
+}  // namespace
 
-std::string_view describe(HandshakeDrop d) noexcept {
-  switch (d) {
-    case HandshakeDrop::none: return "accepted";
-#define MESHGATE_X(name, desc) \
-  case HandshakeDrop::name: return desc;
-    MESHGATE_HANDSHAKE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-  }
-  return "unknown";
-}
+std::string_view to_string(HandshakeDrop d) noexcept { return reason_lookup(kNames, d, "unknown"); }
+std::string_view describe(HandshakeDrop d) noexcept { return reason_lookup(kTexts, d, "unknown"); }
 
 }  // namespace meshgate::noise

@@ -3,24 +3,16 @@
 namespace meshgate::wire {
 namespace {
 
-#define MESHGATE_X(id, text) #id,
-constexpr const char* kNames[] = {"none", MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)};
-#undef MESHGATE_X
-#define MESHGATE_X(id, text) text,
-constexpr const char* kTexts[] = {"not dropped", MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)};
-#undef MESHGATE_X
-static_assert(sizeof(kNames) / sizeof(kNames[0]) == kDropReasonCount + 1);
+constexpr const char* kNames[] = MESHGATE_REASON_NAMES(MESHGATE_WIRE_DROP_REASONS);
+constexpr const char* kTexts[] = MESHGATE_REASON_TEXTS(MESHGATE_WIRE_DROP_REASONS, "not dropped");
+static_assert(std::size(kNames) == kDropReasonCount + 1);
 
 }  // namespace
 
-const char* drop_reason_name(DropReason r) noexcept {
-  const auto i = static_cast<std::size_t>(r);
-  return i <= kDropReasonCount ? kNames[i] : "unknown";
-}
+const char* drop_reason_name(DropReason r) noexcept { return reason_lookup(kNames, r, "unknown"); }
 
 const char* drop_reason_description(DropReason r) noexcept {
-  const auto i = static_cast<std::size_t>(r);
-  return i <= kDropReasonCount ? kTexts[i] : "unknown drop reason";
+  return reason_lookup(kTexts, r, "unknown drop reason");
 }
 
 }  // namespace meshgate::wire

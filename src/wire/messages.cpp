@@ -15,27 +15,14 @@ std::string_view to_string(MessageType t) noexcept {
   return "unknown";
 }
 
-std::string_view to_string(WireDrop d) noexcept {
-  switch (d) {
-    case WireDrop::none: return "none";
-#define MESHGATE_X(name, desc) \
-  case WireDrop::name: return #name;
-    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-  }
-  return "unknown";
-}
+namespace {
+constexpr const char* kDropNames[] = MESHGATE_REASON_NAMES(MESHGATE_WIRE_MESSAGE_DROP_REASONS);
+constexpr const char* kDropTexts[] =
+    MESHGATE_REASON_TEXTS(MESHGATE_WIRE_MESSAGE_DROP_REASONS, "accepted");
+}  // namespace
 
-std::string_view describe(WireDrop d) noexcept {
-  switch (d) {
-    case WireDrop::none: return "accepted";
-#define MESHGATE_X(name, desc) \
-  case WireDrop::name: return desc;
-    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-  }
-  return "unknown";
-}
+std::string_view to_string(WireDrop d) noexcept { return reason_lookup(kDropNames, d, "unknown"); }
+std::string_view describe(WireDrop d) noexcept { return reason_lookup(kDropTexts, d, "unknown"); }
 
 Classified classify(const std::uint8_t* data, std::size_t len) noexcept {
   if (len < sizeof(MessageHeader)) return {MessageType{}, WireDrop::too_short};

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "meshgate/base/reasons.hpp"
+
 namespace meshgate::noise {
 
 #define MESHGATE_HANDSHAKE_DROP_REASONS(X)                                                 \
@@ -24,18 +26,10 @@ namespace meshgate::noise {
   X(unexpected_cookie, "cookie reply while no mac1 is outstanding to that peer")         \
   X(bad_cookie, "cookie reply did not authenticate")
 
-enum class HandshakeDrop : std::uint8_t {
-  none = 0,
-#define MESHGATE_X(name, desc) name,
-  MESHGATE_HANDSHAKE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-};
+MESHGATE_REASON_ENUM(HandshakeDrop, MESHGATE_HANDSHAKE_DROP_REASONS)
 
-inline constexpr std::size_t kHandshakeDropCount = 0
-#define MESHGATE_X(name, desc) +1
-    MESHGATE_HANDSHAKE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-    ;
+inline constexpr std::size_t kHandshakeDropCount =
+    MESHGATE_REASON_COUNT(MESHGATE_HANDSHAKE_DROP_REASONS);
 
 std::string_view to_string(HandshakeDrop d) noexcept;
 std::string_view describe(HandshakeDrop d) noexcept;

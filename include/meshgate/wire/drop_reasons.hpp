@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <iterator>
 
+#include "meshgate/base/reasons.hpp"
+#include <iterator>
+
 // X(identifier, "description")
 #define MESHGATE_WIRE_DROP_REASONS(X)                                                 \
   X(frame_too_short, "frame shorter than an Ethernet header")                         \
@@ -34,12 +37,7 @@
 
 namespace meshgate::wire {
 
-enum class DropReason : std::uint8_t {
-  none = 0,
-#define MESHGATE_X(id, text) id,
-  MESHGATE_WIRE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-};
+MESHGATE_REASON_ENUM(DropReason, MESHGATE_WIRE_DROP_REASONS)
 
 /// Every reason except none, in list order (for counter tables and their names).
 #define MESHGATE_X(id, text) DropReason::id,

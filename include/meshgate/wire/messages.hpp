@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "meshgate/base/reasons.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/wire/constants.hpp"
 
@@ -155,18 +156,10 @@ constexpr MessageHeader make_header(MessageType t) noexcept {
   X(reserved_nonzero, "reserved header bytes 1-3 are not zero")                       \
   X(bad_size, "length is wrong for the message type (exact for 1-3, >= 32 for 4)")
 
-enum class WireDrop : std::uint8_t {
-  none = 0,
-#define MESHGATE_X(name, desc) name,
-  MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-};
+MESHGATE_REASON_ENUM(WireDrop, MESHGATE_WIRE_MESSAGE_DROP_REASONS)
 
-inline constexpr std::size_t kWireDropCount = 0
-#define MESHGATE_X(name, desc) +1
-    MESHGATE_WIRE_MESSAGE_DROP_REASONS(MESHGATE_X)
-#undef MESHGATE_X
-    ;
+inline constexpr std::size_t kWireDropCount =
+    MESHGATE_REASON_COUNT(MESHGATE_WIRE_MESSAGE_DROP_REASONS);
 
 std::string_view to_string(WireDrop d) noexcept;
 std::string_view describe(WireDrop d) noexcept;

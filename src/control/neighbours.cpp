@@ -25,7 +25,9 @@ constexpr std::size_t kMaxUnresolved = 16;
 /// DSCP AF41 on handshake packets, as the kernel sends them.
 constexpr std::uint8_t kHandshakeTos = 0x88;
 
-auto hop_key(const IpAddr& ip) { return std::make_pair(static_cast<int>(ip.family), ip.bytes); }
+auto hop_key(const IpAddr& ip) {
+  return std::make_pair(static_cast<int>(ip.family), ip.bytes);
+}
 
 }  // namespace
 
@@ -181,8 +183,10 @@ void Control::update_route(PeerId peer, Nanos now, bool rebuild) {
       std::memcmp(cur->outer.bytes.data(), mac->b.data(), 6) == 0) {
     return;
   }
-  auto* r = new dataplane::PeerRoute{
-      ep, wire::OuterTemplate::make(dp_.addr.outer_mac, *mac, src, ep.addr, listen_port(), ep.port)};
+  auto* r =
+      new dataplane::PeerRoute{.outer = wire::OuterTemplate::make(dp_.addr.outer_mac, *mac, src,
+                                                                  ep.addr, listen_port(), ep.port),
+                               .endpoint = ep};
   if (!r->outer.valid()) {
     delete r;
     return;
@@ -207,7 +211,8 @@ void Control::send_udp(const Endpoint& to, const std::uint8_t* payload, std::siz
     rte_pktmbuf_free(m);
     return;
   }
-  auto* buf = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(t.len + len)));
+  auto* buf = reinterpret_cast<std::uint8_t*>(
+      rte_pktmbuf_append(m, static_cast<std::uint16_t>(t.len + len)));
   std::memcpy(buf + t.len, payload, len);
   t.write(buf, len, static_cast<std::uint16_t>(crypto::random_u32()), kHandshakeTos);
   if (mac) {

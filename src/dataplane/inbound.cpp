@@ -10,9 +10,9 @@
 //   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
 #include <rte_config.h>
+#include <rte_mbuf.h>
 
 #include <cstring>
-#include <rte_mbuf.h>
 
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
@@ -21,16 +21,6 @@
 namespace meshgate::dataplane {
 
 namespace {
-
-struct InPacket {
-  rte_mbuf* m;
-  Keypair* kp;
-  std::uint8_t* payload;  // WireGuard message
-  std::uint16_t wg_len;
-  std::uint64_t counter;
-  std::uint32_t index;  // receiver index
-  Endpoint source;
-};
 
 constexpr std::uint32_t kStunMagic = 0x2112A442;
 
@@ -47,7 +37,24 @@ bool is_channel_data(const std::uint8_t* p, std::size_t len) noexcept {
 }  // namespace
 
 void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
-  InPacket in[kBurst];
+  // A one-burst pipeline, as outbound: this burst is classified and its keypair slots start
+  // loading; the previous burst is opened and delivered; then this burst's replay words, peer
+  // rows and activity rows start loading, for the next call (or finish_inbound) to find.
+  InBurst& cur = in_burst_[in_next_];
+  classify_burst(pkts, n, cur);
+  finish_inbound(now);
+  for (unsigned i = 0; i < cur.n; ++i) {
+    const Keypair* kp = dp_.keypairs.lookup(cur.p[i].index);
+    if (kp == nullptr) continue;
+    kp->replay.prefetch(cur.p[i].counter);
+    rte_prefetch0(&dp_.peers[kp->peer]);
+    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
+  }
+  in_next_ ^= 1;
+}
+
+void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
+  InPacket* in = b.p;
   unsigned k = 0;
   const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
 
@@ -94,11 +101,28 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     }
     const std::uint32_t index = load_le32(wg + 4);
     dp_.keypairs.prefetch_recv(index);
-    in[k++] = {m, nullptr, wg, len, load_le64(wg + 8), index,
+    in[k++] = {m,
+               nullptr,
+               wg,
+               len,
+               load_le64(wg + 8),
+               index,
                {v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
   }
+  b.n = k;
+}
 
-  // --- 2: receiver index -> keypair; start loading the peers' rows for after the AEAD ----------
+void Worker::finish_inbound(Nanos now) {
+  InBurst& b = in_burst_[in_next_ ^ 1];
+  const unsigned k = b.n;
+  if (k == 0) return;
+  b.n = 0;
+  InPacket* in = b.p;
+
+  // --- 2: receiver index -> keypair; the routes (for the roaming check) start loading ----------
+  // The slots were prefetched a burst ago and may have dropped to L2 under the packet data since:
+  // bring them back to L1 together rather than one dependent L2 hit after another.
+  for (unsigned i = 0; i < k; ++i) dp_.keypairs.prefetch_recv(in[i].index);
   crypto::AeadJob jobs[kBurst];
   unsigned nj = 0;
   for (unsigned i = 0; i < k; ++i) {
@@ -112,14 +136,16 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       drop(ip.m, Drop::wg_key_expired);
       continue;
     }
-    kp->replay.prefetch(ip.counter);
-    const Peer& pr = dp_.peers[kp->peer];
-    rte_prefetch0(&pr);
-    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
+    const PeerRoute* route = dp_.peers[kp->peer].route.load(std::memory_order_relaxed);
+    if (route != nullptr) rte_prefetch0(&route->endpoint);
     ip.kp = kp;
     std::uint8_t* ct = ip.payload + wire::spec::kTransportHeaderSize;
     const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
-    jobs[nj] = {.key = kp->recv_key, .counter = ip.counter, .src = ct, .dst = ct, .len = ct_len,
+    jobs[nj] = {.key = kp->recv_key,
+                .counter = ip.counter,
+                .src = ct,
+                .dst = ct,
+                .len = ct_len,
                 .tag = ct + ct_len};
     if (nj != i) in[nj] = ip;
     ++nj;
@@ -129,8 +155,13 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   // --- 3: one batch AEAD call; only then the replay window ------------------------------------
   aead_.open({jobs, nj});
   stats_.decrypted += nj;
-  for (unsigned i = 0; i < nj; ++i) {  // the rows are in by now; the routes are next
-    if (jobs[i].ok) rte_prefetch0(dp_.peers[in[i].kp->peer].route.load(std::memory_order_relaxed));
+
+  for (unsigned i = 0; i < nj; ++i) {  // back to L1 after the packet data went through it
+    if (!jobs[i].ok) continue;
+    const Keypair* kp = in[i].kp;
+    kp->replay.prefetch(in[i].counter);
+    rte_prefetch0(&dp_.peers[kp->peer]);
+    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
   }
 
   // --- 4: replay: one lock per run of packets on one keypair, tags verified first -------------
@@ -184,7 +215,10 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     Peer& pr = dp_.peers[peer];
     if (!kp->used.load(std::memory_order_relaxed) &&
         !kp->used.exchange(true, std::memory_order_relaxed) &&
-        !post({Event::Kind::keypair_used, peer, kp->live_index.load(std::memory_order_relaxed), {}})) {
+        !post({Event::Kind::keypair_used,
+               peer,
+               kp->live_index.load(std::memory_order_relaxed),
+               {}})) {
       kp->used.store(false, std::memory_order_relaxed);
     }
     const PeerRoute* route = pr.route.load(std::memory_order_acquire);
@@ -221,7 +255,6 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     }
   }
   settle();
-
   // --- 5: the inner source must be within the sending peer's allowed IPs (burst lookup) -------
   static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
   PeerId owner[kBurst];
@@ -262,8 +295,8 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;
     }
-    const IpAddr next = dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24)
-                                              : IpAddr::v4_bytes(inner + 16));
+    const IpAddr next =
+        dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16));
     if (!(next == hop)) {
       hop = next;
       hop_mac = next.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next);

@@ -7,9 +7,9 @@
 //   5 seal       pad to 16, make room for the headers, one batch AEAD call
 //   6 frame      outer Ethernet/IP/UDP from the peer's route, WireGuard header, queue for TX
 #include <rte_config.h>
+#include <rte_mbuf.h>
 
 #include <cstring>
-#include <rte_mbuf.h>
 
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
@@ -18,7 +18,6 @@
 namespace meshgate::dataplane {
 
 namespace {
-
 
 /// WireGuard padding (digest section 2): a multiple of 16, never beyond the MTU.
 inline std::uint32_t padded_length(std::uint32_t len, std::uint32_t mtu) noexcept {
@@ -29,13 +28,25 @@ inline std::uint32_t padded_length(std::uint32_t len, std::uint32_t mtu) noexcep
 }  // namespace
 
 void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
+  // A one-burst pipeline: this burst is classified and routed and its peer rows start loading;
+  // then the previous burst, whose rows, keypairs and routes are in cache by now, is sealed;
+  // then this burst's keypairs and routes start loading, to be in cache when the next call
+  // (or finish_outbound) seals it. The seal of one burst hides the table misses of the next.
+  OutBurst& cur = out_burst_[out_next_];
+  route_burst(pkts, n, cur);
+  finish_outbound(now);
+  for (unsigned i = 0; i < cur.n; ++i) {
+    if (cur.peer[i] == kNoPeer) continue;
+    const Peer& pr = dp_.peers[cur.peer[i]];
+    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
+    const PeerRoute* route = pr.route.load(std::memory_order_relaxed);
+    if (route != nullptr) rte_prefetch0(route);  // an IPv4 template: one line
+  }
+  out_next_ ^= 1;
+}
+
+void Worker::route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r) {
   // --- 1: classify; collect the destinations to route ----------------------------------------
-  struct Routed {
-    rte_mbuf* m;
-    PeerId peer;
-    std::uint16_t l3_off, l3_len;
-  };
-  Routed r[kBurst];
   std::uint32_t dst4[kBurst];
   peer::Ip6 dst6[kBurst];
   std::uint8_t at4[kBurst], at6[kBurst];
@@ -65,47 +76,57 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       dst4[n4] = load_be32(f.dst);
       at4[n4++] = static_cast<std::uint8_t>(nr);
     }
-    r[nr++] = {m, kNoPeer, f.l3_off, f.l3_len};
+    r.m[nr] = m;
+    r.l3_off[nr] = f.l3_off;
+    r.l3_len[nr] = f.l3_len;
+    ++nr;
   }
+  r.n = nr;
   if (nr == 0) return;
 
-  // --- 2: route the burst: the trie walks advance together, so a big table costs about one
-  // memory latency per level for the burst rather than per packet -----------------------------
+  // --- 2: route the burst: the walks advance together, so a big table costs about one memory
+  // latency per level for the burst rather than per packet ------------------------------------
   static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
   PeerId found[kBurst];
   if (n4 != 0) {
     dp_.allowed.lookup_burst(dst4, found, n4);
-    for (unsigned j = 0; j < n4; ++j) r[at4[j]].peer = found[j];
+    for (unsigned j = 0; j < n4; ++j) r.peer[at4[j]] = found[j];
   }
   if (n6 != 0) {
     dp_.allowed.lookup_burst(dst6, found, n6);
-    for (unsigned j = 0; j < n6; ++j) r[at6[j]].peer = found[j];
-  }
-  // Peer rows, then their keypairs and routes: each level's misses overlap across the burst.
-  for (unsigned i = 0; i < nr; ++i) {
-    if (r[i].peer == kNoPeer) continue;
-    const Peer& pr = dp_.peers[r[i].peer];
-    rte_prefetch0(&pr);
-    __builtin_prefetch(&dp_.activity(id_, r[i].peer), 1);  // written after the seal
+    for (unsigned j = 0; j < n6; ++j) r.peer[at6[j]] = found[j];
   }
   for (unsigned i = 0; i < nr; ++i) {
-    if (r[i].peer == kNoPeer) continue;
-    const Peer& pr = dp_.peers[r[i].peer];
-    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
-    const PeerRoute* route = pr.route.load(std::memory_order_relaxed);
-    if (route != nullptr) {  // endpoint and outer template: two lines
-      rte_prefetch0(route);
-      rte_prefetch0(reinterpret_cast<const char*>(route) + 64);
-    }
+    if (r.peer[i] == kNoPeer) continue;
+    rte_prefetch0(&dp_.peers[r.peer[i]]);
+    __builtin_prefetch(&dp_.activity(id_, r.peer[i]), 1);  // written after the seal
   }
+}
+
+void Worker::finish_outbound(Nanos now) {
+  OutBurst& r = out_burst_[out_next_ ^ 1];
+  const unsigned nr = r.n;
+  if (nr == 0) return;
+  r.n = 0;
 
   // --- 3: key, route; no usable key: stage via the control thread -----------------------------
+  // The lines were prefetched a burst ago and may have dropped to L2 under this burst's packet
+  // data: bring them back to L1 together rather than one dependent L2 hit after another.
+  for (unsigned i = 0; i < nr; ++i) {
+    if (r.peer[i] != kNoPeer) rte_prefetch0(&dp_.peers[r.peer[i]]);
+  }
+  for (unsigned i = 0; i < nr; ++i) {
+    if (r.peer[i] == kNoPeer) continue;
+    const Peer& pr = dp_.peers[r.peer[i]];
+    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
+    rte_prefetch0(pr.route.load(std::memory_order_relaxed));
+  }
   OutPacket out[kBurst];
   unsigned k = 0;
   for (unsigned i = 0; i < nr; ++i) {
-    rte_mbuf* m = r[i].m;
-    const PeerId peer = r[i].peer;
-    if (peer == kNoPeer || r[i].l3_len > dp_.mtu) {
+    rte_mbuf* m = r.m[i];
+    const PeerId peer = r.peer[i];
+    if (peer == kNoPeer || r.l3_len[i] > dp_.mtu) {
       // Rare: classify again rather than carry every frame's FrameInfo through the burst.
       const wire::FrameInfo f = wire::classify_frame(rte_pktmbuf_mtod(m, const std::uint8_t*),
                                                      m->data_len, {.verify_ipv4_checksum = false});
@@ -115,8 +136,8 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       continue;
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
-    rte_pktmbuf_adj(m, r[i].l3_off);
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - r[i].l3_len));
+    rte_pktmbuf_adj(m, r.l3_off[i]);
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - r.l3_len[i]));
 
     Peer& pr = dp_.peers[peer];
     Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
@@ -129,7 +150,7 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
       to_control(m, ToControl::stage, PortRole::inner, peer);
       continue;
     }
-    out[k++] = {m, kp, route, peer, r[i].l3_len, 0};
+    out[k++] = {m, kp, route, peer, r.l3_len[i], 0};
   }
   encrypt_and_queue(out, k, now);
 }
@@ -200,6 +221,12 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
   stats_.encrypted += nj;
 
   // --- 6: WireGuard and outer headers, accounting, TX -----------------------------------------
+  for (unsigned i = 0; i < k; ++i) {  // back to L1 after the packet data went through it
+    if (out[i].m == nullptr) continue;
+    rte_prefetch0(out[i].kp);
+    rte_prefetch0(out[i].route);
+    __builtin_prefetch(&dp_.activity(id_, out[i].peer), 1);
+  }
   // The peer's counters and time stamps (this worker's own row): one update per run of packets
   // to one peer (a burst is mostly one flow or a few) instead of one per packet.
   PeerId tally_peer = kNoPeer;
@@ -217,8 +244,8 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
   for (unsigned i = 0; i < k; ++i) {
     OutPacket& o = out[i];
     if (o.m == nullptr) continue;
-    auto* wg = reinterpret_cast<std::uint8_t*>(
-        rte_pktmbuf_prepend(o.m, wire::spec::kTransportHeaderSize));
+    auto* wg =
+        reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(o.m, wire::spec::kTransportHeaderSize));
     store_le32(wg, static_cast<std::uint32_t>(wire::MessageType::transport));
     store_le32(wg + 4, o.kp->remote_index);
     store_le64(wg + 8, o.counter);

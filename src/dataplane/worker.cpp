@@ -9,7 +9,6 @@
 #include <cstring>
 #include <ctime>
 
-
 namespace meshgate::dataplane {
 
 Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
@@ -18,22 +17,26 @@ Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
 unsigned Worker::poll(Nanos now) {
   rte_mbuf* pkts[kBurst];
   ++stats_.polls;
-  unsigned got = 0;
+  unsigned got_inner = 0, got_outer = 0;
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, kBurst);
     if (n == 0) continue;
-    stats_.rx_inner += n;
-    got += n;
+    got_inner += n;
     outbound(pkts, n, now);
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, kBurst);
     if (n == 0) continue;
-    stats_.rx_outer += n;
-    got += n;
+    got_outer += n;
     inbound(pkts, n, now);
   }
+  // A direction that received nothing finishes the burst its last call left (see outbound()).
+  if (got_inner == 0) finish_outbound(now);
+  if (got_outer == 0) finish_inbound(now);
+  stats_.rx_inner += got_inner;
+  stats_.rx_outer += got_outer;
+  unsigned got = got_inner + got_outer;
   if (id_ == 0) got += relay_control_tx();
   flush();
   if (got == 0) ++stats_.idle_polls;
@@ -46,7 +49,8 @@ unsigned Worker::relay_control_tx() noexcept {
     rte_ring* r = dp_.control_tx[static_cast<int>(role)];
     if (r == nullptr) continue;
     rte_mbuf* pkts[kBurst];
-    const unsigned got = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    const unsigned got =
+        rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
     for (unsigned i = 0; i < got; ++i) queue_tx(pkts[i], role);
     n += got;
   }
@@ -75,6 +79,10 @@ void Worker::run() {
     nanosleep(&ts, nullptr);
     dp_.rcu.reader_online(id_);
   }
+  const Nanos now = monotonic_now();
+  finish_outbound(now);
+  finish_inbound(now);
+  flush();
   dp_.rcu.reader_offline(id_);
 }
 
@@ -91,9 +99,9 @@ void Worker::flush_tx(TxBuffer& b, std::uint16_t port) noexcept {
                         : nullptr;
   // The control thread's frames go through worker 0 on a port without a TX queue to spare.
   const std::uint16_t sent =
-      relay != nullptr
-          ? static_cast<std::uint16_t>(rte_ring_sp_enqueue_burst(relay, reinterpret_cast<void**>(b.pkts), b.n, nullptr))
-          : rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
+      relay != nullptr ? static_cast<std::uint16_t>(rte_ring_sp_enqueue_burst(
+                             relay, reinterpret_cast<void**>(b.pkts), b.n, nullptr))
+                       : rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
   if (port == dp_.outer_port) {
     stats_.tx_outer += sent;
   } else {
@@ -108,7 +116,8 @@ void Worker::flush_tx(TxBuffer& b, std::uint16_t port) noexcept {
 
 void Worker::queue_tx(rte_mbuf* m, PortRole port) noexcept {
   TxBuffer& b = port == PortRole::inner ? tx_inner_ : tx_outer_;
-  if (b.n == std::size(b.pkts)) flush_tx(b, port == PortRole::inner ? dp_.inner_port : dp_.outer_port);
+  if (b.n == std::size(b.pkts))
+    flush_tx(b, port == PortRole::inner ? dp_.inner_port : dp_.outer_port);
   b.pkts[b.n++] = m;
 }
 
@@ -151,7 +160,8 @@ bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole
 }
 
 bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop,
-                          const std::optional<wire::MacAddr>& dst, bool v6, PortRole role) noexcept {
+                          const std::optional<wire::MacAddr>& dst, bool v6,
+                          PortRole role) noexcept {
   if (next_hop.family == IpAddr::Family::none) {
     drop(m, Drop::no_route);
     return false;
@@ -171,8 +181,7 @@ bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop,
   return false;
 }
 
-void Worker::send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f,
-                             wire::IcmpError kind) noexcept {
+void Worker::send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f, wire::IcmpError kind) noexcept {
   const IpAddr& from = f.is_v6() ? dp_.addr.inner_v6 : dp_.addr.inner_v4;
   if (from.family == IpAddr::Family::none) return;
   rte_mbuf* r = rte_pktmbuf_alloc(dp_.pool);

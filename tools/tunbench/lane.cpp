@@ -59,7 +59,9 @@ AeadRig::AeadRig(unsigned burst, unsigned len)
   batch_.seal(seal_jobs_);
 }
 
-bool AeadRig::opens_verify() { return batch_.open(open_jobs_) == burst_; }
+bool AeadRig::opens_verify() {
+  return batch_.open(open_jobs_) == burst_;
+}
 
 std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles) {
   std::uint64_t n = 0;
@@ -185,8 +187,8 @@ void Lane::run() {
     }
     if (spec_.progress && id_ == 0) {
       const double mpps = totals_.packets / (totals_.cycles / hz) / 1e6;
-      std::fprintf(stderr, "\r%s: %u/%u  worker 0 %.3f Mpps   ", spec_.label.c_str(), r + 1,
-                   rounds, mpps);
+      std::fprintf(stderr, "\r%s: %u/%u  worker 0 %.3f Mpps   ", spec_.label.c_str(), r + 1, rounds,
+                   mpps);
       std::fflush(stderr);
     }
   }
@@ -220,7 +222,9 @@ double Lane::aead_cycles_per_packet(Direction d) const {
   return sum / chunk_;
 }
 
-double Lane::average_size() const { return static_cast<double>(chunk_bytes_) / chunk_; }
+double Lane::average_size() const {
+  return static_cast<double>(chunk_bytes_) / chunk_;
+}
 
 void Lane::address_frames() {
   const auto n = static_cast<std::uint64_t>(owned_.size());
@@ -259,6 +263,14 @@ void Lane::stage(rte_mbuf** pkts, unsigned n) {
     w.flush();
     dp.rcu.quiescent(id_);
   }
+  // The last burst waits in the stage's pipeline until a poll finds the port empty, as here.
+  const Nanos now = monotonic_now();
+  if constexpr (kOutbound) {
+    w.finish_outbound(now);
+  } else {
+    w.finish_inbound(now);
+  }
+  w.flush();
 }
 
 bool Lane::trip() {
@@ -313,7 +325,8 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
     return fail("outbound frame " + std::to_string(j) + " has wrong outer headers");
   }
   std::uint8_t plain[kSlotBytes];
-  if (!crypto::aead_open(plain, receiver_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded, {})) {
+  if (!crypto::aead_open(plain, receiver_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded,
+                         {})) {
     return fail("outbound frame " + std::to_string(j) + " does not open with libsodium");
   }
   if (std::memcmp(plain, ref + 14, size) != 0 ||
@@ -345,7 +358,8 @@ bool Lane::check_drops() {
   for (const dataplane::Worker* w : {out_, in_}) {
     for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
       if (w->drops().count[i] != 0) {
-        names += std::string(" ") + (w == out_ ? "outbound:" : "inbound:") + dataplane::drop_name(i);
+        names +=
+            std::string(" ") + (w == out_ ? "outbound:" : "inbound:") + dataplane::drop_name(i);
       }
     }
   }

@@ -26,9 +26,15 @@ Result<rte_ring*> private_ring(const std::string& name, unsigned size) {
 
 }  // namespace
 
-std::uint32_t peer_net(PeerId p) { return kPeerNetBase + (p << 8); }
-IpAddr outer_address() { return IpAddr::v4(0xC6336402); }  // 198.51.100.2
-IpAddr inner_address() { return IpAddr::v4(0xC0A84D01); }  // 192.168.77.1
+std::uint32_t peer_net(PeerId p) {
+  return kPeerNetBase + (p << 8);
+}
+IpAddr outer_address() {
+  return IpAddr::v4(0xC6336402);
+}  // 198.51.100.2
+IpAddr inner_address() {
+  return IpAddr::v4(0xC0A84D01);
+}  // 192.168.77.1
 
 Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
   Ports ports;
@@ -60,7 +66,8 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
                                   .tx_queues = static_cast<std::uint16_t>(workers + 1),
                                   .pool = ports.pool});
     if (!info) return Error{info.error()};
-    (port == ports.inner ? ports.inner_mac : ports.outer_mac) = wire::MacAddr::from(info->mac.data());
+    (port == ports.inner ? ports.inner_mac : ports.outer_mac) =
+        wire::MacAddr::from(info->mac.data());
   }
   return ports;
 }
@@ -83,7 +90,8 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   dp.addr.outer_mac = ports.outer_mac;
   dp.addr.inner = {*Prefix::parse("192.168.77.0/24")};
   dp.addr.inner_v4 = inner_address();
-  dp.addr.inner_gateway_v4 = IpAddr::v4(0xC0A84DFE);  // 192.168.77.254: the next hop for peers' nets
+  dp.addr.inner_gateway_v4 =
+      IpAddr::v4(0xC0A84DFE);  // 192.168.77.254: the next hop for peers' nets
   dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
   dp.addr.outer_v4 = outer_address();
 
@@ -117,14 +125,15 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
     kp.recv = kp.send;
     kp.local_index = *idx;
     kp.birth = now;
-    kp.initiator = false;    // no age-based rekey requests during a run
+    kp.initiator = false;  // no age-based rekey requests during a run
     s->keys_[p] = kp.send;
     s->indices_[p] = *idx;
     dp.keypairs.publish(*idx, kp, p);
     dp.keypairs.slot(*idx).used.store(true);  // confirmed: no keypair_used event
     auto route = std::make_unique<dataplane::PeerRoute>(dataplane::PeerRoute{
-        self, wire::OuterTemplate::make(dp.addr.outer_mac, dp.addr.outer_mac, outer_address(),
-                                        outer_address(), kListenPort, kListenPort)});
+        .outer = wire::OuterTemplate::make(dp.addr.outer_mac, dp.addr.outer_mac, outer_address(),
+                                           outer_address(), kListenPort, kListenPort),
+        .endpoint = self});
     dataplane::Peer& pr = dp.peers[p];
     pr.route.store(route.get(), std::memory_order_release);
     pr.current.store(*idx, std::memory_order_release);

@@ -51,7 +51,9 @@ struct MbufMeta {
 /// The dynfield offset of MbufMeta; registered once per process by register_mbuf_meta().
 extern int g_meta_offset;
 bool register_mbuf_meta();
-inline MbufMeta& meta(rte_mbuf* m) { return *RTE_MBUF_DYNFIELD(m, g_meta_offset, MbufMeta*); }
+inline MbufMeta& meta(rte_mbuf* m) {
+  return *RTE_MBUF_DYNFIELD(m, g_meta_offset, MbufMeta*);
+}
 
 /// Events from workers to the control thread (a ring of these, not of packets).
 struct Event {
@@ -75,11 +77,11 @@ struct GatewayAddresses {
   std::vector<Prefix> outer;  // on-link prefixes of the Internet port
   IpAddr outer_v4;            // own address and UDP source for IPv4 endpoints (none: absent)
   IpAddr outer_v6;
-  IpAddr inner_v4;            // own LAN addresses: ARP/ND answers, ICMP source
+  IpAddr inner_v4;  // own LAN addresses: ARP/ND answers, ICMP source
   IpAddr inner_v6;
-  IpAddr inner_gateway_v4;    // next hop for LAN destinations off the inner prefixes
+  IpAddr inner_gateway_v4;  // next hop for LAN destinations off the inner prefixes
   IpAddr inner_gateway_v6;
-  IpAddr outer_gateway_v4;    // next hop towards endpoints off the outer prefixes
+  IpAddr outer_gateway_v4;  // next hop towards endpoints off the outer prefixes
   IpAddr outer_gateway_v6;
 };
 
@@ -125,7 +127,9 @@ struct Dataplane {
   IpAddr outer_next_hop(const IpAddr& dst) const noexcept;
   /// Writer w's activity row for `peer`: w is a worker id, or `workers` for the control thread's
   /// TX (its Worker uses queue `workers`).
-  PeerActivity& activity(unsigned writer, PeerId peer) noexcept { return (*activity_[writer])[peer]; }
+  PeerActivity& activity(unsigned writer, PeerId peer) noexcept {
+    return (*activity_[writer])[peer];
+  }
   /// Control thread: a peer's activity over every writer.
   PeerTotals peer_totals(PeerId peer) const noexcept;
   /// Control thread: zeroes a peer's rows before its id is used (the peer is not active, so no

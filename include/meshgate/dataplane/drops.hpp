@@ -10,17 +10,17 @@
 #include "meshgate/wire/drop_reasons.hpp"
 
 // X(identifier, "description")
-#define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                    \
-  X(multi_segment, "chained mbuf (the data path takes single-segment packets)")               \
-  X(not_for_us, "outer packet not addressed to the gateway's address and listen port")        \
-  X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")             \
-  X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")   \
+#define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                     \
+  X(multi_segment, "chained mbuf (the data path takes single-segment packets)")                \
+  X(not_for_us, "outer packet not addressed to the gateway's address and listen port")         \
+  X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")              \
+  X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")    \
   X(wg_bad_size, "WireGuard message of a wrong size for its type")                             \
-  X(wg_no_keypair, "receiver index names no live keypair")                                    \
-  X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")         \
-  X(wg_auth_failed, "ChaCha20-Poly1305 tag did not verify")                                   \
-  X(wg_replay, "counter replayed or older than the replay window")                            \
-  X(inner_bad_packet, "decrypted plaintext is not a sane IPv4/IPv6 packet")                   \
+  X(wg_no_keypair, "receiver index names no live keypair")                                     \
+  X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")          \
+  X(wg_auth_failed, "ChaCha20-Poly1305 tag did not verify")                                    \
+  X(wg_replay, "counter replayed or older than the replay window")                             \
+  X(inner_bad_packet, "decrypted plaintext is not a sane IPv4/IPv6 packet")                    \
   X(inner_source_not_allowed, "inner source address is not in the sending peer's allowed IPs") \
   X(inner_not_ip, "LAN frame is neither IP nor ARP/NDP")                                       \
   X(no_route, "no peer's allowed IPs contain the destination (ICMP unreachable sent)")         \
@@ -31,8 +31,8 @@
   X(control_ring_full, "ring to the control thread is full")                                   \
   X(tx_full, "port TX queue full")                                                             \
   X(staged_overflow, "oldest packet staged for a handshake was dropped (128 per peer)")        \
-  X(handshake_failed, "packets staged for a handshake that gave up")                          \
-  X(neighbour_unresolved, "next hop's MAC address could not be resolved")                     \
+  X(handshake_failed, "packets staged for a handshake that gave up")                           \
+  X(neighbour_unresolved, "next hop's MAC address could not be resolved")                      \
   X(control_rejected, "handshake, cookie or control message rejected by the control thread")
 
 namespace meshgate::dataplane {

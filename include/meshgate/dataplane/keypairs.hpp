@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,21 +33,23 @@ using PeerId = std::uint32_t;
 constexpr PeerId kNoPeer = 0xFFFFFFFF;
 
 struct alignas(64) Keypair {
-  // Written by the control thread before publication; read-only while live.
-  std::uint8_t send_key[32] = {};
-  std::uint8_t recv_key[32] = {};
-  std::uint32_t remote_index = 0;  // the peer's index: goes into our type-4 headers
-  PeerId peer = kNoPeer;
-  Nanos birth = 0;
-  bool initiator = false;
+  // Line 0, everything sending touches: one cache line per packet to a peer, which matters when
+  // every packet of a burst goes to another peer. Written by the control thread before
+  // publication and read-only while live, except send_counter.
   std::atomic<std::uint32_t> live_index{0};  // our index while usable, 0 when not
+  std::uint32_t remote_index = 0;            // the peer's index: goes into our type-4 headers
+  PeerId peer = kNoPeer;
+  bool initiator = false;
+  Nanos birth = 0;
+  // The nonce counter, reserved per burst by the sending workers.
+  std::atomic<std::uint64_t> send_counter{0};
+  std::uint8_t send_key[32] = {};
 
-  // Send side: the nonce counter, reserved per burst.
-  alignas(64) std::atomic<std::uint64_t> send_counter{0};
-
-  // Receive side. A keypair's packets normally arrive on one RX queue (RSS on the endpoint),
-  // so the lock is uncontended; it keeps the window correct when a peer roams between queues.
-  alignas(64) std::atomic_flag replay_lock = ATOMIC_FLAG_INIT;
+  // Line 1, the receive side. A keypair's packets normally arrive on one RX queue (RSS on the
+  // endpoint), so the lock is uncontended; it keeps the window correct when a peer roams between
+  // queues.
+  alignas(64) std::uint8_t recv_key[32] = {};
+  std::atomic_flag replay_lock = ATOMIC_FLAG_INIT;
   std::atomic<bool> used{false};  // a packet authenticated on it (key confirmation)
   peer::ReplayWindow replay;
 
@@ -55,6 +58,10 @@ struct alignas(64) Keypair {
   }
   void unlock_replay() noexcept { replay_lock.clear(std::memory_order_release); }
 };
+static_assert(offsetof(Keypair, send_key) + sizeof(Keypair::send_key) <= 64,
+              "the send side of a keypair is one cache line");
+static_assert(offsetof(Keypair, replay_lock) < 128,
+              "the replay lock shares the receive key's line");
 
 class KeypairTable {
  public:
@@ -76,17 +83,13 @@ class KeypairTable {
   /// Prefetches the lines of the slot an index names (live or not, so a worker may call it
   /// before lookup()) that sending reads and writes: keys, header fields, the nonce counter.
   void prefetch_send(std::uint32_t receiver_index) const noexcept {
-    const Keypair& k = slots_[receiver_index & mask_];
-    __builtin_prefetch(k.send_key);
-    __builtin_prefetch(&k.live_index);
-    __builtin_prefetch(&k.send_counter, 1);
+    __builtin_prefetch(&slots_[receiver_index & mask_].live_index, 1);  // one line, see Keypair
   }
   /// The same for receiving: keys, header fields, the replay lock and window.
   void prefetch_recv(std::uint32_t receiver_index) const noexcept {
     const Keypair& k = slots_[receiver_index & mask_];
-    __builtin_prefetch(k.recv_key);
     __builtin_prefetch(&k.live_index);
-    __builtin_prefetch(&k.replay_lock, 1);
+    __builtin_prefetch(k.recv_key, 1);  // with the replay lock
   }
 
   // --- control thread ---
@@ -105,7 +108,7 @@ class KeypairTable {
 
  private:
   std::uint32_t mask_;
-  HugeArray<Keypair> slots_;  // indexed at random per packet: huge pages where available
+  HugeArray<Keypair> slots_;         // indexed at random per packet: huge pages where available
   std::vector<std::uint32_t> free_;  // slot numbers
   std::uint32_t in_use_ = 0;
 };

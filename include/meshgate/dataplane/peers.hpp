@@ -20,10 +20,11 @@ namespace meshgate::dataplane {
 
 /// Where a peer's packets go: its endpoint and the outer Ethernet/IP/UDP header to reach it.
 /// Immutable once published; the control thread builds a new one when the endpoint or the
-/// next hop's MAC changes.
-struct PeerRoute {
-  Endpoint endpoint;
+/// next hop's MAC changes. Sending reads the first line (an IPv4 template), receiving the second
+/// (the endpoint, to notice roaming).
+struct alignas(64) PeerRoute {
   wire::OuterTemplate outer;
+  Endpoint endpoint;
 };
 
 struct alignas(64) Peer {
@@ -68,8 +69,7 @@ struct PeerTotals {
 
 class PeerTable {
  public:
-  explicit PeerTable(std::uint32_t capacity)
-      : capacity_(capacity), peers_(capacity) {}
+  explicit PeerTable(std::uint32_t capacity) : capacity_(capacity), peers_(capacity) {}
   Peer& operator[](PeerId id) noexcept { return peers_[id]; }
   const Peer& operator[](PeerId id) const noexcept { return peers_[id]; }
   std::uint32_t capacity() const noexcept { return capacity_; }

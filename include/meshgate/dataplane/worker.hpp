@@ -48,6 +48,17 @@ struct OutPacket {
   std::uint64_t counter;
 };
 
+/// A type-4 message on its way in, classified (Worker::inbound).
+struct InPacket {
+  rte_mbuf* m;
+  Keypair* kp;
+  std::uint8_t* payload;  // WireGuard message
+  std::uint16_t wg_len;
+  std::uint64_t counter;
+  std::uint32_t index;  // receiver index
+  Endpoint source;
+};
+
 class Worker {
  public:
   Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend = crypto::AeadBackend::ipsec_mb);
@@ -60,6 +71,11 @@ class Worker {
   /// Stage entry points, public for tunbench and tests: they take packets already received.
   void outbound(rte_mbuf** pkts, unsigned n, Nanos now);
   void inbound(rte_mbuf** pkts, unsigned n, Nanos now);
+  /// The stages are a one-burst pipeline: each call finishes the burst before and leaves its own
+  /// for the next call. These finish the burst left waiting; poll() calls them when a direction
+  /// received nothing, so a packet waits at most one poll.
+  void finish_outbound(Nanos now);
+  void finish_inbound(Nanos now);
   /// Sends what the stages queued.
   void flush();
 
@@ -76,6 +92,20 @@ class Worker {
   const WorkerStats& stats() const noexcept { return stats_; }
 
  private:
+  /// Outbound packets routed, waiting for their keys and the seal.
+  struct OutBurst {
+    unsigned n = 0;
+    rte_mbuf* m[kBurst];
+    PeerId peer[kBurst];
+    std::uint16_t l3_off[kBurst], l3_len[kBurst];
+  };
+  /// Type-4 messages classified, waiting to be opened.
+  struct InBurst {
+    unsigned n = 0;
+    InPacket p[kBurst];
+  };
+  void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
+  void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b);
   void encrypt_and_queue(OutPacket* out, unsigned k, Nanos now);
   /// The checks both directions start with: one segment, headers sane, addressed to our MAC
   /// (or multicast: the ports are promiscuous). False: dropped with its reason.
@@ -118,6 +148,9 @@ class Worker {
   TxBuffer tx_outer_;
   DropCounters drops_;
   WorkerStats stats_;
+  OutBurst out_burst_[2];  // [out_next_]: the call in progress; the other: waiting
+  InBurst in_burst_[2];
+  unsigned out_next_ = 0, in_next_ = 0;
 };
 
 }  // namespace meshgate::dataplane

@@ -60,10 +60,12 @@ std::size_t write_outer_ipv6_udp_offload(std::uint8_t* buf, const MacAddr& src_m
 /// Thread contract: built by the control thread when the endpoint, the source address or the
 /// neighbour entry changes; workers only read it (publish a new one, never edit in place).
 struct OuterTemplate {
-  std::array<std::uint8_t, 64> bytes{};  // the headers, variable fields zero
-  std::uint8_t len = 0;                  // kOuterV4Len or kOuterV6Len; 0 = not built
+  // The fields first: an IPv4 template (8 + 42 bytes) is then one cache line when the template
+  // starts on one.
+  std::uint8_t len = 0;  // kOuterV4Len or kOuterV6Len; 0 = not built
   bool v6 = false;
   std::uint32_t const_sum = 0;  // v4: IP header words; v6: pseudo-header addresses + next header
+  std::array<std::uint8_t, 64> bytes{};  // the headers, variable fields zero
 
   /// Fails (len stays 0) when the two addresses are not of one family.
   static OuterTemplate make(const MacAddr& src_mac, const MacAddr& dst_mac, const IpAddr& src_ip,

@@ -17,26 +17,25 @@ Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
 unsigned Worker::poll(Nanos now) {
   rte_mbuf* pkts[kBurst];
   ++stats_.polls;
-  unsigned got_inner = 0, got_outer = 0;
+  // A burst waits in its stage's pipeline only while the queue had more behind it (a full
+  // burst); a short or empty one means the queue is drained, so the waiting burst is finished
+  // now (see outbound()).
+  unsigned got = 0;
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, kBurst);
-    if (n == 0) continue;
-    got_inner += n;
-    outbound(pkts, n, now);
+    if (n != 0) outbound(pkts, n, now);
+    if (n < kBurst) finish_outbound(now);
+    stats_.rx_inner += n;
+    got += n;
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, kBurst);
-    if (n == 0) continue;
-    got_outer += n;
-    inbound(pkts, n, now);
+    if (n != 0) inbound(pkts, n, now);
+    if (n < kBurst) finish_inbound(now);
+    stats_.rx_outer += n;
+    got += n;
   }
-  // A direction that received nothing finishes the burst its last call left (see outbound()).
-  if (got_inner == 0) finish_outbound(now);
-  if (got_outer == 0) finish_inbound(now);
-  stats_.rx_inner += got_inner;
-  stats_.rx_outer += got_outer;
-  unsigned got = got_inner + got_outer;
   if (id_ == 0) got += relay_control_tx();
   flush();
   if (got == 0) ++stats_.idle_polls;

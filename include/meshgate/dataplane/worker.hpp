@@ -72,8 +72,8 @@ class Worker {
   void outbound(rte_mbuf** pkts, unsigned n, Nanos now);
   void inbound(rte_mbuf** pkts, unsigned n, Nanos now);
   /// The stages are a one-burst pipeline: each call finishes the burst before and leaves its own
-  /// for the next call. These finish the burst left waiting; poll() calls them when a direction
-  /// received nothing, so a packet waits at most one poll.
+  /// for the next call. These finish the burst left waiting; poll() calls them when a queue
+  /// returns less than a full burst, so a packet waits only while more are queued behind it.
   void finish_outbound(Nanos now);
   void finish_inbound(Nanos now);
   /// Sends what the stages queued.

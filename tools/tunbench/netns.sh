@@ -45,8 +45,14 @@ stop_pair() {
 
 pair_meshgate() {
   gen_keys a; gen_keys b
-  mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-  mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
+  # Two sites, each a server of its own in a real deployment: gateway A's worker runs on CPU 1
+  # and its control thread on CPU 0 (the shipped profile), gateway B's the other way round, so
+  # that the two workers do not take turns on one core.
+  cp "$MG_ROOT/dpdk-configs/veth-af-packet.profile" "$WORK/a.profile"
+  sed 's/^lcores = 0-1$/lcore-map = 0@1,1@0/' "$WORK/a.profile" >"$WORK/b.profile"
+  grep -q '^lcore-map = 0@1,1@0$' "$WORK/b.profile" || { echo "tunbench netns: no lcores line in the profile" >&2; return 1; }
+  MG_PROFILE=$WORK/a.profile mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+  MG_PROFILE=$WORK/b.profile mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
   STARTED+=(mga mgb)
   start_meshgate $NS_GA mga "$WORK/a.conf" && start_meshgate $NS_GB mgb "$WORK/b.conf"
 }

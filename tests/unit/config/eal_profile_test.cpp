@@ -123,9 +123,9 @@ TEST(EalProfile, ShippedVethAfPacket) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(
       r->eal_args(),
-      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge",
-            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2",
-            "--vdev", "net_af_packet1,iface=wan0,qpairs=2", "--log-level", "lib.eal:notice"}));
+      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--iova-mode", "va",
+            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=128", "--vdev",
+            "net_af_packet1,iface=wan0,qpairs=2,framecnt=128", "--log-level", "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);
@@ -152,9 +152,9 @@ TEST(EalProfile, ShippedCiNoHuge) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(
       r->eal_args(),
-      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "128", "--no-huge",
-            "--iova-mode", "va", "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2",
-            "--vdev", "net_af_packet1,iface=wan0,qpairs=2", "--log-level", "lib.eal:warning"}));
+      (Args{"-l", "0-1", "--main-lcore", "0", "-m", "128", "--no-huge", "--iova-mode", "va",
+            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=128", "--vdev",
+            "net_af_packet1,iface=wan0,qpairs=2,framecnt=128", "--log-level", "lib.eal:warning"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);
@@ -180,8 +180,8 @@ TEST(EalProfile, ShippedServerTwoNic) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->eal_args(),
             (Args{"-l", "32-40", "--main-lcore", "32", "--socket-mem", "1024,1024", "--huge-dir",
-                  "/dev/hugepages1G", "--file-prefix", "mg-0000-17-00.0", "--iova-mode", "va",
-                  "-a", "0000:17:00.0", "-a", "0000:b1:00.0", "--log-level", "lib.eal:notice"}));
+                  "/dev/hugepages1G", "--file-prefix", "mg-0000-17-00.0", "--iova-mode", "va", "-a",
+                  "0000:17:00.0", "-a", "0000:b1:00.0", "--log-level", "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "0000:17:00.0");
   EXPECT_EQ(r->outer, "0000:b1:00.0");
   EXPECT_EQ(r->workers, 8u);

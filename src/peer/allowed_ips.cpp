@@ -12,6 +12,7 @@ Status AllowedIps::insert(const IpPrefix& prefix, PeerId peer) {
   }
   if (prefix.family == IpPrefix::Family::kV4) {
     v4_.insert(prefix.v4, prefix.cidr, peer);
+    v4_table_.insert(prefix.v4, prefix.cidr, peer);
   } else {
     v6_.insert(to_key(prefix.v6), prefix.cidr, peer);
   }
@@ -20,12 +21,19 @@ Status AllowedIps::insert(const IpPrefix& prefix, PeerId peer) {
 
 bool AllowedIps::remove(const IpPrefix& prefix, PeerId peer) {
   if (peer == kNoPeer || prefix.cidr > prefix.max_cidr()) return false;
-  if (prefix.family == IpPrefix::Family::kV4) return v4_.remove(prefix.v4, prefix.cidr, peer);
+  if (prefix.family == IpPrefix::Family::kV4) {
+    if (!v4_.remove(prefix.v4, prefix.cidr, peer)) return false;
+    v4_table_.remove(v4_, prefix.v4, prefix.cidr);
+    return true;
+  }
   return v6_.remove(to_key(prefix.v6), prefix.cidr, peer);
 }
 
 std::size_t AllowedIps::remove_peer(PeerId peer) {
-  return v4_.remove_peer(peer) + v6_.remove_peer(peer);
+  const auto gone = v4_.prefixes_of(peer);
+  const std::size_t n4 = v4_.remove_peer(peer);
+  for (const auto& [key, cidr] : gone) v4_table_.remove(v4_, key, cidr);
+  return n4 + v6_.remove_peer(peer);
 }
 
 std::vector<IpPrefix> AllowedIps::prefixes_of(PeerId peer) const {

@@ -184,6 +184,36 @@ void LpmTrie<Key>::prune(Node* n) {
   if (only == nullptr && parent != nullptr) prune(parent);  // parent lost a child
 }
 
+// Walks down while the node's prefix covers the block. The first node past that is either
+// inside the block (then so is its whole subtree, which holds at least one prefix: a branch
+// node has two children) or off it (then so is everything below it).
+template <class Key>
+PeerId LpmTrie<Key>::longest_at_most(Key block, unsigned len, bool* has_longer_inside,
+                                     unsigned* depth) const noexcept {
+  const Key bmask = mask_of(len);
+  block &= bmask;
+  PeerId found = kNoPeer;
+  unsigned found_cidr = 0;
+  const Node* n = root_.load(std::memory_order_relaxed);
+  while (n != nullptr && n->cidr <= len && ((block ^ n->key) & n->mask) == 0) {
+    const PeerId p = n->peer.load(std::memory_order_relaxed);
+    if (p != kNoPeer) {
+      found = p;
+      found_cidr = n->cidr;
+    }
+    if (n->cidr == len) {  // exactly the block: anything below is longer and inside
+      *has_longer_inside = n->child[0].load(std::memory_order_relaxed) != nullptr ||
+                           n->child[1].load(std::memory_order_relaxed) != nullptr;
+      if (depth != nullptr) *depth = found_cidr;
+      return found;
+    }
+    n = n->child[bit_at(block, n->cidr)].load(std::memory_order_relaxed);
+  }
+  *has_longer_inside = n != nullptr && n->cidr > len && ((n->key ^ block) & bmask) == 0;
+  if (depth != nullptr) *depth = found_cidr;
+  return found;
+}
+
 template <class Key>
 std::vector<std::pair<Key, unsigned>> LpmTrie<Key>::prefixes_of(PeerId peer) const {
   std::vector<std::pair<Key, unsigned>> out;

@@ -2,15 +2,17 @@
 //
 // One table per interface, an IPv4 and an IPv6 longest-prefix-match trie. A prefix belongs to at
 // most one peer: inserting a prefix that another peer holds moves it. Host bits past the CIDR
-// are cleared on insert (`wg` warns about them but sends them anyway).
+// are cleared on insert (`wg` warns about them but sends them anyway). IPv4 lookups read a
+// DIR-16-8-8 table (ip4_table.hpp, at most three dependent loads) that the writer derives from
+// the IPv4 trie after every change; the trie keeps the bookkeeping (prefixes_of, remove_peer).
 //
-// Thread contract (see lpm_trie.hpp for the details):
+// Thread contract (see lpm_trie.hpp and ip4_table.hpp for the details):
 //  - lookup(), lookup_source_ok(): any thread, lock-free, no allocation; worker lcores call them
 //    per packet as RCU readers.
-//  - everything else: the control thread only (single writer). Unlinked trie nodes wait in a
-//    retired list. The control thread takes `m = retire_mark()` when it starts an RCU grace
-//    period and calls reclaim(m) once every reader has been quiescent since; nodes retired
-//    after the mark stay for the next round.
+//  - everything else: the control thread only (single writer). Unlinked trie nodes and table
+//    chunks wait in retired lists. The control thread takes `m = retire_mark()` when it starts an
+//    RCU grace period and calls reclaim(m) once every reader has been quiescent since; nodes
+//    retired after the mark stay for the next round.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +21,7 @@
 
 #include "meshgate/base/result.hpp"
 #include "meshgate/peer/ip.hpp"
+#include "meshgate/peer/ip4_table.hpp"
 #include "meshgate/peer/lpm_trie.hpp"
 
 namespace meshgate::peer {
@@ -29,14 +32,14 @@ class AllowedIps {
 
   /// Outbound routing and inbound checks: the peer whose longest prefix covers `addr`
   /// (host order), or kNoPeer.
-  PeerId lookup(std::uint32_t addr) const noexcept { return v4_.lookup(addr); }
+  PeerId lookup(std::uint32_t addr) const noexcept { return v4_table_.lookup(addr); }
   PeerId lookup(Ip6 addr) const noexcept { return v6_.lookup(to_key(addr)); }
 
   /// Burst forms (n <= kMaxBurst): the same answers, with the walks interleaved so that the
   /// cache misses of a large table overlap. Prefer these in the per-burst data path.
   static constexpr unsigned kMaxBurst = Ip4Trie::kMaxBurst;
   void lookup_burst(const std::uint32_t* addrs, PeerId* out, unsigned n) const noexcept {
-    v4_.lookup_burst(addrs, out, n);
+    v4_table_.lookup_burst(addrs, out, n);
   }
   void lookup_burst(const Ip6* addrs, PeerId* out, unsigned n) const noexcept {
     unsigned __int128 keys[Ip6Trie::kMaxBurst];
@@ -71,15 +74,23 @@ class AllowedIps {
   struct RetireMark {
     std::size_t v4 = 0;
     std::size_t v6 = 0;
+    std::size_t v4_chunks = 0;
   };
-  RetireMark retire_mark() const noexcept { return {v4_.retired_count(), v6_.retired_count()}; }
-  std::size_t retired_count() const noexcept { return v4_.retired_count() + v6_.retired_count(); }
+  RetireMark retire_mark() const noexcept {
+    return {v4_.retired_count(), v6_.retired_count(), v4_table_.retired_count()};
+  }
+  std::size_t retired_count() const noexcept {
+    return v4_.retired_count() + v6_.retired_count() + v4_table_.retired_count();
+  }
   void reclaim(RetireMark upto) {
     v4_.reclaim(upto.v4);
     v6_.reclaim(upto.v6);
+    v4_table_.reclaim(upto.v4_chunks);
   }
   /// Frees every retired node: only when no reader can hold one (tests, shutdown).
   void reclaim_all() { reclaim(retire_mark()); }
+  /// Chunks linked in the IPv4 lookup table (tests check that memory follows the prefixes).
+  std::size_t ip4_chunk_count() const noexcept { return v4_table_.chunk_count(); }
 
   static unsigned __int128 to_key(Ip6 a) noexcept {
     return (static_cast<unsigned __int128>(a.hi) << 64) | a.lo;
@@ -89,7 +100,8 @@ class AllowedIps {
   }
 
  private:
-  Ip4Trie v4_;
+  Ip4Trie v4_;         // the writer's source of truth for IPv4
+  Ip4Table v4_table_;  // derived from v4_ after every change; what IPv4 readers use
   Ip6Trie v6_;
 };
 

@@ -121,6 +121,12 @@ class LpmTrie {
   std::vector<std::pair<Key, unsigned>> prefixes_of(PeerId peer) const;
   /// Prefixes owned by some peer.
   std::size_t size() const noexcept { return size_; }
+  /// For the block key/len (host bits cleared here): the owner of the longest prefix of length
+  /// <= len that covers the whole block (kNoPeer if none), its length in `*depth` if given (0
+  /// if none), and in `*has_longer_inside` whether some prefix longer than len lies inside the
+  /// block. One walk.
+  PeerId longest_at_most(Key block, unsigned len, bool* has_longer_inside,
+                         unsigned* depth = nullptr) const noexcept;
   /// Linked nodes, branch nodes included (tests check that removals leave no debris).
   std::size_t node_count() const;
 

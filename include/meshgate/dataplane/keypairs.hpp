@@ -60,8 +60,8 @@ struct alignas(64) Keypair {
 };
 static_assert(offsetof(Keypair, send_key) + sizeof(Keypair::send_key) <= 64,
               "the send side of a keypair is one cache line");
-static_assert(offsetof(Keypair, replay_lock) < 128,
-              "the replay lock shares the receive key's line");
+static_assert(offsetof(Keypair, replay) + sizeof(std::uint64_t) <= 128,
+              "the replay lock and the window's highest counter share the receive key's line");
 
 class KeypairTable {
  public:

@@ -15,13 +15,28 @@ void Control::retire_index(std::uint32_t index) {
   dp_.rcu.defer([this, index] { dp_.keypairs.free(index); });
 }
 
+std::uint32_t Control::route_tag(PeerId peer) const {
+  const dataplane::PeerRoute* r = dp_.peers[peer].route.load(std::memory_order_relaxed);
+  return r != nullptr ? dataplane::endpoint_tag(r->endpoint) : 0;
+}
+
+void Control::tag_keypairs(PeerId peer) {
+  const std::uint32_t tag = route_tag(peer);
+  const dataplane::Peer& pr = dp_.peers[peer];
+  for (const auto* slot : {&pr.current, &pr.previous, &pr.next}) {
+    const std::uint32_t idx = slot->load(std::memory_order_relaxed);
+    if (idx != 0) dp_.keypairs.slot(idx).endpoint_tag.store(tag, std::memory_order_relaxed);
+  }
+}
+
 void Control::install_keypair(PeerId peer, noise::Keypair& kp, bool initiator, Nanos now) {
   PeerState& ps = *peers_[peer];
   dataplane::Peer& pr = dp_.peers[peer];
   const std::uint32_t idx = kp.local_index;
   handshake_index_.erase(idx);
   if (ps.pending_index == idx) ps.pending_index = 0;
-  dp_.keypairs.publish(idx, kp, peer);
+  dp_.keypairs.slot(idx).endpoint_tag.store(route_tag(peer), std::memory_order_relaxed);
+  dp_.keypairs.publish(idx, kp, peer);  // the release store that makes it live orders the tag
   kp.clear();
 
   const std::uint32_t next = pr.next.load(std::memory_order_relaxed);

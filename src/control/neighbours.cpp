@@ -195,6 +195,7 @@ void Control::update_route(PeerId peer, Nanos now, bool rebuild) {
     dp_.rcu.defer([old] { delete old; });
   }
   ps.route = r;
+  tag_keypairs(peer);
   flush_staged(peer, now);
 }
 

@@ -47,7 +47,6 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     const Keypair* kp = dp_.keypairs.lookup(cur.p[i].index);
     if (kp == nullptr) continue;
     kp->replay.prefetch(cur.p[i].counter);
-    rte_prefetch0(&dp_.peers[kp->peer]);
     __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
   }
   in_next_ ^= 1;
@@ -119,7 +118,7 @@ void Worker::finish_inbound(Nanos now) {
   b.n = 0;
   InPacket* in = b.p;
 
-  // --- 2: receiver index -> keypair; the routes (for the roaming check) start loading ----------
+  // --- 2: receiver index -> keypair ----------------------------------------------------------
   // The slots were prefetched a burst ago and may have dropped to L2 under the packet data since:
   // bring them back to L1 together rather than one dependent L2 hit after another.
   for (unsigned i = 0; i < k; ++i) dp_.keypairs.prefetch_recv(in[i].index);
@@ -136,8 +135,6 @@ void Worker::finish_inbound(Nanos now) {
       drop(ip.m, Drop::wg_key_expired);
       continue;
     }
-    const PeerRoute* route = dp_.peers[kp->peer].route.load(std::memory_order_relaxed);
-    if (route != nullptr) rte_prefetch0(&route->endpoint);
     ip.kp = kp;
     std::uint8_t* ct = ip.payload + wire::spec::kTransportHeaderSize;
     const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
@@ -160,7 +157,6 @@ void Worker::finish_inbound(Nanos now) {
     if (!jobs[i].ok) continue;
     const Keypair* kp = in[i].kp;
     kp->replay.prefetch(in[i].counter);
-    rte_prefetch0(&dp_.peers[kp->peer]);
     __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
   }
 
@@ -212,7 +208,6 @@ void Worker::finish_inbound(Nanos now) {
 
     Keypair* kp = ip.kp;
     const PeerId peer = kp->peer;
-    Peer& pr = dp_.peers[peer];
     if (!kp->used.load(std::memory_order_relaxed) &&
         !kp->used.exchange(true, std::memory_order_relaxed) &&
         !post({Event::Kind::keypair_used,
@@ -221,8 +216,9 @@ void Worker::finish_inbound(Nanos now) {
                {}})) {
       kp->used.store(false, std::memory_order_relaxed);
     }
-    const PeerRoute* route = pr.route.load(std::memory_order_acquire);
-    if ((route == nullptr || !(route->endpoint == ip.source)) && roamed != peer) {
+    // Roaming: the tag of the endpoint the control thread routes to, on the keypair's own line.
+    if (kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(ip.source) &&
+        roamed != peer) {
       post({Event::Kind::endpoint_changed, peer, 0, ip.source});
       roamed = peer;
     }

@@ -143,6 +143,10 @@ class Control {
   void install_keypair(PeerId peer, noise::Keypair& kp, bool initiator, Nanos now);
   void confirm_next(PeerId peer, std::uint32_t index, Nanos now, WallTime wall);
   void retire_index(std::uint32_t index);
+  /// Gives every keypair of `peer` the tag of the endpoint its route goes to (0: no route), for
+  /// the receive path's roaming check (dataplane::endpoint_tag).
+  void tag_keypairs(PeerId peer);
+  std::uint32_t route_tag(PeerId peer) const;
   void zero_keys(PeerId peer);
   // timers.cpp
   void run_timers(Nanos now, WallTime wall);

@@ -51,6 +51,9 @@ struct alignas(64) Keypair {
   alignas(64) std::uint8_t recv_key[32] = {};
   std::atomic_flag replay_lock = ATOMIC_FLAG_INIT;
   std::atomic<bool> used{false};  // a packet authenticated on it (key confirmation)
+  /// endpoint_tag() of the peer's routed endpoint (0: none), kept by the control thread: a
+  /// packet from a source with another tag means roaming, noticed without the peer's lines.
+  std::atomic<std::uint32_t> endpoint_tag{0};
   peer::ReplayWindow replay;
 
   void lock_replay() noexcept {
@@ -61,7 +64,7 @@ struct alignas(64) Keypair {
 static_assert(offsetof(Keypair, send_key) + sizeof(Keypair::send_key) <= 64,
               "the send side of a keypair is one cache line");
 static_assert(offsetof(Keypair, replay) + sizeof(std::uint64_t) <= 128,
-              "the replay lock and the window's highest counter share the receive key's line");
+              "the receive side (key, replay lock, endpoint tag, highest counter) is one line");
 
 class KeypairTable {
  public:

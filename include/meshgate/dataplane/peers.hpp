@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "meshgate/base/huge_array.hpp"
@@ -26,6 +27,22 @@ struct alignas(64) PeerRoute {
   wire::OuterTemplate outer;
   Endpoint endpoint;
 };
+
+/// A 32-bit fingerprint of an endpoint, never 0 (0 stands for none). Keypairs carry their peer's
+/// (Keypair::endpoint_tag), so the receive path checks a packet's source without loading the
+/// peer's row and route; on a mismatch the control thread compares the endpoints themselves.
+/// Two endpoints with one tag (about 1 in 2^31) would hide a roam until the next handshake,
+/// which updates the endpoint on its own.
+inline std::uint32_t endpoint_tag(const Endpoint& e) noexcept {
+  std::uint64_t a = 0, b = 0;
+  std::memcpy(&a, e.addr.bytes.data(), 8);
+  std::memcpy(&b, e.addr.bytes.data() + 8, 8);
+  const std::uint64_t x = (std::uint64_t{e.port} << 8) | static_cast<std::uint8_t>(e.addr.family);
+  std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ x) * 0xD6E8FEB86659FD93ull;
+  h ^= h >> 29;
+  h *= 0x9E3779B97F4A7C15ull;
+  return static_cast<std::uint32_t>(h >> 32) | 1u;
+}
 
 struct alignas(64) Peer {
   // Keypair slots by our receiver index (0 = empty). Sending uses `current` only.

@@ -44,7 +44,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   classify_burst(pkts, n, cur);
   finish_inbound(now);
   for (unsigned i = 0; i < cur.n; ++i) {
-    const Keypair* kp = dp_.keypairs.lookup(cur.p[i].index);
+    const Keypair* kp = dp_.keypairs.lookup_recv(cur.p[i].index);
     if (kp == nullptr) continue;
     kp->replay.prefetch(cur.p[i].counter);
     __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
@@ -126,12 +126,12 @@ void Worker::finish_inbound(Nanos now) {
   unsigned nj = 0;
   for (unsigned i = 0; i < k; ++i) {
     InPacket& ip = in[i];
-    Keypair* kp = dp_.keypairs.lookup(ip.index);
+    Keypair* kp = dp_.keypairs.lookup_recv(ip.index);
     if (kp == nullptr) {
       drop(ip.m, Drop::wg_no_keypair);
       continue;
     }
-    if (now - kp->birth >= spec::REJECT_AFTER_TIME || kp->replay.exhausted()) {
+    if (now - kp->recv_birth >= spec::REJECT_AFTER_TIME || kp->replay.exhausted()) {
       drop(ip.m, Drop::wg_key_expired);
       continue;
     }
@@ -212,7 +212,7 @@ void Worker::finish_inbound(Nanos now) {
         !kp->used.exchange(true, std::memory_order_relaxed) &&
         !post({Event::Kind::keypair_used,
                peer,
-               kp->live_index.load(std::memory_order_relaxed),
+               kp->recv_live_index.load(std::memory_order_relaxed),
                {}})) {
       kp->used.store(false, std::memory_order_relaxed);
     }

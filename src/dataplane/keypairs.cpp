@@ -9,8 +9,7 @@
 namespace meshgate::dataplane {
 
 KeypairTable::KeypairTable(std::uint32_t capacity)
-    : mask_(std::bit_ceil(std::max<std::uint32_t>(capacity, 2)) - 1),
-      slots_(mask_ + 1) {
+    : mask_(std::bit_ceil(std::max<std::uint32_t>(capacity, 2)) - 1), slots_(mask_ + 1) {
   free_.reserve(mask_);
   for (std::uint32_t s = mask_; s >= 1; --s) free_.push_back(s);  // pop_back gives low slots
 }
@@ -37,21 +36,24 @@ void KeypairTable::publish(std::uint32_t index, const noise::Keypair& kp, PeerId
   std::memcpy(k.recv_key, kp.recv.data(), 32);
   k.remote_index = kp.remote_index;
   k.peer = peer;
-  k.birth = kp.birth;
+  k.set_birth(kp.birth);
   k.initiator = kp.initiator;
   k.send_counter.store(0, std::memory_order_relaxed);
   k.used.store(false, std::memory_order_relaxed);
   k.replay.reset();
+  k.recv_live_index.store(index, std::memory_order_release);
   k.live_index.store(index, std::memory_order_release);
 }
 
 void KeypairTable::unpublish(std::uint32_t index) noexcept {
   slot(index).live_index.store(0, std::memory_order_release);
+  slot(index).recv_live_index.store(0, std::memory_order_release);
 }
 
 void KeypairTable::free(std::uint32_t index) noexcept {
   Keypair& k = slot(index);
   k.live_index.store(0, std::memory_order_relaxed);
+  k.recv_live_index.store(0, std::memory_order_relaxed);
   secure_wipe(k.send_key, sizeof k.send_key);
   secure_wipe(k.recv_key, sizeof k.recv_key);
   k.peer = kNoPeer;

@@ -128,7 +128,8 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
     kp.initiator = false;  // no age-based rekey requests during a run
     s->keys_[p] = kp.send;
     s->indices_[p] = *idx;
-    dp.keypairs.slot(*idx).endpoint_tag.store(dataplane::endpoint_tag(self));  // as the control thread does
+    dp.keypairs.slot(*idx).endpoint_tag.store(
+        dataplane::endpoint_tag(self));  // as the control thread does
     dp.keypairs.publish(*idx, kp, p);
     dp.keypairs.slot(*idx).used.store(true);  // confirmed: no keypair_used event
     auto route = std::make_unique<dataplane::PeerRoute>(dataplane::PeerRoute{
@@ -162,7 +163,7 @@ Site::~Site() {
 }
 
 void Site::renew(Nanos now) {
-  for (std::uint32_t idx : indices_) dp_->keypairs.slot(idx).birth = now;
+  for (std::uint32_t idx : indices_) dp_->keypairs.slot(idx).set_birth(now);
 }
 
 unsigned Site::drain_control() {

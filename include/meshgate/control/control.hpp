@@ -92,7 +92,9 @@ class Control {
   void set_preshared_key(PeerId id, const SecretKey& psk);
   void set_persistent_keepalive(PeerId id, std::uint16_t seconds, Nanos now);
   /// Called on every timer tick (10 ms) on the control thread: the UAPI and metrics sockets.
-  void add_service(std::function<unsigned(Nanos)> service) { services_.push_back(std::move(service)); }
+  void add_service(std::function<unsigned(Nanos)> service) {
+    services_.push_back(std::move(service));
+  }
 
   /// Where handshake and peer events are logged (one line each); null: nowhere.
   void set_log(FILE* log) noexcept { log_ = log; }

@@ -33,22 +33,27 @@ using PeerId = std::uint32_t;
 constexpr PeerId kNoPeer = 0xFFFFFFFF;
 
 struct alignas(64) Keypair {
-  // Line 0, everything sending touches: one cache line per packet to a peer, which matters when
-  // every packet of a burst goes to another peer. Written by the control thread before
-  // publication and read-only while live, except send_counter.
+  // Line 0, everything sending touches; line 1, everything receiving touches: one cache line per
+  // packet, which matters when every packet of a burst goes to another peer. Written by the
+  // control thread before publication and read-only while live, except send_counter, the replay
+  // window and `used`. The index and birth time are in both lines.
+
+  // Line 0: the send side.
   std::atomic<std::uint32_t> live_index{0};  // our index while usable, 0 when not
   std::uint32_t remote_index = 0;            // the peer's index: goes into our type-4 headers
-  PeerId peer = kNoPeer;
   bool initiator = false;
   Nanos birth = 0;
   // The nonce counter, reserved per burst by the sending workers.
   std::atomic<std::uint64_t> send_counter{0};
   std::uint8_t send_key[32] = {};
 
-  // Line 1, the receive side. A keypair's packets normally arrive on one RX queue (RSS on the
-  // endpoint), so the lock is uncontended; it keeps the window correct when a peer roams between
-  // queues.
-  alignas(64) std::uint8_t recv_key[32] = {};
+  // Line 1: the receive side. A keypair's packets normally arrive on one RX queue (RSS on the
+  // endpoint), so the replay lock is uncontended; it keeps the window correct when a peer roams
+  // between queues.
+  alignas(64) std::atomic<std::uint32_t> recv_live_index{0};  // live_index, for lookup_recv()
+  PeerId peer = kNoPeer;
+  Nanos recv_birth = 0;  // birth
+  std::uint8_t recv_key[32] = {};
   std::atomic_flag replay_lock = ATOMIC_FLAG_INIT;
   std::atomic<bool> used{false};  // a packet authenticated on it (key confirmation)
   /// endpoint_tag() of the peer's routed endpoint (0: none), kept by the control thread: a
@@ -56,6 +61,7 @@ struct alignas(64) Keypair {
   std::atomic<std::uint32_t> endpoint_tag{0};
   peer::ReplayWindow replay;
 
+  void set_birth(Nanos t) noexcept { birth = recv_birth = t; }
   void lock_replay() noexcept {
     while (replay_lock.test_and_set(std::memory_order_acquire)) __builtin_ia32_pause();
   }
@@ -63,6 +69,7 @@ struct alignas(64) Keypair {
 };
 static_assert(offsetof(Keypair, send_key) + sizeof(Keypair::send_key) <= 64,
               "the send side of a keypair is one cache line");
+static_assert(offsetof(Keypair, recv_live_index) == 64, "the receive side starts line 1");
 static_assert(offsetof(Keypair, replay) + sizeof(std::uint64_t) <= 128,
               "the receive side (key, replay lock, endpoint tag, highest counter) is one line");
 
@@ -76,9 +83,18 @@ class KeypairTable {
   KeypairTable& operator=(const KeypairTable&) = delete;
 
   // --- workers ---
+  /// The live keypair an index names, or nullptr: sending and the control thread (line 0).
   Keypair* lookup(std::uint32_t receiver_index) noexcept {
     Keypair& k = slots_[receiver_index & mask_];
     return receiver_index != 0 && k.live_index.load(std::memory_order_acquire) == receiver_index
+               ? &k
+               : nullptr;
+  }
+  /// The same from the receive side's copy of the index (line 1), for the receive path.
+  Keypair* lookup_recv(std::uint32_t receiver_index) noexcept {
+    Keypair& k = slots_[receiver_index & mask_];
+    return receiver_index != 0 &&
+                   k.recv_live_index.load(std::memory_order_acquire) == receiver_index
                ? &k
                : nullptr;
   }
@@ -88,11 +104,9 @@ class KeypairTable {
   void prefetch_send(std::uint32_t receiver_index) const noexcept {
     __builtin_prefetch(&slots_[receiver_index & mask_].live_index, 1);  // one line, see Keypair
   }
-  /// The same for receiving: keys, header fields, the replay lock and window.
+  /// The same for receiving: the receive line.
   void prefetch_recv(std::uint32_t receiver_index) const noexcept {
-    const Keypair& k = slots_[receiver_index & mask_];
-    __builtin_prefetch(&k.live_index);
-    __builtin_prefetch(k.recv_key, 1);  // with the replay lock
+    __builtin_prefetch(&slots_[receiver_index & mask_].recv_live_index, 1);
   }
 
   // --- control thread ---

@@ -37,9 +37,11 @@ bool is_channel_data(const std::uint8_t* p, std::size_t len) noexcept {
 }  // namespace
 
 void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
-  // A one-burst pipeline, as outbound: this burst is classified and its keypair slots start
-  // loading; the previous burst is opened and delivered; then this burst's replay words, peer
-  // rows and activity rows start loading, for the next call (or finish_inbound) to find.
+  // A one-burst pipeline, as outbound: this burst is classified and its keypairs' receive lines
+  // start loading; the previous burst is opened and delivered; then this burst's replay words
+  // and activity rows start loading, for the next call (or finish_inbound) to find. A received
+  // packet needs no line of its peer's row or route: the keypair's receive line has the peer,
+  // and the endpoint tag for the roaming check.
   InBurst& cur = in_burst_[in_next_];
   classify_burst(pkts, n, cur);
   finish_inbound(now);

@@ -16,10 +16,10 @@ memory = 128
 iova-mode = va
 # Runners may have PCI NICs that must not be probed.
 no-pci = true
-# LAN side of the gateway's namespace; 128 frames per ring, as veth-af-packet.profile.
-vdev = net_af_packet0,iface=lan0,qpairs=2,framecnt=128
+# LAN side of the gateway's namespace; 256 frames per ring, as veth-af-packet.profile.
+vdev = net_af_packet0,iface=lan0,qpairs=2,framecnt=256
 # Internet side of the gateway's namespace.
-vdev = net_af_packet1,iface=wan0,qpairs=2,framecnt=128
+vdev = net_af_packet1,iface=wan0,qpairs=2,framecnt=256
 # Test logs show EAL warnings and errors only.
 log-level = lib.eal:warning
 

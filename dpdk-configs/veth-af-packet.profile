@@ -17,13 +17,14 @@ iova-mode = va
 # Leave the host's PCI devices alone: every port here is virtual.
 no-pci = true
 # LAN side: AF_PACKET on the veth end lan0; two queue pairs: one for the worker, a
-# second TX queue for the control thread (no TX queue is shared). 128 frames per ring, not the
+# second TX queue for the control thread (no TX queue is shared). 256 frames per ring, not the
 # PMD's 512: when a TCP stream fills the tunnel the RX ring is where packets queue, and 512
-# frames of 1500 bytes held about 9 ms of it at 1 Gbit/s, delay that every packet behind them
-# waited out (bench/RESULTS.md, tunbench netns: p99 ping under load 13.6 -> 6 ms).
-vdev = net_af_packet0,iface=lan0,qpairs=2,framecnt=128
+# frames of 1500 bytes are 6 ms at 1 Gbit/s that every packet behind them waits out
+# (bench/RESULTS.md, tunbench netns: p99 ping under load 13.6 -> 5.7 ms; 128 frames cut it
+# further but cost a quarter of the single-stream TCP rate).
+vdev = net_af_packet0,iface=lan0,qpairs=2,framecnt=256
 # Internet side: AF_PACKET on the veth end wan0.
-vdev = net_af_packet1,iface=wan0,qpairs=2,framecnt=128
+vdev = net_af_packet1,iface=wan0,qpairs=2,framecnt=256
 # Keep EAL's start-up chatter out of the logs; warnings and errors still show.
 log-level = lib.eal:notice
 

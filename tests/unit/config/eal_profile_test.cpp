@@ -124,8 +124,8 @@ TEST(EalProfile, ShippedVethAfPacket) {
   EXPECT_EQ(
       r->eal_args(),
       (Args{"-l", "0-1", "--main-lcore", "0", "-m", "256", "--no-huge", "--iova-mode", "va",
-            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=128", "--vdev",
-            "net_af_packet1,iface=wan0,qpairs=2,framecnt=128", "--log-level", "lib.eal:notice"}));
+            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=256", "--vdev",
+            "net_af_packet1,iface=wan0,qpairs=2,framecnt=256", "--log-level", "lib.eal:notice"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);
@@ -153,8 +153,8 @@ TEST(EalProfile, ShippedCiNoHuge) {
   EXPECT_EQ(
       r->eal_args(),
       (Args{"-l", "0-1", "--main-lcore", "0", "-m", "128", "--no-huge", "--iova-mode", "va",
-            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=128", "--vdev",
-            "net_af_packet1,iface=wan0,qpairs=2,framecnt=128", "--log-level", "lib.eal:warning"}));
+            "--no-pci", "--vdev", "net_af_packet0,iface=lan0,qpairs=2,framecnt=256", "--vdev",
+            "net_af_packet1,iface=wan0,qpairs=2,framecnt=256", "--log-level", "lib.eal:warning"}));
   EXPECT_EQ(r->inner, "net_af_packet0");
   EXPECT_EQ(r->outer, "net_af_packet1");
   EXPECT_EQ(r->workers, 1u);

@@ -172,20 +172,40 @@ unsigned Worker::send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos no
 void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
   if (k == 0) return;
 
-  // --- 4: nonces, one fetch_add per keypair ---------------------------------------------------
-  bool assigned[kBurst] = {};
+  // --- 4: nonces, one fetch_add per keypair: count the packets of each keypair (a small hash
+  // table: with many peers every packet may have its own), reserve, hand out in packet order ---
+  struct Reservation {
+    Keypair* kp;
+    std::uint64_t next;
+  };
+  Reservation res[kBurst];
+  std::uint8_t res_of[kBurst];
+  constexpr unsigned kSlots = 2 * kBurst;  // power of two, at most half full
+  std::uint8_t slot[kSlots];
+  std::memset(slot, 0xFF, sizeof slot);
+  unsigned nres = 0;
+  static_assert(kSlots == 64, "the hash below keeps 6 bits");
   for (unsigned i = 0; i < k; ++i) {
-    if (assigned[i]) continue;
     Keypair* kp = out[i].kp;
-    std::uint64_t want = 0;
-    for (unsigned j = i; j < k; ++j) want += out[j].kp == kp;
-    std::uint64_t next = kp->send_counter.fetch_add(want, std::memory_order_relaxed);
-    for (unsigned j = i; j < k; ++j) {
-      if (out[j].kp != kp) continue;
-      out[j].counter = next++;
-      assigned[j] = true;
+    if (i != 0 && kp == out[i - 1].kp) {  // a run of one flow: no hashing
+      res_of[i] = res_of[i - 1];
+      ++res[res_of[i]].next;
+      continue;
     }
+    unsigned h = static_cast<unsigned>(
+        ((reinterpret_cast<std::uintptr_t>(kp) >> 6) * 0x9E3779B97F4A7C15ull) >> 58);
+    while (slot[h] != 0xFF && res[slot[h]].kp != kp) h = (h + 1) & (kSlots - 1);
+    if (slot[h] == 0xFF) {
+      slot[h] = static_cast<std::uint8_t>(nres);
+      res[nres++] = {kp, 0};
+    }
+    res_of[i] = slot[h];
+    ++res[slot[h]].next;  // a count until the reservation below
   }
+  for (unsigned r = 0; r < nres; ++r) {
+    res[r].next = res[r].kp->send_counter.fetch_add(res[r].next, std::memory_order_relaxed);
+  }
+  for (unsigned i = 0; i < k; ++i) out[i].counter = res[res_of[i]].next++;
 
   // --- 5: pad, make room, seal ----------------------------------------------------------------
   crypto::AeadJob jobs[kBurst];

@@ -50,7 +50,11 @@ void usage(FILE* out) {
       "  --profile FILE    EAL profile (default: dpdk-configs/inmem-bench.profile)\n"
       "  --lcores LIST     EAL lcores (e.g. 0-11); default: the profile's, else the first\n"
       "                    CPUs this process may run on, one per worker\n"
-      "  --quiet           no progress line\n",
+      "  --quiet           no progress line\n"
+      "\n"
+      "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
+      "over N times the fewest workers' figure; vs 1 peer: the ratio over the ratio of the same\n"
+      "case with the fewest peers.\n",
       out);
 }
 
@@ -140,49 +144,105 @@ int fail(const std::string& msg) {
 int inmem_main(int argc, char** argv) {
   InmemOptions opt;
   std::string json, plot, profile_path, lcores;
-  enum { kSizes = 256, kPeers, kWorkers, kDirection, kBurst, kDuration, kAeadTime, kChunk,
-         kVerify, kRepeat, kJson, kPlot, kProfile, kLcores, kQuiet, kHelp };
-  static const option kOptions[] = {
-      {"sizes", required_argument, nullptr, kSizes},
-      {"peers", required_argument, nullptr, kPeers},
-      {"workers", required_argument, nullptr, kWorkers},
-      {"direction", required_argument, nullptr, kDirection},
-      {"burst", required_argument, nullptr, kBurst},
-      {"duration", required_argument, nullptr, kDuration},
-      {"aead-time", required_argument, nullptr, kAeadTime},
-      {"chunk", required_argument, nullptr, kChunk},
-      {"verify", required_argument, nullptr, kVerify},
-      {"repeat", required_argument, nullptr, kRepeat},
-      {"json", required_argument, nullptr, kJson},
-      {"plot", required_argument, nullptr, kPlot},
-      {"profile", required_argument, nullptr, kProfile},
-      {"lcores", required_argument, nullptr, kLcores},
-      {"quiet", no_argument, nullptr, kQuiet},
-      {"help", no_argument, nullptr, kHelp},
-      {nullptr, 0, nullptr, 0}};
+  enum {
+    kSizes = 256,
+    kPeers,
+    kWorkers,
+    kDirection,
+    kBurst,
+    kDuration,
+    kAeadTime,
+    kChunk,
+    kVerify,
+    kRepeat,
+    kJson,
+    kPlot,
+    kProfile,
+    kLcores,
+    kQuiet,
+    kHelp
+  };
+  static const option kOptions[] = {{"sizes", required_argument, nullptr, kSizes},
+                                    {"peers", required_argument, nullptr, kPeers},
+                                    {"workers", required_argument, nullptr, kWorkers},
+                                    {"direction", required_argument, nullptr, kDirection},
+                                    {"burst", required_argument, nullptr, kBurst},
+                                    {"duration", required_argument, nullptr, kDuration},
+                                    {"aead-time", required_argument, nullptr, kAeadTime},
+                                    {"chunk", required_argument, nullptr, kChunk},
+                                    {"verify", required_argument, nullptr, kVerify},
+                                    {"repeat", required_argument, nullptr, kRepeat},
+                                    {"json", required_argument, nullptr, kJson},
+                                    {"plot", required_argument, nullptr, kPlot},
+                                    {"profile", required_argument, nullptr, kProfile},
+                                    {"lcores", required_argument, nullptr, kLcores},
+                                    {"quiet", no_argument, nullptr, kQuiet},
+                                    {"help", no_argument, nullptr, kHelp},
+                                    {nullptr, 0, nullptr, 0}};
   std::vector<unsigned> one;
   for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
     bool ok = true;
     switch (c) {
-      case kSizes: ok = parse_list(optarg, opt.sizes, 64, 1420, true); break;
-      case kPeers: ok = parse_list(optarg, opt.peers, 1, 1000000); break;
-      case kWorkers: ok = parse_list(optarg, opt.workers, 1, 128); break;
-      case kDirection: ok = parse_directions(optarg, opt.directions); break;
-      case kBurst: ok = parse_list(optarg, one, 1, 32) && one.size() == 1; opt.burst = one[0]; break;
-      case kDuration: ok = parse_seconds(optarg, opt.duration); break;
-      case kAeadTime: ok = parse_seconds(optarg, opt.aead_time); break;
-      case kChunk: ok = parse_list(optarg, one, 32, 65536) && one.size() == 1; opt.chunk = one[0]; break;
-      case kVerify: ok = parse_list(optarg, one, 0, 65536) && one.size() == 1; opt.verify_every = one[0]; break;
-      case kRepeat: ok = parse_list(optarg, one, 1, 100) && one.size() == 1; opt.repeat = one[0]; break;
-      case kJson: json = optarg; break;
-      case kPlot: plot = optarg; break;
-      case kProfile: profile_path = optarg; break;
-      case kLcores: lcores = optarg; break;
-      case kQuiet: opt.progress = false; break;
-      case kHelp: usage(stdout); return 0;
-      default: usage(stderr); return 2;
+      case kSizes:
+        ok = parse_list(optarg, opt.sizes, 64, 1420, true);
+        break;
+      case kPeers:
+        ok = parse_list(optarg, opt.peers, 1, 1000000);
+        break;
+      case kWorkers:
+        ok = parse_list(optarg, opt.workers, 1, 128);
+        break;
+      case kDirection:
+        ok = parse_directions(optarg, opt.directions);
+        break;
+      case kBurst:
+        ok = parse_list(optarg, one, 1, 32) && one.size() == 1;
+        if (ok) opt.burst = one[0];
+        break;
+      case kDuration:
+        ok = parse_seconds(optarg, opt.duration);
+        break;
+      case kAeadTime:
+        ok = parse_seconds(optarg, opt.aead_time);
+        break;
+      case kChunk:
+        ok = parse_list(optarg, one, 32, 65536) && one.size() == 1;
+        if (ok) opt.chunk = one[0];
+        break;
+      case kVerify:
+        ok = parse_list(optarg, one, 0, 65536) && one.size() == 1;
+        if (ok) opt.verify_every = one[0];
+        break;
+      case kRepeat:
+        ok = parse_list(optarg, one, 1, 100) && one.size() == 1;
+        if (ok) opt.repeat = one[0];
+        break;
+      case kJson:
+        json = optarg;
+        break;
+      case kPlot:
+        plot = optarg;
+        break;
+      case kProfile:
+        profile_path = optarg;
+        break;
+      case kLcores:
+        lcores = optarg;
+        break;
+      case kQuiet:
+        opt.progress = false;
+        break;
+      case kHelp:
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
     }
-    if (!ok) return fail(std::string("bad value for --") + kOptions[c - kSizes].name + ": " + optarg);
+    if (!ok) {  // a usage error, as an unknown option
+      fail(std::string("bad value for --") + kOptions[c - kSizes].name + ": " + optarg);
+      return 2;
+    }
   }
   if (optind != argc) {
     usage(stderr);
@@ -213,7 +273,8 @@ int inmem_main(int argc, char** argv) {
   } else if (!profile.lcores && !profile.lcore_map) {
     const std::string cpus = first_cpus(max_workers);
     if (cpus.empty()) {
-      return fail(std::to_string(max_workers) + " workers need as many CPUs; this process may "
+      return fail(std::to_string(max_workers) +
+                  " workers need as many CPUs; this process may "
                   "use fewer");
     }
     args.insert(args.begin(), {"-l", cpus});

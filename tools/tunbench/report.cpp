@@ -22,7 +22,9 @@ using meshgate::Status;
 
 namespace {
 
-std::string size_text(unsigned size) { return size == kImix ? "imix" : std::to_string(size); }
+std::string size_text(unsigned size) {
+  return size == kImix ? "imix" : std::to_string(size);
+}
 
 bool same_case(const CaseResult& a, const CaseResult& b) {
   return a.direction == b.direction && a.size == b.size && a.peers == b.peers &&
@@ -90,9 +92,9 @@ std::vector<CaseSummary> summarize_runs(const std::vector<CaseResult>& runs) {
     CaseSummary s;
     s.runs = static_cast<unsigned>(group.size());
     s.median = group.front();
-    for (double CaseResult::*f : {&CaseResult::mpps, &CaseResult::gbps,
-                                  &CaseResult::cycles_per_packet, &CaseResult::aead_mpps,
-                                  &CaseResult::aead_gbps, &CaseResult::ratio}) {
+    for (double CaseResult::*f :
+         {&CaseResult::mpps, &CaseResult::gbps, &CaseResult::cycles_per_packet,
+          &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio}) {
       s.median.*f = median_of(group, f);
     }
     s.median.packets = s.median.verified = s.median.checked_outer = 0;
@@ -129,6 +131,22 @@ double scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
   return r.gbps / (base->gbps * r.workers / base->workers);
 }
 
+/// The case's ratio to AEAD over the ratio of the same case with the fewest peers (1 = as fast
+/// as one peer); 0 when there is nothing to compare with. The ratios rather than Mpps: each is
+/// against the AEAD of its own run, which takes out drift of the machine between cases.
+double peer_scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
+  const CaseResult* base = nullptr;
+  for (const CaseSummary& c : cases) {
+    const CaseResult& b = c.median;
+    if (b.direction == r.direction && b.size == r.size && b.workers == r.workers &&
+        b.burst == r.burst && (base == nullptr || b.peers < base->peers)) {
+      base = &b;
+    }
+  }
+  if (base == nullptr || base->peers == r.peers || base->ratio <= 0) return 0;
+  return r.ratio / base->ratio;
+}
+
 }  // namespace
 
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
@@ -136,11 +154,15 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                m.cpu.c_str(), m.cpus, m.tsc_ghz, m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
-  bool scaled = false;
-  for (const CaseSummary& c : cases) scaled = scaled || scaling(cases, c.median) > 0;
-  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s\n", "direction", "size",
+  bool scaled = false, peered = false;
+  for (const CaseSummary& c : cases) {
+    scaled = scaled || scaling(cases, c.median) > 0;
+    peered = peered || peer_scaling(cases, c.median) > 0;
+  }
+  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
                "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps", "AEAD Gb/s",
-               "ratio", scaled ? "  vs linear" : "", runs > 1 ? "  (ratio min-max)" : "");
+               "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
+               runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
     std::fprintf(out, "%-9s %5s %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
@@ -153,6 +175,14 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
         std::fprintf(out, "  %8.2fx", x);
       } else {
         std::fprintf(out, "  %9s", "");
+      }
+    }
+    if (peered) {
+      const double x = peer_scaling(cases, r);
+      if (x > 0) {
+        std::fprintf(out, "  %9.1f%%", 100 * x);
+      } else {
+        std::fprintf(out, "  %10s", "");
       }
     }
     if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
@@ -189,8 +219,8 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
       << ", \"cycles_per_packet\": " << r.cycles_per_packet
       << ", \"aead_limit_mpps\": " << r.aead_mpps << ", \"aead_limit_gbps\": " << r.aead_gbps
       << ", \"ratio\": " << r.ratio << ", \"ratio_min\": " << cases[i].ratio_min
-      << ", \"ratio_max\": " << cases[i].ratio_max
-      << ", \"vs_linear\": " << scaling(cases, r) << ", \"packets\": " << r.packets
+      << ", \"ratio_max\": " << cases[i].ratio_max << ", \"vs_linear\": " << scaling(cases, r)
+      << ", \"vs_fewest_peers\": " << peer_scaling(cases, r) << ", \"packets\": " << r.packets
       << ", \"verified\": " << r.verified << ", \"checked_outer\": " << r.checked_outer << "}"
       << (i + 1 < cases.size() ? ",\n" : "\n");
   }
@@ -222,7 +252,8 @@ Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases
     std::function<std::string(const CaseResult&)> x;
   };
   const Panel panels[2] = {
-      {"size", [&](const CaseResult& r) { return r.workers == min_workers && r.peers == min_peers; },
+      {"size",
+       [&](const CaseResult& r) { return r.workers == min_workers && r.peers == min_peers; },
        [](const CaseResult& r) { return size_text(r.size); }},
       {"workers", [&](const CaseResult& r) { return r.size == big_size && r.peers == max_peers; },
        [](const CaseResult& r) { return std::to_string(r.workers); }},
@@ -249,8 +280,7 @@ Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases
     if (pi == 0) {
       gp << "set title 'by size: " << min_workers << " worker(s), " << min_peers << " peer(s)'\n";
     } else {
-      gp << "set title 'by workers: " << size_text(big_size) << " B, " << max_peers
-         << " peers'\n";
+      gp << "set title 'by workers: " << size_text(big_size) << " B, " << max_peers << " peers'\n";
     }
     gp << "set " << titles[pi] << "\n";
     if (plots.empty()) {

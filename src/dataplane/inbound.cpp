@@ -9,6 +9,9 @@
 //                burst lookup for all of them)
 //   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
+//
+// Stages run as a one-burst pipeline: a burst is classified (and routed) when it arrives and
+// finished by the next call, while the AEAD of the one before hides its table misses.
 #include <rte_config.h>
 #include <rte_mbuf.h>
 

@@ -6,6 +6,9 @@
 //   4 nonces     one atomic add per keypair per burst
 //   5 seal       pad to 16, make room for the headers, one batch AEAD call
 //   6 frame      outer Ethernet/IP/UDP from the peer's route, WireGuard header, queue for TX
+//
+// Stages run as a one-burst pipeline: a burst is classified (and routed) when it arrives and
+// finished by the next call, while the AEAD of the one before hides its table misses.
 #include <rte_config.h>
 #include <rte_mbuf.h>
 

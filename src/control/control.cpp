@@ -17,8 +17,7 @@ constexpr Nanos kTimerPeriod = millis(10);
 constexpr unsigned kRingBurst = 64;
 }  // namespace
 
-Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
-    : dp_(dp), tx_(dp, tx_queue) {}
+Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue) : dp_(dp), tx_(dp, tx_queue) {}
 
 Control::~Control() {
   for (auto& ps : peers_) {
@@ -51,7 +50,7 @@ void Control::set_private_key(const SecretKey& key) {
 Result<PeerId> Control::add_peer(const PeerSettings& s, Nanos now) {
   if (by_key_.count(s.public_key) != 0) return Error{"peer already configured"};
   PeerId id = 0;
-  while (id < peers_.size() && peers_[id]) ++id;
+  while (id < peers_.size() && (peers_[id] || cooling_ids_.count(id) != 0)) ++id;
   if (id >= dp_.peers.capacity()) {
     return Error{"too many peers (the gateway was started for " +
                  std::to_string(dp_.peers.capacity()) + ")"};
@@ -77,7 +76,8 @@ Result<PeerId> Control::add_peer(const PeerSettings& s, Nanos now) {
   pr.active.store(true, std::memory_order_release);
   update_route(id, now);
   if (s.persistent_keepalive != 0) {
-    peer::TimerActions a = peers_[id]->timers.set_persistent_keepalive(s.persistent_keepalive, now, true);
+    peer::TimerActions a =
+        peers_[id]->timers.set_persistent_keepalive(s.persistent_keepalive, now, true);
     if (a.has(peer::TimerAction::kSendKeepalive)) send_keepalive(id, now);
   }
   return id;
@@ -98,6 +98,8 @@ void Control::remove_peer(PeerId id) {
   const auto mark = dp_.allowed.retire_mark();
   dp_.rcu.defer([this, mark] { dp_.allowed.reclaim(mark); });
   peers_[id].reset();
+  cooling_ids_.insert(id);  // see cooling_ids_: two grace periods before the id is reused
+  dp_.rcu.defer([this, id] { dp_.rcu.defer([this, id] { cooling_ids_.erase(id); }); });
 }
 
 void Control::log_peer(PeerId peer, const char* what) {
@@ -115,9 +117,15 @@ std::optional<PeerId> Control::find_peer(const Key32& public_key) const {
   return it->second;
 }
 
-Endpoint Control::endpoint(PeerId id) const { return peers_.at(id)->settings.endpoint; }
-WallTime Control::last_handshake(PeerId id) const { return peers_.at(id)->timers.last_handshake(); }
-std::size_t Control::staged(PeerId id) const { return peers_.at(id)->staged.size(); }
+Endpoint Control::endpoint(PeerId id) const {
+  return peers_.at(id)->settings.endpoint;
+}
+WallTime Control::last_handshake(PeerId id) const {
+  return peers_.at(id)->timers.last_handshake();
+}
+std::size_t Control::staged(PeerId id) const {
+  return peers_.at(id)->staged.size();
+}
 
 unsigned Control::poll(Nanos now, WallTime wall) {
   now_ = now;

@@ -4,6 +4,7 @@
 
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/control/uapi_server.hpp"
+#include "meshgate/crypto/x25519.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
 
@@ -25,7 +26,8 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
   };
   auto a_to_b = [&](bool v6, std::size_t size) {
     b.received.clear();
-    EXPECT_TRUE(a.send_ip(udp_packet(v6 ? a.ip6 : a.ip4, v6 ? b.ip6 : b.ip4, 1, 2, pattern(size, 7))));
+    EXPECT_TRUE(
+        a.send_ip(udp_packet(v6 ? a.ip6 : a.ip4, v6 ? b.ip6 : b.ip4, 1, 2, pattern(size, 7))));
     return net.poll_until([&] { return !b.received.empty(); }, 300);
   };
   const std::string b_hex = to_hex(as_bytes(cb.identity().public_key));
@@ -33,7 +35,9 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
   ASSERT_TRUE(a_to_b(false, 1000));
   std::string got = uapi("get=1\n\n");
   EXPECT_NE(got.find("listen_port=51820\npublic_key=" + b_hex + "\n"), std::string::npos) << got;
-  EXPECT_NE(got.find("allowed_ip=10.2.0.0/24\nallowed_ip=fd02::/64\nerrno=0\n\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("allowed_ip=10.2.0.0/24\nallowed_ip=fd02::/64\nerrno=0\n\n"),
+            std::string::npos)
+      << got;
   // 1028-byte IPv4 packet: padded to 1040, plus 32 bytes of WireGuard framing.
   EXPECT_NE(got.find("tx_bytes=1072\n"), std::string::npos) << got;
 
@@ -49,15 +53,17 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
 
   // Allowed IPs replaced: IPv4 to B has no route any more, IPv6 goes on.
   const auto no_route_before = net.gw(0).worker(0).drops()[dataplane::Drop::no_route];
-  EXPECT_EQ(uapi("set=1\npublic_key=" + b_hex + "\nreplace_allowed_ips=true\nallowed_ip=fd02::/64\n\n"),
-            "errno=0\n\n");
+  EXPECT_EQ(
+      uapi("set=1\npublic_key=" + b_hex + "\nreplace_allowed_ips=true\nallowed_ip=fd02::/64\n\n"),
+      "errno=0\n\n");
   EXPECT_FALSE(a_to_b(false, 100));
   EXPECT_EQ(net.gw(0).worker(0).drops()[dataplane::Drop::no_route], no_route_before + 1);
   EXPECT_TRUE(a_to_b(true, 100));
 
   // A second peer comes and goes; B's traffic does not notice.
   const std::string c_hex(64, 'c');
-  EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex + "\nendpoint=198.51.100.9:51820\nallowed_ip=10.3.0.0/24\n\n"),
+  EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex +
+                 "\nendpoint=198.51.100.9:51820\nallowed_ip=10.3.0.0/24\n\n"),
             "errno=0\n\n");
   EXPECT_EQ(ca.peer_ids().size(), 2u);
   EXPECT_TRUE(a_to_b(true, 300));
@@ -67,6 +73,30 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
   // An interface key after a peer is refused and changes nothing.
   EXPECT_EQ(uapi("set=1\npublic_key=" + b_hex + "\nlisten_port=1\n\n"), "errno=-22\n\n");
   EXPECT_EQ(ca.listen_port(), 40000);
+}
+
+// A worker's pipeline may carry a packet routed to a peer across one quiescent state, so a removed
+// peer's id must not go to a new peer until two grace periods have passed: that packet would be
+// sealed for the newcomer.
+TEST(LiveConfig, ARemovedPeersIdWaitsTwoGracePeriods) {
+  RingGateways net("reuse");
+  auto& c = net.gw(0).control();
+  auto settings = [](std::uint8_t net_byte) {
+    control::PeerSettings s;
+    s.public_key = crypto::x25519_public(crypto::x25519_generate());
+    s.allowed_ips = {*Prefix::parse("10.77." + std::to_string(net_byte) + ".0/24")};
+    return s;
+  };
+  auto first = c.add_peer(settings(1), monotonic_now());
+  ASSERT_TRUE(first.ok()) << first.error();
+  c.remove_peer(*first);
+  auto second = c.add_peer(settings(2), monotonic_now());
+  ASSERT_TRUE(second.ok()) << second.error();
+  EXPECT_NE(*second, *first) << "a removed peer's id was handed out again at once";
+  for (int i = 0; i < 5; ++i) net.poll(millis(1));  // workers pass quiescent states; RCU polls
+  auto third = c.add_peer(settings(3), monotonic_now());
+  ASSERT_TRUE(third.ok()) << third.error();
+  EXPECT_EQ(*third, *first) << "the id should be free again once the grace periods are over";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "meshgate/base/ip.hpp"
@@ -170,6 +171,10 @@ class Control {
   noise::CookieChecker cookie_checker_;
   peer::RateLimiter rate_limiter_;
   std::vector<std::unique_ptr<PeerState>> peers_;  // by PeerId; null = free slot
+  /// Ids of removed peers that add_peer() may not hand out yet: a worker may still hold one for a
+  /// packet it routed (its pipeline carries a burst across one quiescent state), so an id waits two
+  /// RCU grace periods before another peer gets it, lest that packet go to the new peer.
+  std::unordered_set<PeerId> cooling_ids_;
   std::map<Key32, PeerId> by_key_;
   /// Our index -> (peer, is it a pending handshake): typed lookups for types 2 and 3.
   std::unordered_map<std::uint32_t, PeerId> handshake_index_;

@@ -38,14 +38,19 @@ void Worker::outbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   OutBurst& cur = out_burst_[out_next_];
   route_burst(pkts, n, cur);
   finish_outbound(now);
-  for (unsigned i = 0; i < cur.n; ++i) {
-    if (cur.peer[i] == kNoPeer) continue;
-    const Peer& pr = dp_.peers[cur.peer[i]];
-    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
-    const PeerRoute* route = pr.route.load(std::memory_order_relaxed);
-    if (route != nullptr) rte_prefetch0(route);  // an IPv4 template: one line
-  }
+  prefetch_keys(cur);
   out_next_ ^= 1;
+}
+
+void Worker::prefetch_keys(const OutBurst& r) noexcept {
+  // From the peer rows: each one's current keypair (its send line) and route (an IPv4
+  // template is one line).
+  for (unsigned i = 0; i < r.n; ++i) {
+    if (r.peer[i] == kNoPeer) continue;
+    const Peer& pr = dp_.peers[r.peer[i]];
+    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
+    rte_prefetch0(pr.route.load(std::memory_order_relaxed));  // null: a no-op
+  }
 }
 
 void Worker::route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r) {
@@ -110,7 +115,6 @@ void Worker::finish_outbound(Nanos now) {
   OutBurst& r = out_burst_[out_next_ ^ 1];
   const unsigned nr = r.n;
   if (nr == 0) return;
-  r.n = 0;
 
   // --- 3: key, route; no usable key: stage via the control thread -----------------------------
   // The lines were prefetched a burst ago and may have dropped to L2 under this burst's packet
@@ -118,12 +122,8 @@ void Worker::finish_outbound(Nanos now) {
   for (unsigned i = 0; i < nr; ++i) {
     if (r.peer[i] != kNoPeer) rte_prefetch0(&dp_.peers[r.peer[i]]);
   }
-  for (unsigned i = 0; i < nr; ++i) {
-    if (r.peer[i] == kNoPeer) continue;
-    const Peer& pr = dp_.peers[r.peer[i]];
-    dp_.keypairs.prefetch_send(pr.current.load(std::memory_order_relaxed));
-    rte_prefetch0(pr.route.load(std::memory_order_relaxed));
-  }
+  prefetch_keys(r);
+  r.n = 0;
   OutPacket out[kBurst];
   unsigned k = 0;
   for (unsigned i = 0; i < nr; ++i) {

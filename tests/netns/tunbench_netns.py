@@ -8,11 +8,11 @@ import subprocess
 import sys
 import tempfile
 
-results = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import Tap  # noqa: E402 - after the path it lives on
 
-
-def check(name, ok, detail=""):
-    results.append((name, ok, detail))
+tap = Tap()
+check = tap.check
 
 
 def namespaces():
@@ -50,10 +50,4 @@ with tempfile.TemporaryDirectory() as tmp:
     leftover = namespaces() - before
     check("no namespace of the run is left", not leftover, " ".join(sorted(leftover)))
 
-print("1..%d" % len(results))
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok and detail:
-        for line in detail.splitlines()[:20]:
-            print("#   " + line)
-sys.exit(0 if all(ok for _, ok, _ in results) else 1)
+tap.finish()

@@ -10,11 +10,11 @@ import sys
 import tempfile
 
 TB = os.environ["MG_TUNBENCH"]
-results = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from tap import Tap  # noqa: E402 - after the path it lives on
 
-
-def check(name, ok, detail=""):
-    results.append((name, ok, detail))
+tap = Tap()
+check = tap.check
 
 
 def run(*args, timeout=120):
@@ -62,10 +62,4 @@ with tempfile.TemporaryDirectory() as tmp:
         check("bad %s %s: exit 2 naming the option" % (args[0], args[1]),
               p.returncode == 2 and word in p.stderr, "rc %d: %s" % (p.returncode, p.stderr[-300:]))
 
-print("1..%d" % len(results))
-for i, (name, ok, detail) in enumerate(results, 1):
-    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-    if not ok and detail:
-        for line in detail.splitlines()[:20]:
-            print("#   " + line)
-sys.exit(0 if all(ok for _, ok, _ in results) else 1)
+tap.finish()

@@ -77,6 +77,14 @@ bool parse_list(std::string_view s, std::vector<unsigned>& out, unsigned lo, uns
   return !out.empty();
 }
 
+/// One number in [lo, hi]: `out` is set only when it parses.
+bool parse_one(std::string_view s, unsigned lo, unsigned hi, unsigned& out) {
+  std::vector<unsigned> v;
+  if (!parse_list(s, v, lo, hi) || v.size() != 1) return false;
+  out = v[0];
+  return true;
+}
+
 bool parse_directions(std::string_view s, std::vector<Direction>& out) {
   out.clear();
   while (!s.empty()) {
@@ -179,7 +187,6 @@ int inmem_main(int argc, char** argv) {
                                     {"quiet", no_argument, nullptr, kQuiet},
                                     {"help", no_argument, nullptr, kHelp},
                                     {nullptr, 0, nullptr, 0}};
-  std::vector<unsigned> one;
   for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
     bool ok = true;
     switch (c) {
@@ -196,8 +203,7 @@ int inmem_main(int argc, char** argv) {
         ok = parse_directions(optarg, opt.directions);
         break;
       case kBurst:
-        ok = parse_list(optarg, one, 1, 32) && one.size() == 1;
-        if (ok) opt.burst = one[0];
+        ok = parse_one(optarg, 1, 32, opt.burst);
         break;
       case kDuration:
         ok = parse_seconds(optarg, opt.duration);
@@ -206,16 +212,13 @@ int inmem_main(int argc, char** argv) {
         ok = parse_seconds(optarg, opt.aead_time);
         break;
       case kChunk:
-        ok = parse_list(optarg, one, 32, 65536) && one.size() == 1;
-        if (ok) opt.chunk = one[0];
+        ok = parse_one(optarg, 32, 65536, opt.chunk);
         break;
       case kVerify:
-        ok = parse_list(optarg, one, 0, 65536) && one.size() == 1;
-        if (ok) opt.verify_every = one[0];
+        ok = parse_one(optarg, 0, 65536, opt.verify_every);
         break;
       case kRepeat:
-        ok = parse_list(optarg, one, 1, 100) && one.size() == 1;
-        if (ok) opt.repeat = one[0];
+        ok = parse_one(optarg, 1, 100, opt.repeat);
         break;
       case kJson:
         json = optarg;

@@ -116,18 +116,25 @@ std::vector<CaseSummary> summarize_runs(const std::vector<CaseResult>& runs) {
 
 namespace {
 
+/// The case `r` is measured against: the one with the fewest workers (or peers) among the cases
+/// that differ from `r` in that dimension alone; nullptr when `r` is that case or has none.
+const CaseResult* base_case(const std::vector<CaseSummary>& cases, const CaseResult& r,
+                            unsigned CaseResult::*dim) {
+  const CaseResult* base = nullptr;
+  for (const CaseSummary& c : cases) {
+    CaseResult b = c.median;
+    b.*dim = r.*dim;
+    if (!same_case(b, r)) continue;
+    if (base == nullptr || c.median.*dim < base->*dim) base = &c.median;
+  }
+  return base != nullptr && base->*dim != r.*dim ? base : nullptr;
+}
+
 /// Aggregate throughput over linear scaling from the fewest workers of the same case (1 = linear);
 /// 0 when there is nothing to compare with.
 double scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
-  const CaseResult* base = nullptr;
-  for (const CaseSummary& c : cases) {
-    const CaseResult& b = c.median;
-    if (b.direction == r.direction && b.size == r.size && b.peers == r.peers &&
-        b.burst == r.burst && (base == nullptr || b.workers < base->workers)) {
-      base = &b;
-    }
-  }
-  if (base == nullptr || base->workers == r.workers || base->gbps <= 0) return 0;
+  const CaseResult* base = base_case(cases, r, &CaseResult::workers);
+  if (base == nullptr || base->gbps <= 0) return 0;
   return r.gbps / (base->gbps * r.workers / base->workers);
 }
 
@@ -135,15 +142,8 @@ double scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
 /// as one peer); 0 when there is nothing to compare with. The ratios rather than Mpps: each is
 /// against the AEAD of its own run, which takes out drift of the machine between cases.
 double peer_scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) {
-  const CaseResult* base = nullptr;
-  for (const CaseSummary& c : cases) {
-    const CaseResult& b = c.median;
-    if (b.direction == r.direction && b.size == r.size && b.workers == r.workers &&
-        b.burst == r.burst && (base == nullptr || b.peers < base->peers)) {
-      base = &b;
-    }
-  }
-  if (base == nullptr || base->peers == r.peers || base->ratio <= 0) return 0;
+  const CaseResult* base = base_case(cases, r, &CaseResult::peers);
+  if (base == nullptr || base->ratio <= 0) return 0;
   return r.ratio / base->ratio;
 }
 

@@ -105,6 +105,8 @@ class Worker {
     InPacket p[kBurst];
   };
   void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
+  /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
+  void prefetch_keys(const OutBurst& r) noexcept;
   void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b);
   void encrypt_and_queue(OutPacket* out, unsigned k, Nanos now);
   /// The checks both directions start with: one segment, headers sane, addressed to our MAC

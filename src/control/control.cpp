@@ -32,7 +32,7 @@ Control::~Control() {
 
 void Control::set_private_key(const SecretKey& key) {
   identity_.set_private_key(key);
-  // Every peer's static-static DH depends on our key (digest 3.10); a peer whose key is now
+  // Every peer's static-static DH depends on our key (protocol.md 3.10); a peer whose key is now
   // ours is dropped, and current sessions stop so that new handshakes follow.
   for (PeerId id = 0; id < peers_.size(); ++id) {
     if (!peers_[id]) continue;
@@ -196,7 +196,7 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       confirm_next(e.peer, e.index, now, wall);
       break;
     case dataplane::Event::Kind::endpoint_changed:
-      // Roaming (digest 8.3): the worker saw an authenticated packet from this source.
+      // Roaming (protocol.md 8.3): the worker saw an authenticated packet from this source.
       if (!(peers_[e.peer]->settings.endpoint == e.endpoint)) {
         peers_[e.peer]->settings.endpoint = e.endpoint;
         log_peer(e.peer, "endpoint changed (roaming)");

@@ -1,4 +1,4 @@
-// Handshake messages on the control thread (digest sections 3, 3.8-3.10, 5).
+// Handshake messages on the control thread (protocol.md 3, 3.8-3.10, 5).
 #include <rte_config.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -32,7 +32,7 @@ bool Control::under_load(Nanos now) {
 
 template <class Msg>
 bool Control::admit(const Msg& msg, const Endpoint& src, Nanos now) {
-  // Digest 3.8: mac1 always, before any DH; under load, mac2 or a cookie reply, then the
+  // protocol.md 3.8: mac1 always, before any DH; under load, mac2 or a cookie reply, then the
   // per-source rate limiter.
   const bool load = under_load(now);
   switch (cookie_checker_.validate(msg, identity_, src, load, now)) {
@@ -103,7 +103,7 @@ void Control::handle_initiation(const std::uint8_t* raw, const Endpoint& src, Na
     return;
   }
   PeerState& ps = *peers_[peer];
-  // An authenticated initiation replaces whatever handshake we had in flight (digest 3.10).
+  // An authenticated initiation replaces whatever handshake we had in flight (protocol.md 3.10).
   if (ps.pending_index != 0) {
     handshake_index_.erase(ps.pending_index);
     dp_.keypairs.free(ps.pending_index);
@@ -162,7 +162,7 @@ void Control::handle_response(const std::uint8_t* raw, const Endpoint& src, Nano
   log_peer(peer, "handshake complete (initiator)");
   ps.timers.on_any_authenticated_packet_received(now);
   ps.timers.on_any_authenticated_packet_traversal(now);
-  // Key confirmation for the responder: our queued data, or a keepalive (digest 3.5 step 4).
+  // Key confirmation for the responder: our queued data, or a keepalive (protocol.md 3.5 step 4).
   if (ps.staged.empty()) {
     send_keepalive(peer, now);
   } else {

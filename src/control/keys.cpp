@@ -1,4 +1,4 @@
-// Keypair slots per peer: install, confirm, retire (digest section 3.6).
+// Keypair slots per peer: install, confirm, retire (protocol.md 3.6).
 //
 // Publication order matters to the workers: a keypair is made live (KeypairTable::publish)
 // before a slot names it, and a slot stops naming a keypair before it is unpublished; the

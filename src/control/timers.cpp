@@ -1,5 +1,5 @@
 // Replays the workers' activity timestamps into each peer's timers, then runs what is due
-// (digest section 5). Workers record times per burst; they never call timer hooks.
+// (protocol.md 5). Workers record times per burst; they never call timer hooks.
 #include "meshgate/control/control.hpp"
 #include "peer_state.hpp"
 
@@ -40,7 +40,7 @@ void Control::run_timers(Nanos now, WallTime wall) {
       if (received) replay_received();
     }
     if (received) {
-      // Keep-key-fresh, receiver side (digest section 4, receive step 6).
+      // Keep-key-fresh, receiver side (protocol.md 4, receive step 6).
       if (dataplane::Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_relaxed));
           kp != nullptr && ps.timers.want_lastminute_handshake(kp->initiator, kp->birth, now)) {
         send_initiation(id, now, wall, false);

@@ -1,4 +1,4 @@
-// WireGuard protocol timers and limits (whitepaper section 6.1; digest section 1.2).
+// WireGuard protocol timers and limits (whitepaper section 6.1; protocol.md 1.2).
 // These are protocol constants, not tunables: both ends of a tunnel assume them. Wire-level
 // constants (message types and sizes) live in wire/; our own tunables live in `namespace impl`.
 #pragma once

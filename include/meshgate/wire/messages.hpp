@@ -21,7 +21,7 @@ namespace meshgate::wire {
 
 // ---------------------------------------------------------------------------------------------
 // Protocol constants, fixed by WireGuard (whitepaper section 6, protocol.md 1). Our own
-// tunables (queue sizes, under-load thresholds) live elsewhere, in `impl` namespaces.
+// tunables (queue sizes, under-load thresholds) are not here: each layer keeps its own.
 // ---------------------------------------------------------------------------------------------
 namespace spec {
 

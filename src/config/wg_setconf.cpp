@@ -1,5 +1,5 @@
 // to_wg_setconf(): the wg-only subset of a GatewayConfig, as `wg-quick strip` would print it and
-// `wg setconf` / `wg syncconf` read it (wireguard-protocol.md section 10).
+// `wg setconf` / `wg syncconf` read it (protocol.md 10).
 #include <cstdio>
 #include <string>
 

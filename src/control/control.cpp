@@ -95,7 +95,7 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       sessions_.confirm(e.peer, e.index, now, wall);
       break;
     case dataplane::Event::Kind::endpoint_changed:
-      // Roaming (docs/protocol.md §8.3): the worker saw an authenticated packet from there.
+      // Roaming (protocol.md 8.3): the worker saw an authenticated packet from there.
       if (!(ps->settings.endpoint == e.endpoint)) {
         ps->settings.endpoint = e.endpoint;
         log_.peer(*ps, "endpoint changed (roaming)");

@@ -49,7 +49,7 @@ bool Sessions::under_load(Nanos now) {
 
 template <class Msg>
 bool Sessions::admit(const Msg& msg, const Endpoint& src, Nanos now) {
-  // docs/protocol.md §3.8: mac1 always, before any DH; under load, mac2 or a cookie reply,
+  // protocol.md 3.8: mac1 always, before any DH; under load, mac2 or a cookie reply,
   // then the per-source rate limiter.
   const bool load = under_load(now);
   switch (cookie_checker_.validate(msg, identity_, src, load, now)) {
@@ -125,7 +125,7 @@ void Sessions::handle_initiation(const std::uint8_t* raw, const Endpoint& src, N
   noise::HandshakeDrop d = noise::consume_initiation(msg, identity_, lookup, now, &hs);
   if (d != noise::HandshakeDrop::none) return count(d);
   PeerState& ps = *p_.peers.find(peer);
-  // An authenticated initiation replaces whatever handshake we had in flight (§3.10).
+  // An authenticated initiation replaces whatever handshake we had in flight (protocol.md 3.10).
   p_.keys.drop_pending(peer);
   learn_endpoint(peer, src, now);
   ps.timers.on_any_authenticated_packet_received(now);
@@ -173,7 +173,7 @@ void Sessions::handle_response(const std::uint8_t* raw, const Endpoint& src, Nan
   p_.log.peer(ps, "handshake complete (initiator)");
   ps.timers.on_any_authenticated_packet_received(now);
   ps.timers.on_any_authenticated_packet_traversal(now);
-  // Key confirmation for the responder: our queued data, or a keepalive (§3.5 step 4).
+  // Key confirmation for the responder: our queued data, or a keepalive (protocol.md 3.5 step 4).
   if (p_.staging.count(*peer) == 0) {
     send_keepalive(*peer, now);
   } else {

@@ -1,4 +1,4 @@
-// UAPI framing, `get=1` replies and `set=1` requests (digest sections 9.2-9.4), pure code.
+// UAPI framing, `get=1` replies and `set=1` requests (protocol.md 9.2-9.4), pure code.
 #include "meshgate/control/uapi.hpp"
 
 #include <charconv>
@@ -101,7 +101,7 @@ int SetRequest::select_peer(std::string_view value) {
   if (int rc = finish(); rc != 0) return rc;
   peer_ = k;
   created_ = false;
-  // Our own key selects a peer that is never created (digest 9.4); lines for it are checked.
+  // Our own key selects a peer that is never created (protocol.md 9.4); lines for it are checked.
   dummy_ = k == dev_.public_key();
   if (dummy_ || dev_.has_peer(k)) return 0;
   if (int rc = dev_.add_peer(k); rc != 0) return rc;

@@ -34,7 +34,7 @@ static_assert(kChunk <= AeadBatch::kMaxBurst);
 
 constexpr std::size_t kNonceLen = 12;
 
-// WireGuard's nonce (protocol digest section 0): 4 zero bytes || LE64(counter).
+// WireGuard's nonce (protocol.md 0): 4 zero bytes || LE64(counter).
 void set_nonce(std::uint8_t* iv, std::uint64_t counter) {
   store_le32(iv, 0);
   store_le64(iv + 4, counter);

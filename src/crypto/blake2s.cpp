@@ -1,4 +1,4 @@
-// HASH, MAC, HMAC and KDF of WireGuard (protocol digest section 0) on top of libb2.
+// HASH, MAC, HMAC and KDF of WireGuard (protocol.md 0) on top of libb2.
 #include "meshgate/crypto/blake2s.hpp"
 
 #include <blake2.h>

@@ -1,4 +1,4 @@
-// Inbound: Internet port -> LAN port (architecture section 2, "Inbound"; digest section 4).
+// Inbound: Internet port -> LAN port (architecture section 2, "Inbound"; protocol.md 4).
 //
 //   1 classify   UDP to our address and listen port; type 4 goes on, types 1-3 and STUN/TURN
 //                to the control thread, everything else is dropped with a reason

@@ -1,4 +1,4 @@
-// Outbound: LAN port -> Internet port (architecture section 2, "Outbound"; digest section 4).
+// Outbound: LAN port -> Internet port (architecture section 2, "Outbound"; protocol.md 4).
 //
 //   1 classify   Ethernet/IP; ARP and NDP to the control thread
 //   2 route      longest-prefix match of the inner destination -> peer
@@ -22,7 +22,7 @@ namespace meshgate::dataplane {
 
 namespace {
 
-/// WireGuard padding (digest section 2): a multiple of 16, never beyond the MTU.
+/// WireGuard padding (protocol.md 2): a multiple of 16, never beyond the MTU.
 inline std::uint32_t padded_length(std::uint32_t len, std::uint32_t mtu) noexcept {
   std::uint32_t padded = (len + 15) & ~15u;
   return padded < mtu ? padded : (len > mtu ? len : mtu);
@@ -284,8 +284,8 @@ void Worker::encrypt_and_queue(OutPacket* out, unsigned k, Nanos now) {
     }
     tally_bytes += wg_len;
     ++tally_packets;
-    tally_data |= o.inner_len != 0;  // keepalives are not data (digest section 5)
-    // Keep the key fresh (digest section 4, send step 4).
+    tally_data |= o.inner_len != 0;  // keepalives are not data (protocol.md 5)
+    // Keep the key fresh (protocol.md 4, send step 4).
     if (o.counter > spec::REKEY_AFTER_MESSAGES ||
         (o.kp->initiator && now - o.kp->birth > spec::REKEY_AFTER_TIME)) {
       Peer& pr = dp_.peers[o.peer];

@@ -1,4 +1,4 @@
-// mac1 / mac2 and cookie replies (protocol digest sections 3.8, 3.9; whitepaper 5.4.7).
+// mac1 / mac2 and cookie replies (protocol.md 3.8, 3.9; whitepaper 5.4.7).
 #include "meshgate/noise/cookie.hpp"
 
 #include <cstring>
@@ -102,7 +102,7 @@ void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const Endpoint& s
     secret_birth_ = now;
     has_secret_ = true;
   }
-  // The layout is local: only we ever recompute it (digest 3.9). Kernel-style: address
+  // The layout is local: only we ever recompute it (protocol.md 3.9). Kernel-style: address
   // bytes, then the port in network order.
   std::uint8_t port_be[2];
   store_be16(port_be, src.port);

@@ -1,4 +1,4 @@
-// WireGuard handshake verbs (protocol digest sections 3.1-3.6, 3.10; whitepaper 5.4.2-5.4.6).
+// WireGuard handshake verbs (protocol.md 3.1-3.6, 3.10; whitepaper 5.4.2-5.4.6).
 //
 // This implements Noise_IKpsk2:
 //   <- s
@@ -36,7 +36,7 @@ SecretKey ephemeral_or_fresh(const SecretKey* ephemeral) noexcept {
 }  // namespace
 
 const SymmetricState& wireguard_initial_state() noexcept {
-  // C0 = HASH(CONSTRUCTION), H0 = HASH(C0 || IDENTIFIER) (digest 1.1, 3.1 steps 1-2).
+  // C0 = HASH(CONSTRUCTION), H0 = HASH(C0 || IDENTIFIER) (protocol.md 1.1, 3.1 steps 1-2).
   static const SymmetricState initial = [] {
     SymmetricState s;
     const auto& id = wire::spec::kIdentifier;
@@ -70,7 +70,7 @@ Status handshake_configure(Handshake& hs, const StaticIdentity& id, const Key32&
   if (ct_equal(remote_static.data(), id.public_key.data(), remote_static.size())) {
     return Error{"the peer's public key is the interface's own"};
   }
-  // Digest section 3: the handshake must fail when DH(S_local, S_peer) is all zero.
+  // protocol.md 3: the handshake must fail when DH(S_local, S_peer) is all zero.
   if (!crypto::x25519(hs.precomputed_static_static, id.private_key, remote_static)) {
     return Error{"the peer's public key has small order (static-static DH is all zero)"};
   }
@@ -92,13 +92,13 @@ HandshakeDrop create_initiation(MessageInitiation& out, Handshake& hs, const Sta
   std::memset(&out, 0, sizeof out);
   out.header = wire::make_header(wire::MessageType::initiation);
   out.sender_index = local_index;
-  // e, es, s, ss, {t} (digest 3.2 steps 1-6).
+  // e, es, s, ss, {t} (protocol.md 3.2 steps 1-6).
   const StepResult r =
       ikpsk2_write_msg1(next, wire::message_bytes(out) + kInitiationNoiseOffset, e,
                         id.public_key, hs.precomputed_static_static, ByteSpan(timestamp));
   if (r != StepResult::ok) return HandshakeDrop::zero_dh;
 
-  // Digest 3.2 step 8: keep C, H, E_i. A new initiation replaces any exchange in progress.
+  // protocol.md 3.2 step 8: keep C, H, E_i. A new initiation replaces any exchange in progress.
   hs.noise = next;
   hs.local_index = local_index;
   hs.remote_index = 0;
@@ -109,8 +109,8 @@ HandshakeDrop create_initiation(MessageInitiation& out, Handshake& hs, const Sta
 HandshakeDrop decrypt_initiation_static(const MessageInitiation& msg, const StaticIdentity& id,
                                         PendingInitiation& out) noexcept {
   if (!id.has_private_key) return HandshakeDrop::no_identity;
-  ikpsk2_init(out.noise, wireguard_initial_state(), id.public_key);  // digest 3.3 step 1
-  // e, es, s (digest 3.3 steps 1-2).
+  ikpsk2_init(out.noise, wireguard_initial_state(), id.public_key);  // protocol.md 3.3 step 1
+  // e, es, s (protocol.md 3.3 steps 1-2).
   const StepResult r = ikpsk2_read_msg1_static(
       out.noise, wire::message_bytes(msg) + kInitiationNoiseOffset, id.private_key);
   if (r == StepResult::zero_dh) return HandshakeDrop::zero_dh;
@@ -127,7 +127,7 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
                                   hs.remote_static.size())) {
     return HandshakeDrop::unknown_peer;
   }
-  // ss, {t} (digest 3.3 step 4).
+  // ss, {t} (protocol.md 3.3 step 4).
   crypto::Tai64n timestamp{};
   const StepResult r = ikpsk2_read_msg1_payload(
       pending.noise, wire::message_bytes(msg) + kInitiationNoiseOffset,
@@ -135,7 +135,7 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
   if (r == StepResult::zero_dh) return HandshakeDrop::zero_dh;
   if (r != StepResult::ok) return HandshakeDrop::bad_timestamp;
 
-  // Digest 3.3 step 5: replay (strictly newer TAI64N) and flood (20 ms) guards.
+  // protocol.md 3.3 step 5: replay (strictly newer TAI64N) and flood (20 ms) guards.
   if (!crypto::tai64n_after(timestamp, hs.latest_timestamp)) {
     return HandshakeDrop::replayed_timestamp;
   }
@@ -144,7 +144,7 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
     return HandshakeDrop::initiation_flood;
   }
 
-  // Digest 3.3 step 6: commit. Overwrites any exchange in progress (digest 3.10).
+  // protocol.md 3.3 step 6: commit. Overwrites any exchange in progress (protocol.md 3.10).
   hs.noise = pending.noise;
   hs.remote_index = pending.sender_index;
   hs.local_index = 0;
@@ -167,7 +167,7 @@ HandshakeDrop create_response(MessageResponse& out, Handshake& hs, const StaticI
   out.header = wire::make_header(wire::MessageType::response);
   out.sender_index = local_index;
   out.receiver_index = hs.remote_index;
-  // e, ee, se, psk, {} (digest 3.4 steps 1-5).
+  // e, ee, se, psk, {} (protocol.md 3.4 steps 1-5).
   const StepResult r =
       ikpsk2_write_msg2(next, wire::message_bytes(out) + kResponseNoiseOffset, e,
                         hs.preshared_key, ByteSpan());
@@ -182,12 +182,12 @@ HandshakeDrop create_response(MessageResponse& out, Handshake& hs, const StaticI
 HandshakeDrop consume_response(const MessageResponse& msg, Handshake& hs,
                                const StaticIdentity& id) noexcept {
   if (!id.has_private_key) return HandshakeDrop::no_identity;
-  // Digest 3.5 step 1: it must answer our pending initiation.
+  // protocol.md 3.5 step 1: it must answer our pending initiation.
   if (hs.state != HandshakeState::initiation_created) return HandshakeDrop::wrong_state;
   if (msg.receiver_index != hs.local_index) return HandshakeDrop::unknown_index;
 
   Ikpsk2 next = hs.noise;
-  // e, ee, se, psk, {} (digest 3.5 steps 2-3).
+  // e, ee, se, psk, {} (protocol.md 3.5 steps 2-3).
   const StepResult r =
       ikpsk2_read_msg2(next, wire::message_bytes(msg) + kResponseNoiseOffset, id.private_key,
                        hs.preshared_key, nullptr, 0);
@@ -208,7 +208,7 @@ HandshakeDrop begin_session(Handshake& hs, Keypair& out, Nanos now,
   } else if (hs.state != HandshakeState::response_created) {
     return HandshakeDrop::wrong_state;
   }
-  // Digest 3.6: (T1, T2) = KDF2(C, empty); initiator sends with T1, responder with T2.
+  // protocol.md 3.6: (T1, T2) = KDF2(C, empty); initiator sends with T1, responder with T2.
   SecretKey i2r;
   SecretKey r2i;
   ikpsk2_split(hs.noise, i2r, r2i, handshake_hash);  // also wipes C, H and ephemerals

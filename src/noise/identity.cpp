@@ -1,4 +1,4 @@
-// Static identity and the mac1 / cookie key derivations (digest sections 3.8, 3.9).
+// Static identity and the mac1 / cookie key derivations (protocol.md 3.8, 3.9).
 #include "meshgate/noise/identity.hpp"
 
 #include "meshgate/crypto/blake2s.hpp"

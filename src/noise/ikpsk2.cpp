@@ -1,4 +1,4 @@
-// Noise_IKpsk2 message processing (Noise rev 34 sections 5.3, 7.5, 9; digest section 3).
+// Noise_IKpsk2 message processing (Noise rev 34 sections 5.3, 7.5, 9; protocol.md 3).
 #include "meshgate/noise/ikpsk2.hpp"
 
 #include <cstring>

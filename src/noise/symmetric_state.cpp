@@ -1,4 +1,4 @@
-// Noise SymmetricState / CipherState (Noise rev 34 sections 5.1, 5.2; digest section 3).
+// Noise SymmetricState / CipherState (Noise rev 34 sections 5.1, 5.2; protocol.md 3).
 #include "meshgate/noise/symmetric_state.hpp"
 
 #include <cstring>
@@ -11,7 +11,7 @@ namespace meshgate::noise {
 void SymmetricState::initialize(std::string_view protocol_name, ByteSpan prologue) noexcept {
   clear();
   // Noise 5.2: a name of at most HASHLEN bytes is zero-padded, a longer one is hashed.
-  // "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s" is 37 bytes, so it is hashed (digest 3.1).
+  // "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s" is 37 bytes, so it is hashed (protocol.md 3.1).
   ByteSpan name(reinterpret_cast<const std::uint8_t*>(protocol_name.data()),
                 protocol_name.size());
   if (name.size() <= kHashLen) {

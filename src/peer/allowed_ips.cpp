@@ -1,4 +1,4 @@
-// Cryptokey routing table (whitepaper section 2; digest section 8.1): the control-plane half.
+// Cryptokey routing table (whitepaper section 2; protocol.md 8.1): the control-plane half.
 #include "meshgate/peer/allowed_ips.hpp"
 
 #include <string>

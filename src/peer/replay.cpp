@@ -6,7 +6,7 @@ namespace meshgate::peer {
 
 template class BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
 
-static_assert(ReplayWindow::kWindowSize == 8128, "digest section 6: usable window");
+static_assert(ReplayWindow::kWindowSize == 8128, "protocol.md 6: usable window");
 static_assert(sizeof(ReplayWindow) <= 1152, "one window per receiving keypair");
 
 }  // namespace meshgate::peer

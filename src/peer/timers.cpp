@@ -1,4 +1,4 @@
-// Per-peer timer state machine (whitepaper section 6; digest section 5; kernel timers.c).
+// Per-peer timer state machine (whitepaper section 6; protocol.md 5; kernel timers.c).
 #include "meshgate/peer/timers.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Datagram classification and names for the wire module (protocol digest section 2).
+// Datagram classification and names for the wire module (protocol.md 2).
 #include "meshgate/wire/messages.hpp"
 
 #include "meshgate/base/bytes.hpp"

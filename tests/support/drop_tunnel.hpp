@@ -89,7 +89,7 @@ inline Bytes payload_of(const Bytes& frame) {
   return Bytes(frame.begin() + static_cast<std::ptrdiff_t>(lay.payload), frame.end());
 }
 
-/// A WireGuard transport message (digest section 2): plaintext padded to 16, sealed with `key`.
+/// A WireGuard transport message (protocol.md 2): plaintext padded to 16, sealed with `key`.
 inline Bytes seal_transport(const std::uint8_t key[32], std::uint32_t receiver,
                             std::uint64_t counter, Bytes plain) {
   plain.resize((plain.size() + 15) & ~std::size_t{15}, 0);

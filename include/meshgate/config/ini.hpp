@@ -1,6 +1,6 @@
 // The INI dialect shared by the gateway config file and the DPDK EAL profile.
 //
-// It follows `wg`'s reading of wg-quick files (wireguard-protocol.md section 10): `[Section]`
+// It follows `wg`'s reading of wg-quick files (protocol.md 10): `[Section]`
 // headers, `Key = Value` lines, `#` starts a comment anywhere on a line, whitespace around keys
 // and values is ignored, and section and key names are compared case-insensitively by the
 // parsers. The tokenizer only splits lines; what keys mean is up to each parser.

@@ -1,5 +1,5 @@
 // A peer's three keypair slots (current, previous, next) and our receiver indices: install a
-// new session, confirm `next`, retire and wipe (docs/protocol.md §3.6).
+// new session, confirm `next`, retire and wipe (protocol.md 3.6).
 //
 // Publication order matters to the workers: a keypair is made live (KeypairTable::publish)
 // before a slot names it, and a slot stops naming a keypair before it is unpublished; the memory

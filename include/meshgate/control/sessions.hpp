@@ -1,5 +1,4 @@
-// Handshakes and sessions (docs/protocol.md §3, §3.8-3.10, §5): our identity, the messages of
-// types 1-3, cookies under load, the rate limiter, initiations and keepalives we send, and the
+// Handshakes and sessions (protocol.md 3, 3.8-3.10, 5): our identity, the messages of types 1-3, cookies under load, the rate limiter, initiations and keepalives we send, and the
 // confirmation of a responder's session. Sessions derived here go live through KeySlots.
 #pragma once
 
@@ -52,7 +51,7 @@ class Sessions {
   explicit Sessions(const SessionParts& parts) : p_(parts) {}
 
   const noise::StaticIdentity& identity() const noexcept { return identity_; }
-  /// Every peer's static-static DH depends on our key (docs/protocol.md §3.10): each peer's
+  /// Every peer's static-static DH depends on our key (protocol.md 3.10): each peer's
   /// handshake is set up anew and its sessions end, so new handshakes follow. Returns the peers
   /// whose public key is now ours (the caller removes them).
   std::vector<PeerId> set_private_key(const SecretKey& key);
@@ -81,7 +80,7 @@ class Sessions {
   void handle_initiation(const std::uint8_t* msg, const Endpoint& src, Nanos now);
   void handle_response(const std::uint8_t* msg, const Endpoint& src, Nanos now, WallTime wall);
   void handle_cookie_reply(const std::uint8_t* msg, Nanos now);
-  /// An authenticated message from `src`: the peer is there now (docs/protocol.md §8.3).
+  /// An authenticated message from `src`: the peer is there now (protocol.md 8.3).
   void learn_endpoint(PeerId peer, const Endpoint& src, Nanos now);
   void send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
   void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }

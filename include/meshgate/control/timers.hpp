@@ -1,4 +1,4 @@
-// WireGuard's timers on the control thread (docs/protocol.md §5). Workers only record time
+// WireGuard's timers on the control thread (protocol.md 5). Workers only record time
 // stamps of what they sent and received, per burst; this part replays them into each peer's
 // timer state machine in the order they happened and says what is due.
 #pragma once
@@ -15,7 +15,7 @@ class Timers {
 
   /// Replays the peer's worker activity into its timers and returns what is due now: the
   /// expired timers' actions, plus a new handshake when the receiver side of keep-key-fresh
-  /// (§4, receive step 6) asks for one.
+  /// (protocol.md 4, receive step 6) asks for one.
   peer::TimerActions tick(PeerId peer, Nanos now);
 
  private:

@@ -1,4 +1,4 @@
-// The WireGuard cross-platform userspace API (UAPI), protocol side (digest section 9):
+// The WireGuard cross-platform userspace API (UAPI), protocol side (protocol.md 9):
 // framing, `get=1` replies and `set=1` requests, with no sockets and no DPDK, so that the unit
 // suite drives it line by line. uapi_server.hpp puts it on /var/run/wireguard/<tunnel>.sock.
 //

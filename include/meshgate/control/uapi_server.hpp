@@ -1,4 +1,4 @@
-// The UAPI on its UNIX socket (digest 9.1): /var/run/wireguard/<tunnel>.sock, mode 0600, in a
+// The UAPI on its UNIX socket (protocol.md 9.1): /var/run/wireguard/<tunnel>.sock, mode 0600, in a
 // 0755 directory; a stale socket is replaced, the socket is removed when the server goes.
 // Served from the control thread through StreamServer, so every change is made by the single
 // writer of the shared tables.

@@ -1,5 +1,5 @@
 // BLAKE2s (RFC 7693) as WireGuard uses it: HASH, keyed MAC with 16-byte output, HMAC, and
-// the HKDF chain (protocol digest section 0). Backed by libb2.
+// the HKDF chain (protocol.md 0). Backed by libb2.
 #pragma once
 
 #include <cstddef>
@@ -31,7 +31,7 @@ void mac16(std::span<std::uint8_t, kMacLen> out, ByteSpan key, Parts parts) noex
 /// HMAC-BLAKE2s-256 (RFC 2104, 64-byte block).
 void hmac(std::span<std::uint8_t, kHashLen> out, ByteSpan key, Parts parts) noexcept;
 
-/// KDF1/2/3 of the protocol digest: prk = HMAC(key, input); T1 = HMAC(prk, 0x01);
+/// KDF1/2/3 (protocol.md 0): prk = HMAC(key, input); T1 = HMAC(prk, 0x01);
 /// T2 = HMAC(prk, T1 || 0x02); T3 = HMAC(prk, T2 || 0x03). Pass nullptr for outputs not
 /// wanted (t1 is always required). Outputs may alias `key`.
 void kdf(SecretKey* t1, SecretKey* t2, SecretKey* t3, const SecretKey& key,

@@ -1,4 +1,4 @@
-// TAI64N timestamps for handshake initiations (protocol digest section 3.7).
+// TAI64N timestamps for handshake initiations (protocol.md 3.7).
 #pragma once
 
 #include "meshgate/base/bytes.hpp"

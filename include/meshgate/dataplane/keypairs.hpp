@@ -1,5 +1,5 @@
 // Transport keypairs as the workers use them, in one fixed pool that is also the receiver-index
-// table (digest section 7).
+// table (protocol.md 7).
 //
 // Our receiver indices encode their pool slot in the low bits and carry random high bits, so
 // a worker finds the keypair for an incoming type-4 message with one array access and one

@@ -1,4 +1,4 @@
-// mac1, mac2 and cookie replies: WireGuard's DoS mitigation (protocol digest sections 3.8,
+// mac1, mac2 and cookie replies: WireGuard's DoS mitigation (protocol.md 3.8,
 // 3.9; whitepaper section 5.4.7).
 //
 // Two sides, as in the kernel's cookie.c:
@@ -26,16 +26,16 @@ using Mac16 = Bytes<wire::spec::kMacLen>;
 
 class CookieSender {
  public:
-  /// Derives the peer's mac1 key and cookie-reply key from its public key (digest 3.8, 3.9)
+  /// Derives the peer's mac1 key and cookie-reply key from its public key (protocol.md 3.8, 3.9)
   /// and forgets any cookie.
   void init(const Key32& peer_public) noexcept;
 
   /// Computes mac1 (and mac2 when we hold a cookie younger than 120 - 5 s) of a message
-  /// about to be sent to the peer, and remembers mac1 for the cookie reply (digest 3.8).
+  /// about to be sent to the peer, and remembers mac1 for the cookie reply (protocol.md 3.8).
   void add_macs(wire::MessageInitiation& msg, Nanos now) noexcept;
   void add_macs(wire::MessageResponse& msg, Nanos now) noexcept;
 
-  /// Decrypts a cookie reply with ad = the last mac1 we sent (digest 3.9). On success the
+  /// Decrypts a cookie reply with ad = the last mac1 we sent (protocol.md 3.9). On success the
   /// cookie is stored with birth time `now` and further replies are refused until the next
   /// mac1 goes out. The caller found this peer by msg.receiver_index.
   HandshakeDrop consume_reply(const wire::MessageCookieReply& msg, Nanos now) noexcept;
@@ -55,7 +55,7 @@ class CookieSender {
   bool have_sent_mac1_ = false;
 };
 
-/// What CookieChecker::validate found, in the order the digest checks (3.8).
+/// What CookieChecker::validate found, in the order protocol.md 3.8 checks them.
 enum class MacVerdict : std::uint8_t {
   invalid_mac1,   // drop silently
   valid_mac1,     // mac2 not checked (not under load) or not valid (under load)
@@ -71,7 +71,7 @@ class CookieChecker {
   MacVerdict validate(const wire::MessageResponse& msg, const StaticIdentity& id,
                       const Endpoint& src, bool check_mac2, Nanos now) noexcept;
 
-  /// A cookie reply to a handshake message that failed mac2 under load (digest 3.9):
+  /// A cookie reply to a handshake message that failed mac2 under load (protocol.md 3.9):
   /// receiver = the message's sender index, XAEAD(cookie key, random nonce, cookie,
   /// ad = the message's mac1). Send it to `src`; do not touch any peer's endpoint.
   void create_reply(wire::MessageCookieReply& out, const wire::MessageInitiation& msg,

@@ -1,4 +1,4 @@
-// Why the handshake layer refused a message (protocol digest sections 3 and 3.8-3.10).
+// Why the handshake layer refused a message (protocol.md 3 and 3.8-3.10).
 // X(name, description): the same list makes the per-reason counters and their names.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The WireGuard handshake (protocol digest section 3; whitepaper section 5.4):
+// The WireGuard handshake (protocol.md 3; whitepaper section 5.4):
 // Noise_IKpsk2 with prologue IDENTIFIER, a TAI64N payload in the initiation and an empty
 // payload in the response, framed in message types 1 and 2.
 //
@@ -47,7 +47,7 @@ enum class HandshakeState : std::uint8_t {
 /// rest. The fields are public for the peer module and tests; only the verbs change them.
 struct Handshake {
   Key32 remote_static{};
-  SecretKey preshared_key;  // all zero when none is configured; still mixed in (digest 3)
+  SecretKey preshared_key;  // all zero when none is configured; still mixed in (protocol.md 3)
   SecretKey precomputed_static_static;  // DH(S_local, S_peer), never all zero once configured
   bool configured = false;
 
@@ -115,17 +115,17 @@ HandshakeDrop create_response(wire::MessageResponse& out, Handshake& hs,
 
 /// Initiator: the caller found `hs` by msg.receiver_index; this checks it really is the
 /// pending initiation (state and index), then mirrors create_response. On success the state
-/// is RESPONSE_CONSUMED; on failure the pending initiation stays valid (digest 3.5).
+/// is RESPONSE_CONSUMED; on failure the pending initiation stays valid (protocol.md 3.5).
 HandshakeDrop consume_response(const wire::MessageResponse& msg, Handshake& hs,
                                const StaticIdentity& id) noexcept;
 
-/// Split (digest 3.6): derives the keypair from RESPONSE_CREATED (responder) or
+/// Split (protocol.md 3.6): derives the keypair from RESPONSE_CREATED (responder) or
 /// RESPONSE_CONSUMED (initiator), then wipes C, H and the ephemeral keys (state ZEROED).
 /// `handshake_hash`, when non-null, receives the final H.
 HandshakeDrop begin_session(Handshake& hs, Keypair& out, Nanos now,
                             SecretKey* handshake_hash = nullptr) noexcept;
 
-/// The state every WireGuard handshake starts from: C0, H0 (digest 3.1), computed once.
+/// The state every WireGuard handshake starts from: C0, H0 (protocol.md 3.1), computed once.
 const SymmetricState& wireguard_initial_state() noexcept;
 
 }  // namespace meshgate::noise

@@ -1,4 +1,4 @@
-// The interface's static identity (protocol digest sections 3, 3.8, 3.9, 3.10): its X25519
+// The interface's static identity (protocol.md 3, 3.8, 3.9, 3.10): its X25519
 // key pair and the two keys derived from its public key that every handshake message needs,
 // computed once when the private key is set.
 // Owned by the control thread; replaced as a whole when the private key changes (then each

@@ -1,4 +1,4 @@
-// The Noise_IKpsk2 handshake pattern (Noise rev 34 sections 7.5 and 9; digest section 3):
+// The Noise_IKpsk2 handshake pattern (Noise rev 34 sections 7.5 and 9; protocol.md 3):
 //
 //   <- s
 //   ...
@@ -12,7 +12,7 @@
 //
 // Every step function works on the state it is given and may leave it half-updated when it
 // fails; callers that must roll back (the WireGuard verbs) run it on a copy. An all-zero DH
-// result fails the step (digest section 0, DH).
+// result fails the step (protocol.md 0, DH).
 #pragma once
 
 #include <cstddef>
@@ -56,7 +56,7 @@ struct Ikpsk2 {
 /// Initialize(): protocol name, prologue, and the pre-message `<- s` (MixHash(S_r^pub)).
 void ikpsk2_init(Ikpsk2& hs, ByteSpan prologue, const Key32& responder_static) noexcept;
 /// The same from a state that already holds the protocol name and prologue (WireGuard keeps
-/// one, computed once: C0 and H0 of digest section 1.1).
+/// one, computed once: C0 and H0 of protocol.md 1.1).
 void ikpsk2_init(Ikpsk2& hs, const SymmetricState& initialized,
                  const Key32& responder_static) noexcept;
 

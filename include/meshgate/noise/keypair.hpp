@@ -1,4 +1,4 @@
-// The result of a completed handshake (digest section 3.6): a pair of transport keys and the
+// The result of a completed handshake (protocol.md 3.6): a pair of transport keys and the
 // two indices that name them on the wire. Counters, the replay window and slot rotation
 // belong to the peer module, which wraps this.
 #pragma once
@@ -15,7 +15,7 @@ struct Keypair {
   SecretKey recv;                  // initiator: T2, responder: T1
   std::uint32_t local_index = 0;   // receiver_index the peer puts on data it sends us
   std::uint32_t remote_index = 0;  // receiver_index we put on data we send
-  bool initiator = false;          // only the initiator rekeys on age (digest 3.6, 4)
+  bool initiator = false;          // only the initiator rekeys on age (protocol.md 3.6, 4)
   Nanos birth = 0;                 // monotonic time of derivation
 
   void clear() noexcept {

@@ -1,5 +1,5 @@
 // Noise SymmetricState and CipherState (Noise rev 34 sections 5.1-5.2) for the suite
-// 25519 / ChaChaPoly / BLAKE2s, the one WireGuard uses (digest sections 0 and 3).
+// 25519 / ChaChaPoly / BLAKE2s, the one WireGuard uses (protocol.md 0 and 3).
 //
 // Generic: the protocol name and prologue are parameters, so the same core runs the public
 // Noise test vectors and WireGuard (prologue = IDENTIFIER). C (chaining key), H (hash) and

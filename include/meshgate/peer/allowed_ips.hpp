@@ -1,4 +1,4 @@
-// Cryptokey routing table: allowed IPs -> peer (whitepaper section 2; digest section 8).
+// Cryptokey routing table: allowed IPs -> peer (whitepaper section 2; protocol.md 8).
 //
 // One table per interface, an IPv4 and an IPv6 longest-prefix-match trie. A prefix belongs to at
 // most one peer: inserting a prefix that another peer holds moves it. Host bits past the CIDR
@@ -47,8 +47,8 @@ class AllowedIps {
     v6_.lookup_burst(keys, out, n);
   }
 
-  /// Inbound anti-spoofing check (digest 8.2): the decrypted packet's inner source address must
-  /// route back to the peer that owns the decrypting keypair.
+  /// Inbound anti-spoofing check (protocol.md 8.2): the decrypted packet's inner source address
+  /// must route back to the peer that owns the decrypting keypair.
   bool lookup_source_ok(std::uint32_t src, PeerId peer) const noexcept {
     return lookup(src) == peer;
   }

@@ -1,4 +1,4 @@
-// Lock-free-read longest-prefix-match trie: one writer, any number of readers (digest 8.1).
+// Lock-free-read longest-prefix-match trie: one writer, any number of readers (protocol.md 8.1).
 //
 // A path-compressed binary trie in the manner of Linux allowedips.c. Every node holds a prefix
 // (key, cidr) and optionally a peer id; a node without a peer is a branch node and always has

@@ -1,4 +1,4 @@
-// Handshake rate limiter (digest section 1.2; kernel ratelimiter.c semantics).
+// Handshake rate limiter (protocol.md 1.2; kernel ratelimiter.c semantics).
 //
 // Under load, each handshake message (types 1 and 3 carrying a valid mac2) is let through only
 // if its source still has a token: a bucket per source refills at 20 packets per second and

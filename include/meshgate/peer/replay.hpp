@@ -1,5 +1,5 @@
 // Anti-replay window for transport data counters: RFC 6479 bitmap without shifting, in the
-// form of wireguard-go's replay filter (digest section 6; whitepaper section 5.4.6).
+// form of wireguard-go's replay filter (protocol.md 6; whitepaper section 5.4.6).
 //
 // The ring holds 128 words of 64 bits (8192 bits). One word is always being refilled, so the
 // usable window is (128 - 1) * 64 = 8128 counters behind the highest one accepted; the
@@ -73,7 +73,7 @@ class BasicReplayWindow {
   std::uint64_t highest() const noexcept { return highest_; }
 
   /// The keypair can receive nothing more: the last usable counter (kLimit - 1) was accepted.
-  /// The receive path rejects the keypair itself before decrypting (digest section 4, step 2).
+  /// The receive path rejects the keypair itself before decrypting (protocol.md 4, step 2).
   bool exhausted() const noexcept { return highest_ >= kLimit - 1; }
 
  private:

@@ -1,4 +1,4 @@
-// Per-peer WireGuard timers (whitepaper section 6; digest section 5; kernel timers.c).
+// Per-peer WireGuard timers (whitepaper section 6; protocol.md 5; kernel timers.c).
 //
 // Five timers and three flags, driven by event hooks and an injected clock. Nothing here sends a
 // packet or touches a key: expire() returns the actions due and the control thread carries them
@@ -59,7 +59,7 @@ constexpr Nanos kNever = std::numeric_limits<Nanos>::max();
 Nanos default_jitter() noexcept;
 using JitterSource = Nanos (*)() noexcept;
 
-// ---- pure checks (digest section 4) ----
+// ---- pure checks (protocol.md 4) ----
 
 /// Handshake initiations (and responses) go out at most once per REKEY_TIMEOUT.
 constexpr bool initiation_allowed(Nanos last_sent_handshake, Nanos now) noexcept {
@@ -88,7 +88,7 @@ class PeerTimers {
  public:
   explicit PeerTimers(JitterSource jitter = &default_jitter) noexcept : jitter_(jitter) {}
 
-  // ---- event hooks (digest section 5, "call sites") ----
+  // ---- event hooks (protocol.md 5, "call sites") ----
 
   /// An initiation went out: arm retransmit_handshake (REKEY_TIMEOUT + jitter).
   void on_handshake_initiated(Nanos now) noexcept;

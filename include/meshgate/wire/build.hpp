@@ -120,7 +120,7 @@ enum class IcmpError : std::uint8_t {
   too_big,      // ICMPv4 3/4 "fragmentation needed" with next-hop MTU (RFC 1191) or ICMPv6 2
                 // "packet too big" (RFC 4443 3.2)
   unreachable,  // ICMPv4 3/1 host unreachable or ICMPv6 1/3 address unreachable: no route, as
-                // the kernel WireGuard device answers (wireguard-protocol.md 8.2)
+                // the kernel WireGuard device answers (protocol.md 8.2)
 };
 
 /// The ICMP error about the IP packet `pkt` (pkt_len = its IP length, already classified), as an

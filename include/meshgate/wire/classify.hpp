@@ -72,7 +72,7 @@ FrameInfo classify_ip(const std::uint8_t* ip, std::size_t len,
 
 /// The length of the IPv4/IPv6 packet at `ip` from its own header (IPv4 total length, IPv6
 /// payload length + 40), or 0 unless it is a sane packet that fits in `avail` bytes. Used to strip
-/// WireGuard padding from a decrypted plaintext (wireguard-protocol.md 2 and 4).
+/// WireGuard padding from a decrypted plaintext (protocol.md 2 and 4).
 std::size_t inner_packet_length(const std::uint8_t* ip, std::size_t avail) noexcept;
 
 // --- neighbour messages, parsed on the control thread --------------------------------------------

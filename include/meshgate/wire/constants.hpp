@@ -1,6 +1,7 @@
-// WireGuard protocol timers and limits (whitepaper section 6.1; digest section 1.2).
+// WireGuard protocol timers and limits (whitepaper section 6.1; protocol.md 1.2).
 // These are protocol constants, not tunables: both ends of a tunnel assume them. Wire-level
-// constants (message types and sizes) live in wire/; our own tunables live in `namespace impl`.
+// constants (message types and sizes) are in wire/messages.hpp. Our own tunables (queue sizes,
+// thresholds, table limits) are not protocol and never go in `spec`: each layer keeps its own.
 #pragma once
 
 #include <cstdint>

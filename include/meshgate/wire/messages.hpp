@@ -1,4 +1,4 @@
-// WireGuard message layouts and protocol constants (protocol digest sections 1 and 2).
+// WireGuard message layouts and protocol constants (protocol.md 1 and 2).
 //
 // The four UDP payloads are plain packed structs with their sizes and offsets checked at
 // compile time. A received datagram is classified once by classify(): that checks the
@@ -20,18 +20,18 @@
 namespace meshgate::wire {
 
 // ---------------------------------------------------------------------------------------------
-// Protocol constants, fixed by WireGuard (whitepaper section 6, digest section 1). Our own
-// tunables (queue sizes, under-load thresholds) live elsewhere, in `impl` namespaces.
+// Protocol constants, fixed by WireGuard (whitepaper section 6, protocol.md 1). Our own
+// tunables (queue sizes, under-load thresholds) are not here: each layer keeps its own.
 // ---------------------------------------------------------------------------------------------
 namespace spec {
 
-// Digest section 1.1.
+// protocol.md 1.1.
 inline constexpr std::string_view kConstruction = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 inline constexpr std::string_view kIdentifier = "WireGuard v1 zx2c4 Jason@zx2c4.com";
 inline constexpr std::string_view kLabelMac1 = "mac1----";
 inline constexpr std::string_view kLabelCookie = "cookie--";
 
-// Field sizes (digest section 0).
+// Field sizes (protocol.md 0).
 inline constexpr std::size_t kKeyLen = 32;        // X25519 keys, chaining key, hash
 inline constexpr std::size_t kTagLen = 16;        // Poly1305
 inline constexpr std::size_t kMacLen = 16;        // keyed BLAKE2s-128
@@ -39,7 +39,7 @@ inline constexpr std::size_t kTimestampLen = 12;  // TAI64N
 inline constexpr std::size_t kCookieLen = 16;
 inline constexpr std::size_t kCookieNonceLen = 24;  // XChaCha20-Poly1305
 
-// Message sizes (digest section 2).
+// Message sizes (protocol.md 2).
 inline constexpr std::size_t kInitiationSize = 148;
 inline constexpr std::size_t kResponseSize = 92;
 inline constexpr std::size_t kCookieReplySize = 64;
@@ -51,7 +51,7 @@ inline constexpr std::size_t kPaddingMultiple = 16;
 }  // namespace spec
 
 // ---------------------------------------------------------------------------------------------
-// Layouts (digest section 2). Byte 0 is the type, bytes 1-3 are reserved and zero.
+// Layouts (protocol.md 2). Byte 0 is the type, bytes 1-3 are reserved and zero.
 // ---------------------------------------------------------------------------------------------
 enum class MessageType : std::uint8_t {
   initiation = 1,
@@ -207,7 +207,7 @@ std::uint8_t* message_bytes(Msg& m) noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Transport payload sizing (digest section 2, type 4).
+// Transport payload sizing (protocol.md 2, type 4).
 // ---------------------------------------------------------------------------------------------
 
 /// Zero bytes of plaintext: a keepalive. It is authenticated but never padded nor delivered.

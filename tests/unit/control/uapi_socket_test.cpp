@@ -1,4 +1,4 @@
-// The UAPI socket (digest 9.1) without a gateway: a StreamServer over a UNIX socket in a
+// The UAPI socket (protocol.md 9.1) without a gateway: a StreamServer over a UNIX socket in a
 // temporary directory, a fake device behind it, clients on the same thread.
 #include <gtest/gtest.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-// The UAPI protocol (digest section 9) against a fake device: framing, get replies, every
+// The UAPI protocol (protocol.md 9) against a fake device: framing, get replies, every
 // set key `wg` sends, and the error rules, line by line.
 #include "meshgate/control/uapi.hpp"
 

@@ -1,5 +1,5 @@
-// BLAKE2s (RFC 7693), the 16-byte keyed MAC, HMAC-BLAKE2s and the KDF chain (protocol digest
-// section 0): known answers from RFC 7693, the BLAKE2 KAT and wireguard-go's kdf_test.go.
+// BLAKE2s (RFC 7693), the 16-byte keyed MAC, HMAC-BLAKE2s and the KDF chain (protocol.md 0):
+// known answers from RFC 7693, the BLAKE2 KAT and wireguard-go's kdf_test.go.
 #include "meshgate/crypto/blake2s.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// TAI64N handshake timestamps (protocol digest section 3.7): BE64(2^62 + 10 + unix seconds) ||
+// TAI64N handshake timestamps (protocol.md 3.7): BE64(2^62 + 10 + unix seconds) ||
 // BE32(nanoseconds), the low 24 bits of the nanoseconds cleared, compared bytewise.
 #include "meshgate/crypto/tai64n.hpp"
 

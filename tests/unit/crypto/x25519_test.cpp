@@ -75,7 +75,7 @@ TEST(X25519, Rfc7748Section61AliceAndBob) {
 }
 
 // Points of small order (and non-canonical encodings of them) give the all-zero result for
-// every clamped scalar; WireGuard aborts the handshake then (protocol digest section 0).
+// every clamped scalar; WireGuard aborts the handshake then (protocol.md 0).
 TEST(X25519, SmallOrderPointsAreRejected) {
   const char* points[] = {
       "0000000000000000000000000000000000000000000000000000000000000000",  // 0

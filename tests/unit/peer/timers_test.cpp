@@ -1,4 +1,4 @@
-// Peer timers: each row of the digest section 5 table on a fake clock, driven the way the
+// Peer timers: each timer of protocol.md 5 on a fake clock, driven the way the
 // control thread drives them (expire, carry out, report through the hooks).
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// mac2 and cookie replies under load (protocol digest sections 3.8, 3.9).
+// mac2 and cookie replies under load (protocol.md 3.8, 3.9).
 #include <gtest/gtest.h>
 
 #include "meshgate/base/secret.hpp"

@@ -1,5 +1,5 @@
 // WireGuard handshake between two in-memory nodes, and everything it must refuse
-// (protocol digest sections 3.1-3.6, 3.10, 11).
+// (protocol.md 3.1-3.6, 3.10, 11).
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -331,7 +331,7 @@ TEST(Handshake, UnknownPeerIsDropped) {
 
 TEST(Handshake, NewInitiationOverwritesPendingOne) {
   // Simultaneous initiations: b's consumption of a's initiation replaces b's own pending one;
-  // a's later response to b's initiation is then refused (digest 3.10).
+  // a's later response to b's initiation is then refused (protocol.md 3.10).
   Pair p;
   wire::MessageInitiation from_b;
   ASSERT_EQ(create_initiation(from_b, p.b.hs, p.b.id, 0x77, p.wall), HandshakeDrop::none);

@@ -1,5 +1,5 @@
 // The Noise core against known answers: the cacophony Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s
-// vector byte for byte, and WireGuard's C0 / H0 (protocol digest sections 1.1, 12, 13).
+// vector byte for byte, and WireGuard's C0 / H0 (protocol.md 1.1, 12, 13).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -130,7 +130,7 @@ TEST(NoiseVector, CacophonyRejectsWrongPskAtMessage2) {
 }
 
 TEST(NoiseVector, WireGuardInitialChainingKeyAndHash) {
-  // Digest section 1.1: C0 = HASH(CONSTRUCTION), H0 = HASH(C0 || IDENTIFIER).
+  // protocol.md 1.1: C0 = HASH(CONSTRUCTION), H0 = HASH(C0 || IDENTIFIER).
   const SymmetricState& s = wireguard_initial_state();
   EXPECT_EQ(hex_of(s.chaining_key().span()),
             "60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36");

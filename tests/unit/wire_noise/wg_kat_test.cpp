@@ -1,8 +1,8 @@
 // WireGuard framing known answers: fixed keys, ephemerals, PSK, indices and clock give fixed
 // bytes for the initiation and response (header, indices, Noise fields, mac1, zero mac2) and
-// fixed transport keys. The expected values come from an independent model of digest
-// sections 0-3 (Python hashlib BLAKE2s, HMAC, ChaCha20-Poly1305 and X25519 from the
-// `cryptography` package), not from this code.
+// fixed transport keys. The expected values come from an independent model of protocol.md 0-3
+// (Python hashlib BLAKE2s, HMAC, ChaCha20-Poly1305 and X25519 from the `cryptography` package), not
+// from this code.
 #include <gtest/gtest.h>
 
 #include "meshgate/base/bytes.hpp"

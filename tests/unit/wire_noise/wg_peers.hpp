@@ -101,7 +101,7 @@ struct Pair {
   }
 };
 
-/// Type 4: header, padded plaintext sealed in place, tag (digest section 2).
+/// Type 4: header, padded plaintext sealed in place, tag (protocol.md 2).
 inline std::vector<std::uint8_t> seal_transport(const Keypair& kp, std::uint64_t counter,
                                                 const std::vector<std::uint8_t>& plain,
                                                 std::size_t mtu = 1420) {

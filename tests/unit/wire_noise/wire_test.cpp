@@ -1,4 +1,4 @@
-// Wire layouts, classification and padding (protocol digest section 2).
+// Wire layouts, classification and padding (protocol.md 2).
 #include <gtest/gtest.h>
 
 #include <vector>

@@ -26,6 +26,8 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
 }
 
+Control::~Control() { dp_.rcu.synchronize(); }
+
 unsigned Control::poll(Nanos now, WallTime wall) {
   now_ = now;
   rte_mbuf* pkts[impl::kRingBurst];

@@ -54,7 +54,7 @@ void LocalTraffic::handle(rte_mbuf* m, PortRole port) {
   auto* f = rte_pktmbuf_mtod(m, std::uint8_t*);
   const wire::FrameInfo info = wire::classify_frame(f, m->data_len);
   if (!echo_reply_in_place(f, info, own_address(dp_.addr, port, info.is_v6()))) {
-    drops_.add(dataplane::Drop::local_unserved);
+    ++unserved_;
     rte_pktmbuf_free(m);
     return;
   }
@@ -68,7 +68,7 @@ void LocalTraffic::handle_from_tunnel(rte_mbuf* m, PeerId peer, Nanos now) {
   auto* ip = rte_pktmbuf_mtod(m, std::uint8_t*);
   const wire::FrameInfo info = wire::classify_ip(ip, m->data_len);
   if (!echo_reply_in_place(ip, info, own_address(dp_.addr, PortRole::inner, info.is_v6()))) {
-    drops_.add(dataplane::Drop::local_unserved);
+    ++unserved_;
     rte_pktmbuf_free(m);
     return;
   }

@@ -50,6 +50,9 @@ class Control {
  public:
   /// `tx_queue` is the control thread's own TX queue index on both ports (= worker count).
   Control(dataplane::Dataplane& dp, std::uint16_t tx_queue);
+  /// Runs the reclamations still deferred while the parts they belong to are alive (they free
+  /// through the parts' members); the workers must have stopped.
+  ~Control();
   Control(const Control&) = delete;
   Control& operator=(const Control&) = delete;
 

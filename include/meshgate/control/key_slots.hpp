@@ -16,7 +16,8 @@
 
 namespace meshgate::control {
 
-using dataplane::PeerId;
+using peer::PeerId;
+
 
 class KeySlots {
  public:

@@ -1,6 +1,7 @@
 // Traffic for the gateway itself: ICMP echo requests to its own addresses, from either port or
-// from a peer through the tunnel, get their replies; anything else for it is dropped and
-// counted (no kernel stack stands behind the ports).
+// from a peer through the tunnel, get their replies. Anything else for it is not served (no
+// kernel stack stands behind the ports): freed and counted as such, not as a drop, since
+// nothing about it is wrong.
 #pragma once
 
 #include <rte_config.h>
@@ -27,12 +28,14 @@ class LocalTraffic {
 
   /// Written by the control thread only.
   std::uint64_t echo_replies() const noexcept { return echo_replies_; }
+  std::uint64_t unserved() const noexcept { return unserved_; }
 
  private:
   dataplane::Dataplane& dp_;
   Transmitter& tx_;
   dataplane::DropCounters& drops_;
   std::uint64_t echo_replies_ = 0;
+  std::uint64_t unserved_ = 0;  // not an echo request to our address
 };
 
 }  // namespace meshgate::control

@@ -24,7 +24,8 @@
 
 namespace meshgate::control {
 
-using dataplane::PeerId;
+using peer::PeerId;
+
 
 /// A peer as configured (config file, UAPI).
 struct PeerSettings {

@@ -17,6 +17,7 @@
 
 namespace meshgate::control {
 
+using peer::PeerId;
 using dataplane::PortRole;
 
 /// Written by the control thread only; metrics read them relaxed.

@@ -34,8 +34,7 @@
   X(handshake_failed, "packets staged for a handshake that gave up")                           \
   X(neighbour_unresolved, "next hop's MAC address could not be resolved")                      \
   X(control_rejected, "handshake, cookie or control message rejected by the control thread")   \
-  X(peer_removed, "packets staged for a peer that was removed")                                \
-  X(local_unserved, "traffic for the gateway's own address other than ICMP echo (nothing listens)")
+  X(peer_removed, "packets staged for a peer that was removed")
 
 namespace meshgate::dataplane {
 

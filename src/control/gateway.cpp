@@ -115,10 +115,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
     gw->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
   }
   gw->control_ = std::make_unique<Control>(dp, queues);
-  Control& ctl = *gw->control_;
-
-  SecretKey priv = cfg.interface.private_key;
-  ctl.set_private_key(priv);
+  PeerConfig& ctl = gw->control_->config();
+  ctl.set_private_key(cfg.interface.private_key);
   ctl.set_fwmark(cfg.interface.fwmark);
   const Nanos now = monotonic_now();
   for (const config::PeerConfig& p : cfg.peers) {
@@ -178,32 +176,26 @@ void Gateway::join() {
 }
 
 void Gateway::print_stats(FILE* out) const {
-  auto line = [&](const char* who, const dataplane::Worker& w) {
-    const dataplane::WorkerStats& s = w.stats();
+  const MetricsSnapshot snap = metrics();
+  for (const LcoreMetrics& l : snap.lcores) {
     std::fprintf(out,
                  "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
                  "to control %llu\n",
-                 who, static_cast<unsigned long long>(s.rx_inner),
-                 static_cast<unsigned long long>(s.rx_outer),
-                 static_cast<unsigned long long>(s.tx_inner),
-                 static_cast<unsigned long long>(s.tx_outer),
-                 static_cast<unsigned long long>(s.encrypted),
-                 static_cast<unsigned long long>(s.decrypted),
-                 static_cast<unsigned long long>(s.to_control));
-    const dataplane::DropCounters& d = w.drops();
-    for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
-      if (d.count[i] != 0) {
+                 l.name.c_str(), static_cast<unsigned long long>(l.rx_inner),
+                 static_cast<unsigned long long>(l.rx_outer),
+                 static_cast<unsigned long long>(l.tx_inner),
+                 static_cast<unsigned long long>(l.tx_outer),
+                 static_cast<unsigned long long>(l.encrypted),
+                 static_cast<unsigned long long>(l.decrypted),
+                 static_cast<unsigned long long>(l.to_control));
+    for (std::size_t i = 0; i < l.drops.size(); ++i) {
+      if (l.drops[i] != 0) {
         std::fprintf(out, "  drop %-26s %llu\n", dataplane::drop_name(i),
-                     static_cast<unsigned long long>(d.count[i]));
+                     static_cast<unsigned long long>(l.drops[i]));
       }
     }
-  };
-  for (const auto& w : workers_) {
-    const std::string who = "worker " + std::to_string(w->id());
-    line(who.c_str(), *w);
   }
-  line("control", control_->tx());
-  const ControlStats& c = control_->stats();
+  const ControlStats c = control_->stats();
   std::fprintf(out,
                "handshakes: initiations sent %llu received %llu, responses sent %llu received "
                "%llu, cookies sent %llu received %llu, keepalives %llu, arp/nd replies %llu/%llu, "
@@ -218,7 +210,7 @@ void Gateway::print_stats(FILE* out) const {
                static_cast<unsigned long long>(c.arp_replies),
                static_cast<unsigned long long>(c.nd_replies),
                static_cast<unsigned long long>(c.echo_replies));
-  for (const PeerMetrics& p : metrics().peers) {
+  for (const PeerMetrics& p : snap.peers) {
     std::fprintf(out, "peer %s: endpoint %s, rx %llu bytes %llu packets, tx %llu bytes %llu packets, %llu handshakes\n",
                  to_base64(as_bytes(p.public_key)).c_str(), p.endpoint.str().c_str(),
                  static_cast<unsigned long long>(p.rx_bytes), static_cast<unsigned long long>(p.rx_packets),

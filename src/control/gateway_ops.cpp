@@ -27,28 +27,42 @@ LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   return l;
 }
 
+/// The control thread as an lcore: its transmit counters and the control plane's drops.
+LcoreMetrics control_metrics(const Control& c) {
+  LcoreMetrics l;
+  l.name = "control";
+  const TransmitStats& t = c.tx().stats();
+  l.tx_inner = peek(t.tx_inner);
+  l.tx_outer = peek(t.tx_outer);
+  l.encrypted = peek(t.sealed);
+  l.drops.resize(dataplane::kDropCount);
+  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) l.drops[i] = peek(c.drops().count[i]);
+  return l;
+}
+
 }  // namespace
 
 MetricsSnapshot Gateway::metrics() const {
   MetricsSnapshot s;
   s.tunnel = name_;
   const Control& c = *control_;
-  s.listen_port = c.listen_port();
-  for (PeerId id : c.peer_ids()) {
+  s.listen_port = c.config().listen_port();
+  for (PeerId id : c.peers().ids()) {
+    const PeerState& ps = *c.peers().find(id);
     const dataplane::PeerTotals pr = dp_->peer_totals(id);
     PeerMetrics& p = s.peers.emplace_back();
-    p.public_key = c.settings(id).public_key;
-    p.endpoint = c.endpoint(id);
+    p.public_key = ps.settings.public_key;
+    p.endpoint = ps.settings.endpoint;
     p.rx_bytes = pr.rx_bytes;
     p.tx_bytes = pr.tx_bytes;
     p.rx_packets = pr.rx_packets;
     p.tx_packets = pr.tx_packets;
-    p.handshakes = c.handshakes(id);
-    p.last_handshake = c.last_handshake(id);
+    p.handshakes = ps.handshakes;
+    p.last_handshake = ps.timers.last_handshake();
   }
   for (const auto& w : workers_) s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
-  s.lcores.push_back(lcore_metrics("control", control_->tx()));
-  const ControlStats& st = c.stats();
+  s.lcores.push_back(control_metrics(c));
+  const ControlStats st = c.stats();
   s.handshake_events = {
       {"initiations_sent", st.initiations_sent},     {"initiations_received", st.initiations_received},
       {"responses_sent", st.responses_sent},         {"responses_received", st.responses_received},

@@ -1,9 +1,12 @@
 #include "meshgate/dataplane/dataplane.hpp"
 
 #include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "meshgate/dataplane/tunables.hpp"
 
 namespace meshgate::dataplane {
 
@@ -22,12 +25,20 @@ bool register_mbuf_meta() {
 Dataplane::Dataplane(std::uint32_t max_peers, unsigned n_workers)
     : workers(n_workers),
       peers(max_peers),
-      keypairs(max_peers * 4 + 64),
+      keypairs(max_peers * impl::kKeypairsPerPeer + impl::kSpareKeypairs),
       neighbours(NeighbourConfig{}),
       rcu(n_workers == 0 ? 1 : n_workers) {
   for (unsigned w = 0; w <= n_workers; ++w) {
     activity_.push_back(std::make_unique<HugeArray<PeerActivity>>(max_peers));
   }
+}
+
+bool post_event(Dataplane& dp, const Event& e, DropCounters& drops) noexcept {
+  if (rte_ring_mp_enqueue_elem(dp.events, const_cast<Event*>(&e), kEventSize) != 0) {
+    drops.add(Drop::control_ring_full);
+    return false;
+  }
+  return true;
 }
 
 PeerTotals Dataplane::peer_totals(PeerId peer) const noexcept {

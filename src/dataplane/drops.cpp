@@ -18,7 +18,8 @@ constexpr const char* kTexts[] = {
 }  // namespace
 
 const char* drop_name(std::size_t i) noexcept {
-  if (i < wire::kDropReasonCount) return wire::drop_reason_name(static_cast<wire::DropReason>(i + 1));
+  if (i < wire::kDropReasonCount)
+    return wire::drop_reason_name(static_cast<wire::DropReason>(i + 1));
   i -= wire::kDropReasonCount;
   return i < kDataplaneDropCount ? kNames[i] : "invalid";
 }

@@ -3,11 +3,12 @@
 //   1 classify   UDP to our address and listen port; type 4 goes on, types 1-3 and STUN/TURN
 //                to the control thread, everything else is dropped with a reason
 //   2 key        receiver index -> keypair, lock-free; dead, expired or exhausted: drop
-//   3 open       one batch AEAD call; constant-time tag check; only then the replay window
-//   4 events     first packet on a keypair (confirmation), new source address (roaming)
-//   5 check      inner packet sane, inner source within the sending peer's allowed IPs (one
-//                burst lookup for all of them)
-//   6 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
+//   3 open       one batch AEAD call; constant-time tag check
+//   4 replay     the replay window, only for packets whose tag verified
+//   5 account    events (first packet on a keypair: confirmation; new source: roaming), the
+//                peer's activity row, the inner packet's length (padding stripped)
+//   6 source     inner source within the sending peer's allowed IPs (one burst lookup)
+//   7 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
 //
 // Stages run as a one-burst pipeline: a burst is classified (and routed) when it arrives and
@@ -24,6 +25,9 @@
 namespace meshgate::dataplane {
 
 namespace {
+
+using wire::spec::kTransportHeaderSize;
+using wire::spec::kTransportMinSize;
 
 constexpr std::uint32_t kStunMagic = 0x2112A442;
 
@@ -68,7 +72,7 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     wire::FrameInfo f;
-    if (!admit_frame(m, f, dp_.addr.outer_mac, true)) continue;
+    if (!admit_frame(m, f, dp_.addr.outer_mac, true, drops_)) continue;
     if (f.kind == wire::FrameKind::arp || f.kind == wire::FrameKind::ndp) {
       to_control(m, ToControl::outer_neighbour, PortRole::outer);
       continue;
@@ -87,20 +91,9 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
       continue;
     }
     std::uint8_t* wg = p + f.payload_off;
-    const std::uint16_t len = f.payload_len;
-    const std::uint32_t type = len >= 4 ? load_le32(wg) : 0;
-    if (type != static_cast<std::uint32_t>(wire::MessageType::transport)) {
-      if (type >= 1 && type <= 3) {
-        to_control(m, ToControl::outer_handshake, PortRole::outer);
-      } else if (looks_like_stun(wg, len) || is_channel_data(wg, len)) {
-        to_control(m, ToControl::outer_stun, PortRole::outer);
-      } else {
-        drop(m, Drop::wg_bad_type);
-      }
-      continue;
-    }
-    if (len < wire::spec::kTransportMinSize) {
-      drop(m, Drop::wg_bad_size);
+    const wire::Classified c = wire::classify(wg, f.payload_len);
+    if (!c.ok() || c.type != wire::MessageType::transport) {
+      not_transport(m, c, wg, f.payload_len);
       continue;
     }
     const std::uint32_t index = load_le32(wg + 4);
@@ -108,7 +101,7 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
     in[k++] = {m,
                nullptr,
                wg,
-               len,
+               f.payload_len,
                load_le64(wg + 8),
                index,
                {v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
@@ -116,18 +109,47 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
   b.n = k;
 }
 
+void Worker::not_transport(rte_mbuf* m, const wire::Classified& c, const std::uint8_t* payload,
+                           std::uint16_t len) noexcept {
+  if (c.type == wire::MessageType::transport) {  // bad_size: shorter than header + tag
+    drop(m, Drop::wg_bad_size);
+  } else if (c.type != wire::MessageType{}) {
+    // Types 1-3, of any size: the control thread checks the size (wire::is_handshake_message)
+    // and counts a wrong one, with the rest of its handshake accounting.
+    to_control(m, ToControl::outer_handshake, PortRole::outer);
+  } else if (looks_like_stun(payload, len) || is_channel_data(payload, len)) {
+    to_control(m, ToControl::outer_stun, PortRole::outer);
+  } else {
+    drop(m, Drop::wg_bad_type);
+  }
+}
+
 void Worker::finish_inbound(Nanos now) {
   InBurst& b = in_burst_[in_next_ ^ 1];
-  const unsigned k = b.n;
-  if (k == 0) return;
+  if (b.n == 0) return;
+  Opened o;
+  find_recv_keys(b, o, now);
   b.n = 0;
-  InPacket* in = b.p;
+  if (o.n == 0) return;
 
-  // --- 2: receiver index -> keypair ----------------------------------------------------------
+  // --- 3: one batch AEAD call ------------------------------------------------------------------
+  sealer_.aead().open({o.jobs, o.n});
+  stats_.decrypted += o.n;
+
+  check_replay(b.p, o);
+  authenticate_and_account(b.p, o, now);
+  // --- 6: the inner source must be within the sending peer's allowed IPs (burst lookup) -------
+  o.sources.lookup(dp_.allowed, o.owner);
+  deliver(b.p, o, now);
+}
+
+// --- 2: receiver index -> keypair; live ones become AEAD jobs, compacted to in[0..o.n) --------
+void Worker::find_recv_keys(InBurst& b, Opened& o, Nanos now) noexcept {
+  InPacket* in = b.p;
+  const unsigned k = b.n;
   // The slots were prefetched a burst ago and may have dropped to L2 under the packet data since:
   // bring them back to L1 together rather than one dependent L2 hit after another.
   for (unsigned i = 0; i < k; ++i) dp_.keypairs.prefetch_recv(in[i].index);
-  crypto::AeadJob jobs[kBurst];
   unsigned nj = 0;
   for (unsigned i = 0; i < k; ++i) {
     InPacket& ip = in[i];
@@ -141,50 +163,44 @@ void Worker::finish_inbound(Nanos now) {
       continue;
     }
     ip.kp = kp;
-    std::uint8_t* ct = ip.payload + wire::spec::kTransportHeaderSize;
-    const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
-    jobs[nj] = {.key = kp->recv_key,
-                .counter = ip.counter,
-                .src = ct,
-                .dst = ct,
-                .len = ct_len,
-                .tag = ct + ct_len};
+    std::uint8_t* ct = ip.payload + kTransportHeaderSize;
+    const auto ct_len = static_cast<std::uint16_t>(ip.wg_len - kTransportMinSize);
+    o.jobs[nj] = {.key = kp->recv_key,
+                  .counter = ip.counter,
+                  .src = ct,
+                  .dst = ct,
+                  .len = ct_len,
+                  .tag = ct + ct_len};
     if (nj != i) in[nj] = ip;
     ++nj;
   }
-  if (nj == 0) return;
+  o.n = nj;
+}
 
-  // --- 3: one batch AEAD call; only then the replay window ------------------------------------
-  aead_.open({jobs, nj});
-  stats_.decrypted += nj;
-
-  for (unsigned i = 0; i < nj; ++i) {  // back to L1 after the packet data went through it
-    if (!jobs[i].ok) continue;
+// --- 4: replay: one lock per run of packets on one keypair, tags verified first ---------------
+void Worker::check_replay(const InPacket* in, Opened& o) noexcept {
+  for (unsigned i = 0; i < o.n; ++i) {  // back to L1 after the packet data went through it
+    if (!o.jobs[i].ok) continue;
     const Keypair* kp = in[i].kp;
     kp->replay.prefetch(in[i].counter);
     __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
   }
-
-  // --- 4: replay: one lock per run of packets on one keypair, tags verified first -------------
-  bool fresh[kBurst];
   Keypair* held = nullptr;
-  for (unsigned i = 0; i < nj; ++i) {
-    if (!jobs[i].ok) continue;
+  for (unsigned i = 0; i < o.n; ++i) {
+    if (!o.jobs[i].ok) continue;
     if (in[i].kp != held) {
       if (held != nullptr) held->unlock_replay();
       held = in[i].kp;
       held->lock_replay();
     }
-    fresh[i] = held->replay.check(in[i].counter);
+    o.fresh[i] = held->replay.check(in[i].counter);
   }
   if (held != nullptr) held->unlock_replay();
+}
 
-  // --- 4: events, accounting; inner packets whose source is to be checked ---------------------
-  std::uint32_t src4[kBurst];
-  peer::Ip6 src6[kBurst];
-  std::uint8_t at4[kBurst], at6[kBurst];
-  std::uint16_t inner_len[kBurst];
-  unsigned n4 = 0, n6 = 0;
+// --- 5: drop the forged and the replayed; events, the peer's activity; the inner packet's length
+// and source. Afterwards in[i].m is null for every packet that goes no further ----------------
+void Worker::authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexcept {
   PeerId roamed = kNoPeer;  // one roaming event per peer and burst is enough
   // The peer's counters and time stamps (this worker's own row): one update per run of packets
   // from one peer instead of one per packet.
@@ -198,88 +214,70 @@ void Worker::finish_inbound(Nanos now) {
     a.last_rx_auth.store(now, std::memory_order_relaxed);
     tally_bytes = tally_packets = 0;
   };
-  for (unsigned i = 0; i < nj; ++i) {
+  for (unsigned i = 0; i < o.n; ++i) {
     InPacket& ip = in[i];
-    if (!jobs[i].ok) {
-      drop(ip.m, Drop::wg_auth_failed);
+    if (!o.jobs[i].ok || !o.fresh[i]) {
+      drop(ip.m, o.jobs[i].ok ? Drop::wg_replay : Drop::wg_auth_failed);
       ip.m = nullptr;
       continue;
     }
-    if (!fresh[i]) {
-      drop(ip.m, Drop::wg_replay);
-      ip.m = nullptr;
-      continue;
-    }
-
-    Keypair* kp = ip.kp;
-    const PeerId peer = kp->peer;
-    if (!kp->used.load(std::memory_order_relaxed) &&
-        !kp->used.exchange(true, std::memory_order_relaxed) &&
-        !post({Event::Kind::keypair_used,
-               peer,
-               kp->recv_live_index.load(std::memory_order_relaxed),
-               {}})) {
-      kp->used.store(false, std::memory_order_relaxed);
-    }
-    // Roaming: the tag of the endpoint the control thread routes to, on the keypair's own line.
-    if (kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(ip.source) &&
-        roamed != peer) {
-      post({Event::Kind::endpoint_changed, peer, 0, ip.source});
-      roamed = peer;
-    }
-    if (peer != tally_peer) {
+    post_keypair_events(ip.kp, ip.source, roamed);
+    if (ip.kp->peer != tally_peer) {
       settle();
-      tally_peer = peer;
+      tally_peer = ip.kp->peer;
     }
     tally_bytes += ip.wg_len;
     ++tally_packets;
 
-    const std::uint16_t ct_len = ip.wg_len - wire::spec::kTransportMinSize;
+    const auto ct_len = static_cast<std::uint16_t>(ip.wg_len - kTransportMinSize);
     if (ct_len == 0) {  // keepalive: authenticated, counted, never delivered
       rte_pktmbuf_free(ip.m);
       ip.m = nullptr;
       continue;
     }
-    const std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
-    inner_len[i] = static_cast<std::uint16_t>(wire::inner_packet_length(inner, ct_len));
-    if (inner_len[i] == 0) {
+    const std::uint8_t* inner = ip.payload + kTransportHeaderSize;
+    o.inner_len[i] = static_cast<std::uint16_t>(wire::inner_packet_length(inner, ct_len));
+    if (o.inner_len[i] == 0) {
       drop(ip.m, Drop::inner_bad_packet);
       ip.m = nullptr;
       continue;
     }
-    if ((inner[0] >> 4) == 6) {
-      src6[n6] = peer::Ip6::load(inner + 8);
-      at6[n6++] = static_cast<std::uint8_t>(i);
-    } else {
-      src4[n4] = load_be32(inner + 12);
-      at4[n4++] = static_cast<std::uint8_t>(i);
-    }
+    const bool v6 = (inner[0] >> 4) == 6;
+    o.sources.add(inner + (v6 ? 8 : 12), v6, i);
   }
   settle();
-  // --- 5: the inner source must be within the sending peer's allowed IPs (burst lookup) -------
-  static_assert(kBurst <= peer::AllowedIps::kMaxBurst);
-  PeerId owner[kBurst];
-  PeerId found[kBurst];
-  if (n4 != 0) {
-    dp_.allowed.lookup_burst(src4, found, n4);
-    for (unsigned j = 0; j < n4; ++j) owner[at4[j]] = found[j];
-  }
-  if (n6 != 0) {
-    dp_.allowed.lookup_burst(src6, found, n6);
-    for (unsigned j = 0; j < n6; ++j) owner[at6[j]] = found[j];
-  }
+}
 
-  // --- 6: decapsulate and frame for the LAN ---------------------------------------------------
-  // One neighbour lookup per run of packets to one next hop (all of a burst, when they go
-  // through the LAN router), one last_rx_data store per run of packets from one peer.
+void Worker::post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed) noexcept {
+  const PeerId peer = kp->peer;
+  // The first authenticated packet on a keypair confirms it (the responder may now send on it).
+  if (!kp->used.load(std::memory_order_relaxed) &&
+      !kp->used.exchange(true, std::memory_order_relaxed) &&
+      !post({Event::Kind::keypair_used,
+             peer,
+             kp->recv_live_index.load(std::memory_order_relaxed),
+             {}})) {
+    kp->used.store(false, std::memory_order_relaxed);
+  }
+  // Roaming: the tag of the endpoint the control thread routes to, on the keypair's own line.
+  if (kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(source) && roamed != peer) {
+    post({Event::Kind::endpoint_changed, peer, 0, source});
+    roamed = peer;
+  }
+}
+
+// --- 7: decapsulate and frame for the LAN ------------------------------------------------------
+// One neighbour lookup per run of packets to one next hop (all of a burst, when they go through
+// the LAN router), one last_rx_data store per run of packets from one peer.
+void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
   IpAddr hop;
   std::optional<wire::MacAddr> hop_mac;
   PeerId data_peer = kNoPeer;
-  for (unsigned i = 0; i < nj; ++i) {
+  for (unsigned i = 0; i < o.n; ++i) {
     InPacket& ip = in[i];
     if (ip.m == nullptr) continue;
     const PeerId peer = ip.kp->peer;
-    if (owner[i] != peer) {
+    if (o.owner[i] != peer) {
       drop(ip.m, Drop::inner_source_not_allowed);
       continue;
     }
@@ -287,11 +285,11 @@ void Worker::finish_inbound(Nanos now) {
       dp_.activity(id_, peer).last_rx_data.store(now, std::memory_order_relaxed);
       data_peer = peer;
     }
-    std::uint8_t* inner = ip.payload + wire::spec::kTransportHeaderSize;
+    std::uint8_t* inner = ip.payload + kTransportHeaderSize;
     const bool v6 = (inner[0] >> 4) == 6;
     rte_mbuf* m = ip.m;
     rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner - rte_pktmbuf_mtod(m, std::uint8_t*)));
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - inner_len[i]));
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - o.inner_len[i]));
     if (dp_.is_inner_address(inner + (v6 ? 24 : 16), v6)) {  // the gateway itself, not the LAN
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;

@@ -12,10 +12,14 @@
 namespace meshgate::dataplane {
 
 Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
-    : dp_(dp), id_(id), queue_(static_cast<std::uint16_t>(id)), aead_(backend) {}
+    : dp_(dp),
+      id_(id),
+      queue_(static_cast<std::uint16_t>(id)),
+      sealer_(dp, id, backend),
+      tx_{TxQueue(dp, PortRole::inner, queue_), TxQueue(dp, PortRole::outer, queue_)} {}
 
 unsigned Worker::poll(Nanos now) {
-  rte_mbuf* pkts[kBurst];
+  rte_mbuf* pkts[impl::kBurst];
   ++stats_.polls;
   // A burst waits in its stage's pipeline only while the queue had more behind it (a full
   // burst); a short or empty one means the queue is drained, so the waiting burst is finished
@@ -23,16 +27,16 @@ unsigned Worker::poll(Nanos now) {
   unsigned got = 0;
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
-    const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, kBurst);
+    const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, impl::kBurst);
     if (n != 0) outbound(pkts, n, now);
-    if (n < kBurst) finish_outbound(now);
+    if (n < impl::kBurst) finish_outbound(now);
     stats_.rx_inner += n;
     got += n;
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
-    const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, kBurst);
+    const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, impl::kBurst);
     if (n != 0) inbound(pkts, n, now);
-    if (n < kBurst) finish_inbound(now);
+    if (n < impl::kBurst) finish_inbound(now);
     stats_.rx_outer += n;
     got += n;
   }
@@ -47,9 +51,9 @@ unsigned Worker::relay_control_tx() noexcept {
   for (PortRole role : {PortRole::inner, PortRole::outer}) {
     rte_ring* r = dp_.control_tx[static_cast<int>(role)];
     if (r == nullptr) continue;
-    rte_mbuf* pkts[kBurst];
+    rte_mbuf* pkts[impl::kBurst];
     const unsigned got =
-        rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+        rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), impl::kBurst, nullptr);
     for (unsigned i = 0; i < got; ++i) queue_tx(pkts[i], role);
     n += got;
   }
@@ -66,13 +70,13 @@ void Worker::run() {
       idle = 0;
       continue;
     }
-    // Idle back-off: spin briefly, then sleep a little longer each empty poll (up to 200 us),
-    // offline for RCU so the control thread never waits on a sleeping worker.
-    if (++idle < 100) {
+    // Idle back-off (impl::kIdle*): spin briefly, then sleep, offline for RCU so the control
+    // thread never waits on a sleeping worker.
+    if (++idle < impl::kIdleSpins) {
       rte_pause();
       continue;
     }
-    const long us = idle < 1000 ? 5 : 200;
+    const long us = idle < impl::kIdleLongAfter ? impl::kIdleShortSleepUs : impl::kIdleLongSleepUs;
     dp_.rcu.reader_offline(id_);
     timespec ts{0, us * 1000};
     nanosleep(&ts, nullptr);
@@ -86,38 +90,13 @@ void Worker::run() {
 }
 
 void Worker::flush() {
-  flush_tx(tx_outer_, dp_.outer_port);
-  flush_tx(tx_inner_, dp_.inner_port);
-}
-
-void Worker::flush_tx(TxBuffer& b, std::uint16_t port) noexcept {
-  if (b.n == 0) return;
-  rte_ring* relay = queue_ == dp_.workers
-                        ? dp_.control_tx[static_cast<int>(port == dp_.inner_port ? PortRole::inner
-                                                                                 : PortRole::outer)]
-                        : nullptr;
-  // The control thread's frames go through worker 0 on a port without a TX queue to spare.
-  const std::uint16_t sent =
-      relay != nullptr ? static_cast<std::uint16_t>(rte_ring_sp_enqueue_burst(
-                             relay, reinterpret_cast<void**>(b.pkts), b.n, nullptr))
-                       : rte_eth_tx_burst(port, queue_, b.pkts, static_cast<std::uint16_t>(b.n));
-  if (port == dp_.outer_port) {
-    stats_.tx_outer += sent;
-  } else {
-    stats_.tx_inner += sent;
-  }
-  if (sent < b.n) {
-    drops_.add(Drop::tx_full, b.n - sent);
-    rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
-  }
-  b.n = 0;
+  stats_.tx_outer += tx_[static_cast<int>(PortRole::outer)].flush(drops_);
+  stats_.tx_inner += tx_[static_cast<int>(PortRole::inner)].flush(drops_);
 }
 
 void Worker::queue_tx(rte_mbuf* m, PortRole port) noexcept {
-  TxBuffer& b = port == PortRole::inner ? tx_inner_ : tx_outer_;
-  if (b.n == std::size(b.pkts))
-    flush_tx(b, port == PortRole::inner ? dp_.inner_port : dp_.outer_port);
-  b.pkts[b.n++] = m;
+  const unsigned sent = tx_[static_cast<int>(port)].push(m, drops_);
+  (port == PortRole::inner ? stats_.tx_inner : stats_.tx_outer) += sent;
 }
 
 void Worker::drop(rte_mbuf* m, Drop d) noexcept {
@@ -140,16 +119,6 @@ void Worker::to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer)
     return;
   }
   ++stats_.to_control;
-}
-
-bool Worker::post(const Event& e) noexcept {
-  // A full event ring loses the event, not a packet; callers clear their "posted" flag so the
-  // next packet posts it again.
-  if (rte_ring_mp_enqueue_elem(dp_.events, const_cast<Event*>(&e), kEventSize) != 0) {
-    drops_.add(Drop::control_ring_full);
-    return false;
-  }
-  return true;
 }
 
 bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept {

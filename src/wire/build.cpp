@@ -69,45 +69,6 @@ std::uint8_t* put_outer_v6(std::uint8_t* buf, const MacAddr& src_mac, const MacA
 
 }  // namespace
 
-// --- outer headers -------------------------------------------------------------------------------
-
-std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
-                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
-                                 std::uint16_t dport, std::size_t udp_payload_len, std::uint8_t tos,
-                                 std::uint16_t ip_id) noexcept {
-  const std::size_t ulen = sizeof(UdpHdr) + udp_payload_len;
-  put_eth(buf, src_mac, dst_mac, spec::kEtherTypeIpv4);
-  write_hdr(buf + kEthLen, make_ipv4(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp,
-                                     sizeof(Ipv4Hdr) + ulen, tos, ip_id, 0, spec::kDefaultTtl));
-  write_hdr(buf + kEthLen + sizeof(Ipv4Hdr), make_udp(sport, dport, ulen));
-  return kOuterV4Len;
-}
-
-std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
-                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
-                                 std::uint16_t dport, std::size_t udp_payload_len,
-                                 std::uint8_t traffic_class) noexcept {
-  const std::size_t ulen = sizeof(UdpHdr) + udp_payload_len;
-  std::uint8_t* udp =
-      put_outer_v6(buf, src_mac, dst_mac, src_ip, dst_ip, sport, dport, ulen, traffic_class);
-  store_be16(udp + 6, udp_checksum_v6(src_ip.bytes.data(), dst_ip.bytes.data(), udp, ulen));
-  return kOuterV6Len;
-}
-
-std::size_t write_outer_ipv6_udp_offload(std::uint8_t* buf, const MacAddr& src_mac,
-                                         const MacAddr& dst_mac, const IpAddr& src_ip,
-                                         const IpAddr& dst_ip, std::uint16_t sport,
-                                         std::uint16_t dport, std::size_t udp_payload_len,
-                                         std::uint8_t traffic_class) noexcept {
-  const std::size_t ulen = sizeof(UdpHdr) + udp_payload_len;
-  std::uint8_t* udp =
-      put_outer_v6(buf, src_mac, dst_mac, src_ip, dst_ip, sport, dport, ulen, traffic_class);
-  const std::uint32_t ph = pseudo_header_sum_v6(src_ip.bytes.data(), dst_ip.bytes.data(),
-                                                spec::kProtoUdp, static_cast<std::uint32_t>(ulen));
-  store_be16(udp + 6, ones_add(ph, 0));
-  return kOuterV6Len;
-}
-
 OuterTemplate OuterTemplate::make(const MacAddr& src_mac, const MacAddr& dst_mac,
                                   const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
                                   std::uint16_t dport, std::uint8_t ttl) noexcept {

@@ -46,10 +46,10 @@ TEST(Gateways, HandshakeAndIpv4BothWaysOverIpv4) {
   EXPECT_GE(ca.stats().initiations_sent, 1u);
   EXPECT_GE(cb.stats().responses_sent, 1u);
   // B learnt A's endpoint from the authenticated initiation.
-  auto peer_a = cb.find_peer(crypto::x25519_public(net.gw(0).control().identity().private_key));
+  auto peer_a = cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
   ASSERT_TRUE(peer_a);
-  EXPECT_EQ(cb.endpoint(*peer_a).str(), "198.51.100.2:51820");
-  EXPECT_NE(cb.last_handshake(*peer_a).sec, 0);
+  EXPECT_EQ(cb.peers().find(*peer_a)->settings.endpoint.str(), "198.51.100.2:51820");
+  EXPECT_NE(cb.peers().find(*peer_a)->timers.last_handshake().sec, 0);
   EXPECT_EQ(net.gw(1).worker(0).drops().total(), 0u);
   EXPECT_EQ(net.gw(0).worker(0).drops().total(), 0u);
 }
@@ -70,9 +70,9 @@ TEST(Gateways, Ipv4AndIpv6InnerOverIpv6) {
   ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
   EXPECT_EQ(b.received.back(), p);
   auto& cb = net.gw(1).control();
-  auto peer_a = cb.find_peer(crypto::x25519_public(net.gw(0).control().identity().private_key));
+  auto peer_a = cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
   ASSERT_TRUE(peer_a);
-  EXPECT_EQ(cb.endpoint(*peer_a).str(), "[2001:db8::2]:51820");
+  EXPECT_EQ(cb.peers().find(*peer_a)->settings.endpoint.str(), "[2001:db8::2]:51820");
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ TEST(TunnelLocal, PeerPingsTheGatewaysLanAddress) {
     EXPECT_EQ(t.host(1).received.size(), b_got) << "not forwarded to B's LAN";
   }
   EXPECT_EQ(t.worker_b().drops().total(), 0u);
-  EXPECT_EQ(t.gw(1).control().tx().drops()[Drop::neighbour_unresolved], 0u);
+  EXPECT_EQ(t.gw(1).control().drops()[Drop::neighbour_unresolved], 0u);
 }
 
 // --- the outbound side at A: ICMP errors back to the LAN host -----------------------------------

@@ -30,7 +30,7 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
         a.send_ip(udp_packet(v6 ? a.ip6 : a.ip4, v6 ? b.ip6 : b.ip4, 1, 2, pattern(size, 7))));
     return net.poll_until([&] { return !b.received.empty(); }, 300);
   };
-  const std::string b_hex = to_hex(as_bytes(cb.identity().public_key));
+  const std::string b_hex = to_hex(as_bytes(cb.sessions().identity().public_key));
 
   ASSERT_TRUE(a_to_b(false, 1000));
   std::string got = uapi("get=1\n\n");
@@ -44,9 +44,9 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
   // Listen port: A's packets leave from the new port at once, B roams to it, replies follow.
   EXPECT_EQ(uapi("set=1\nlisten_port=40000\n\n"), "errno=0\n\n");
   ASSERT_TRUE(a_to_b(false, 100));
-  auto a_at_b = cb.find_peer(ca.identity().public_key);
+  auto a_at_b = cb.peers().find(ca.sessions().identity().public_key);
   ASSERT_TRUE(a_at_b);
-  EXPECT_EQ(cb.endpoint(*a_at_b).str(), "198.51.100.2:40000");
+  EXPECT_EQ(cb.peers().find(*a_at_b)->settings.endpoint.str(), "198.51.100.2:40000");
   a.received.clear();
   ASSERT_TRUE(b.send_ip(udp_packet(b.ip4, a.ip4, 2, 1, pattern(100, 8))));
   EXPECT_TRUE(net.poll_until([&] { return !a.received.empty(); }, 300));
@@ -65,14 +65,14 @@ TEST(LiveConfig, UapiChangesApplyWhileTrafficFlows) {
   EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex +
                  "\nendpoint=198.51.100.9:51820\nallowed_ip=10.3.0.0/24\n\n"),
             "errno=0\n\n");
-  EXPECT_EQ(ca.peer_ids().size(), 2u);
+  EXPECT_EQ(ca.peers().ids().size(), 2u);
   EXPECT_TRUE(a_to_b(true, 300));
   EXPECT_EQ(uapi("set=1\npublic_key=" + c_hex + "\nremove=true\n\n"), "errno=0\n\n");
-  EXPECT_EQ(ca.peer_ids().size(), 1u);
+  EXPECT_EQ(ca.peers().ids().size(), 1u);
   EXPECT_TRUE(a_to_b(true, 300));
   // An interface key after a peer is refused and changes nothing.
   EXPECT_EQ(uapi("set=1\npublic_key=" + b_hex + "\nlisten_port=1\n\n"), "errno=-22\n\n");
-  EXPECT_EQ(ca.listen_port(), 40000);
+  EXPECT_EQ(ca.config().listen_port(), 40000);
 }
 
 // A worker's pipeline may carry a packet routed to a peer across one quiescent state, so a removed
@@ -87,14 +87,14 @@ TEST(LiveConfig, ARemovedPeersIdWaitsTwoGracePeriods) {
     s.allowed_ips = {*Prefix::parse("10.77." + std::to_string(net_byte) + ".0/24")};
     return s;
   };
-  auto first = c.add_peer(settings(1), monotonic_now());
+  auto first = c.config().add_peer(settings(1), monotonic_now());
   ASSERT_TRUE(first.ok()) << first.error();
-  c.remove_peer(*first);
-  auto second = c.add_peer(settings(2), monotonic_now());
+  c.config().remove_peer(*first);
+  auto second = c.config().add_peer(settings(2), monotonic_now());
   ASSERT_TRUE(second.ok()) << second.error();
   EXPECT_NE(*second, *first) << "a removed peer's id was handed out again at once";
   for (int i = 0; i < 5; ++i) net.poll(millis(1));  // workers pass quiescent states; RCU polls
-  auto third = c.add_peer(settings(3), monotonic_now());
+  auto third = c.config().add_peer(settings(3), monotonic_now());
   ASSERT_TRUE(third.ok()) << third.error();
   EXPECT_EQ(*third, *first) << "the id should be free again once the grace periods are over";
 }

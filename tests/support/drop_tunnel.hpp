@@ -164,8 +164,8 @@ class Tunnel {
     for (int i = 0; i < 20; ++i) net_.poll();
     a.received.clear();
     b.received.clear();
-    auto peer = net_.gw(1).control().find_peer(
-        crypto::x25519_public(net_.gw(0).control().identity().private_key));
+    auto peer = net_.gw(1).control().peers().find(
+        crypto::x25519_public(net_.gw(0).control().sessions().identity().private_key));
     EXPECT_TRUE(peer.has_value());
     peer_a_ = peer.value_or(0);
     EXPECT_EQ(net_.gw(1).worker(0).drops().total(), 0u);
@@ -214,7 +214,7 @@ class Tunnel {
     Snapshot s;
     s.drops = worker_b().drops();
     s.stats = worker_b().stats();
-    s.control_drops = gw(1).control().tx().drops().total();
+    s.control_drops = gw(1).control().drops().total();
     const dataplane::PeerTotals t = net_.gw(1).dataplane().peer_totals(peer_a_);
     s.peer_rx_packets = t.rx_packets;
     s.peer_rx_bytes = t.rx_bytes;

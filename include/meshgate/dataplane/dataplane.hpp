@@ -17,6 +17,7 @@
 #include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/time.hpp"
+#include "meshgate/dataplane/drops.hpp"
 #include "meshgate/dataplane/keypairs.hpp"
 #include "meshgate/dataplane/neighbour.hpp"
 #include "meshgate/dataplane/peers.hpp"
@@ -88,7 +89,7 @@ struct GatewayAddresses {
 struct Dataplane {
   Dataplane(std::uint32_t max_peers, unsigned workers);
 
-  // Immutable after start.
+  // Written by the gateway (or a test) before the first poll; immutable after.
   std::uint16_t inner_port = 0;
   std::uint16_t outer_port = 0;
   std::uint16_t inner_rx_queues = 1;  // worker i polls the RX queues q with q % workers == i
@@ -98,7 +99,6 @@ struct Dataplane {
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;
   bool idle_backoff = false;
-  bool tx_ipv4_cksum_offload = false;
 
   // Tables: control thread writes, workers read.
   PeerTable peers;
@@ -112,10 +112,13 @@ struct Dataplane {
   // control thread), single consumer (worker 0, which sends them on its own TX queue).
   rte_ring* control_tx[2] = {nullptr, nullptr};
 
-  // Worker -> control.
+  // Worker -> control. Created by the gateway before the first poll. Producers: every worker,
+  // and the control thread's own Sealer (events only); all enqueue with the multi-producer
+  // calls. Consumer: the control thread.
   rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
-  rte_ring* events = nullptr;      // Event elements
+  rte_ring* events = nullptr;      // Event elements (post_event)
 
+  /// Written by the control thread (shutdown); read by workers once per poll.
   std::atomic<bool> stop{false};
   /// The UDP port of the tunnel: the control thread may change it at run time (UAPI
   /// listen_port); workers read it once per burst.
@@ -126,7 +129,8 @@ struct Dataplane {
   IpAddr inner_next_hop(const IpAddr& dst) const noexcept;
   IpAddr outer_next_hop(const IpAddr& dst) const noexcept;
   /// Writer w's activity row for `peer`: w is a worker id, or `workers` for the control thread's
-  /// TX (its Worker uses queue `workers`).
+  /// Sealer. Written only by writer w (plain load/store, see PeerActivity); read by the control
+  /// thread.
   PeerActivity& activity(unsigned writer, PeerId peer) noexcept {
     return (*activity_[writer])[peer];
   }
@@ -162,5 +166,10 @@ struct Dataplane {
     return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
   }
 };
+
+/// Posts an event for the control thread. A full ring loses the event, not a packet: counted as
+/// control_ring_full in `drops`, and false returned so the caller clears its "posted" flag and
+/// the next packet posts it again. Any thread may call it: Dataplane::events is multi-producer.
+bool post_event(Dataplane& dp, const Event& e, DropCounters& drops) noexcept;
 
 }  // namespace meshgate::dataplane

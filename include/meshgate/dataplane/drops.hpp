@@ -33,7 +33,8 @@
   X(staged_overflow, "oldest packet staged for a handshake was dropped (128 per peer)")        \
   X(handshake_failed, "packets staged for a handshake that gave up")                           \
   X(neighbour_unresolved, "next hop's MAC address could not be resolved")                      \
-  X(control_rejected, "handshake, cookie or control message rejected by the control thread")
+  X(control_rejected, "handshake, cookie or control message rejected by the control thread")   \
+  X(peer_removed, "packets staged for a peer that was removed")
 
 namespace meshgate::dataplane {
 

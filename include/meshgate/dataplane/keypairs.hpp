@@ -25,12 +25,13 @@
 #include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/keypair.hpp"
+#include "meshgate/peer/peer_id.hpp"
 #include "meshgate/peer/replay.hpp"
 
 namespace meshgate::dataplane {
 
-using PeerId = std::uint32_t;
-constexpr PeerId kNoPeer = 0xFFFFFFFF;
+using peer::kNoPeer;  // defined once, in peer/peer_id.hpp
+using peer::PeerId;
 
 struct alignas(64) Keypair {
   // Line 0, everything sending touches; line 1, everything receiving touches: one cache line per

@@ -4,7 +4,8 @@
 //   poll(): inner RX burst -> outbound (encrypt, encapsulate) -> outer TX
 //           outer RX burst -> inbound  (decrypt, check, decapsulate) -> inner TX
 //
-// Each direction is classify -> one batch AEAD call -> post-process, each stage a function.
+// Each direction is classify -> one batch AEAD call -> post-process, each stage a function
+// (the stage lists are in outbound.cpp, inbound.cpp and sealer.hpp).
 #pragma once
 
 #include <rte_config.h>
@@ -17,35 +18,22 @@
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
+#include "meshgate/dataplane/sealer.hpp"
+#include "meshgate/dataplane/tunables.hpp"
+#include "meshgate/dataplane/tx_queue.hpp"
 #include "meshgate/wire/build.hpp"
 #include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::dataplane {
 
-inline constexpr unsigned kBurst = 32;
-
-/// Packets waiting for one TX queue; flushed once per poll.
-struct TxBuffer {
-  rte_mbuf* pkts[2 * kBurst];
-  unsigned n = 0;
-};
-
+/// Written by the worker only; read (relaxed, possibly torn across fields) for metrics.
 struct alignas(64) WorkerStats {
   std::uint64_t rx_inner = 0, rx_outer = 0;
   std::uint64_t tx_inner = 0, tx_outer = 0;
   std::uint64_t encrypted = 0, decrypted = 0;
   std::uint64_t to_control = 0;
   std::uint64_t polls = 0, idle_polls = 0;
-};
-
-/// A packet on its way out, after routing and key lookup.
-struct OutPacket {
-  rte_mbuf* m;
-  Keypair* kp;
-  const PeerRoute* route;
-  PeerId peer;
-  std::uint16_t inner_len;
-  std::uint64_t counter;
 };
 
 /// A type-4 message on its way in, classified (Worker::inbound).
@@ -57,6 +45,58 @@ struct InPacket {
   std::uint64_t counter;
   std::uint32_t index;  // receiver index
   Endpoint source;
+};
+
+/// The checks both directions start with: one segment, headers sane, addressed to `our_mac`
+/// (or multicast: the ports are promiscuous). On true, `f` is the frame's classification; on
+/// false the frame was freed and counted in `drops` under its reason.
+inline bool admit_frame(rte_mbuf* m, wire::FrameInfo& f, const wire::MacAddr& our_mac,
+                        bool verify_ipv4_checksum, DropCounters& drops) noexcept {
+  auto reject = [&](auto reason) {
+    drops.add(reason);
+    rte_pktmbuf_free(m);
+    return false;
+  };
+  if (m->nb_segs != 1) return reject(Drop::multi_segment);
+  const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  f = wire::classify_frame(p, m->data_len, {.verify_ipv4_checksum = verify_ipv4_checksum});
+  if (!f.ok()) return reject(f.drop);
+  if ((p[0] & 1) == 0 && std::memcmp(p, our_mac.b.data(), 6) != 0) return reject(Drop::other_mac);
+  return true;
+}
+
+/// A burst's IP addresses to look up in the allowed-IPs tables, by family, each with the
+/// position of its packet in the burst: one burst lookup per family, so the table walks advance
+/// together and a big table costs about one memory latency per level for the burst.
+struct AddressBurst {
+  std::uint32_t v4[impl::kBurst];
+  peer::Ip6 v6[impl::kBurst];
+  std::uint8_t at4[impl::kBurst], at6[impl::kBurst];
+  unsigned n4 = 0, n6 = 0;
+
+  /// The 4 or 16 bytes at `addr`, for the packet at position `at`.
+  void add(const std::uint8_t* addr, bool is_v6, unsigned at) noexcept {
+    if (is_v6) {
+      v6[n6] = peer::Ip6::load(addr);
+      at6[n6++] = static_cast<std::uint8_t>(at);
+    } else {
+      v4[n4] = load_be32(addr);
+      at4[n4++] = static_cast<std::uint8_t>(at);
+    }
+  }
+  /// found[at] = the peer whose allowed IPs hold the address added for `at` (kNoPeer: none).
+  void lookup(const peer::AllowedIps& table, PeerId* found) const noexcept {
+    static_assert(impl::kBurst <= peer::AllowedIps::kMaxBurst);
+    PeerId got[impl::kBurst];
+    if (n4 != 0) {
+      table.lookup_burst(v4, got, n4);
+      for (unsigned j = 0; j < n4; ++j) found[at4[j]] = got[j];
+    }
+    if (n6 != 0) {
+      table.lookup_burst(v6, got, n6);
+      for (unsigned j = 0; j < n6; ++j) found[at6[j]] = got[j];
+    }
+  }
 };
 
 class Worker {
@@ -80,8 +120,9 @@ class Worker {
   void flush();
 
   /// Encrypts bare IP packets (or empty mbufs: keepalives) for `peer` with its current keypair
-  /// and queues them for the Internet port. Returns how many it took (at most kBurst); 0 when
-  /// the peer has no usable keypair or route yet, and the caller keeps the packets.
+  /// and queues them for the Internet port. Returns how many it took (at most impl::kBurst); 0
+  /// when the peer has no usable keypair or route yet, and the caller keeps the packets.
+  /// For the control thread until it has a Sealer and TxQueues of its own (Sealer::seal_for_peer).
   unsigned send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now);
   /// Queues a finished frame for a port's TX queue (sent on flush()).
   void queue_tx(rte_mbuf* m, PortRole port) noexcept;
@@ -95,47 +136,45 @@ class Worker {
   /// Outbound packets routed, waiting for their keys and the seal.
   struct OutBurst {
     unsigned n = 0;
-    rte_mbuf* m[kBurst];
-    PeerId peer[kBurst];
-    std::uint16_t l3_off[kBurst], l3_len[kBurst];
+    rte_mbuf* m[impl::kBurst];
+    PeerId peer[impl::kBurst];
+    std::uint16_t l3_off[impl::kBurst], l3_len[impl::kBurst];
   };
   /// Type-4 messages classified, waiting to be opened.
   struct InBurst {
     unsigned n = 0;
-    InPacket p[kBurst];
+    InPacket p[impl::kBurst];
   };
   void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
   /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
   void prefetch_keys(const OutBurst& r) noexcept;
   void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b);
-  void encrypt_and_queue(OutPacket* out, unsigned k, Nanos now);
-  /// The checks both directions start with: one segment, headers sane, addressed to our MAC
-  /// (or multicast: the ports are promiscuous). False: dropped with its reason.
-  bool admit_frame(rte_mbuf* m, wire::FrameInfo& f, const wire::MacAddr& our_mac,
-                   bool verify_ipv4_checksum) noexcept {
-    if (m->nb_segs != 1) {
-      drop(m, Drop::multi_segment);
-      return false;
-    }
-    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
-    f = wire::classify_frame(p, m->data_len, {.verify_ipv4_checksum = verify_ipv4_checksum});
-    if (!f.ok()) {
-      drop(m, f.drop);
-      return false;
-    }
-    if ((p[0] & 1) == 0 && std::memcmp(p, our_mac.b.data(), 6) != 0) {
-      drop(m, Drop::other_mac);
-      return false;
-    }
-    return true;
-  }
+  /// A listen-port payload that is not a well-formed transport message: handshakes and
+  /// STUN/TURN to the control thread, the rest dropped.
+  void not_transport(rte_mbuf* m, const wire::Classified& c, const std::uint8_t* payload,
+                     std::uint16_t len) noexcept;
+  /// What the inbound stages after the AEAD call pass on, per message of the burst.
+  struct Opened {
+    unsigned n = 0;  // messages with a live keypair: InBurst::p[0..n) and jobs[0..n)
+    crypto::AeadJob jobs[impl::kBurst];
+    bool fresh[impl::kBurst];               // counter new to the replay window
+    std::uint16_t inner_len[impl::kBurst];  // the inner packet without padding
+    AddressBurst sources;                   // inner sources, for the allowed-IPs check
+    PeerId owner[impl::kBurst];             // whose allowed IPs hold the inner source
+  };
+  void find_recv_keys(InBurst& b, Opened& o, Nanos now) noexcept;
+  void check_replay(const InPacket* in, Opened& o) noexcept;
+  void authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexcept;
+  void post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed) noexcept;
+  void deliver(InPacket* in, const Opened& o, Nanos now) noexcept;
+  /// Stage 3 of outbound: each routed packet's keypair and route, or why not.
+  unsigned find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept;
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;
   void drop(rte_mbuf* m, wire::DropReason r) noexcept;
   void to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer = kNoPeer) noexcept;
-  bool post(const Event& e) noexcept;
-  void flush_tx(TxBuffer& b, std::uint16_t port) noexcept;
+  bool post(const Event& e) noexcept { return post_event(dp_, e, drops_); }
   void send_icmp_error(rte_mbuf* m, const wire::FrameInfo& f, wire::IcmpError kind) noexcept;
   bool add_ethernet(rte_mbuf* m, const IpAddr& next_hop, bool v6, PortRole role) noexcept;
   /// The same with the next hop's MAC already looked up (nullopt: unknown, resolve it).
@@ -145,9 +184,8 @@ class Worker {
   Dataplane& dp_;
   unsigned id_;
   std::uint16_t queue_;
-  crypto::AeadBatch aead_;
-  TxBuffer tx_inner_;
-  TxBuffer tx_outer_;
+  Sealer sealer_;  // outbound stages 4-6; its AEAD batch opens inbound packets too
+  TxQueue tx_[2];  // by PortRole
   DropCounters drops_;
   WorkerStats stats_;
   OutBurst out_burst_[2];  // [out_next_]: the call in progress; the other: waiting

@@ -24,7 +24,8 @@ namespace meshgate::noise {
   X(wrong_state, "the handshake is not in the state this message needs")                 \
   X(bad_response, "encrypted empty payload of the response did not authenticate")       \
   X(unexpected_cookie, "cookie reply while no mac1 is outstanding to that peer")         \
-  X(bad_cookie, "cookie reply did not authenticate")
+  X(bad_cookie, "cookie reply did not authenticate")                                     \
+  X(no_free_index, "the keypair table has no free receiver index for a new session")
 
 MESHGATE_REASON_ENUM(HandshakeDrop, MESHGATE_HANDSHAKE_DROP_REASONS)
 

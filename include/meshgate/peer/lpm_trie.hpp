@@ -29,11 +29,9 @@
 #include <utility>
 #include <vector>
 
-namespace meshgate::peer {
+#include "meshgate/peer/peer_id.hpp"
 
-/// Peer ids are indexes into the control thread's peer table (architecture.md section 3).
-using PeerId = std::uint32_t;
-constexpr PeerId kNoPeer = ~PeerId{0};
+namespace meshgate::peer {
 
 template <class Key>
 class LpmTrie {
@@ -44,8 +42,8 @@ class LpmTrie {
   struct alignas(64) Node {
     // Read by lookups.
     std::atomic<Node*> child[2];
-    Key key;    // the prefix, host bits zero
-    Key mask;   // cidr leading ones
+    Key key;   // the prefix, host bits zero
+    Key mask;  // cidr leading ones
     std::atomic<PeerId> peer;
     std::uint8_t cidr;
     std::uint8_t shift;  // kBits - 1 - cidr: where the next branching bit sits (0 at full length)

@@ -5,12 +5,14 @@
 // usable window is (128 - 1) * 64 = 8128 counters behind the highest one accepted; the
 // kernel's counter_validate gives the same answers for every input.
 //
-// Thread contract: one window belongs to one receiving keypair, and that keypair's receive
-// post-processing is pinned to one worker lcore (the RSS queue its traffic hashes to), so
-// check() runs on one thread at a time and needs neither locks nor atomics. The control thread
-// only creates the window (with the keypair) and destroys it after an RCU grace period. If a
-// keypair ever moves to another worker, the hand-over must be a release/acquire pair (for
-// example through the RCU-published keypair slot) with no check() in flight on the old one.
+// Thread contract: check() is not thread-safe and the window has no lock of its own. Its
+// caller serialises check() per keypair: the data path holds Keypair::replay_lock around it
+// (dataplane/keypairs.hpp), because a keypair's packets may reach two workers when its peer
+// roams between RSS queues; uncontended, that is one atomic exchange per run of packets on one
+// keypair. The receive path calls exhausted() and prefetch() without the lock: exhausted() is
+// then a plain, racy read of the highest counter, and a stale "no" costs only one AEAD open,
+// since check() under the lock rejects every counter at or past the limit. The control thread only
+// creates the window (with the keypair) and destroys it after an RCU grace period.
 //
 // check() must run only after the packet authenticated (AEAD tag verified): a forged counter
 // would otherwise move the window forward and make honest packets look old.

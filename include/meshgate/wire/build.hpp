@@ -2,9 +2,9 @@
 // resolver, ICMP errors for path-MTU discovery and for unroutable packets.
 //
 // Every builder writes into a caller buffer and returns the number of bytes written (0 when the
-// packet must not be sent or does not fit). The per-packet ones (OuterTemplate::write and
-// write_outer_*) allocate nothing and never fail; the others run on the control thread or on
-// the rare error paths of workers, and allocate nothing either.
+// packet must not be sent or does not fit). The per-packet one (OuterTemplate::write) never
+// fails; the others run on the control thread or on the rare error paths of workers. None
+// allocates.
 #pragma once
 
 #include <array>
@@ -22,40 +22,15 @@ inline constexpr std::size_t kOuterV4Len = sizeof(EthHdr) + sizeof(Ipv4Hdr) + si
 inline constexpr std::size_t kOuterV6Len = sizeof(EthHdr) + sizeof(Ipv6Hdr) + sizeof(UdpHdr);
 static_assert(kOuterV4Len == 42 && kOuterV6Len == 62);
 
-// --- outer headers, from scratch ----------------------------------------------------------------
-
-/// Ethernet + IPv4 + UDP for a UDP payload of `udp_payload_len` bytes that follows at
-/// buf + kOuterV4Len. IPv4 checksum computed; UDP checksum 0 (allowed over IPv4, RFC 768, and what
-/// kernel WireGuard sends). DF clear, like kernel WireGuard, so `ip_id` should differ per packet
-/// (RFC 6864); TTL 64. Returns kOuterV4Len.
-std::size_t write_outer_ipv4_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
-                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
-                                 std::uint16_t dport, std::size_t udp_payload_len, std::uint8_t tos,
-                                 std::uint16_t ip_id = 0) noexcept;
-
-/// Ethernet + IPv6 + UDP; the UDP checksum (mandatory over IPv6) is computed over the payload
-/// that must already be in place at buf + kOuterV6Len. Hop limit 64, flow label 0.
-/// Returns kOuterV6Len.
-std::size_t write_outer_ipv6_udp(std::uint8_t* buf, const MacAddr& src_mac, const MacAddr& dst_mac,
-                                 const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
-                                 std::uint16_t dport, std::size_t udp_payload_len,
-                                 std::uint8_t traffic_class) noexcept;
-
-/// As write_outer_ipv6_udp, but for NIC checksum offload (RTE_MBUF_F_TX_UDP_CKSUM): the UDP
-/// checksum field holds the uncomplemented pseudo-header sum, as rte_ipv6_phdr_cksum() returns,
-/// and the payload need not be in place yet.
-std::size_t write_outer_ipv6_udp_offload(std::uint8_t* buf, const MacAddr& src_mac,
-                                         const MacAddr& dst_mac, const IpAddr& src_ip,
-                                         const IpAddr& dst_ip, std::uint16_t sport,
-                                         std::uint16_t dport, std::size_t udp_payload_len,
-                                         std::uint8_t traffic_class) noexcept;
-
 // --- outer headers, from a per-peer template ----------------------------------------------------
 
 /// Prebuilt Ethernet + IP + UDP bytes for one peer endpoint and next hop. Per packet only the
-/// lengths, the IPv4 id, the TOS / traffic class (ECN copied from the inner packet) and the
-/// checksums change; the IPv4 checksum is finished from a precomputed sum of the constant words,
-/// so writing a header is one 42-byte copy and a handful of adds.
+/// lengths, the IPv4 id, the TOS / traffic class (the caller's `tos`: the data path passes 0, so
+/// no ECN or DSCP is copied from the inner packet) and the checksums change; the IPv4 checksum
+/// is finished from a precomputed sum of the constant words, so writing a header is one 42-byte
+/// copy and a handful of adds. IPv4: DF clear, like kernel WireGuard, so `ip_id` should differ
+/// per packet in flight (RFC 6864); UDP checksum 0 (allowed over IPv4, RFC 768). IPv6: the UDP
+/// checksum (mandatory) is computed over the payload.
 ///
 /// Thread contract: built by the control thread when the endpoint, the source address or the
 /// neighbour entry changes; workers only read it (publish a new one, never edit in place).

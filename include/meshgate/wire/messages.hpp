@@ -101,16 +101,13 @@ struct [[gnu::packed]] MessageCookieReply {
   std::uint8_t encrypted_cookie[spec::kCookieLen + spec::kTagLen];
 };
 
-/// Type 4 header; the AEAD ciphertext and tag follow it.
-struct [[gnu::packed]] MessageTransportHeader {
-  MessageHeader header;
-  std::uint32_t receiver_index;
-  std::uint64_t counter;
-};
+// Type 4 has no struct: its 16-byte header (type word, receiver index at 4, counter at 8, all
+// little-endian; spec::kTransportHeaderSize) is written and read in place with the load_le /
+// store_le helpers by the data path, and the AEAD ciphertext and tag follow it.
 
 // Alignment 1: a message may sit at any offset of a packet buffer.
 static_assert(alignof(MessageInitiation) == 1 && alignof(MessageResponse) == 1 &&
-              alignof(MessageCookieReply) == 1 && alignof(MessageTransportHeader) == 1);
+              alignof(MessageCookieReply) == 1);
 static_assert(sizeof(MessageHeader) == 4);
 static_assert(sizeof(MessageMacs) == 32);
 
@@ -135,10 +132,6 @@ static_assert(offsetof(MessageCookieReply, receiver_index) == 4);
 static_assert(offsetof(MessageCookieReply, nonce) == 8);
 static_assert(offsetof(MessageCookieReply, encrypted_cookie) == 32);
 
-static_assert(sizeof(MessageTransportHeader) == spec::kTransportHeaderSize);
-static_assert(offsetof(MessageTransportHeader, receiver_index) == 4);
-static_assert(offsetof(MessageTransportHeader, counter) == 8);
-
 /// A header with the given type and zero reserved bytes.
 constexpr MessageHeader make_header(MessageType t) noexcept {
   return MessageHeader{static_cast<std::uint8_t>(t), {0, 0, 0}};
@@ -150,10 +143,10 @@ constexpr MessageHeader make_header(MessageType t) noexcept {
 
 /// Why a datagram was not recognised as a WireGuard message. X(name, description): the list
 /// also makes the per-reason counters and their operator-visible names.
-#define MESHGATE_WIRE_MESSAGE_DROP_REASONS(X)                                                   \
-  X(too_short, "shorter than the 4-byte message header")                              \
-  X(unknown_type, "first byte is not a WireGuard message type (1-4)")                 \
-  X(reserved_nonzero, "reserved header bytes 1-3 are not zero")                       \
+#define MESHGATE_WIRE_MESSAGE_DROP_REASONS(X)                         \
+  X(too_short, "shorter than the 4-byte message header")              \
+  X(unknown_type, "first byte is not a WireGuard message type (1-4)") \
+  X(reserved_nonzero, "reserved header bytes 1-3 are not zero")       \
   X(bad_size, "length is wrong for the message type (exact for 1-3, >= 32 for 4)")
 
 MESHGATE_REASON_ENUM(WireDrop, MESHGATE_WIRE_MESSAGE_DROP_REASONS)
@@ -171,22 +164,47 @@ struct Classified {
   constexpr bool ok() const noexcept { return drop == WireDrop::none; }
 };
 
+/// Exact size of a handshake message type; 0 for transport (variable).
+constexpr std::size_t message_size(MessageType t) noexcept {
+  switch (t) {
+    case MessageType::initiation:
+      return spec::kInitiationSize;
+    case MessageType::response:
+      return spec::kResponseSize;
+    case MessageType::cookie_reply:
+      return spec::kCookieReplySize;
+    case MessageType::transport:
+      return 0;
+  }
+  return 0;
+}
+
 /// Checks the header word and the length for the type, once. A message that passes may be
 /// read through the matching struct (copied with load_message(), or the transport header
 /// fields with the load_le helpers). Like the reference implementations, the four header
 /// bytes are compared as one word, so a non-zero reserved byte makes the packet unknown;
-/// we report that case under its own name.
-Classified classify(const std::uint8_t* data, std::size_t len) noexcept;
-
-/// Exact size of a handshake message type; 0 for transport (variable).
-constexpr std::size_t message_size(MessageType t) noexcept {
-  switch (t) {
-    case MessageType::initiation: return spec::kInitiationSize;
-    case MessageType::response: return spec::kResponseSize;
-    case MessageType::cookie_reply: return spec::kCookieReplySize;
-    case MessageType::transport: return 0;
+/// we report that case under its own name. `type` is set when the word is 1-4 (also with
+/// bad_size). Inline: the receive path calls it per packet.
+inline Classified classify(const std::uint8_t* data, std::size_t len) noexcept {
+  if (len < sizeof(MessageHeader)) return {MessageType{}, WireDrop::too_short};
+  // The kernel and wireguard-go read the header as one LE32 and compare it with 1..4.
+  std::uint32_t word;
+  std::memcpy(&word, data, 4);  // little-endian hosts only (base/bytes.cpp checks)
+  if (word < 1 || word > 4) {
+    const bool known_type = data[0] >= 1 && data[0] <= 4;
+    return {MessageType{}, known_type ? WireDrop::reserved_nonzero : WireDrop::unknown_type};
   }
-  return 0;
+  const auto type = static_cast<MessageType>(word);
+  const std::size_t exact = message_size(type);
+  const bool size_ok = exact != 0 ? len == exact : len >= spec::kTransportMinSize;
+  return {type, size_ok ? WireDrop::none : WireDrop::bad_size};
+}
+
+/// Whether a UDP payload is a handshake message (type 1, 2 or 3) of exactly its type's size:
+/// what the control thread accepts for its handshake and cookie code.
+inline bool is_handshake_message(const std::uint8_t* data, std::size_t len) noexcept {
+  const Classified c = classify(data, len);
+  return c.ok() && c.type != MessageType::transport;
 }
 
 /// Copies a classified message into its struct (no aliasing of the packet buffer).
@@ -216,16 +234,18 @@ constexpr bool is_keepalive(std::size_t plaintext_len) noexcept {
   return plaintext_len == kKeepalivePlaintextLen;
 }
 
-/// Plaintext length after padding: round up to 16 but never beyond the tunnel MTU; a packet
-/// already longer than the MTU is padded by its remainder modulo the MTU (as the kernel
-/// does, so the clamp never underflows). mtu == 0 means "no MTU": just round up.
+/// Plaintext length after padding (protocol.md 2): round up to a multiple of 16 but never
+/// beyond the tunnel MTU, so a packet that fits the MTU still fits once padded; a packet already
+/// longer than the MTU (only the control thread could hand one over: the data path drops those
+/// as too_big first) is not padded at all. mtu == 0 means "no MTU": just round up. The kernel
+/// pads an over-MTU packet by its remainder modulo the MTU instead; padding is invisible to the
+/// receiver (it strips by the inner IP length), so both interoperate.
 constexpr std::size_t padded_len(std::size_t len, std::size_t mtu) noexcept {
   constexpr std::size_t m = spec::kPaddingMultiple;
-  if (mtu == 0) return (len + m - 1) / m * m;
-  std::size_t last_unit = len > mtu ? len % mtu : len;
-  std::size_t rounded = (last_unit + m - 1) / m * m;
-  std::size_t padded_unit = rounded < mtu ? rounded : mtu;
-  return len + (padded_unit - last_unit);
+  const std::size_t rounded = (len + m - 1) / m * m;
+  if (mtu == 0) return rounded;
+  if (len >= mtu) return len;
+  return rounded < mtu ? rounded : mtu;
 }
 
 /// Whole UDP payload of a transport message carrying `padded_plaintext_len` bytes.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "meshgate/base/bytes.hpp"
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/crypto/x25519.hpp"
 #include "meshgate/noise/cookie.hpp"
@@ -18,8 +19,8 @@ namespace meshgate::noise::testing {
 
 struct Node {
   StaticIdentity id;
-  Handshake hs;          // the one peer this node knows
-  CookieSender cookie;   // macs on what we send to that peer
+  Handshake hs;         // the one peer this node knows
+  CookieSender cookie;  // macs on what we send to that peer
   CookieChecker checker;
   Endpoint addr;
 };
@@ -107,12 +108,10 @@ inline std::vector<std::uint8_t> seal_transport(const Keypair& kp, std::uint64_t
                                                 std::size_t mtu = 1420) {
   const std::size_t padded = wire::padded_len(plain.size(), mtu);
   std::vector<std::uint8_t> out(wire::transport_message_len(padded), 0);
-  wire::MessageTransportHeader h{};
-  h.header = wire::make_header(wire::MessageType::transport);
-  h.receiver_index = kp.remote_index;
-  h.counter = counter;
-  std::memcpy(out.data(), &h, sizeof h);
-  std::uint8_t* body = out.data() + sizeof h;
+  store_le32(out.data(), static_cast<std::uint32_t>(wire::MessageType::transport));
+  store_le32(out.data() + 4, kp.remote_index);
+  store_le64(out.data() + 8, counter);
+  std::uint8_t* body = out.data() + wire::spec::kTransportHeaderSize;
   if (!plain.empty()) std::memcpy(body, plain.data(), plain.size());
   crypto::aead_seal(body, kp.send, counter, body, padded, {});
   return out;
@@ -123,11 +122,12 @@ inline std::optional<std::vector<std::uint8_t>> open_transport(
     const Keypair& kp, const std::vector<std::uint8_t>& msg) {
   auto c = wire::classify(msg.data(), msg.size());
   if (!c.ok() || c.type != wire::MessageType::transport) return std::nullopt;
-  auto h = wire::load_message<wire::MessageTransportHeader>(msg.data());
-  if (h.receiver_index != kp.local_index) return std::nullopt;
-  const std::size_t len = msg.size() - sizeof h - crypto::kAeadTagLen;
+  if (load_le32(msg.data() + 4) != kp.local_index) return std::nullopt;
+  const std::uint64_t counter = load_le64(msg.data() + 8);
+  const std::size_t hdr = wire::spec::kTransportHeaderSize;
+  const std::size_t len = msg.size() - hdr - crypto::kAeadTagLen;
   std::vector<std::uint8_t> plain(len);
-  if (!crypto::aead_open(plain.data(), kp.recv, h.counter, msg.data() + sizeof h, len, {})) {
+  if (!crypto::aead_open(plain.data(), kp.recv, counter, msg.data() + hdr, len, {})) {
     return std::nullopt;
   }
   return plain;

@@ -1,0 +1,89 @@
+// The control thread's peer records and their registry (PeerId <-> public key), and the
+// publication of a peer's existence to the workers (its active flag and allowed IPs).
+//
+// One PeerState per configured peer. All of it lives on the control thread; each group of
+// fields names the part that writes it, so a reader knows where a field changes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "meshgate/base/ip.hpp"
+#include "meshgate/base/result.hpp"
+#include "meshgate/base/secret.hpp"
+#include "meshgate/base/time.hpp"
+#include "meshgate/dataplane/dataplane.hpp"
+#include "meshgate/noise/cookie.hpp"
+#include "meshgate/noise/handshake.hpp"
+#include "meshgate/peer/timers.hpp"
+
+namespace meshgate::control {
+
+using peer::PeerId;
+
+
+/// A peer as configured (config file, UAPI).
+struct PeerSettings {
+  Key32 public_key{};
+  std::optional<SecretKey> preshared_key;
+  Endpoint endpoint;  // unknown until configured or learnt from an authenticated packet
+  std::uint16_t persistent_keepalive = 0;
+  std::vector<Prefix> allowed_ips;
+};
+
+struct PeerState {
+  /// PeerConfig; the endpoint also by Sessions and roaming (the source of an authenticated
+  /// message).
+  PeerSettings settings;
+  // Sessions: the handshake in progress and the cookie we hold from the peer.
+  noise::Handshake hs;
+  noise::CookieSender cookie;
+  std::uint64_t handshakes = 0;  // sessions derived with this peer (both roles)
+  /// Timer hooks: Sessions (messages sent and received) and Timers (worker activity).
+  peer::PeerTimers timers;
+  // Timers: worker activity time stamps already replayed into `timers`.
+  Nanos seen_tx_data = 0;
+  Nanos seen_rx_data = 0;
+  Nanos seen_rx_auth = 0;
+};
+
+/// PeerId -> record and public key -> PeerId. Control thread only.
+class Peers {
+ public:
+  explicit Peers(dataplane::Dataplane& dp) : dp_(dp) {}
+
+  /// A new record with a free id, its allowed IPs inserted and the peer active for the workers.
+  /// A failure (duplicate key, table full, an allowed IP that does not fit) leaves nothing.
+  Result<PeerId> add(const PeerSettings& s);
+  /// Unpublishes the peer (inactive, allowed IPs gone) and drops its record. The id is handed
+  /// out again only after two RCU grace periods: a worker's pipeline carries a routed packet
+  /// across one quiescent state, and a reused id could send it to the new peer. The parts that
+  /// hold per-peer state of their own release it before (Control::remove_peer).
+  void remove(PeerId id);
+  /// Frees the allowed-IPs nodes and chunks that inserts and removals unlinked, after a grace
+  /// period. Every change of the table calls it.
+  void reclaim_allowed_ips();
+
+  PeerState* find(PeerId id) noexcept { return id < records_.size() ? records_[id].get() : nullptr; }
+  const PeerState* find(PeerId id) const noexcept {
+    return id < records_.size() ? records_[id].get() : nullptr;
+  }
+  std::optional<PeerId> find(const Key32& public_key) const;
+  /// Peers in PeerId order.
+  std::vector<PeerId> ids() const;
+  /// One past the highest id in use or cooling: loops over ids go to here.
+  PeerId end() const noexcept { return static_cast<PeerId>(records_.size()); }
+
+ private:
+  dataplane::Dataplane& dp_;
+  std::vector<std::unique_ptr<PeerState>> records_;  // by PeerId; null = free slot
+  std::unordered_set<PeerId> cooling_ids_;           // removed, not yet reusable (see remove)
+  std::map<Key32, PeerId> by_key_;
+};
+
+}  // namespace meshgate::control

@@ -1,0 +1,96 @@
+// Handshakes and sessions (protocol.md 3, 3.8-3.10, 5): our identity, the messages of types 1-3, cookies under load, the rate limiter, initiations and keepalives we send, and the
+// confirmation of a responder's session. Sessions derived here go live through KeySlots.
+#pragma once
+
+#include <rte_config.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "meshgate/base/result.hpp"
+#include "meshgate/control/event_log.hpp"
+#include "meshgate/control/key_slots.hpp"
+#include "meshgate/control/neighbours.hpp"
+#include "meshgate/control/peers.hpp"
+#include "meshgate/control/routes.hpp"
+#include "meshgate/control/staging.hpp"
+#include "meshgate/control/transmit.hpp"
+#include "meshgate/noise/cookie.hpp"
+#include "meshgate/noise/drop.hpp"
+#include "meshgate/noise/identity.hpp"
+#include "meshgate/peer/ratelimiter.hpp"
+
+namespace meshgate::control {
+
+/// Written by the control thread only.
+struct HandshakeStats {
+  std::uint64_t initiations_sent = 0, initiations_received = 0;
+  std::uint64_t responses_sent = 0, responses_received = 0;
+  std::uint64_t cookies_sent = 0, cookies_received = 0;
+  std::uint64_t keepalives_sent = 0;
+  std::uint64_t handshake_drops[noise::kHandshakeDropCount + 1] = {};  // by HandshakeDrop
+  std::uint64_t rate_limited = 0;
+};
+
+/// The parts a Sessions object works with (all owned by Control).
+struct SessionParts {
+  dataplane::Dataplane& dp;
+  Peers& peers;
+  KeySlots& keys;
+  Routes& routes;
+  Staging& staging;
+  Neighbours& neighbours;
+  Transmitter& tx;
+  dataplane::DropCounters& drops;
+  const EventLog& log;
+};
+
+class Sessions {
+ public:
+  explicit Sessions(const SessionParts& parts) : p_(parts) {}
+
+  const noise::StaticIdentity& identity() const noexcept { return identity_; }
+  /// Every peer's static-static DH depends on our key (protocol.md 3.10): each peer's
+  /// handshake is set up anew and its sessions end, so new handshakes follow. Returns the peers
+  /// whose public key is now ours (the caller removes them).
+  std::vector<PeerId> set_private_key(const SecretKey& key);
+  /// Sets up the peer's handshake with our identity and its preshared key (no key yet: later,
+  /// by set_private_key).
+  Status configure(PeerId peer);
+
+  /// A handshake message (types 1-3) from the Internet port. Frees m.
+  void handle(rte_mbuf* m, Nanos now, WallTime wall);
+  /// Starts (or retries) a handshake unless the timers say it is too soon.
+  void send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry);
+  /// An empty transport message; with no session it asks for a handshake instead.
+  void send_keepalive(PeerId peer, Nanos now);
+  /// The first packet arrived on the responder's `next` keypair `index`.
+  void confirm(PeerId peer, std::uint32_t index, Nanos now, WallTime wall);
+  /// Wipes every session and the handshake state of the peer.
+  void zero(PeerId peer);
+
+  const HandshakeStats& stats() const noexcept { return stats_; }
+
+ private:
+  bool under_load(Nanos now);
+  /// mac1, then (under load) mac2 or a cookie reply, then the rate limiter: true to go on.
+  template <class Msg>
+  bool admit(const Msg& msg, const Endpoint& src, Nanos now);
+  void handle_initiation(const std::uint8_t* msg, const Endpoint& src, Nanos now);
+  void handle_response(const std::uint8_t* msg, const Endpoint& src, Nanos now, WallTime wall);
+  void handle_cookie_reply(const std::uint8_t* msg, Nanos now);
+  /// An authenticated message from `src`: the peer is there now (protocol.md 8.3).
+  void learn_endpoint(PeerId peer, const Endpoint& src, Nanos now);
+  void send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
+  void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }
+
+  SessionParts p_;
+  noise::StaticIdentity identity_;
+  noise::CookieChecker cookie_checker_;
+  peer::RateLimiter rate_limiter_;
+  Nanos under_load_until_ = 0;
+  HandshakeStats stats_;
+};
+
+}  // namespace meshgate::control

@@ -1,0 +1,159 @@
+// A Worker's stages on in-memory mbufs: frame admission, outbound's routing and its ICMP answers,
+// inbound's classification and open, checked by what leaves the ports and the drop counters.
+#include "meshgate/dataplane/worker.hpp"
+
+#include <gtest/gtest.h>
+
+#include "meshgate/wire/checksum.hpp"
+#include "meshgate/wire/classify.hpp"
+#include "test_plane.hpp"
+
+namespace meshgate::dataplane {
+namespace {
+
+using test::TestPlane;
+
+TEST(AdmitFrame, TakesOurMacAndMulticastDropsTheRestWithAReason) {
+  TestPlane t(1);
+  DropCounters drops;
+  wire::FrameInfo f;
+  const IpAddr dst = TestPlane::peer_host(0, 5);
+  EXPECT_TRUE(admit_frame(t.mbuf(TestPlane::lan_frame(dst, 100)), f, test::kInnerMac, true, drops));
+  EXPECT_EQ(f.kind, wire::FrameKind::ipv4);
+  EXPECT_EQ(f.dst_addr(), dst);
+  EXPECT_TRUE(admit_frame(t.mbuf(TestPlane::lan_frame(dst, 100, wire::MacAddr::broadcast())), f,
+                          test::kInnerMac, true, drops));
+  EXPECT_EQ(drops.total(), 0u);
+
+  // Another host's unicast frame, seen because the port is promiscuous.
+  EXPECT_FALSE(admit_frame(t.mbuf(TestPlane::lan_frame(dst, 100, test::kHostMac)), f,
+                           test::kInnerMac, true, drops));
+  EXPECT_EQ(drops[Drop::other_mac], 1u);
+  // A header the wire module rejects: the wire module's reason.
+  auto bad = TestPlane::lan_frame(dst, 100);
+  bad[14 + 10] ^= 0xFF;  // IPv4 header checksum
+  EXPECT_FALSE(admit_frame(t.mbuf(bad), f, test::kInnerMac, true, drops));
+  EXPECT_EQ(drops[wire::DropReason::ipv4_bad_checksum], 1u);
+  EXPECT_TRUE(admit_frame(t.mbuf(bad), f, test::kInnerMac, false, drops));  // checksum offloaded
+  // A chained mbuf.
+  rte_mbuf* head = t.mbuf(TestPlane::lan_frame(dst, 100));
+  ASSERT_EQ(rte_pktmbuf_chain(head, t.mbuf({0, 1, 2, 3})), 0);
+  EXPECT_FALSE(admit_frame(head, f, test::kInnerMac, true, drops));
+  EXPECT_EQ(drops[Drop::multi_segment], 1u);
+  // Only the three admitted frames are still held: every rejected one was freed.
+  EXPECT_EQ(rte_mempool_in_use_count(t.dp->pool), 3u);
+}
+
+TEST(WorkerOutbound, OverTheMtuIsDroppedAndAnsweredWithIcmpTooBig) {
+  TestPlane t(1);
+  Worker w(*t.dp, 0);
+  rte_mbuf* pkts[2] = {t.mbuf(TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1421)),
+                       t.mbuf(TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1420))};
+  const Nanos now = monotonic_now();
+  w.outbound(pkts, 2, now);
+  w.finish_outbound(now);
+  w.flush();
+  EXPECT_EQ(w.drops()[Drop::too_big], 1u);
+  EXPECT_EQ(TestPlane::drain(t.outer_tx).size(), 1u);  // the 1420-byte one, sealed
+  const auto lan = TestPlane::drain(t.inner_tx);
+  ASSERT_EQ(lan.size(), 1u);
+  const wire::FrameInfo f = wire::classify_frame(lan[0].data(), lan[0].size());
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.l4_proto, wire::spec::kProtoIcmp);
+  EXPECT_EQ(f.icmp_type, 3);                                 // destination unreachable
+  EXPECT_EQ(lan[0][f.l4_off + 1], 4);                        // fragmentation needed
+  EXPECT_EQ(load_be16(lan[0].data() + f.l4_off + 6), 1420);  // next-hop MTU
+  EXPECT_EQ(f.dst_addr(), t.host);
+  EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
+}
+
+TEST(WorkerOutbound, UnroutedIsAnsweredWithIcmpUnreachable) {
+  TestPlane t(1);
+  Worker w(*t.dp, 0);
+  rte_mbuf* m = t.mbuf(TestPlane::lan_frame(*IpAddr::parse("172.16.0.1"), 100));
+  const Nanos now = monotonic_now();
+  w.outbound(&m, 1, now);
+  w.finish_outbound(now);
+  w.flush();
+  EXPECT_EQ(w.drops()[Drop::no_route], 1u);
+  const auto lan = TestPlane::drain(t.inner_tx);
+  ASSERT_EQ(lan.size(), 1u);
+  const wire::FrameInfo f = wire::classify_frame(lan[0].data(), lan[0].size());
+  EXPECT_EQ(f.icmp_type, 3);
+  EXPECT_EQ(lan[0][f.l4_off + 1], 1);  // host unreachable
+}
+
+/// A transport frame for this gateway from peer `p`, carrying `inner`.
+std::vector<std::uint8_t> sealed_frame(TestPlane& t, PeerId p,
+                                       const std::vector<std::uint8_t>& inner) {
+  Sealer s(*t.dp, 0, crypto::AeadBackend::sodium);
+  DropCounters drops;
+  rte_mbuf* m = t.mbuf(inner);
+  EXPECT_EQ(s.seal_for_peer(p, &m, 1, monotonic_now(), drops), 1u);
+  auto f = TestPlane::bytes(m);
+  rte_pktmbuf_free(m);
+  return f;
+}
+
+TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
+  TestPlane t(2);
+  Worker w(*t.dp, 0);
+  const auto inner = TestPlane::ip_packet(TestPlane::peer_host(1, 7), t.host, 200);
+  const auto good = sealed_frame(t, 1, inner);
+  auto forged = good;
+  forged.back() ^= 1;  // the tag
+  // Peer 0 sends a packet with peer 1's source address.
+  const auto spoofed = sealed_frame(t, 0, inner);
+  rte_mbuf* pkts[4] = {t.mbuf(good), t.mbuf(good), t.mbuf(forged), t.mbuf(spoofed)};
+  const Nanos now = monotonic_now();
+  w.inbound(pkts, 4, now);
+  w.finish_inbound(now);
+  w.flush();
+  const auto lan = TestPlane::drain(t.inner_tx);
+  ASSERT_EQ(lan.size(), 1u);
+  EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
+  EXPECT_EQ(wire::MacAddr::from(lan[0].data() + 6), test::kInnerMac);
+  EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()), inner);  // unpadded
+  EXPECT_EQ(w.drops()[Drop::wg_replay], 1u);
+  EXPECT_EQ(w.drops()[Drop::wg_auth_failed], 1u);
+  EXPECT_EQ(w.drops()[Drop::inner_source_not_allowed], 1u);
+  EXPECT_EQ(t.dp->activity(0, 1).rx_packets.load(), 1u);
+}
+
+TEST(WorkerInbound, ClassifiesListenPortPayloads) {
+  TestPlane t(1);
+  Worker w(*t.dp, 0);
+  const auto good =
+      sealed_frame(t, 0, TestPlane::ip_packet(TestPlane::peer_host(0, 7), t.host, 60));
+  const wire::FrameInfo f = wire::classify_frame(good.data(), good.size());
+  auto with_type = [&](std::uint8_t b0, std::uint8_t b1) {
+    auto g = good;
+    g[f.payload_off] = b0;
+    g[f.payload_off + 1] = b1;
+    return t.mbuf(g);
+  };
+  auto short_transport = good;  // 31 bytes of WireGuard message: header + less than a tag
+  short_transport.resize(f.payload_off + 31);
+  store_be16(short_transport.data() + 16, static_cast<std::uint16_t>(short_transport.size() - 14));
+  store_be16(short_transport.data() + 14 + 20 + 4, 31 + 8);
+  store_be16(short_transport.data() + 24, 0);
+  store_be16(short_transport.data() + 24,
+             static_cast<std::uint16_t>(~wire::ones_sum(short_transport.data() + 14, 20)));
+  rte_mbuf* pkts[4] = {with_type(1, 0),  // a handshake type (of a wrong size: control checks)
+                       with_type(9, 0),  // no WireGuard type
+                       with_type(4, 1),  // reserved byte set
+                       t.mbuf(short_transport)};
+  const Nanos now = monotonic_now();
+  w.inbound(pkts, 4, now);
+  w.finish_inbound(now);
+  EXPECT_EQ(rte_ring_count(t.dp->to_control), 1u);
+  void* m;
+  ASSERT_EQ(rte_ring_dequeue(t.dp->to_control, &m), 0);
+  EXPECT_EQ(meta(static_cast<rte_mbuf*>(m)).kind, ToControl::outer_handshake);
+  rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+  EXPECT_EQ(w.drops()[Drop::wg_bad_type], 2u);
+  EXPECT_EQ(w.drops()[Drop::wg_bad_size], 1u);
+}
+
+}  // namespace
+}  // namespace meshgate::dataplane

@@ -11,7 +11,7 @@
 namespace meshgate::crypto {
 namespace {
 
-using nat::test::hex;
+using test::hex;
 
 ByteSpan text(std::string_view s) {
   return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());

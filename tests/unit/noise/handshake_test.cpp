@@ -184,7 +184,7 @@ TEST(Handshake, EveryBitFlipInInitiationIsRejected) {
   Pair p;
   // Hold a cookie, so mac2 is filled and can be checked under load.
   auto probe = p.initiation();
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.b.checker.create_reply(reply, probe, p.b.id, p.a.addr, p.now);
   ASSERT_EQ(p.a.cookie.consume_reply(reply, p.now), HandshakeDrop::none);
   p.tick(seconds(1));
@@ -253,7 +253,7 @@ TEST(Handshake, RejectsResponseToUnknownIndexOrWrongState) {
   ASSERT_EQ(p.a_receives(resp), HandshakeDrop::none);
   EXPECT_EQ(p.a_receives(resp), HandshakeDrop::wrong_state);  // already consumed
 
-  wire::MessageResponse again;
+  wire::MessageResponse again{};
   EXPECT_EQ(create_response(again, p.a.hs, p.a.id, 7), HandshakeDrop::wrong_state);
   Keypair kp;
   Handshake idle;
@@ -283,7 +283,7 @@ TEST(Handshake, RejectsAllZeroDiffieHellman) {
     Handshake hs;
     EXPECT_FALSE(handshake_configure(hs, p.a.id, bad_key, nullptr).ok());
     EXPECT_FALSE(hs.configured);
-    wire::MessageInitiation m;
+    wire::MessageInitiation m{};
     EXPECT_EQ(create_initiation(m, hs, p.a.id, 1, p.wall), HandshakeDrop::wrong_state);
 
     // A small-order ephemeral in an initiation: es is zero at the responder.
@@ -333,7 +333,7 @@ TEST(Handshake, NewInitiationOverwritesPendingOne) {
   // Simultaneous initiations: b's consumption of a's initiation replaces b's own pending one;
   // a's later response to b's initiation is then refused (protocol.md 3.10).
   Pair p;
-  wire::MessageInitiation from_b;
+  wire::MessageInitiation from_b{};
   ASSERT_EQ(create_initiation(from_b, p.b.hs, p.b.id, 0x77, p.wall), HandshakeDrop::none);
   auto from_a = p.initiation();
   ASSERT_EQ(p.b_receives(from_a), HandshakeDrop::none);

@@ -61,7 +61,7 @@ TEST(WireGuardKat, InitiationResponseAndKeys) {
 
   // TAI64N of 1700000000.123456789, whitened to a multiple of 2^24 ns.
   const SecretKey ei = secret_hex(kInitiatorEphemeral);
-  wire::MessageInitiation init;
+  wire::MessageInitiation init{};
   ASSERT_EQ(create_initiation(init, ini, ini_id, 0x11223344, WallTime{1'700'000'000, 123456789},
                               &ei),
             HandshakeDrop::none);
@@ -72,7 +72,7 @@ TEST(WireGuardKat, InitiationResponseAndKeys) {
   ASSERT_EQ(decrypt_initiation_static(init, res_id, pending), HandshakeDrop::none);
   ASSERT_EQ(consume_initiation(pending, init, res, now), HandshakeDrop::none);
   const SecretKey er = secret_hex(kResponderEphemeral);
-  wire::MessageResponse resp;
+  wire::MessageResponse resp{};
   ASSERT_EQ(create_response(resp, res, res_id, 0x55667788, &er), HandshakeDrop::none);
   to_ini.add_macs(resp, now);
   EXPECT_EQ(hex_of(resp), kResponse);

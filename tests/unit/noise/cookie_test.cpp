@@ -20,7 +20,7 @@ TEST(Cookie, UnderLoadRoundTrip) {
   EXPECT_TRUE(mac2_is_zero(first));
   ASSERT_EQ(p.b_receives(first, /*under_load=*/true), HandshakeDrop::cookie_required);
   EXPECT_EQ(p.b.hs.state, HandshakeState::zeroed);
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.b.checker.create_reply(reply, first, p.b.id, p.a.addr, p.now);
   EXPECT_EQ(reply.header.type, 3);
   EXPECT_EQ(reply.receiver_index, first.sender_index);
@@ -63,7 +63,7 @@ TEST(Cookie, ResponseUnderLoadGetsCookieToo) {
   ASSERT_EQ(p.b_receives(init), HandshakeDrop::none);
   auto resp = p.response();
   EXPECT_EQ(p.a.checker.validate(resp, p.a.id, p.b.addr, true, p.now), MacVerdict::valid_mac1);
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.a.checker.create_reply(reply, resp, p.a.id, p.b.addr, p.now);
   EXPECT_EQ(reply.receiver_index, resp.sender_index);
   ASSERT_EQ(p.b.cookie.consume_reply(reply, p.now), HandshakeDrop::none);
@@ -75,7 +75,7 @@ TEST(Cookie, ResponseUnderLoadGetsCookieToo) {
 TEST(Cookie, ReplyWithWrongAdIsRejected) {
   Pair p;
   auto first = p.initiation();
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.b.checker.create_reply(reply, first, p.b.id, p.a.addr, p.now);
   // A newer initiation went out since: its mac1 is the ad now, so the old reply fails.
   p.tick(seconds(5));
@@ -110,7 +110,7 @@ TEST(Cookie, NoReplyAcceptedBeforeAnyMac1) {
 TEST(Cookie, ExpiredCookieIsNotUsed) {
   Pair p;
   auto first = p.initiation();
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.b.checker.create_reply(reply, first, p.b.id, p.a.addr, p.now);
   ASSERT_EQ(p.a.cookie.consume_reply(reply, p.now), HandshakeDrop::none);
   const Nanos born = p.now;
@@ -132,7 +132,7 @@ TEST(Cookie, ExpiredCookieIsNotUsed) {
 TEST(Cookie, ResponderSecretRotatesAfter120Seconds) {
   Pair p;
   auto first = p.initiation();
-  wire::MessageCookieReply reply;
+  wire::MessageCookieReply reply{};
   p.b.checker.create_reply(reply, first, p.b.id, p.a.addr, p.now);  // R_m born now
   ASSERT_EQ(p.a.cookie.consume_reply(reply, p.now), HandshakeDrop::none);
   auto m = p.initiation();

@@ -63,7 +63,7 @@ void BM_ConsumeInitiationCreateResponse(benchmark::State& state) {
       i = 0;
       s.b.hs.latest_timestamp = {};
     }
-    s.now += meshgate::spec::INITIATION_MIN_INTERVAL;
+    s.now += wire::spec::kInitiationMinInterval;
     const wire::MessageInitiation& m = inits[i++];
     if (s.b.checker.validate(m, s.b.id, s.a_addr, false, s.now) == MacVerdict::invalid_mac1) {
       state.SkipWithError("mac1");
@@ -104,11 +104,11 @@ void BM_FullHandshake(benchmark::State& state) {
   std::uint32_t index = 1;
   wire::MessageInitiation init;
   wire::MessageResponse resp;
-  Keypair ka;
-  Keypair kb;
+  SessionKeys ka;
+  SessionKeys kb;
   for (auto _ : state) {
     s.wall.sec += 1;
-    s.now += meshgate::spec::INITIATION_MIN_INTERVAL;
+    s.now += wire::spec::kInitiationMinInterval;
     bool ok = create_initiation(init, s.a.hs, s.a.id, index++, s.wall) == HandshakeDrop::none;
     s.a.cookie.add_macs(init, s.now);
     ok = ok && s.b.checker.validate(init, s.b.id, s.a_addr, false, s.now) !=

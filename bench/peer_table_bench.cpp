@@ -18,7 +18,7 @@
 
 #include "meshgate/dataplane/keypairs.hpp"
 #include "meshgate/dataplane/peers.hpp"
-#include "meshgate/noise/keypair.hpp"
+#include "meshgate/noise/session_keys.hpp"
 
 namespace meshgate::dataplane {
 namespace {
@@ -38,7 +38,7 @@ struct Tables {
   std::vector<std::array<std::uint32_t, 2>> slots;  // [live, spare] index per peer
 
   explicit Tables(std::uint32_t n) : peers(n), keypairs(n * 4 + 64), slots(n) {
-    noise::Keypair kp;
+    noise::SessionKeys kp;
     for (PeerId p = 0; p < n; ++p) {
       const std::uint32_t a = *keypairs.reserve(), b = *keypairs.reserve();
       kp.local_index = a;
@@ -52,7 +52,7 @@ struct Tables {
 // The control thread's side of a rekey, for random peers, as fast as it can go.
 void rotate_until(Tables& t, const std::atomic<bool>& stop, std::atomic<std::uint64_t>& done) {
   std::uint64_t rng = 0x9E3779B97F4A7C15ull;
-  noise::Keypair kp;
+  noise::SessionKeys kp;
   std::uint64_t n = 0;
   const auto peers = static_cast<std::uint64_t>(t.slots.size());
   while (!stop.load(std::memory_order_relaxed)) {

@@ -29,7 +29,7 @@ void KeySlots::retire(std::uint32_t index) {
   dp_.rcu.defer([this, index] { dp_.keypairs.free(index); });
 }
 
-void KeySlots::install(PeerId peer, noise::Keypair& kp, bool initiator, std::uint32_t tag) {
+void KeySlots::install(PeerId peer, noise::SessionKeys& kp, bool initiator, std::uint32_t tag) {
   dataplane::Peer& pr = dp_.peers[peer];
   const std::uint32_t idx = kp.local_index;
   if (auto it = pending_of_.find(peer); it != pending_of_.end() && it->second == idx) {

@@ -88,10 +88,7 @@ void Sessions::handle(rte_mbuf* m, Nanos now, WallTime wall) {
   const std::size_t len = f.payload_len;
   const Endpoint src{f.is_v6() ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port};
   const std::uint32_t type = load_le32(msg);
-  const bool size_ok = (type == 1 && len == wire::spec::kInitiationSize) ||
-                       (type == 2 && len == wire::spec::kResponseSize) ||
-                       (type == 3 && len == wire::spec::kCookieReplySize);
-  if (!size_ok) {
+  if (!wire::is_handshake_message(msg, len)) {
     p_.drops.add(dataplane::Drop::wg_bad_size);
   } else if (type == 1) {
     handle_initiation(msg, src, now);
@@ -135,7 +132,7 @@ void Sessions::handle_initiation(const std::uint8_t* raw, const Endpoint& src, N
   if (!index) return count(noise::HandshakeDrop::no_free_index);
   wire::MessageResponse resp;
   d = noise::create_response(resp, ps.hs, identity_, *index);
-  noise::Keypair kp;
+  noise::SessionKeys kp;
   if (d == noise::HandshakeDrop::none) d = noise::begin_session(ps.hs, kp, now);
   if (d != noise::HandshakeDrop::none) {
     p_.keys.release(*index);
@@ -162,7 +159,7 @@ void Sessions::handle_response(const std::uint8_t* raw, const Endpoint& src, Nan
   if (!peer) return count(noise::HandshakeDrop::unknown_index);
   PeerState& ps = *p_.peers.find(*peer);
   noise::HandshakeDrop d = noise::consume_response(msg, ps.hs, identity_);
-  noise::Keypair kp;
+  noise::SessionKeys kp;
   if (d == noise::HandshakeDrop::none) d = noise::begin_session(ps.hs, kp, now);
   if (d != noise::HandshakeDrop::none) return count(d);
   learn_endpoint(*peer, src, now);

@@ -158,7 +158,7 @@ void Worker::find_recv_keys(InBurst& b, Opened& o, Nanos now) noexcept {
       drop(ip.m, Drop::wg_no_keypair);
       continue;
     }
-    if (now - kp->recv_birth >= spec::REJECT_AFTER_TIME || kp->replay.exhausted()) {
+    if (now - kp->recv_birth >= wire::spec::kRejectAfterTime || kp->replay.exhausted()) {
       drop(ip.m, Drop::wg_key_expired);
       continue;
     }

@@ -30,7 +30,7 @@ std::optional<std::uint32_t> KeypairTable::reserve() {
   return (crypto::random_u32() & ~mask_) | slot;
 }
 
-void KeypairTable::publish(std::uint32_t index, const noise::Keypair& kp, PeerId peer) {
+void KeypairTable::publish(std::uint32_t index, const noise::SessionKeys& kp, PeerId peer) {
   Keypair& k = slot(index);
   std::memcpy(k.send_key, kp.send.data(), 32);
   std::memcpy(k.recv_key, kp.recv.data(), 32);

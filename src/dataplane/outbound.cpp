@@ -123,7 +123,7 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
     rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - r.l3_len[i]));
     Peer& pr = dp_.peers[peer];
     Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
-    if (kp == nullptr || now - kp->birth >= spec::REJECT_AFTER_TIME) {
+    if (kp == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime) {
       to_control(m, ToControl::stage, PortRole::inner, peer);
       continue;
     }
@@ -135,16 +135,6 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
     out[k++] = {m, kp, route, peer, r.l3_len[i], 0};
   }
   return k;
-}
-
-unsigned Worker::send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now) {
-  const unsigned took = sealer_.seal_for_peer(peer, pkts, n, now, drops_);
-  for (unsigned i = 0; i < took; ++i) {
-    if (pkts[i] == nullptr) continue;
-    ++stats_.encrypted;
-    queue_tx(pkts[i], PortRole::outer);
-  }
-  return took;
 }
 
 }  // namespace meshgate::dataplane

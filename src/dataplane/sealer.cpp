@@ -35,7 +35,7 @@ unsigned Sealer::seal_for_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos n
   Peer& pr = dp_.peers[peer];
   Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
   const PeerRoute* route = pr.route.load(std::memory_order_acquire);
-  if (kp == nullptr || route == nullptr || now - kp->birth >= spec::REJECT_AFTER_TIME) return 0;
+  if (kp == nullptr || route == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime) return 0;
   OutPacket out[impl::kBurst];
   unsigned k = 0;
   for (; k < n && k < impl::kBurst; ++k) {
@@ -88,7 +88,7 @@ unsigned Sealer::pad_and_seal(OutPacket* out, unsigned k, DropCounters& drops) n
   unsigned nj = 0;
   for (unsigned i = 0; i < k; ++i) {
     OutPacket& o = out[i];
-    if (o.counter >= spec::REJECT_AFTER_MESSAGES) {
+    if (o.counter >= wire::spec::kRejectAfterMessages) {
       post_event(dp_, {Event::Kind::want_handshake, o.peer, 0, {}}, drops);
       drop(o.m, Drop::wg_key_expired, drops);
       continue;
@@ -158,8 +158,8 @@ void Sealer::frame_and_account(OutPacket* out, unsigned k, Nanos now,
     ++tally_packets;
     tally_data |= o.inner_len != 0;  // keepalives are not data (protocol.md 5)
     // Keep the key fresh (protocol.md 4, send step 4).
-    if (o.counter > spec::REKEY_AFTER_MESSAGES ||
-        (o.kp->initiator && now - o.kp->birth > spec::REKEY_AFTER_TIME)) {
+    if (o.counter > wire::spec::kRekeyAfterMessages ||
+        (o.kp->initiator && now - o.kp->birth > wire::spec::kRekeyAfterTime)) {
       want_handshake(o.peer, drops);
     }
   }

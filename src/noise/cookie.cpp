@@ -53,7 +53,7 @@ void CookieSender::init(const Key32& peer_public) noexcept {
 bool CookieSender::has_fresh_cookie(Nanos now) const noexcept {
   // The kernel stops using a cookie 5 s before the responder's R_m may rotate.
   return has_cookie_ &&
-         now - cookie_birth_ < meshgate::spec::COOKIE_REFRESH_TIME - meshgate::spec::COOKIE_SECRET_LATENCY;
+         now - cookie_birth_ < wire::spec::kCookieRefreshTime - wire::spec::kCookieSecretLatency;
 }
 
 void CookieSender::add_macs(std::uint8_t* msg, std::size_t macs_offset, Nanos now) noexcept {
@@ -97,7 +97,7 @@ HandshakeDrop CookieSender::consume_reply(const MessageCookieReply& msg, Nanos n
 
 void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const Endpoint& src,
                                 Nanos now) noexcept {
-  if (!has_secret_ || now - secret_birth_ >= meshgate::spec::COOKIE_REFRESH_TIME) {
+  if (!has_secret_ || now - secret_birth_ >= wire::spec::kCookieRefreshTime) {
     crypto::random_bytes(secret_.data(), secret_.size());
     secret_birth_ = now;
     has_secret_ = true;

@@ -140,7 +140,7 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
     return HandshakeDrop::replayed_timestamp;
   }
   if (hs.has_consumed_initiation &&
-      now - hs.last_initiation_consumed < meshgate::spec::INITIATION_MIN_INTERVAL) {
+      now - hs.last_initiation_consumed < wire::spec::kInitiationMinInterval) {
     return HandshakeDrop::initiation_flood;
   }
 
@@ -200,7 +200,7 @@ HandshakeDrop consume_response(const MessageResponse& msg, Handshake& hs,
   return HandshakeDrop::none;
 }
 
-HandshakeDrop begin_session(Handshake& hs, Keypair& out, Nanos now,
+HandshakeDrop begin_session(Handshake& hs, SessionKeys& out, Nanos now,
                             SecretKey* handshake_hash) noexcept {
   bool initiator = false;
   if (hs.state == HandshakeState::response_consumed) {

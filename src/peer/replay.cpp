@@ -4,7 +4,7 @@
 
 namespace meshgate::peer {
 
-template class BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
+template class BasicReplayWindow<wire::spec::kRejectAfterMessages>;
 
 static_assert(ReplayWindow::kWindowSize == 8128, "protocol.md 6: usable window");
 static_assert(sizeof(ReplayWindow) <= 1152, "one window per receiving keypair");

@@ -9,12 +9,12 @@ namespace meshgate::peer {
 
 Nanos default_jitter() noexcept {
   return millis(crypto::random_uniform(static_cast<std::uint32_t>(
-      spec::REKEY_TIMEOUT_JITTER_MAX / kNsPerMs + 1)));
+      wire::spec::kRekeyTimeoutJitterMax / kNsPerMs + 1)));
 }
 
 void PeerTimers::on_handshake_initiated(Nanos now) noexcept {
   last_sent_handshake_ = now;
-  retransmit_handshake_ = now + spec::REKEY_TIMEOUT + jitter_();
+  retransmit_handshake_ = now + wire::spec::kRekeyTimeout + jitter_();
 }
 
 void PeerTimers::on_handshake_complete(Nanos /*now*/, WallTime wall) noexcept {
@@ -26,13 +26,13 @@ void PeerTimers::on_handshake_complete(Nanos /*now*/, WallTime wall) noexcept {
 
 void PeerTimers::on_data_sent(Nanos now) noexcept {
   if (new_handshake_ == kNever) {
-    new_handshake_ = now + spec::KEEPALIVE_TIMEOUT + spec::REKEY_TIMEOUT + jitter_();
+    new_handshake_ = now + wire::spec::kKeepaliveTimeout + wire::spec::kRekeyTimeout + jitter_();
   }
 }
 
 void PeerTimers::on_data_received(Nanos now) noexcept {
   if (send_keepalive_ == kNever) {
-    send_keepalive_ = now + spec::KEEPALIVE_TIMEOUT;
+    send_keepalive_ = now + wire::spec::kKeepaliveTimeout;
   } else {
     need_another_keepalive_ = true;
   }
@@ -65,10 +65,10 @@ Nanos PeerTimers::next_deadline() const noexcept {
 // Retransmit: retry up to MAX_TIMER_HANDSHAKES times (20 initiations in all), then give up.
 TimerActions PeerTimers::expire_retransmit_handshake(Nanos now) noexcept {
   TimerActions actions;
-  if (handshake_attempts_ > spec::MAX_TIMER_HANDSHAKES) {
+  if (handshake_attempts_ > wire::spec::kMaxTimerHandshakes) {
     send_keepalive_ = kNever;
     actions.add(TimerAction::kGiveUp);
-    if (zero_key_material_ == kNever) zero_key_material_ = now + spec::ZERO_KEY_MATERIAL_TIMEOUT;
+    if (zero_key_material_ == kNever) zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout;
   } else {
     ++handshake_attempts_;
     actions.add(TimerAction::kClearEndpointSource);
@@ -84,7 +84,7 @@ TimerActions PeerTimers::expire_send_keepalive(Nanos now) noexcept {
   actions.add(TimerAction::kSendKeepalive);
   if (need_another_keepalive_) {
     need_another_keepalive_ = false;
-    send_keepalive_ = now + spec::KEEPALIVE_TIMEOUT;
+    send_keepalive_ = now + wire::spec::kKeepaliveTimeout;
   }
   return actions;
 }

@@ -245,7 +245,7 @@ TEST(InboundVerdicts, ExpiredKeypair) {
   ASSERT_FALSE(valid.empty());
   const Snapshot before = t.snapshot();
   ASSERT_EQ(rte_ring_enqueue(t.net().wire_to(1), t.mbuf_of(valid)), 0);
-  t.net().poll_only(1, spec::REJECT_AFTER_TIME + seconds(1));
+  t.net().poll_only(1, wire::spec::kRejectAfterTime + seconds(1));
   const Outcome o = t.since(before);
   expect_drop(o, Drop::wg_key_expired);
 }

@@ -9,7 +9,7 @@
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
-#include "meshgate/noise/keypair.hpp"
+#include "meshgate/noise/session_keys.hpp"
 
 namespace tunbench {
 
@@ -114,7 +114,7 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   for (PeerId p = 0; p < peers; ++p) {
     auto idx = dp.keypairs.reserve();
     if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
-    noise::Keypair kp;
+    noise::SessionKeys kp;
     if (receiver != nullptr) {  // send what the receiver opens, naming its index
       kp.send = receiver->key(p);
       kp.remote_index = receiver->index(p);

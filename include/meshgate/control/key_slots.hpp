@@ -12,7 +12,7 @@
 #include <unordered_map>
 
 #include "meshgate/dataplane/dataplane.hpp"
-#include "meshgate/noise/keypair.hpp"
+#include "meshgate/noise/session_keys.hpp"
 
 namespace meshgate::control {
 
@@ -37,7 +37,7 @@ class KeySlots {
   /// Makes a derived session live. The initiator sends on it at once (it becomes current); the
   /// responder waits for the first packet on it (it becomes next). `tag`: the endpoint tag of
   /// the peer's route. Wipes `kp`.
-  void install(PeerId peer, noise::Keypair& kp, bool initiator, std::uint32_t tag);
+  void install(PeerId peer, noise::SessionKeys& kp, bool initiator, std::uint32_t tag);
   /// The first packet arrived on `next` keypair `index`: it becomes current. False if `index`
   /// is not the peer's next keypair (already confirmed, or replaced).
   bool confirm_next(PeerId peer, std::uint32_t index);

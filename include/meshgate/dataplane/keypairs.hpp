@@ -24,7 +24,7 @@
 
 #include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/time.hpp"
-#include "meshgate/noise/keypair.hpp"
+#include "meshgate/noise/session_keys.hpp"
 #include "meshgate/peer/peer_id.hpp"
 #include "meshgate/peer/replay.hpp"
 
@@ -114,7 +114,7 @@ class KeypairTable {
   /// Reserves a slot and returns a fresh index naming it, or nullopt when the pool is full.
   std::optional<std::uint32_t> reserve();
   /// Installs keys into a reserved slot and makes it visible to workers.
-  void publish(std::uint32_t index, const noise::Keypair& kp, PeerId peer);
+  void publish(std::uint32_t index, const noise::SessionKeys& kp, PeerId peer);
   /// Hides a live keypair from workers; free() it once an RCU grace period has passed.
   void unpublish(std::uint32_t index) noexcept;
   /// Wipes the keys and returns the slot (reserved or unpublished) to the free list.

@@ -119,20 +119,14 @@ class Worker {
   /// Sends what the stages queued.
   void flush();
 
-  /// Encrypts bare IP packets (or empty mbufs: keepalives) for `peer` with its current keypair
-  /// and queues them for the Internet port. Returns how many it took (at most impl::kBurst); 0
-  /// when the peer has no usable keypair or route yet, and the caller keeps the packets.
-  /// For the control thread until it has a Sealer and TxQueues of its own (Sealer::seal_for_peer).
-  unsigned send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now);
-  /// Queues a finished frame for a port's TX queue (sent on flush()).
-  void queue_tx(rte_mbuf* m, PortRole port) noexcept;
-  DropCounters& drops() noexcept { return drops_; }
 
   unsigned id() const noexcept { return id_; }
   const DropCounters& drops() const noexcept { return drops_; }
   const WorkerStats& stats() const noexcept { return stats_; }
 
  private:
+  /// Queues a finished frame for a port's TX queue (sent on flush()).
+  void queue_tx(rte_mbuf* m, PortRole port) noexcept;
   /// Outbound packets routed, waiting for their keys and the seal.
   struct OutBurst {
     unsigned n = 0;

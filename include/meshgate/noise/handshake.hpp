@@ -5,7 +5,7 @@
 // Paired verbs, as in the kernel's noise.c:
 //   initiator: create_initiation  ->  responder: decrypt_initiation_static + consume_initiation
 //   responder: create_response    ->  initiator: consume_response
-//   both:      begin_session      ->  Keypair
+//   both:      begin_session      ->  SessionKeys
 //
 // What the caller owns (control thread):
 //   - index allocation: it passes fresh random local indices in, and keeps the table
@@ -30,7 +30,7 @@
 #include "meshgate/noise/drop.hpp"
 #include "meshgate/noise/identity.hpp"
 #include "meshgate/noise/ikpsk2.hpp"
-#include "meshgate/noise/keypair.hpp"
+#include "meshgate/noise/session_keys.hpp"
 #include "meshgate/wire/messages.hpp"
 
 namespace meshgate::noise {
@@ -122,7 +122,7 @@ HandshakeDrop consume_response(const wire::MessageResponse& msg, Handshake& hs,
 /// Split (protocol.md 3.6): derives the keypair from RESPONSE_CREATED (responder) or
 /// RESPONSE_CONSUMED (initiator), then wipes C, H and the ephemeral keys (state ZEROED).
 /// `handshake_hash`, when non-null, receives the final H.
-HandshakeDrop begin_session(Handshake& hs, Keypair& out, Nanos now,
+HandshakeDrop begin_session(Handshake& hs, SessionKeys& out, Nanos now,
                             SecretKey* handshake_hash = nullptr) noexcept;
 
 /// The state every WireGuard handshake starts from: C0, H0 (protocol.md 3.1), computed once.

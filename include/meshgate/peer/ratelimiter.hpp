@@ -31,8 +31,8 @@ namespace meshgate::peer {
 class RateLimiter {
  public:
   /// One token's worth of time, and the bucket size.
-  static constexpr Nanos kPacketCost = kNsPerSec / spec::HANDSHAKE_PACKETS_PER_SECOND;
-  static constexpr Nanos kTokenMax = kPacketCost * spec::HANDSHAKE_PACKETS_BURSTABLE;
+  static constexpr Nanos kPacketCost = kNsPerSec / wire::spec::kHandshakePacketsPerSecond;
+  static constexpr Nanos kTokenMax = kPacketCost * wire::spec::kHandshakePacketsBurstable;
   /// Idle time after which an entry is dropped.
   static constexpr Nanos kEntryMaxAge = kNsPerSec;
   /// Kernel default on a machine with more than 1 GiB of memory (8192 buckets x 8).

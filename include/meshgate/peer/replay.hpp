@@ -94,8 +94,8 @@ class BasicReplayWindow {
   std::uint64_t ring_[kRingWords];
 };
 
-using ReplayWindow = BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
+using ReplayWindow = BasicReplayWindow<wire::spec::kRejectAfterMessages>;
 
-extern template class BasicReplayWindow<spec::REJECT_AFTER_MESSAGES>;
+extern template class BasicReplayWindow<wire::spec::kRejectAfterMessages>;
 
 }  // namespace meshgate::peer

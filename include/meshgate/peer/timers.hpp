@@ -63,7 +63,7 @@ using JitterSource = Nanos (*)() noexcept;
 
 /// Handshake initiations (and responses) go out at most once per REKEY_TIMEOUT.
 constexpr bool initiation_allowed(Nanos last_sent_handshake, Nanos now) noexcept {
-  return last_sent_handshake == kNever || now - last_sent_handshake >= spec::REKEY_TIMEOUT;
+  return last_sent_handshake == kNever || now - last_sent_handshake >= wire::spec::kRekeyTimeout;
 }
 
 /// Keep-key-fresh, sender side: after sending with counter `send_counter` on the current
@@ -71,8 +71,8 @@ constexpr bool initiation_allowed(Nanos last_sent_handshake, Nanos now) noexcept
 /// this keypair and it is older than REKEY_AFTER_TIME.
 constexpr bool keep_key_fresh_on_send(std::uint64_t send_counter, bool we_initiated,
                                       Nanos keypair_birth, Nanos now) noexcept {
-  return send_counter > spec::REKEY_AFTER_MESSAGES ||
-         (we_initiated && now - keypair_birth > spec::REKEY_AFTER_TIME);
+  return send_counter > wire::spec::kRekeyAfterMessages ||
+         (we_initiated && now - keypair_birth > wire::spec::kRekeyAfterTime);
 }
 
 /// Keep-key-fresh, receiver side: if we initiated the current keypair and it is at least
@@ -81,7 +81,7 @@ constexpr bool keep_key_fresh_on_send(std::uint64_t send_counter, bool we_initia
 constexpr bool keep_key_fresh_on_receive(bool we_initiated, Nanos keypair_birth, Nanos now,
                                          bool sent_lastminute_handshake) noexcept {
   return we_initiated && !sent_lastminute_handshake &&
-         now - keypair_birth >= spec::REKEY_ON_RECEIVE_AGE;
+         now - keypair_birth >= wire::spec::kRekeyOnReceiveAge;
 }
 
 class PeerTimers {
@@ -97,7 +97,7 @@ class PeerTimers {
   /// Response consumed (initiator) or first data on `next` (responder): the series ends.
   void on_handshake_complete(Nanos now, WallTime wall) noexcept;
   /// A keypair was derived (response sent or consumed): zero keys REJECT_AFTER_TIME * 3 later.
-  void on_session_derived(Nanos now) noexcept { zero_key_material_ = now + spec::ZERO_KEY_MATERIAL_TIMEOUT; }
+  void on_session_derived(Nanos now) noexcept { zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout; }
   /// A data (non-keepalive) packet was sent: expect an answer within 15 s + jitter.
   void on_data_sent(Nanos now) noexcept;
   /// A data (non-keepalive) packet was received: answer within KEEPALIVE_TIMEOUT.

@@ -11,7 +11,7 @@ TEST(KeypairTable, PublishedIndexIsFoundFromBothLinesUntilUnpublished) {
   KeypairTable t(16);
   const std::uint32_t idx = *t.reserve();
   EXPECT_EQ(t.lookup(idx), nullptr);  // reserved, not yet published
-  noise::Keypair kp;
+  noise::SessionKeys kp;
   kp.send.data()[0] = 1;
   kp.recv.data()[0] = 2;
   kp.local_index = idx;

@@ -124,13 +124,13 @@ TEST(Sealer, ExhaustedKeyDropsAndAsksForAHandshake) {
   TestPlane t(1);
   Sealer s(*t.dp, 0, crypto::AeadBackend::ipsec_mb);
   DropCounters drops;
-  t.dp->keypairs.lookup(t.index[0])->send_counter.store(spec::REJECT_AFTER_MESSAGES - 1);
+  t.dp->keypairs.lookup(t.index[0])->send_counter.store(wire::spec::kRejectAfterMessages - 1);
   rte_mbuf* pkts[2] = {t.mbuf(TestPlane::ip_packet(t.host, TestPlane::peer_host(0, 5), 60)),
                        t.mbuf(TestPlane::ip_packet(t.host, TestPlane::peer_host(0, 6), 60))};
   ASSERT_EQ(s.seal_for_peer(0, pkts, 2, monotonic_now(), drops), 2u);
   ASSERT_NE(pkts[0], nullptr);  // the last counter the key may use
   EXPECT_EQ(open_frame(t, TestPlane::bytes(pkts[0]), t.keys[0]).counter,
-            spec::REJECT_AFTER_MESSAGES - 1);
+            wire::spec::kRejectAfterMessages - 1);
   rte_pktmbuf_free(pkts[0]);
   EXPECT_EQ(pkts[1], nullptr);
   EXPECT_EQ(drops[Drop::wg_key_expired], 1u);

@@ -75,7 +75,7 @@ struct TestPlane {
     const Endpoint self{dp->addr.outer_v4, kListen};
     for (dataplane::PeerId p = 0; p < peers; ++p) {
       const std::uint32_t idx = *dp->keypairs.reserve();
-      noise::Keypair kp;
+      noise::SessionKeys kp;
       crypto::random_bytes(kp.send.data(), kp.send.size());
       kp.recv = kp.send;
       kp.local_index = kp.remote_index = idx;

@@ -51,7 +51,7 @@ TEST(Cookie, UnderLoadRoundTrip) {
   // The rest of the handshake, with mac2 on the response as well.
   auto resp = p.response();
   ASSERT_EQ(p.a_receives(resp), HandshakeDrop::none);
-  Keypair ka, kb;
+  SessionKeys ka, kb;
   ASSERT_EQ(begin_session(p.a.hs, ka, p.now), HandshakeDrop::none);
   ASSERT_EQ(begin_session(p.b.hs, kb, p.now), HandshakeDrop::none);
   EXPECT_TRUE(ka.send.ct_equals(kb.recv));

@@ -78,7 +78,7 @@ TEST(WireGuardKat, InitiationResponseAndKeys) {
   EXPECT_EQ(hex_of(resp), kResponse);
 
   ASSERT_EQ(consume_response(resp, ini, ini_id), HandshakeDrop::none);
-  Keypair ki, kr;
+  SessionKeys ki, kr;
   SecretKey hi, hr;
   ASSERT_EQ(begin_session(ini, ki, now, &hi), HandshakeDrop::none);
   ASSERT_EQ(begin_session(res, kr, now, &hr), HandshakeDrop::none);

@@ -24,7 +24,7 @@ void remac(Pair& p, Msg& m, bool from_a = true) {
   (from_a ? p.a : p.b).cookie.add_macs(m, p.now);
 }
 
-void expect_keys_match(const Keypair& ka, const Keypair& kb) {
+void expect_keys_match(const SessionKeys& ka, const SessionKeys& kb) {
   EXPECT_TRUE(ka.initiator);
   EXPECT_FALSE(kb.initiator);
   EXPECT_TRUE(ka.send.ct_equals(kb.recv));
@@ -35,7 +35,7 @@ void expect_keys_match(const Keypair& ka, const Keypair& kb) {
   EXPECT_NE(ka.local_index, kb.local_index);
 }
 
-void exchange_data(const Keypair& ka, const Keypair& kb) {
+void exchange_data(const SessionKeys& ka, const SessionKeys& kb) {
   const auto ping = text("ping from the initiator, 33 bytes");
   auto m1 = seal_transport(ka, 0, ping);
   EXPECT_EQ(m1.size(), 16u + 48u + 16u);  // 33 padded to 48
@@ -64,7 +64,7 @@ void exchange_data(const Keypair& ka, const Keypair& kb) {
 
 TEST(Handshake, CompletesWithoutPskAndCarriesData) {
   Pair p;
-  Keypair ka, kb;
+  SessionKeys ka, kb;
   p.handshake(ka, kb);
   expect_keys_match(ka, kb);
   exchange_data(ka, kb);
@@ -78,7 +78,7 @@ TEST(Handshake, CompletesWithoutPskAndCarriesData) {
 TEST(Handshake, CompletesWithPsk) {
   SecretKey psk = crypto::x25519_generate();
   Pair p(&psk);
-  Keypair ka, kb;
+  SessionKeys ka, kb;
   p.handshake(ka, kb);
   expect_keys_match(ka, kb);
   exchange_data(ka, kb);
@@ -98,7 +98,7 @@ TEST(Handshake, PskMismatchFailsAtResponse) {
 
 TEST(Handshake, RekeyGivesNewDistinctKeys) {
   Pair p;
-  Keypair k1a, k1b, k2a, k2b;
+  SessionKeys k1a, k1b, k2a, k2b;
   p.handshake(k1a, k1b);
   p.tick(seconds(120));
   p.handshake(k2a, k2b);
@@ -115,7 +115,7 @@ TEST(Handshake, ResponderInitiatesToo) {
   // Roles swap: b initiates to a; the same verbs, keys still pair up.
   Pair p;
   std::swap(p.a, p.b);
-  Keypair ka, kb;
+  SessionKeys ka, kb;
   p.handshake(ka, kb);
   expect_keys_match(ka, kb);
 }
@@ -255,7 +255,7 @@ TEST(Handshake, RejectsResponseToUnknownIndexOrWrongState) {
 
   wire::MessageResponse again{};
   EXPECT_EQ(create_response(again, p.a.hs, p.a.id, 7), HandshakeDrop::wrong_state);
-  Keypair kp;
+  SessionKeys kp;
   Handshake idle;
   EXPECT_EQ(begin_session(idle, kp, p.now), HandshakeDrop::wrong_state);
 }
@@ -338,7 +338,7 @@ TEST(Handshake, NewInitiationOverwritesPendingOne) {
   auto from_a = p.initiation();
   ASSERT_EQ(p.b_receives(from_a), HandshakeDrop::none);
   EXPECT_EQ(p.b.hs.state, HandshakeState::initiation_consumed);
-  Keypair ka, kb;
+  SessionKeys ka, kb;
   auto resp = p.response();
   ASSERT_EQ(p.a_receives(resp), HandshakeDrop::none);
   ASSERT_EQ(begin_session(p.a.hs, ka, p.now), HandshakeDrop::none);

@@ -92,7 +92,7 @@ struct Pair {
   }
 
   /// A full exchange; fills both keypairs.
-  void handshake(Keypair& ka, Keypair& kb) {
+  void handshake(SessionKeys& ka, SessionKeys& kb) {
     auto init = initiation();
     ASSERT_EQ(b_receives(init), HandshakeDrop::none);
     auto resp = response();
@@ -103,7 +103,7 @@ struct Pair {
 };
 
 /// Type 4: header, padded plaintext sealed in place, tag (protocol.md 2).
-inline std::vector<std::uint8_t> seal_transport(const Keypair& kp, std::uint64_t counter,
+inline std::vector<std::uint8_t> seal_transport(const SessionKeys& kp, std::uint64_t counter,
                                                 const std::vector<std::uint8_t>& plain,
                                                 std::size_t mtu = 1420) {
   const std::size_t padded = wire::padded_len(plain.size(), mtu);
@@ -119,7 +119,7 @@ inline std::vector<std::uint8_t> seal_transport(const Keypair& kp, std::uint64_t
 
 /// Opens a type 4 message addressed to `kp`; the plaintext still carries its padding.
 inline std::optional<std::vector<std::uint8_t>> open_transport(
-    const Keypair& kp, const std::vector<std::uint8_t>& msg) {
+    const SessionKeys& kp, const std::vector<std::uint8_t>& msg) {
   auto c = wire::classify(msg.data(), msg.size());
   if (!c.ok() || c.type != wire::MessageType::transport) return std::nullopt;
   if (load_le32(msg.data() + 4) != kp.local_index) return std::nullopt;

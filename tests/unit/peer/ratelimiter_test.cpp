@@ -9,8 +9,8 @@
 namespace meshgate::peer {
 namespace {
 
-constexpr unsigned kBurst = spec::HANDSHAKE_PACKETS_BURSTABLE;
-constexpr Nanos kCostMs = 1000 / spec::HANDSHAKE_PACKETS_PER_SECOND;  // 50 ms
+constexpr unsigned kBurst = wire::spec::kHandshakePacketsBurstable;
+constexpr Nanos kCostMs = 1000 / wire::spec::kHandshakePacketsPerSecond;  // 50 ms
 
 struct Step {
   bool allowed;
@@ -67,7 +67,7 @@ TEST(RateLimiter, SteadyRateIsTwentyPerSecond) {
   for (int ms = 0; ms < 10000; ++ms) {  // one packet per ms for 10 s
     allowed += rl.allow(0x0a000001u, now + millis(ms));
   }
-  EXPECT_EQ(allowed, kBurst + 10 * spec::HANDSHAKE_PACKETS_PER_SECOND - 1);
+  EXPECT_EQ(allowed, kBurst + 10 * wire::spec::kHandshakePacketsPerSecond - 1);
 }
 
 TEST(RateLimiter, FamiliesDoNotShareBuckets) {

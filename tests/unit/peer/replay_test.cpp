@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::uint64_t W = ReplayWindow::kWindowSize;
 constexpr std::uint64_t T_LIM = W + 1;
-constexpr std::uint64_t RAM = spec::REJECT_AFTER_MESSAGES;
+constexpr std::uint64_t RAM = wire::spec::kRejectAfterMessages;
 
 struct Case {
   std::uint64_t counter;

@@ -92,7 +92,7 @@ TEST_F(TimersTest, RetransmitTwentyInitiationsThenGiveUp) {
 }
 
 TEST_F(TimersTest, RetransmitWithMaximumJitterStaysNearAttemptTime) {
-  g_jitter = spec::REKEY_TIMEOUT_JITTER_MAX;
+  g_jitter = wire::spec::kRekeyTimeoutJitterMax;
   Driver d;
   ASSERT_TRUE(d.initiate(0, false));
   d.run_until(seconds(200));
@@ -100,7 +100,7 @@ TEST_F(TimersTest, RetransmitWithMaximumJitterStaysNearAttemptTime) {
   EXPECT_EQ(d.initiations.back(), 19 * (seconds(5) + millis(333)));
   ASSERT_EQ(d.give_ups.size(), 1u);
   EXPECT_LE(d.give_ups[0], seconds(107));
-  EXPECT_GE(d.give_ups[0], spec::REKEY_ATTEMPT_TIME);
+  EXPECT_GE(d.give_ups[0], wire::spec::kRekeyAttemptTime);
 }
 
 TEST_F(TimersTest, GiveUpKeepsAnEarlierZeroingDeadline) {
@@ -285,8 +285,8 @@ TEST(KeepKeyFresh, SenderSide) {
   EXPECT_FALSE(keep_key_fresh_on_send(5, true, birth, birth + seconds(120)));
   EXPECT_TRUE(keep_key_fresh_on_send(5, true, birth, birth + seconds(120) + 1));
   EXPECT_FALSE(keep_key_fresh_on_send(5, false, birth, birth + seconds(170)));  // responder
-  EXPECT_FALSE(keep_key_fresh_on_send(spec::REKEY_AFTER_MESSAGES, false, birth, birth));
-  EXPECT_TRUE(keep_key_fresh_on_send(spec::REKEY_AFTER_MESSAGES + 1, false, birth, birth));
+  EXPECT_FALSE(keep_key_fresh_on_send(wire::spec::kRekeyAfterMessages, false, birth, birth));
+  EXPECT_TRUE(keep_key_fresh_on_send(wire::spec::kRekeyAfterMessages + 1, false, birth, birth));
 }
 
 TEST(KeepKeyFresh, ReceiverSideOncePerSession) {
@@ -309,7 +309,7 @@ TEST(DefaultJitter, WithinZeroTo333Ms) {
   for (int i = 0; i < 5000; ++i) {
     const Nanos j = default_jitter();
     ASSERT_GE(j, 0);
-    ASSERT_LE(j, spec::REKEY_TIMEOUT_JITTER_MAX);
+    ASSERT_LE(j, wire::spec::kRekeyTimeoutJitterMax);
     ASSERT_EQ(j % kNsPerMs, 0);
     lo = std::min(lo, j);
     hi = std::max(hi, j);

@@ -16,9 +16,9 @@ std::vector<std::uint8_t> message_of(std::uint8_t type, std::size_t len) {
 }
 
 TEST(Wire, SpecConstants) {
-  EXPECT_EQ(meshgate::spec::REJECT_AFTER_MESSAGES, 18446744073709543423ull);  // 2^64 - 2^13 - 1
-  EXPECT_EQ(meshgate::spec::REKEY_AFTER_MESSAGES, 1152921504606846976ull);    // 2^60
-  EXPECT_EQ(meshgate::spec::INITIATION_MIN_INTERVAL, millis(20));
+  EXPECT_EQ(wire::spec::kRejectAfterMessages, 18446744073709543423ull);  // 2^64 - 2^13 - 1
+  EXPECT_EQ(wire::spec::kRekeyAfterMessages, 1152921504606846976ull);    // 2^60
+  EXPECT_EQ(wire::spec::kInitiationMinInterval, millis(20));
   EXPECT_EQ(spec::kConstruction.size(), 37u);
   EXPECT_EQ(spec::kIdentifier.size(), 34u);
   EXPECT_EQ(spec::kKeepaliveSize, 32u);

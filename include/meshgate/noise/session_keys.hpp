@@ -1,6 +1,7 @@
 // The result of a completed handshake (protocol.md 3.6): a pair of transport keys and the
-// two indices that name them on the wire. Counters, the replay window and slot rotation
-// belong to the peer module, which wraps this.
+// two indices that name them on the wire. The data path's dataplane::Keypair is what a session
+// becomes once published (with its nonce counter, replay window and slot), so this has a name of
+// its own.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 
 namespace meshgate::noise {
 
-struct Keypair {
+struct SessionKeys {
   SecretKey send;                  // initiator: T1, responder: T2 (Noise Split)
   SecretKey recv;                  // initiator: T2, responder: T1
   std::uint32_t local_index = 0;   // receiver_index the peer puts on data it sends us

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "meshgate/dataplane/worker.hpp"
+#include "meshgate/nat/stun.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
 
@@ -29,16 +30,18 @@ namespace {
 using wire::spec::kTransportHeaderSize;
 using wire::spec::kTransportMinSize;
 
-constexpr std::uint32_t kStunMagic = 0x2112A442;
-
-bool looks_like_stun(const std::uint8_t* p, std::size_t len) noexcept {
-  // RFC 8489 6: top two bits zero, magic cookie at bytes 4-7. WireGuard messages have byte 1 ==
-  // 0 and never this cookie; TURN ChannelData (0x40-0x4F first byte) is also ours to relay.
-  return len >= 20 && ((p[0] & 0xC0) == 0 && load_be32(p + 4) == kStunMagic);
-}
-
-bool is_channel_data(const std::uint8_t* p, std::size_t len) noexcept {
-  return len >= 4 && (p[0] & 0xC0) == 0x40;
+/// What a listen-port payload that is neither WireGuard nor a STUN/TURN message we could use
+/// is dropped as: junk that does not even look like STUN is not ours at all (wg_bad_type);
+/// a STUN or ChannelData header with a length that disagrees is a broken message.
+Drop demux_drop(nat::stun::DemuxDrop d) noexcept {
+  switch (d) {
+    case nat::stun::DemuxDrop::stun_bad_length:
+      return Drop::stun_malformed;
+    case nat::stun::DemuxDrop::channel_bad_length:
+      return Drop::channel_data_malformed;
+    default:
+      return Drop::wg_bad_type;
+  }
 }
 
 }  // namespace
@@ -117,10 +120,13 @@ void Worker::not_transport(rte_mbuf* m, const wire::Classified& c, const std::ui
     // Types 1-3, of any size: the control thread checks the size (wire::is_handshake_message)
     // and counts a wrong one, with the rest of its handshake accounting.
     to_control(m, ToControl::outer_handshake, PortRole::outer);
-  } else if (looks_like_stun(payload, len) || is_channel_data(payload, len)) {
+  } else if (const nat::stun::Demuxed d = nat::stun::demux(payload, len);
+             d.kind != nat::stun::PayloadKind::junk) {
+    // STUN and TURN answers are the control thread's; junk is dropped here, before the ring,
+    // so a flood of it costs the control thread nothing.
     to_control(m, ToControl::outer_stun, PortRole::outer);
   } else {
-    drop(m, Drop::wg_bad_type);
+    drop(m, demux_drop(d.drop));
   }
 }
 

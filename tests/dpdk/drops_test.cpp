@@ -28,6 +28,24 @@ struct Row {
   std::function<void()> run;
 };
 
+/// A STUN Binding success response header with `attr_len` zero bytes of attributes.
+Bytes stun_message(std::size_t attr_len) {
+  Bytes b(20 + attr_len, 0);
+  store_be16(b.data(), 0x0101);
+  store_be16(b.data() + 2, static_cast<std::uint16_t>(attr_len));
+  store_be32(b.data() + 4, 0x2112A442);
+  for (std::size_t i = 8; i < 20; ++i) b[i] = static_cast<std::uint8_t>(i);
+  return b;
+}
+
+/// TURN ChannelData: `claimed` in the length field, `carried` bytes after the header.
+Bytes channel_data(std::uint16_t channel, std::uint16_t claimed, std::size_t carried) {
+  Bytes b(4 + carried, 0xAB);
+  store_be16(b.data(), channel);
+  store_be16(b.data() + 2, claimed);
+  return b;
+}
+
 class InboundVerdicts : public ::testing::TestWithParam<bool> {};
 
 TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
@@ -124,6 +142,26 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
        [&] { expect_drop(t.inject(flip(0, 0x01)), Drop::wg_bad_type); }},
       {"type 4 with a non-zero reserved byte",
        [&] { expect_drop(t.inject(flip(1, 0x01)), Drop::wg_bad_type); }},
+      {"STUN binding response goes to the control thread",
+       [&] { expect_to_control(t.inject(with_payload(valid, stun_message(0)))); }},
+      {"STUN header whose length field disagrees with the datagram",
+       [&] {
+         Bytes stun = stun_message(8);
+         stun[3] = 12;  // claims 12 bytes of attributes, carries 8
+         expect_drop(t.inject(with_payload(valid, stun)), Drop::stun_malformed);
+       }},
+      {"TURN ChannelData goes to the control thread",
+       [&] { expect_to_control(t.inject(with_payload(valid, channel_data(0x4001, 40, 40)))); }},
+      {"ChannelData whose length runs past the datagram",
+       [&] {
+         expect_drop(t.inject(with_payload(valid, channel_data(0x4001, 64, 40))),
+                     Drop::channel_data_malformed);
+       }},
+      {"reserved channel number 0x5000 is junk, not TURN",
+       [&] {
+         expect_drop(t.inject(with_payload(valid, channel_data(0x5000, 40, 40))),
+                     Drop::wg_bad_type);
+       }},
       {"type 4 of 31 bytes",
        [&] {
          expect_drop(t.inject(with_payload(valid, Bytes(wg.begin(), wg.begin() + 31))),

@@ -26,8 +26,9 @@ class HugeArray {
     void* p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     map_ = p;
-    const auto base = reinterpret_cast<std::uintptr_t>(p);
+    const auto base = reinterpret_cast<std::uintptr_t>(p);  // aligned up below
     const std::uintptr_t aligned = (base + kHugePage - 1) & ~(kHugePage - 1);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): rounding a mapping up to a huge page
     data_ = reinterpret_cast<T*>(aligned);
 #ifdef MADV_HUGEPAGE
     madvise(data_, (bytes + kHugePage - 1) & ~(kHugePage - 1), MADV_HUGEPAGE);  // a hint only

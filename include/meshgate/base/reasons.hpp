@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <iterator>
 
+// X-macro pieces: item macros and lists applied to them, never expressions, so their arguments
+// and bodies cannot take parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define MESHGATE_REASON_ITEM_(id, text) id,
 #define MESHGATE_REASON_PLUS_ONE_(id, text) +1
 #define MESHGATE_REASON_NAME_(id, text) #id,
@@ -23,6 +26,7 @@
 #define MESHGATE_REASON_NAMES(LIST) {"none", LIST(MESHGATE_REASON_NAME_)}
 /// {none_text, "text1", ...}
 #define MESHGATE_REASON_TEXTS(LIST, none_text) {none_text, LIST(MESHGATE_REASON_TEXT_)}
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace meshgate {
 

@@ -43,9 +43,9 @@ enum class ToControl : std::uint8_t {
 enum class PortRole : std::uint8_t { inner = 0, outer = 1 };
 
 struct MbufMeta {
-  ToControl kind;
-  PortRole port;
-  PeerId peer;
+  ToControl kind = ToControl::outer_handshake;
+  PortRole port = PortRole::inner;
+  PeerId peer = kNoPeer;
   IpAddr next_hop;  // for `resolve`
 };
 
@@ -63,9 +63,9 @@ struct Event {
     endpoint_changed,  // authenticated packet from a new outer source (roaming)
     want_handshake,    // sending keypair missing, old or exhausted
   };
-  Kind kind;
-  PeerId peer;
-  std::uint32_t index;
+  Kind kind = Kind::keypair_used;
+  PeerId peer = kNoPeer;
+  std::uint32_t index = 0;
   Endpoint endpoint;
 };
 static_assert(sizeof(Event) <= 32);

@@ -111,10 +111,13 @@ class Ip4Table {
     std::atomic<std::uint64_t> e[256];
   };
 
+  // A table entry holds either a leaf or a chunk pointer: tagged words, by design.
   static const Chunk* chunk_of(std::uint64_t e) noexcept {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     return reinterpret_cast<const Chunk*>(static_cast<std::uintptr_t>(e));
   }
   static Chunk* mut_chunk_of(std::uint64_t e) noexcept {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     return reinterpret_cast<Chunk*>(static_cast<std::uintptr_t>(e));
   }
   static std::uint64_t leaf(PeerId p, unsigned depth) noexcept {

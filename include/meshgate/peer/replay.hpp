@@ -90,8 +90,8 @@ class BasicReplayWindow {
 
   // No alignment of its own: a keypair keeps highest_ in the line of its receive key, which the
   // receive path loads anyway (dataplane/keypairs.hpp).
-  std::uint64_t highest_;
-  std::uint64_t ring_[kRingWords];
+  std::uint64_t highest_ = 0;
+  std::uint64_t ring_[kRingWords] = {};
 };
 
 using ReplayWindow = BasicReplayWindow<wire::spec::kRejectAfterMessages>;

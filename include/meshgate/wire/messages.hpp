@@ -210,7 +210,7 @@ inline bool is_handshake_message(const std::uint8_t* data, std::size_t len) noex
 /// Copies a classified message into its struct (no aliasing of the packet buffer).
 template <class Msg>
 Msg load_message(const std::uint8_t* data) noexcept {
-  Msg m;
+  Msg m;  // NOLINT(cppcoreguidelines-pro-type-member-init): the copy below fills every byte
   std::memcpy(&m, data, sizeof m);
   return m;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -53,7 +54,7 @@ class UapiSocket : public ::testing::Test {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
-    std::strcpy(a.sun_path, path_.c_str());
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path_.c_str());
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd);
       return -1;
@@ -120,7 +121,7 @@ TEST_F(UapiSocket, LiveSocketIsRefusedStaleOneReplaced) {
   const std::string stale = UapiServer::socket_path("tun1", dir_ + "/wireguard");
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  std::strcpy(a.sun_path, stale.c_str());
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", stale.c_str());
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   ::close(fd);
   auto third = UapiServer::open(stale, dev_);

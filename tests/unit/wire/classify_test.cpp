@@ -130,11 +130,11 @@ TEST(Classify, Arp) {
 }
 
 struct Malformed {
-  const char* what;
-  const char* base;
-  void (*edit)(Frame&);
-  DropReason want;
-  ClassifyOptions opt;
+  const char* what = nullptr;
+  const char* base = nullptr;
+  void (*edit)(Frame&) = nullptr;
+  DropReason want = DropReason::none;
+  ClassifyOptions opt{};
 };
 
 const Malformed kMalformed[] = {

@@ -39,7 +39,8 @@ void usage(FILE* out) {
 
 std::string tunnel_name(const std::string& path) {
   std::string base = path.substr(path.find_last_of('/') + 1);
-  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".conf") == 0) base.resize(base.size() - 5);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".conf") == 0)
+    base.resize(base.size() - 5);
   return base;
 }
 
@@ -48,13 +49,16 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Args {
   std::string config_path;
-  std::string profile_path;
+  std::string profile_path;  // empty: the config's Gateway.Profile
   bool check_only = false;
   bool strip = false;
+};
+
+/// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
+/// error), else -1.
+int parse_args(int argc, char** argv, Args& a) {
   static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
                                     {"check-config", required_argument, nullptr, 'k'},
                                     {"profile", required_argument, nullptr, 'p'},
@@ -63,85 +67,151 @@ int main(int argc, char** argv) {
                                     {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "c:k:p:s:h", kOptions, nullptr)) != -1;) {
     switch (c) {
-      case 'c': config_path = optarg; break;
-      case 'k': config_path = optarg; check_only = true; break;
-      case 'p': profile_path = optarg; break;
-      case 's': config_path = optarg; strip = true; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
+      case 'c':
+        a.config_path = optarg;
+        break;
+      case 'k':
+        a.config_path = optarg;
+        a.check_only = true;
+        break;
+      case 'p':
+        a.profile_path = optarg;
+        break;
+      case 's':
+        a.config_path = optarg;
+        a.strip = true;
+        break;
+      case 'h':
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
     }
   }
-  if (config_path.empty() || optind != argc) {
+  if (a.config_path.empty() || optind != argc) {
     usage(stderr);
     return 2;
   }
+  return -1;
+}
 
-  auto cfg = meshgate::config::load_config(config_path);
-  if (!cfg) return fail(cfg.error());
-  for (const std::string& w : cfg->warnings) std::fprintf(stderr, "meshgate: warning: %s\n", w.c_str());
-  if (strip) {
-    std::string text = meshgate::config::to_wg_setconf(*cfg);
-    std::fputs(text.c_str(), stdout);
-    meshgate::secure_wipe(text.data(), text.size());
-    cfg->interface.private_key.clear();
-    return 0;
-  }
-  if (profile_path.empty() && cfg->gateway.profile) profile_path = *cfg->gateway.profile;
-  if (profile_path.empty()) {
-    return fail(config_path + ": no EAL profile: give --profile FILE or [Gateway] Profile =");
-  }
-  auto profile = meshgate::config::load_profile(profile_path);
-  if (!profile) return fail(profile.error());
-  auto settings = meshgate::config::merge_gateway_settings(*cfg, *profile);
-  if (!settings) return fail(settings.error());
-  if (check_only) {
-    std::printf("%s: ok (%zu peers, %u workers, inner %s, outer %s, profile %s)\n",
-                config_path.c_str(), cfg->peers.size(), settings->workers,
-                settings->inner_port.c_str(), settings->outer_port.c_str(), profile_path.c_str());
-    return 0;
-  }
+/// --strip: the config's wg-syntax part on stdout; the copies of the private key are wiped.
+int print_stripped(meshgate::config::GatewayConfig& cfg) {
+  std::string text = meshgate::config::to_wg_setconf(cfg);
+  std::fputs(text.c_str(), stdout);
+  meshgate::secure_wipe(text.data(), text.size());
+  cfg.interface.private_key.clear();
+  return 0;
+}
 
-  const std::string name = tunnel_name(config_path);
-  std::vector<std::string> eal_args = profile->eal_args();
-  if (!profile->file_prefix && !profile->in_memory) {
+struct Setup {
+  meshgate::config::EalProfile profile;
+  meshgate::config::GatewaySettings settings;
+};
+
+/// The EAL profile (--profile, else the config's) and the settings merged from both. Sets
+/// `a.profile_path` to the profile used.
+meshgate::Result<Setup> load_setup(Args& a, const meshgate::config::GatewayConfig& cfg) {
+  if (a.profile_path.empty() && cfg.gateway.profile) a.profile_path = *cfg.gateway.profile;
+  if (a.profile_path.empty()) {
+    return meshgate::Error{a.config_path +
+                           ": no EAL profile: give --profile FILE or [Gateway] Profile ="};
+  }
+  auto profile = meshgate::config::load_profile(a.profile_path);
+  if (!profile) return meshgate::Error{profile.error()};
+  auto settings = meshgate::config::merge_gateway_settings(cfg, *profile);
+  if (!settings) return meshgate::Error{settings.error()};
+  return Setup{std::move(*profile), std::move(*settings)};
+}
+
+std::vector<std::string> eal_args(const meshgate::config::EalProfile& profile,
+                                  const std::string& name) {
+  std::vector<std::string> args = profile.eal_args();
+  if (!profile.file_prefix && !profile.in_memory) {
     // Each gateway process needs its own EAL runtime directory; the tunnel name is unique.
-    eal_args.insert(eal_args.end(), {"--file-prefix", "meshgate-" + name});
+    args.insert(args.end(), {"--file-prefix", "meshgate-" + name});
   }
-  if (auto st = meshgate::dpdk::eal_init(eal_args); !st) return fail(st.error());
+  return args;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+/// The UAPI socket, the metrics listener if the config asks for one, and DPDK telemetry.
+meshgate::Status open_operator_interfaces(meshgate::control::Gateway& g, const std::string& name,
+                                          const meshgate::config::GatewayConfig& cfg) {
+  meshgate::Status ops = g.open_uapi(meshgate::control::UapiServer::socket_path(name));
+  if (ops && cfg.gateway.metrics_listen) ops = g.open_metrics(*cfg.gateway.metrics_listen);
+  g.enable_telemetry();
+  return ops;
+}
+
+/// The control thread on this lcore until a signal stops it, then the counters.
+void serve(meshgate::control::Gateway& g, const std::string& name,
+           const meshgate::config::GatewayConfig& cfg) {
+  std::fprintf(stderr, "meshgate: %s up: %zu peers, %u workers, listening on port %u, UAPI %s\n",
+               name.c_str(), cfg.peers.size(), g.worker_count(), cfg.interface.listen_port,
+               meshgate::control::UapiServer::socket_path(name).c_str());
+  g.run_control();
+  g.join();
+  std::fprintf(stderr, "meshgate: %s stopped\n", name.c_str());
+  g.print_stats(stderr);
+}
+
+/// Builds the gateway on the started EAL and runs it until SIGINT or SIGTERM; the exit code.
+/// The gateway's destructor, on return, stops the ports and wipes every key.
+int run_gateway(const std::string& name, const meshgate::config::GatewayConfig& cfg,
+                const meshgate::config::GatewaySettings& settings) {
+  auto gw = meshgate::control::Gateway::create(name, cfg, settings);
+  if (!gw) return fail(gw.error());
+  meshgate::control::Gateway& g = **gw;
+  g_gateway = &g;
+  g.control().set_log(stderr);
+  install_signal_handlers();
   int rc = 0;
-  {
-    auto gw = meshgate::control::Gateway::create(name, *cfg, *settings);
-    if (!gw) {
-      rc = fail(gw.error());
-    } else {
-      g_gateway = gw->get();
-      (*gw)->control().set_log(stderr);
-      struct sigaction sa {};
-      sa.sa_handler = on_signal;
-      sigaction(SIGINT, &sa, nullptr);
-      sigaction(SIGTERM, &sa, nullptr);
-      meshgate::control::Gateway& g = **gw;
-      meshgate::Status ops = g.open_uapi(meshgate::control::UapiServer::socket_path(name));
-      if (ops && cfg->gateway.metrics_listen) ops = g.open_metrics(*cfg->gateway.metrics_listen);
-      g.enable_telemetry();
-      if (!ops) {
-        rc = fail(ops.error());
-      } else if (auto st = g.start(); !st) {
-        rc = fail(st.error());
-      } else {
-        std::fprintf(stderr,
-                     "meshgate: %s up: %zu peers, %u workers, listening on port %u, UAPI %s\n",
-                     name.c_str(), cfg->peers.size(), g.worker_count(),
-                     cfg->interface.listen_port,
-                     meshgate::control::UapiServer::socket_path(name).c_str());
-        (*gw)->run_control();
-        (*gw)->join();
-        std::fprintf(stderr, "meshgate: %s stopped\n", name.c_str());
-        (*gw)->print_stats(stderr);
-      }
-      g_gateway = nullptr;
-    }
-  }  // the gateway's destructor stops the ports and wipes every key
+  if (auto ops = open_operator_interfaces(g, name, cfg); !ops) {
+    rc = fail(ops.error());
+  } else if (auto st = g.start(); !st) {
+    rc = fail(st.error());
+  } else {
+    serve(g, name, cfg);
+  }
+  g_gateway = nullptr;
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (int rc = parse_args(argc, argv, args); rc >= 0) return rc;
+  auto cfg = meshgate::config::load_config(args.config_path);
+  if (!cfg) return fail(cfg.error());
+  for (const std::string& w : cfg->warnings) {
+    std::fprintf(stderr, "meshgate: warning: %s\n", w.c_str());
+  }
+  if (args.strip) return print_stripped(*cfg);
+  auto setup = load_setup(args, *cfg);
+  if (!setup) return fail(setup.error());
+  const meshgate::config::GatewaySettings& settings = setup->settings;
+  if (args.check_only) {
+    std::printf("%s: ok (%zu peers, %u workers, inner %s, outer %s, profile %s)\n",
+                args.config_path.c_str(), cfg->peers.size(), settings.workers,
+                settings.inner_port.c_str(), settings.outer_port.c_str(),
+                args.profile_path.c_str());
+    return 0;
+  }
+
+  const std::string name = tunnel_name(args.config_path);
+  if (auto st = meshgate::dpdk::eal_init(eal_args(setup->profile, name)); !st) {
+    return fail(st.error());
+  }
+  const int rc = run_gateway(name, *cfg, settings);
   cfg->interface.private_key.clear();
   meshgate::dpdk::eal_cleanup();
   return rc;

@@ -2,12 +2,13 @@
 
 #include <rte_config.h>
 #include <rte_eal.h>
-#include <rte_ethdev.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
@@ -35,87 +36,102 @@ std::vector<Prefix> subnets(const std::vector<config::InterfaceAddress>& addrs) 
   return out;
 }
 
-}  // namespace
+struct PortPair {
+  std::uint16_t inner = 0;
+  std::uint16_t outer = 0;
+};
 
-Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
-                                                 const config::GatewayConfig& cfg,
-                                                 const config::GatewaySettings& settings,
-                                                 const GatewayLimits& limits) {
-  if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
-  std::unique_ptr<Gateway> gw(new Gateway());
-  gw->name_ = name;
+/// The LAN and Internet ports the settings name; two distinct DPDK ports.
+Result<PortPair> find_ports(const config::GatewaySettings& settings) {
   auto inner = dpdk::find_port(settings.inner_port);
   if (!inner) return Error{"InnerPort: " + inner.error()};
   auto outer = dpdk::find_port(settings.outer_port);
   if (!outer) return Error{"OuterPort: " + outer.error()};
   if (*inner == *outer) return Error{"InnerPort and OuterPort name the same DPDK port"};
+  return PortPair{*inner, *outer};
+}
 
-  const unsigned workers = settings.workers;
-  gw->dp_ = std::make_unique<dataplane::Dataplane>(limits.max_peers, workers);
-  dataplane::Dataplane& dp = *gw->dp_;
-  dp.workers = workers;
-  dp.inner_port = *inner;
-  dp.outer_port = *outer;
-  dp.listen_port.store(cfg.interface.listen_port);
-  dp.mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
-  dp.idle_backoff = settings.idle_backoff;
+/// The tables, and the fields the config and the settings fix before any port starts.
+std::unique_ptr<dataplane::Dataplane> make_dataplane(const config::GatewayConfig& cfg,
+                                                     const config::GatewaySettings& settings,
+                                                     const GatewayLimits& limits, PortPair ports) {
+  auto dp = std::make_unique<dataplane::Dataplane>(limits.max_peers, settings.workers);
+  dp->workers = settings.workers;
+  dp->inner_port = ports.inner;
+  dp->outer_port = ports.outer;
+  dp->listen_port.store(cfg.interface.listen_port);
+  dp->mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
+  dp->idle_backoff = settings.idle_backoff;
+  return dp;
+}
 
-  const int socket = rte_eth_dev_socket_id(*outer);
-  auto pool = dpdk::make_pool(name + "_pool", limits.mbufs, socket < 0 ? SOCKET_ID_ANY : socket);
+/// TX queues for `port`: one per worker and one for the control thread. A port with exactly one
+/// too few (AF_XDP on veth) gets none for the control thread; its frames are relayed through
+/// worker 0 by a ring this creates.
+Result<std::uint16_t> tx_queues_for(dataplane::Dataplane& dp, const std::string& name,
+                                    std::uint16_t port, dataplane::PortRole role,
+                                    std::uint16_t queues) {
+  rte_eth_dev_info dev{};
+  rte_eth_dev_info_get(port, &dev);
+  if (dev.max_tx_queues != queues) return static_cast<std::uint16_t>(queues + 1);
+  const std::string ring_name = name + (role == dataplane::PortRole::inner ? "_rin" : "_rout");
+  rte_ring* relay = rte_ring_create(ring_name.c_str(), impl::kRelayRingSize, SOCKET_ID_ANY,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+  if (relay == nullptr) return Error{"relay ring: " + std::string(rte_strerror(rte_errno))};
+  dp.control_tx[static_cast<int>(role)] = relay;
+  return queues;
+}
+
+/// The mbuf pool (on the Internet port's NUMA socket), then both ports started with one RX
+/// queue per worker; records their MACs and the RX queues they got.
+Status start_pool_and_ports(dataplane::Dataplane& dp, const std::string& name, unsigned mbufs) {
+  const int socket = rte_eth_dev_socket_id(dp.outer_port);
+  auto pool = dpdk::make_pool(name + "_pool", mbufs, socket < 0 ? SOCKET_ID_ANY : socket);
   if (!pool) return Error{pool.error()};
   dp.pool = *pool;
 
-  const auto queues = static_cast<std::uint16_t>(workers);
-  for (std::uint16_t port : {*inner, *outer}) {
-    const dataplane::PortRole role =
-        port == *inner ? dataplane::PortRole::inner : dataplane::PortRole::outer;
-    // One TX queue per worker and one for the control thread; a port with exactly one too few
-    // (AF_XDP on veth) gets the control thread's frames relayed through worker 0.
-    rte_eth_dev_info dev{};
-    rte_eth_dev_info_get(port, &dev);
-    auto tx_queues = static_cast<std::uint16_t>(queues + 1);
-    if (dev.max_tx_queues == queues) {
-      tx_queues = queues;
-      auto relay = rte_ring_create((name + (role == dataplane::PortRole::inner ? "_rin" : "_rout")).c_str(),
-                                   1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-      if (relay == nullptr) return Error{"relay ring: " + std::string(rte_strerror(rte_errno))};
-      dp.control_tx[static_cast<int>(role)] = relay;
-    }
-    auto info = dpdk::setup_port({.port_id = port,
-                                  .rx_queues = queues,
-                                  .tx_queues = tx_queues,
-                                  .pool = dp.pool});
+  const auto queues = static_cast<std::uint16_t>(dp.workers);
+  for (std::uint16_t port : {dp.inner_port, dp.outer_port}) {
+    const bool is_inner = port == dp.inner_port;
+    const auto role = is_inner ? dataplane::PortRole::inner : dataplane::PortRole::outer;
+    auto tx_queues = tx_queues_for(dp, name, port, role, queues);
+    if (!tx_queues) return Error{tx_queues.error()};
+    auto info = dpdk::setup_port(
+        {.port_id = port, .rx_queues = queues, .tx_queues = *tx_queues, .pool = dp.pool});
     if (!info) return Error{info.error()};
-    auto& mac = port == *inner ? dp.addr.inner_mac : dp.addr.outer_mac;
-    mac = wire::MacAddr::from(info->mac.data());
-    (port == *inner ? dp.inner_rx_queues : dp.outer_rx_queues) = info->rx_queues;
+    (is_inner ? dp.addr.inner_mac : dp.addr.outer_mac) = wire::MacAddr::from(info->mac.data());
+    (is_inner ? dp.inner_rx_queues : dp.outer_rx_queues) = info->rx_queues;
   }
-  gw->ports_started_ = true;
+  return ok_status();
+}
 
-  const auto& g = cfg.gateway;
-  dp.addr.inner = subnets(g.inner_addresses);
-  dp.addr.outer = subnets(g.outer_addresses);
-  dp.addr.inner_v4 = first_of(g.inner_addresses, IpAddr::Family::v4);
-  dp.addr.inner_v6 = first_of(g.inner_addresses, IpAddr::Family::v6);
-  dp.addr.outer_v4 = first_of(g.outer_addresses, IpAddr::Family::v4);
-  dp.addr.outer_v6 = first_of(g.outer_addresses, IpAddr::Family::v6);
-  if (g.inner_gateway_v4) dp.addr.inner_gateway_v4 = *g.inner_gateway_v4;
-  if (g.inner_gateway_v6) dp.addr.inner_gateway_v6 = *g.inner_gateway_v6;
-  if (g.outer_gateway_v4) dp.addr.outer_gateway_v4 = *g.outer_gateway_v4;
-  if (g.outer_gateway_v6) dp.addr.outer_gateway_v6 = *g.outer_gateway_v6;
+/// The gateway's own addresses, on-link prefixes and next hops from the [Gateway] section.
+void set_addresses(dataplane::GatewayAddresses& addr, const config::GatewaySection& g) {
+  addr.inner = subnets(g.inner_addresses);
+  addr.outer = subnets(g.outer_addresses);
+  addr.inner_v4 = first_of(g.inner_addresses, IpAddr::Family::v4);
+  addr.inner_v6 = first_of(g.inner_addresses, IpAddr::Family::v6);
+  addr.outer_v4 = first_of(g.outer_addresses, IpAddr::Family::v4);
+  addr.outer_v6 = first_of(g.outer_addresses, IpAddr::Family::v6);
+  if (g.inner_gateway_v4) addr.inner_gateway_v4 = *g.inner_gateway_v4;
+  if (g.inner_gateway_v6) addr.inner_gateway_v6 = *g.inner_gateway_v6;
+  if (g.outer_gateway_v4) addr.outer_gateway_v4 = *g.outer_gateway_v4;
+  if (g.outer_gateway_v6) addr.outer_gateway_v6 = *g.outer_gateway_v6;
+}
 
-  auto ring = dpdk::make_ring(name + "_ctl", 4096);
+/// The workers' rings to the control thread: mbufs it must answer, and events.
+Status make_control_rings(dataplane::Dataplane& dp, const std::string& name) {
+  auto ring = dpdk::make_ring(name + "_ctl", impl::kControlRingSize);
   if (!ring) return Error{ring.error()};
   dp.to_control = *ring;
-  dp.events = rte_ring_create_elem((name + "_ev").c_str(), dataplane::kEventSize, 4096,
-                                   SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp.events = rte_ring_create_elem((name + "_ev").c_str(), dataplane::kEventSize,
+                                   impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
+  return ok_status();
+}
 
-  for (unsigned i = 0; i < workers; ++i) {
-    gw->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
-  }
-  gw->control_ = std::make_unique<Control>(dp, queues);
-  PeerConfig& ctl = gw->control_->config();
+/// The interface key, fwmark and [Peer] sections; an error names the peer's line.
+Status add_config_peers(PeerConfig& ctl, const config::GatewayConfig& cfg) {
   ctl.set_private_key(cfg.interface.private_key);
   ctl.set_fwmark(cfg.interface.fwmark);
   const Nanos now = monotonic_now();
@@ -129,6 +145,36 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
     auto id = ctl.add_peer(s, now);
     if (!id) return Error{cfg.source + ":" + std::to_string(p.line) + ": peer: " + id.error()};
   }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
+                                                 const config::GatewayConfig& cfg,
+                                                 const config::GatewaySettings& settings,
+                                                 const GatewayLimits& limits) {
+  if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
+  std::unique_ptr<Gateway> gw(new Gateway());
+  gw->name_ = name;
+  auto ports = find_ports(settings);
+  if (!ports) return Error{ports.error()};
+  gw->dp_ = make_dataplane(cfg, settings, limits, *ports);
+  dataplane::Dataplane& dp = *gw->dp_;
+
+  // The order matters to the destructor: it closes the ports only once both started, and frees
+  // whichever rings exist.
+  if (auto st = start_pool_and_ports(dp, name, limits.mbufs); !st) return Error{st.error()};
+  gw->ports_started_ = true;
+  set_addresses(dp.addr, cfg.gateway);
+  if (auto st = make_control_rings(dp, name); !st) return Error{st.error()};
+
+  for (unsigned i = 0; i < settings.workers; ++i) {
+    gw->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
+  }
+  // The control thread sends on the TX queue after the workers' (or through the relay ring).
+  gw->control_ = std::make_unique<Control>(dp, static_cast<std::uint16_t>(settings.workers));
+  if (auto st = add_config_peers(gw->control_->config(), cfg); !st) return Error{st.error()};
   return gw;
 }
 
@@ -178,16 +224,15 @@ void Gateway::join() {
 void Gateway::print_stats(FILE* out) const {
   const MetricsSnapshot snap = metrics();
   for (const LcoreMetrics& l : snap.lcores) {
-    std::fprintf(out,
-                 "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
-                 "to control %llu\n",
-                 l.name.c_str(), static_cast<unsigned long long>(l.rx_inner),
-                 static_cast<unsigned long long>(l.rx_outer),
-                 static_cast<unsigned long long>(l.tx_inner),
-                 static_cast<unsigned long long>(l.tx_outer),
-                 static_cast<unsigned long long>(l.encrypted),
-                 static_cast<unsigned long long>(l.decrypted),
-                 static_cast<unsigned long long>(l.to_control));
+    std::fprintf(
+        out,
+        "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
+        "to control %llu\n",
+        l.name.c_str(), static_cast<unsigned long long>(l.rx_inner),
+        static_cast<unsigned long long>(l.rx_outer), static_cast<unsigned long long>(l.tx_inner),
+        static_cast<unsigned long long>(l.tx_outer), static_cast<unsigned long long>(l.encrypted),
+        static_cast<unsigned long long>(l.decrypted),
+        static_cast<unsigned long long>(l.to_control));
     for (std::size_t i = 0; i < l.drops.size(); ++i) {
       if (l.drops[i] != 0) {
         std::fprintf(out, "  drop %-26s %llu\n", dataplane::drop_name(i),
@@ -211,11 +256,14 @@ void Gateway::print_stats(FILE* out) const {
                static_cast<unsigned long long>(c.nd_replies),
                static_cast<unsigned long long>(c.echo_replies));
   for (const PeerMetrics& p : snap.peers) {
-    std::fprintf(out, "peer %s: endpoint %s, rx %llu bytes %llu packets, tx %llu bytes %llu packets, %llu handshakes\n",
-                 to_base64(as_bytes(p.public_key)).c_str(), p.endpoint.str().c_str(),
-                 static_cast<unsigned long long>(p.rx_bytes), static_cast<unsigned long long>(p.rx_packets),
-                 static_cast<unsigned long long>(p.tx_bytes), static_cast<unsigned long long>(p.tx_packets),
-                 static_cast<unsigned long long>(p.handshakes));
+    std::fprintf(
+        out,
+        "peer %s: endpoint %s, rx %llu bytes %llu packets, tx %llu bytes %llu packets, %llu "
+        "handshakes\n",
+        to_base64(as_bytes(p.public_key)).c_str(), p.endpoint.str().c_str(),
+        static_cast<unsigned long long>(p.rx_bytes), static_cast<unsigned long long>(p.rx_packets),
+        static_cast<unsigned long long>(p.tx_bytes), static_cast<unsigned long long>(p.tx_packets),
+        static_cast<unsigned long long>(p.handshakes));
   }
   for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
     if (c.handshake_drops[i] != 0) {

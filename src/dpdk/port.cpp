@@ -35,19 +35,26 @@ Result<std::uint16_t> find_port(const std::string& id_or_name) {
   return port;
 }
 
-Result<PortInfo> setup_port(const PortSetup& s) {
-  const std::uint16_t p = s.port_id;
-  rte_eth_dev_info dev{};
-  if (int rc = rte_eth_dev_info_get(p, &dev); rc != 0) return port_error(p, "dev_info_get", rc);
-  std::uint16_t rx_queues = s.rx_queues;
-  if (std::string_view(dev.driver_name) == "net_af_packet") rx_queues = dev.max_rx_queues;
-  if (rx_queues > dev.max_rx_queues || s.tx_queues > dev.max_tx_queues) {
-    return Error{"port " + std::to_string(p) + " (" + dev.driver_name + ") supports " +
-                 std::to_string(dev.max_rx_queues) + " RX / " + std::to_string(dev.max_tx_queues) +
-                 " TX queues, meshgate needs " + std::to_string(s.rx_queues) + " / " +
-                 std::to_string(s.tx_queues) + " (workers, and workers + 1 for TX)"};
-  }
+namespace {
 
+/// RX queues to configure: what the caller asks for, except on AF_PACKET, which spreads
+/// received frames over all of its sockets (a fanout group), so every queue must be polled.
+std::uint16_t rx_queues_for(const PortSetup& s, const rte_eth_dev_info& dev) {
+  if (std::string_view(dev.driver_name) == "net_af_packet") return dev.max_rx_queues;
+  return s.rx_queues;
+}
+
+Status check_queue_counts(const PortSetup& s, const rte_eth_dev_info& dev,
+                          std::uint16_t rx_queues) {
+  if (rx_queues <= dev.max_rx_queues && s.tx_queues <= dev.max_tx_queues) return ok_status();
+  return Error{"port " + std::to_string(s.port_id) + " (" + dev.driver_name + ") supports " +
+               std::to_string(dev.max_rx_queues) + " RX / " + std::to_string(dev.max_tx_queues) +
+               " TX queues, meshgate needs " + std::to_string(s.rx_queues) + " / " +
+               std::to_string(s.tx_queues) + " (workers, and workers + 1 for TX)"};
+}
+
+/// The port's identity: id, driver, name and NUMA socket (0 when unknown).
+PortInfo describe_port(std::uint16_t p, const rte_eth_dev_info& dev) {
   PortInfo info;
   info.port_id = p;
   info.driver = dev.driver_name;
@@ -56,10 +63,14 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   info.name = name;
   int socket = rte_eth_dev_socket_id(p);
   info.socket = socket < 0 ? 0 : static_cast<std::uint16_t>(socket);
+  return info;
+}
 
+/// RSS and the TX checksum offloads, each as far as the port offers it; records in `info`
+/// what it got.
+rte_eth_conf port_conf(const rte_eth_dev_info& dev, PortInfo& info) {
   rte_eth_conf conf{};
-  info.rx_queues = rx_queues;
-  if (rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
+  if (info.rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
     // Hash on addresses and UDP ports: every packet of one peer endpoint lands on one queue,
     // so one worker owns that keypair's replay window in the common case.
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -71,8 +82,14 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   conf.txmode.offloads = dev.tx_offload_capa & want_tx;
   info.tx_ipv4_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
   info.tx_udp_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+  return conf;
+}
 
-  if (int rc = rte_eth_dev_configure(p, rx_queues, s.tx_queues, &conf); rc != 0) {
+/// rte_eth_dev_configure(), then every RX queue (filled from the pool) and TX queue.
+Status configure_queues(const PortSetup& s, const rte_eth_dev_info& dev, const rte_eth_conf& conf,
+                        const PortInfo& info) {
+  const std::uint16_t p = s.port_id;
+  if (int rc = rte_eth_dev_configure(p, info.rx_queues, s.tx_queues, &conf); rc != 0) {
     return port_error(p, "configure", rc);
   }
   std::uint16_t rx_desc = s.rx_desc;
@@ -80,7 +97,7 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(p, &rx_desc, &tx_desc); rc != 0) {
     return port_error(p, "adjust descriptors", rc);
   }
-  for (std::uint16_t q = 0; q < rx_queues; ++q) {
+  for (std::uint16_t q = 0; q < info.rx_queues; ++q) {
     if (int rc = rte_eth_rx_queue_setup(p, q, rx_desc, info.socket, nullptr, s.pool); rc != 0) {
       return port_error(p, "rx_queue_setup", rc);
     }
@@ -92,6 +109,11 @@ Result<PortInfo> setup_port(const PortSetup& s) {
       return port_error(p, "tx_queue_setup", rc);
     }
   }
+  return ok_status();
+}
+
+/// Starts the port in promiscuous mode and records its MAC.
+Status start_port(std::uint16_t p, PortInfo& info) {
   if (int rc = rte_eth_dev_start(p); rc != 0) return port_error(p, "start", rc);
   // The gateway answers ARP/ND for its own addresses and sends to resolved MACs; promiscuous
   // mode lets it see frames for its addresses on virtual ports whose MAC the kernel side
@@ -101,6 +123,23 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   rte_ether_addr mac{};
   rte_eth_macaddr_get(p, &mac);
   std::memcpy(info.mac.data(), mac.addr_bytes, 6);
+  return ok_status();
+}
+
+}  // namespace
+
+Result<PortInfo> setup_port(const PortSetup& s) {
+  const std::uint16_t p = s.port_id;
+  rte_eth_dev_info dev{};
+  if (int rc = rte_eth_dev_info_get(p, &dev); rc != 0) return port_error(p, "dev_info_get", rc);
+  const std::uint16_t rx_queues = rx_queues_for(s, dev);
+  if (auto st = check_queue_counts(s, dev, rx_queues); !st) return Error{st.error()};
+
+  PortInfo info = describe_port(p, dev);
+  info.rx_queues = rx_queues;
+  const rte_eth_conf conf = port_conf(dev, info);
+  if (auto st = configure_queues(s, dev, conf, info); !st) return Error{st.error()};
+  if (auto st = start_port(p, info); !st) return Error{st.error()};
   return info;
 }
 
@@ -113,8 +152,8 @@ void close_port(std::uint16_t port_id) {
 Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket) {
   // 2048 bytes of data room hold a 1514-byte frame; the default headroom (128) holds the
   // 78 bytes of outer Ethernet/IPv6/UDP/WireGuard headers that encapsulation prepends.
-  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  rte_mempool* mp =
+      rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
   if (mp == nullptr) {
     return Error{"mbuf pool " + name + " (" + std::to_string(mbufs) +
                  " buffers): " + rte_strerror(rte_errno)};

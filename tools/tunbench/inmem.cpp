@@ -19,16 +19,21 @@ using namespace meshgate;
 
 const char* direction_name(Direction d) {
   switch (d) {
-    case Direction::outbound: return "outbound";
-    case Direction::inbound: return "inbound";
-    case Direction::both: return "both";
+    case Direction::outbound:
+      return "outbound";
+    case Direction::inbound:
+      return "inbound";
+    case Direction::both:
+      return "both";
   }
   return "?";
 }
 
 namespace {
 
-std::string size_label(unsigned size) { return size == kImix ? "imix" : std::to_string(size); }
+std::string size_label(unsigned size) {
+  return size == kImix ? "imix" : std::to_string(size);
+}
 
 CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lane>>& lanes) {
   const double hz = static_cast<double>(rte_get_tsc_hz());
@@ -60,85 +65,125 @@ CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lan
   return r;
 }
 
+/// What every case shares: one lane per worker of the largest case (worker 0 on this lcore,
+/// worker i on lcores[i - 1]), and the count of cases for the progress labels.
+struct Bench {
+  const InmemOptions& opt;
+  std::vector<unsigned> lcores;
+  std::vector<std::unique_ptr<Lane>> lanes;
+  std::size_t done = 0;
+  std::size_t total = 0;
+};
+
+/// The next run's spec; its label numbers it among all runs.
+CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, unsigned workers) {
+  const InmemOptions& opt = bench.opt;
+  CaseSpec spec;
+  spec.direction = dir;
+  spec.size = size;
+  spec.peers = peers;
+  spec.workers = workers;
+  spec.burst = opt.burst;
+  spec.duration = opt.duration;
+  spec.aead_time = opt.aead_time > 0 ? opt.aead_time : opt.duration / 2;
+  spec.slice = opt.slice;
+  spec.verify_every = opt.verify_every;
+  spec.progress = opt.progress;
+  char label[128];
+  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B, %u peers, %u workers", ++bench.done,
+                bench.total, direction_name(dir), size_label(size).c_str(), peers, workers);
+  spec.label = label;
+  return spec;
+}
+
+/// One run: every lane at once behind a barrier, then the checks that nothing went astray.
+Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Site& receiver) {
+  const unsigned workers = spec.workers;
+  sender.renew(monotonic_now());
+  receiver.renew(monotonic_now());
+  std::atomic<unsigned> barrier{0};
+  for (unsigned i = 0; i < workers; ++i) {
+    bench.lanes[i]->prepare_case(sender, receiver, spec, &barrier);
+  }
+  for (unsigned i = 1; i < workers; ++i) {
+    if (rte_eal_remote_launch(Lane::main, bench.lanes[i].get(), bench.lcores[i - 1]) != 0) {
+      return Error{"cannot launch worker " + std::to_string(i)};
+    }
+  }
+  Lane::main(bench.lanes[0].get());  // worker 0 runs on the main lcore
+  for (unsigned i = 1; i < workers; ++i) rte_eal_wait_lcore(bench.lcores[i - 1]);
+  for (unsigned i = 0; i < workers; ++i) {
+    if (!bench.lanes[i]->error().empty()) return Error{spec.label + ": " + bench.lanes[i]->error()};
+  }
+  if (unsigned n = sender.drain_control() + receiver.drain_control(); n != 0) {
+    return Error{spec.label + ": " + std::to_string(n) +
+                 " packets or events went to the control thread"};
+  }
+  CaseResult r = summarize(spec, bench.lanes);
+  if (spec.progress) {
+    std::fprintf(stderr, "\r%s: %.3f Mpps, %.2f Gbit/s, %.0f%% of AEAD%20s\n", spec.label.c_str(),
+                 r.mpps, r.gbps, 100 * r.ratio, "");
+  }
+  return r;
+}
+
+/// Every size, direction and repeat with `peers` peers on `workers` workers.
+Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, Site& receiver,
+                 std::vector<CaseResult>& results) {
+  for (unsigned size : bench.opt.sizes) {
+    for (Direction dir : bench.opt.directions) {
+      for (unsigned rep = 0; rep < bench.opt.repeat; ++rep) {
+        auto r = run_case(bench, make_spec(bench, dir, size, peers, workers), sender, receiver);
+        if (!r) return Error{r.error()};
+        results.push_back(*r);
+      }
+    }
+  }
+  return ok_status();
+}
+
+/// Every case with `peers` peers, on a receiver and a sender site made for them.
+Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
+                      std::vector<CaseResult>& results) {
+  const auto max_workers = static_cast<unsigned>(bench.lanes.size());
+  auto receiver = Site::create(ports, peers, max_workers);
+  if (!receiver) return Error{receiver.error()};
+  auto sender = Site::create(ports, peers, max_workers, receiver->get());
+  if (!sender) return Error{sender.error()};
+  for (unsigned workers : bench.opt.workers) {
+    if (peers < workers) {
+      std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n", workers,
+                   peers);
+      bench.done += bench.opt.sizes.size() * bench.opt.directions.size() * bench.opt.repeat;
+      continue;
+    }
+    if (auto st = run_cases(bench, peers, workers, **sender, **receiver, results); !st) return st;
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const unsigned max_workers = *std::max_element(opt.workers.begin(), opt.workers.end());
-  const std::vector<unsigned> lcores = dpdk::worker_lcores();
+  std::vector<unsigned> lcores = dpdk::worker_lcores();
   if (lcores.size() + 1 < max_workers) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
                  std::to_string(max_workers) + " workers need one each (--lcores)"};
   }
   auto ports = Ports::create(max_workers, opt.chunk);
   if (!ports) return Error{ports.error()};
-  std::vector<std::unique_ptr<Lane>> lanes;
+  Bench bench{.opt = opt,
+              .lcores = std::move(lcores),
+              .total = opt.peers.size() * opt.workers.size() * opt.sizes.size() *
+                       opt.directions.size() * opt.repeat};
   for (unsigned i = 0; i < max_workers; ++i) {
-    lanes.push_back(std::make_unique<Lane>(i, *ports, opt.chunk));
+    bench.lanes.push_back(std::make_unique<Lane>(i, *ports, opt.chunk));
   }
 
   std::vector<CaseResult> results;
-  const std::size_t total = opt.peers.size() * opt.workers.size() * opt.sizes.size() *
-                            opt.directions.size() * opt.repeat;
-  std::size_t done = 0;
   for (unsigned peers : opt.peers) {
-    auto receiver = Site::create(*ports, peers, max_workers);
-    if (!receiver) return Error{receiver.error()};
-    auto sender = Site::create(*ports, peers, max_workers, receiver->get());
-    if (!sender) return Error{sender.error()};
-    for (unsigned workers : opt.workers) {
-      if (peers < workers) {
-        std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n",
-                     workers, peers);
-        done += opt.sizes.size() * opt.directions.size() * opt.repeat;
-        continue;
-      }
-      for (unsigned size : opt.sizes) {
-        for (Direction dir : opt.directions) {
-          for (unsigned rep = 0; rep < opt.repeat; ++rep) {
-            CaseSpec spec;
-            spec.direction = dir;
-            spec.size = size;
-            spec.peers = peers;
-            spec.workers = workers;
-            spec.burst = opt.burst;
-            spec.duration = opt.duration;
-            spec.aead_time = opt.aead_time > 0 ? opt.aead_time : opt.duration / 2;
-            spec.slice = opt.slice;
-            spec.verify_every = opt.verify_every;
-            spec.progress = opt.progress;
-            char label[128];
-            std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B, %u peers, %u workers",
-                          ++done, total, direction_name(dir), size_label(size).c_str(), peers,
-                          workers);
-            spec.label = label;
-            (*sender)->renew(monotonic_now());
-            (*receiver)->renew(monotonic_now());
-            std::atomic<unsigned> barrier{0};
-            for (unsigned i = 0; i < workers; ++i) lanes[i]->prepare_case(**sender, **receiver, spec, &barrier);
-            for (unsigned i = 1; i < workers; ++i) {
-              if (rte_eal_remote_launch(Lane::main, lanes[i].get(), lcores[i - 1]) != 0) {
-                return Error{"cannot launch worker " + std::to_string(i)};
-              }
-            }
-            Lane::main(lanes[0].get());  // worker 0 runs on the main lcore
-            for (unsigned i = 1; i < workers; ++i) rte_eal_wait_lcore(lcores[i - 1]);
-            for (unsigned i = 0; i < workers; ++i) {
-              if (!lanes[i]->error().empty()) return Error{spec.label + ": " + lanes[i]->error()};
-            }
-            if (unsigned n = (*sender)->drain_control() + (*receiver)->drain_control(); n != 0) {
-              return Error{spec.label + ": " + std::to_string(n) +
-                           " packets or events went to the control thread"};
-            }
-            CaseResult r = summarize(spec, lanes);
-            if (opt.progress) {
-              std::fprintf(stderr, "\r%s: %.3f Mpps, %.2f Gbit/s, %.0f%% of AEAD%20s\n", label,
-                           r.mpps, r.gbps, 100 * r.ratio, "");
-            }
-            results.push_back(r);
-          }
-        }
-      }
-    }
+    if (auto st = run_peer_count(bench, *ports, peers, results); !st) return Error{st.error()};
   }
   return results;
 }

@@ -10,6 +10,7 @@
 
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/wire/checksum.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace tunbench {
 
@@ -22,12 +23,6 @@ constexpr unsigned kBufBytes = 2048;   // AEAD rig buffer per packet, as in aead
 // IMIX, 7:4:1 of 64, 576 and 1420-byte inner packets (the classic 40/576/1500 mix with the
 // small end at 64 and the large end at the tunnel MTU), interleaved.
 constexpr unsigned kImixPattern[12] = {64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 64, 576};
-constexpr unsigned kMtu = 1420;
-
-unsigned padded_length(unsigned len) {
-  const unsigned padded = (len + 15) & ~15u;
-  return padded < kMtu ? padded : std::max(len, kMtu);
-}
 
 std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
   s ^= s >> 12;
@@ -312,7 +307,8 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
   // An encrypted frame as a peer would parse it, opened with libsodium rather than ipsec-mb.
   const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
   const unsigned size = size_[j];
-  const unsigned padded = padded_length(size);
+  // The plaintext is padded as the sender's MTU says (WireGuard's rule, as the data path pads).
+  const auto padded = static_cast<unsigned>(wire::padded_len(size, kTunnelMtu));
   const std::uint8_t* ref = &ref_[std::size_t{j} * kSlotBytes];
   const std::uint8_t* ip = p + 14;
   const std::uint8_t* wg = p + 42;

@@ -149,101 +149,109 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-int inmem_main(int argc, char** argv) {
+// --- tunbench inmem --------------------------------------------------------------------------
+
+/// The options past InmemOptions: where results go and how the EAL starts.
+struct InmemArgs {
   InmemOptions opt;
   std::string json, plot, profile_path, lcores;
-  enum {
-    kSizes = 256,
-    kPeers,
-    kWorkers,
-    kDirection,
-    kBurst,
-    kDuration,
-    kAeadTime,
-    kChunk,
-    kVerify,
-    kRepeat,
-    kJson,
-    kPlot,
-    kProfile,
-    kLcores,
-    kQuiet,
-    kHelp
-  };
-  static const option kOptions[] = {{"sizes", required_argument, nullptr, kSizes},
-                                    {"peers", required_argument, nullptr, kPeers},
-                                    {"workers", required_argument, nullptr, kWorkers},
-                                    {"direction", required_argument, nullptr, kDirection},
-                                    {"burst", required_argument, nullptr, kBurst},
-                                    {"duration", required_argument, nullptr, kDuration},
-                                    {"aead-time", required_argument, nullptr, kAeadTime},
-                                    {"chunk", required_argument, nullptr, kChunk},
-                                    {"verify", required_argument, nullptr, kVerify},
-                                    {"repeat", required_argument, nullptr, kRepeat},
-                                    {"json", required_argument, nullptr, kJson},
-                                    {"plot", required_argument, nullptr, kPlot},
-                                    {"profile", required_argument, nullptr, kProfile},
-                                    {"lcores", required_argument, nullptr, kLcores},
-                                    {"quiet", no_argument, nullptr, kQuiet},
-                                    {"help", no_argument, nullptr, kHelp},
-                                    {nullptr, 0, nullptr, 0}};
-  for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
-    bool ok = true;
-    switch (c) {
-      case kSizes:
-        ok = parse_list(optarg, opt.sizes, 64, 1420, true);
-        break;
-      case kPeers:
-        ok = parse_list(optarg, opt.peers, 1, 1000000);
-        break;
-      case kWorkers:
-        ok = parse_list(optarg, opt.workers, 1, 128);
-        break;
-      case kDirection:
-        ok = parse_directions(optarg, opt.directions);
-        break;
-      case kBurst:
-        ok = parse_one(optarg, 1, 32, opt.burst);
-        break;
-      case kDuration:
-        ok = parse_seconds(optarg, opt.duration);
-        break;
-      case kAeadTime:
-        ok = parse_seconds(optarg, opt.aead_time);
-        break;
-      case kChunk:
-        ok = parse_one(optarg, 32, 65536, opt.chunk);
-        break;
-      case kVerify:
-        ok = parse_one(optarg, 0, 65536, opt.verify_every);
-        break;
-      case kRepeat:
-        ok = parse_one(optarg, 1, 100, opt.repeat);
-        break;
-      case kJson:
-        json = optarg;
-        break;
-      case kPlot:
-        plot = optarg;
-        break;
-      case kProfile:
-        profile_path = optarg;
-        break;
-      case kLcores:
-        lcores = optarg;
-        break;
-      case kQuiet:
-        opt.progress = false;
-        break;
-      case kHelp:
-        usage(stdout);
-        return 0;
-      default:
-        usage(stderr);
-        return 2;
+};
+
+// getopt_long values; kInmemOptions lists them in this order (a bad value's message indexes it).
+enum {
+  kSizes = 256,
+  kPeers,
+  kWorkers,
+  kDirection,
+  kBurst,
+  kDuration,
+  kAeadTime,
+  kChunk,
+  kVerify,
+  kRepeat,
+  kJson,
+  kPlot,
+  kProfile,
+  kLcores,
+  kQuiet,
+  kHelp
+};
+const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
+                                {"peers", required_argument, nullptr, kPeers},
+                                {"workers", required_argument, nullptr, kWorkers},
+                                {"direction", required_argument, nullptr, kDirection},
+                                {"burst", required_argument, nullptr, kBurst},
+                                {"duration", required_argument, nullptr, kDuration},
+                                {"aead-time", required_argument, nullptr, kAeadTime},
+                                {"chunk", required_argument, nullptr, kChunk},
+                                {"verify", required_argument, nullptr, kVerify},
+                                {"repeat", required_argument, nullptr, kRepeat},
+                                {"json", required_argument, nullptr, kJson},
+                                {"plot", required_argument, nullptr, kPlot},
+                                {"profile", required_argument, nullptr, kProfile},
+                                {"lcores", required_argument, nullptr, kLcores},
+                                {"quiet", no_argument, nullptr, kQuiet},
+                                {"help", no_argument, nullptr, kHelp},
+                                {nullptr, 0, nullptr, 0}};
+
+/// Stores option `c` (kSizes..kQuiet) with its argument; false if the value does not parse.
+bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
+  InmemOptions& opt = a.opt;
+  switch (c) {
+    case kSizes:
+      return parse_list(arg, opt.sizes, 64, 1420, true);
+    case kPeers:
+      return parse_list(arg, opt.peers, 1, 1000000);
+    case kWorkers:
+      return parse_list(arg, opt.workers, 1, 128);
+    case kDirection:
+      return parse_directions(arg, opt.directions);
+    case kBurst:
+      return parse_one(arg, 1, 32, opt.burst);
+    case kDuration:
+      return parse_seconds(arg, opt.duration);
+    case kAeadTime:
+      return parse_seconds(arg, opt.aead_time);
+    case kChunk:
+      return parse_one(arg, 32, 65536, opt.chunk);
+    case kVerify:
+      return parse_one(arg, 0, 65536, opt.verify_every);
+    case kRepeat:
+      return parse_one(arg, 1, 100, opt.repeat);
+    case kJson:
+      a.json = arg;
+      return true;
+    case kPlot:
+      a.plot = arg;
+      return true;
+    case kProfile:
+      a.profile_path = arg;
+      return true;
+    case kLcores:
+      a.lcores = arg;
+      return true;
+    case kQuiet:
+      opt.progress = false;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
+/// error), else -1.
+int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
+  for (int c; (c = getopt_long(argc, argv, "", kInmemOptions, nullptr)) != -1;) {
+    if (c == kHelp) {
+      usage(stdout);
+      return 0;
     }
-    if (!ok) {  // a usage error, as an unknown option
-      fail(std::string("bad value for --") + kOptions[c - kSizes].name + ": " + optarg);
+    if (c < kSizes || c > kQuiet) {  // '?': unknown, or a missing argument
+      usage(stderr);
+      return 2;
+    }
+    if (!set_inmem_option(c, optarg, a)) {  // a usage error, as an unknown option
+      fail(std::string("bad value for --") + kInmemOptions[c - kSizes].name + ": " + optarg);
       return 2;
     }
   }
@@ -251,56 +259,72 @@ int inmem_main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+  return -1;
+}
 
-  if (profile_path.empty()) profile_path = find_profile();
+/// The profile file (given, else the shipped one found near the binary), else the shipped
+/// profile's settings: a copied binary alone (the static build) still runs.
+meshgate::Result<meshgate::config::EalProfile> inmem_profile(const std::string& given) {
+  const std::string path = given.empty() ? find_profile() : given;
+  if (!path.empty()) return meshgate::config::load_profile(path);
   meshgate::config::EalProfile profile;
-  if (!profile_path.empty()) {
-    auto p = meshgate::config::load_profile(profile_path);
-    if (!p) return fail(p.error());
-    profile = *p;
-  } else {  // a copied binary alone (the static build): the shipped profile's settings
-    profile.no_huge = true;
-    profile.memory_mb = 1024;
-    profile.no_pci = true;
-    profile.file_prefix = "tunbench";
-    profile.log_levels = {"lib.eal:warning"};
-  }
+  profile.no_huge = true;
+  profile.memory_mb = 1024;
+  profile.no_pci = true;
+  profile.file_prefix = "tunbench";
+  profile.log_levels = {"lib.eal:warning"};
+  return profile;
+}
+
+/// The profile's EAL arguments with the lcores: --lcores, else the profile's, else the first
+/// CPUs this process may use, one per worker of the largest case.
+meshgate::Result<std::vector<std::string>> inmem_eal_args(
+    const meshgate::config::EalProfile& profile, const InmemArgs& a) {
   unsigned max_workers = 1;
-  for (unsigned w : opt.workers) max_workers = std::max(max_workers, w);
+  for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
   std::vector<std::string> args = profile.eal_args();
-  if (!lcores.empty()) {
+  if (!a.lcores.empty()) {
     if (profile.lcores || profile.lcore_map) {
-      return fail("--lcores and the profile's lcores: give one of them");
+      return meshgate::Error{"--lcores and the profile's lcores: give one of them"};
     }
-    args.insert(args.begin(), {"-l", lcores});
+    args.insert(args.begin(), {"-l", a.lcores});
   } else if (!profile.lcores && !profile.lcore_map) {
     const std::string cpus = first_cpus(max_workers);
     if (cpus.empty()) {
-      return fail(std::to_string(max_workers) +
-                  " workers need as many CPUs; this process may "
-                  "use fewer");
+      return meshgate::Error{std::to_string(max_workers) +
+                             " workers need as many CPUs; this process may use fewer"};
     }
     args.insert(args.begin(), {"-l", cpus});
   }
-  if (auto st = meshgate::dpdk::eal_init(args); !st) return fail(st.error());
+  return args;
+}
 
+/// Every case on the started EAL, then the table, and the JSON and plot files if asked for.
+int run_and_report(const InmemArgs& a, int argc, char** argv) {
+  const Machine machine = Machine::probe(argc, argv);
+  auto runs = run_inmem(a.opt);
+  if (!runs) return fail(runs.error());
+  const auto cases = summarize_runs(*runs);
+  print_table(stdout, cases, machine);
   int rc = 0;
-  {
-    const Machine machine = Machine::probe(argc, argv);
-    auto runs = run_inmem(opt);
-    if (!runs) {
-      rc = fail(runs.error());
-    } else {
-      const auto cases = summarize_runs(*runs);
-      print_table(stdout, cases, machine);
-      if (!json.empty()) {
-        if (auto st = write_json(json, cases, machine); !st) rc = fail(st.error());
-      }
-      if (!plot.empty()) {
-        if (auto st = write_plot(plot, cases); !st) rc = fail(st.error());
-      }
-    }
+  if (!a.json.empty()) {
+    if (auto st = write_json(a.json, cases, machine); !st) rc = fail(st.error());
   }
+  if (!a.plot.empty()) {
+    if (auto st = write_plot(a.plot, cases); !st) rc = fail(st.error());
+  }
+  return rc;
+}
+
+int inmem_main(int argc, char** argv) {
+  InmemArgs a;
+  if (int rc = parse_inmem_args(argc, argv, a); rc >= 0) return rc;
+  auto profile = inmem_profile(a.profile_path);
+  if (!profile) return fail(profile.error());
+  auto args = inmem_eal_args(*profile, a);
+  if (!args) return fail(args.error());
+  if (auto st = meshgate::dpdk::eal_init(*args); !st) return fail(st.error());
+  const int rc = run_and_report(a, argc, argv);
   meshgate::dpdk::eal_cleanup();
   return rc;
 }

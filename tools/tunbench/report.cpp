@@ -230,9 +230,20 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
   return meshgate::ok_status();
 }
 
-Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases) {
-  if (cases.empty()) return Error{"--plot: no results"};
-  const bool svg = path.size() > 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+namespace {
+
+/// One of the plot's two panels: which cases it shows and what its x axis is.
+struct Panel {
+  const char* name;
+  std::function<bool(const CaseResult&)> pick;
+  std::function<std::string(const CaseResult&)> x;
+  std::string title;
+  const char* xlabel;
+};
+
+/// The two panels: by size at the fewest workers and peers, and by workers at the largest
+/// fixed size (imix if none) and the most peers.
+std::vector<Panel> plot_panels(const std::vector<CaseSummary>& cases) {
   unsigned min_workers = ~0u, min_peers = ~0u, max_peers = 0, big_size = 0;
   for (const CaseSummary& c : cases) {
     min_workers = std::min(min_workers, c.median.workers);
@@ -241,65 +252,76 @@ Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases
     if (c.median.size != kImix) big_size = std::max(big_size, c.median.size);
   }
   if (big_size == 0) big_size = kImix;
-  std::ostringstream gp;
-  gp << "set terminal " << (svg ? "svg size 1400,560 dynamic" : "pngcairo size 1400,560")
-     << "\nset output '" << path << "'\nset multiplot layout 1,2 title 'tunbench inmem'\n"
-     << "set grid\nset key top left\nset ylabel 'Gbit/s of inner packets'\nset yrange [0:*]\n";
-  // One datablock per direction and panel: x, label, Gbit/s, AEAD limit.
-  struct Panel {
-    const char* name;
-    std::function<bool(const CaseResult&)> pick;
-    std::function<std::string(const CaseResult&)> x;
-  };
-  const Panel panels[2] = {
+  std::vector<Panel> panels;
+  panels.push_back(
       {"size",
-       [&](const CaseResult& r) { return r.workers == min_workers && r.peers == min_peers; },
-       [](const CaseResult& r) { return size_text(r.size); }},
-      {"workers", [&](const CaseResult& r) { return r.size == big_size && r.peers == max_peers; },
-       [](const CaseResult& r) { return std::to_string(r.workers); }},
-  };
-  const char* titles[2] = {"xlabel 'inner packet size (B)'", "xlabel 'workers'"};
-  for (int pi = 0; pi < 2; ++pi) {
-    std::vector<std::string> plots;
-    for (Direction d : {Direction::outbound, Direction::inbound, Direction::both}) {
-      std::ostringstream block;
-      unsigned n = 0;
-      for (const CaseSummary& c : cases) {
-        if (c.median.direction != d || !panels[pi].pick(c.median)) continue;
-        block << n++ << " \"" << panels[pi].x(c.median) << "\" " << c.median.gbps << " "
-              << c.median.aead_gbps << "\n";
-      }
-      if (n == 0) continue;
-      const std::string name = std::string("$") + panels[pi].name + direction_name(d);
-      gp << name << " << EOD\n" << block.str() << "EOD\n";
-      plots.push_back(name + " using 1:3:xtic(2) with linespoints lw 2 title '" +
-                      direction_name(d) + "'");
-      plots.push_back(name + " using 1:4 with linespoints dt 2 pt 6 title '" + direction_name(d) +
-                      " AEAD limit'");
+       [=](const CaseResult& r) { return r.workers == min_workers && r.peers == min_peers; },
+       [](const CaseResult& r) { return size_text(r.size); },
+       "by size: " + std::to_string(min_workers) + " worker(s), " + std::to_string(min_peers) +
+           " peer(s)",
+       "xlabel 'inner packet size (B)'"});
+  panels.push_back(
+      {"workers", [=](const CaseResult& r) { return r.size == big_size && r.peers == max_peers; },
+       [](const CaseResult& r) { return std::to_string(r.workers); },
+       "by workers: " + size_text(big_size) + " B, " + std::to_string(max_peers) + " peers",
+       "xlabel 'workers'"});
+  return panels;
+}
+
+/// A panel's datablocks, one per direction (x, label, Gbit/s, AEAD limit), and its plot.
+void plot_panel(std::ostringstream& gp, const std::vector<CaseSummary>& cases, const Panel& panel) {
+  std::vector<std::string> plots;
+  for (Direction d : {Direction::outbound, Direction::inbound, Direction::both}) {
+    std::ostringstream block;
+    unsigned n = 0;
+    for (const CaseSummary& c : cases) {
+      if (c.median.direction != d || !panel.pick(c.median)) continue;
+      block << n++ << " \"" << panel.x(c.median) << "\" " << c.median.gbps << " "
+            << c.median.aead_gbps << "\n";
     }
-    if (pi == 0) {
-      gp << "set title 'by size: " << min_workers << " worker(s), " << min_peers << " peer(s)'\n";
-    } else {
-      gp << "set title 'by workers: " << size_text(big_size) << " B, " << max_peers << " peers'\n";
-    }
-    gp << "set " << titles[pi] << "\n";
-    if (plots.empty()) {
-      gp << "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n";
-      continue;
-    }
-    gp << "plot ";
-    for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n     " : "") << plots[i];
-    gp << "\n";
+    if (n == 0) continue;
+    const std::string name = std::string("$") + panel.name + direction_name(d);
+    gp << name << " << EOD\n" << block.str() << "EOD\n";
+    plots.push_back(name + " using 1:3:xtic(2) with linespoints lw 2 title '" + direction_name(d) +
+                    "'");
+    plots.push_back(name + " using 1:4 with linespoints dt 2 pt 6 title '" + direction_name(d) +
+                    " AEAD limit'");
   }
-  gp << "unset multiplot\n";
+  gp << "set title '" << panel.title << "'\n";
+  gp << "set " << panel.xlabel << "\n";
+  if (plots.empty()) {
+    gp << "set label 1 'no data' at graph 0.5,0.5 center\nplot NaN notitle\nunset label 1\n";
+    return;
+  }
+  gp << "plot ";
+  for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n     " : "") << plots[i];
+  gp << "\n";
+}
+
+/// Writes the script beside the image (PATH.gp) and runs gnuplot on it.
+Status run_gnuplot(const std::string& path, const std::string& text) {
   const std::string script = path + ".gp";
   {
     std::ofstream f(script);
-    if (!(f << gp.str())) return Error{script + ": cannot write"};
+    if (!(f << text)) return Error{script + ": cannot write"};
   }
   const std::string cmd = "gnuplot '" + script + "'";
   if (std::system(cmd.c_str()) != 0) return Error{"gnuplot failed on " + script};
   return meshgate::ok_status();
+}
+
+}  // namespace
+
+Status write_plot(const std::string& path, const std::vector<CaseSummary>& cases) {
+  if (cases.empty()) return Error{"--plot: no results"};
+  const bool svg = path.size() > 4 && path.compare(path.size() - 4, 4, ".svg") == 0;
+  std::ostringstream gp;
+  gp << "set terminal " << (svg ? "svg size 1400,560 dynamic" : "pngcairo size 1400,560")
+     << "\nset output '" << path << "'\nset multiplot layout 1,2 title 'tunbench inmem'\n"
+     << "set grid\nset key top left\nset ylabel 'Gbit/s of inner packets'\nset yrange [0:*]\n";
+  for (const Panel& panel : plot_panels(cases)) plot_panel(gp, cases, panel);
+  gp << "unset multiplot\n";
+  return run_gnuplot(path, gp.str());
 }
 
 }  // namespace tunbench

@@ -6,6 +6,7 @@
 #include <bit>
 #include <string>
 
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
@@ -72,19 +73,15 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
   return ports;
 }
 
-Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
-                                           const Site* receiver) {
-  static int serial = 0;
-  const std::string tag = "tbsite" + std::to_string(serial++);
-  if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
-  std::unique_ptr<Site> s(new Site());
-  s->dp_ = std::make_unique<dataplane::Dataplane>(peers, workers);
-  dataplane::Dataplane& dp = *s->dp_;
+namespace {
+
+/// The ports, the test network's addresses and the MACs, as the gateway sets them up.
+void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsigned workers) {
   dp.inner_port = ports.inner;
   dp.outer_port = ports.outer;
   dp.inner_rx_queues = dp.outer_rx_queues = static_cast<std::uint16_t>(workers);
   dp.listen_port = kListenPort;
-  dp.mtu = 1420;
+  dp.mtu = kTunnelMtu;
   dp.pool = ports.pool;
   dp.addr.inner_mac = ports.inner_mac;
   dp.addr.outer_mac = ports.outer_mac;
@@ -94,40 +91,76 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
       IpAddr::v4(0xC0A84DFE);  // 192.168.77.254: the next hop for peers' nets
   dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
   dp.addr.outer_v4 = outer_address();
+}
 
-  auto ring = dpdk::make_ring(tag + "c", 4096);
+/// The rings to the control thread, sized as the gateway's: the workers need them, and
+/// drain_control() checks that nothing went there.
+Status make_control_rings(dataplane::Dataplane& dp, const std::string& tag) {
+  auto ring = dpdk::make_ring(tag + "c", control::impl::kControlRingSize);
   if (!ring) return Error{ring.error()};
   dp.to_control = *ring;
-  dp.events = rte_ring_create_elem((tag + "e").c_str(), dataplane::kEventSize, 4096, SOCKET_ID_ANY,
-                                   RING_F_SC_DEQ);
+  dp.events = rte_ring_create_elem((tag + "e").c_str(), dataplane::kEventSize,
+                                   control::impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
+  return ok_status();
+}
+
+/// Peer p's keypair in slot `idx`: the receiver's key and index when this is the sender, else
+/// a random key.
+noise::SessionKeys make_keypair(PeerId p, std::uint32_t idx, const Site* receiver, Nanos now) {
+  noise::SessionKeys kp;
+  if (receiver != nullptr) {  // send what the receiver opens, naming its index
+    kp.send = receiver->key(p);
+    kp.remote_index = receiver->index(p);
+  } else {
+    crypto::random_bytes(kp.send.data(), kp.send.size());
+    kp.remote_index = idx;
+  }
+  kp.recv = kp.send;
+  kp.local_index = idx;
+  kp.birth = now;
+  kp.initiator = false;  // no age-based rekey requests during a run
+  return kp;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
+                                           const Site* receiver) {
+  static int serial = 0;
+  const std::string tag = "tbsite" + std::to_string(serial++);
+  if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
+  std::unique_ptr<Site> s(new Site());
+  s->dp_ = std::make_unique<dataplane::Dataplane>(peers, workers);
+  dataplane::Dataplane& dp = *s->dp_;
+  set_ports_and_addresses(dp, ports, workers);
+  if (auto st = make_control_rings(dp, tag); !st) return Error{st.error()};
 
   const Nanos now = monotonic_now();
   // The LAN next hop is the gateway itself, so decrypted frames come back in on the LAN port.
   if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
     return Error{"neighbour: " + st.error()};
   }
+  if (auto st = s->add_peers(peers, receiver, now); !st) return Error{st.error()};
+  for (unsigned i = 0; i < workers; ++i) {
+    s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
+    dp.rcu.reader_register(i);
+  }
+  return s;
+}
+
+Status Site::add_peers(unsigned peers, const Site* receiver, Nanos now) {
+  dataplane::Dataplane& dp = *dp_;
   const Endpoint self{outer_address(), kListenPort};
-  s->keys_.resize(peers);
-  s->indices_.resize(peers);
-  s->routes_.reserve(peers);
+  keys_.resize(peers);
+  indices_.resize(peers);
+  routes_.reserve(peers);
   for (PeerId p = 0; p < peers; ++p) {
     auto idx = dp.keypairs.reserve();
     if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
-    noise::SessionKeys kp;
-    if (receiver != nullptr) {  // send what the receiver opens, naming its index
-      kp.send = receiver->key(p);
-      kp.remote_index = receiver->index(p);
-    } else {
-      crypto::random_bytes(kp.send.data(), kp.send.size());
-      kp.remote_index = *idx;
-    }
-    kp.recv = kp.send;
-    kp.local_index = *idx;
-    kp.birth = now;
-    kp.initiator = false;  // no age-based rekey requests during a run
-    s->keys_[p] = kp.send;
-    s->indices_[p] = *idx;
+    const noise::SessionKeys kp = make_keypair(p, *idx, receiver, now);
+    keys_[p] = kp.send;
+    indices_[p] = *idx;
     dp.keypairs.slot(*idx).endpoint_tag.store(
         dataplane::endpoint_tag(self));  // as the control thread does
     dp.keypairs.publish(*idx, kp, p);
@@ -140,16 +173,12 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
     pr.route.store(route.get(), std::memory_order_release);
     pr.current.store(*idx, std::memory_order_release);
     pr.active.store(true, std::memory_order_release);
-    s->routes_.push_back(std::move(route));
+    routes_.push_back(std::move(route));
     if (auto st = dp.allowed.insert(Prefix{IpAddr::v4(peer_net(p)), 24}, p); !st) {
       return Error{"allowed IPs: " + st.error()};
     }
   }
-  for (unsigned i = 0; i < workers; ++i) {
-    s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
-    dp.rcu.reader_register(i);
-  }
-  return s;
+  return ok_status();
 }
 
 Site::~Site() {

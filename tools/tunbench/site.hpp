@@ -45,6 +45,8 @@ struct Ports {
 /// Addresses of the test network.
 inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
 inline constexpr std::uint16_t kListenPort = 51820;
+/// Both sites' tunnel MTU: the largest inner packet (--sizes stops there).
+inline constexpr std::uint16_t kTunnelMtu = 1420;
 std::uint32_t peer_net(PeerId p);  // host order
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
@@ -53,8 +55,8 @@ class Site {
  public:
   /// The receiver site when `receiver` is null, else the sender that talks to it.
   static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
-                                                       unsigned workers,
-                                                       const Site* receiver = nullptr);
+                                                        unsigned workers,
+                                                        const Site* receiver = nullptr);
   ~Site();
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
@@ -73,6 +75,9 @@ class Site {
 
  private:
   Site() = default;
+  /// Peers 0..peers-1 with a live keypair each (the receiver's keys when this is the sender),
+  /// their routes and allowed IPs.
+  meshgate::Status add_peers(unsigned peers, const Site* receiver, meshgate::Nanos now);
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;
   std::vector<std::unique_ptr<meshgate::dataplane::PeerRoute>> routes_;

@@ -30,4 +30,17 @@ inline constexpr Nanos kUnderLoadLinger = seconds(1);
 /// DSCP AF41 on handshake packets, as the kernel sends them.
 inline constexpr std::uint8_t kHandshakeTos = 0x88;
 
+/// Mbufs the workers can queue for the control thread (handshakes, ARP/ND, packets for the
+/// gateway itself) before they drop with control_ring_full: deeper absorbs a longer handshake
+/// burst, but each queued packet holds an mbuf of the pool (GatewayLimits::mbufs, 8191 by
+/// default) that the data path then lacks.
+inline constexpr unsigned kControlRingSize = 4096;
+/// Events (keypair used, endpoint changed, want handshake) the workers can queue before they
+/// drop them with control_ring_full: 32 bytes each, so this depth costs 128 KiB and no mbufs.
+inline constexpr unsigned kEventRingSize = 4096;
+/// Control-thread frames waiting for worker 0 to send them, on a port with no TX queue to spare
+/// (AF_XDP on veth): control traffic is a few frames per timer tick, so this is ample; when it
+/// is full the control thread drops the frame (tx_full) rather than wait for worker 0.
+inline constexpr unsigned kRelayRingSize = 1024;
+
 }  // namespace meshgate::control::impl

@@ -9,6 +9,7 @@
 #     reach no direct address of its partner, through the partner's TURN relayed address.
 source "$(dirname "$0")/natlab.sh"
 trap natlab_destroy EXIT
+trap "exit 143" INT TERM  # so that the EXIT trap runs when meson times the test out
 T0=$SECONDS
 
 natlab_internet || { tap_fail "internet namespace"; tap_end; exit 1; }
@@ -45,6 +46,11 @@ done
 wait "${oracle_pids[@]}"
 for name in pub fc ar pr sy cg cs; do
   profile=${NL_PROFILE[$name]} got=$(classify "$WORK/nd-$name.txt")
+  if [ "$got" != "${EXPECT[$profile]}" ]; then  # a busy machine can lose an answer's timing: once more, alone
+    log "natdiscovery behind $profile gave $got; running it again on its own"
+    natlab_natdiscovery $name >"$WORK/nd-$name.txt" 2>&1
+    got=$(classify "$WORK/nd-$name.txt")
+  fi
   refl=$(sed -n 's/.*UDP reflexive addr: \([0-9.]*\):.*/\1/p' "$WORK/nd-$name.txt" | sort -u | tr '\n' ' ')
   pubip=$(natlab_public_ip $name); [ "$profile" = public ] && pubip=$(natlab_host_ip $name)
   if [ "$got" = "${EXPECT[$profile]}" ] && [ "$refl" = "$pubip " ]; then

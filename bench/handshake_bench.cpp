@@ -111,15 +111,15 @@ void BM_FullHandshake(benchmark::State& state) {
     s.now += wire::spec::kInitiationMinInterval;
     bool ok = create_initiation(init, s.a.hs, s.a.id, index++, s.wall) == HandshakeDrop::none;
     s.a.cookie.add_macs(init, s.now);
-    ok = ok && s.b.checker.validate(init, s.b.id, s.a_addr, false, s.now) !=
-                   MacVerdict::invalid_mac1;
+    ok = ok &&
+         s.b.checker.validate(init, s.b.id, s.a_addr, false, s.now) != MacVerdict::invalid_mac1;
     Handshake* peer = nullptr;
     auto find = [&](const Key32& k) { return s.lookup(k); };
     ok = ok && consume_initiation(init, s.b.id, find, s.now, &peer) == HandshakeDrop::none;
     ok = ok && create_response(resp, *peer, s.b.id, index++) == HandshakeDrop::none;
     s.b.cookie.add_macs(resp, s.now);
-    ok = ok && s.a.checker.validate(resp, s.a.id, s.a_addr, false, s.now) !=
-                   MacVerdict::invalid_mac1;
+    ok = ok &&
+         s.a.checker.validate(resp, s.a.id, s.a_addr, false, s.now) != MacVerdict::invalid_mac1;
     ok = ok && consume_response(resp, s.a.hs, s.a.id) == HandshakeDrop::none;
     ok = ok && begin_session(s.a.hs, ka, s.now) == HandshakeDrop::none;
     ok = ok && begin_session(*peer, kb, s.now) == HandshakeDrop::none;

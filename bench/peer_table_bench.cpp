@@ -105,8 +105,10 @@ void BM_PeerKeypairLookup(benchmark::State& st) {
 }
 BENCHMARK(BM_PeerKeypairLookup)
     ->ArgNames({"peers", "writer"})
-    ->Args({1000, 0})->Args({1000, 1})
-    ->Args({100000, 0})->Args({100000, 1})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Args({100000, 0})
+    ->Args({100000, 1})
     ->UseRealTime();
 
 }  // namespace

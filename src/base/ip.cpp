@@ -142,8 +142,7 @@ std::optional<Endpoint> Endpoint::parse(std::string_view s) {
   auto addr = IpAddr::parse(host);
   unsigned p = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (!addr || port.empty() || ec != std::errc() || ptr != port.data() + port.size() ||
-      p > 65535) {
+  if (!addr || port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
     return std::nullopt;
   }
   return Endpoint{*addr, static_cast<std::uint16_t>(p)};

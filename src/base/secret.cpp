@@ -4,7 +4,9 @@
 
 namespace meshgate {
 
-void secure_wipe(void* p, std::size_t n) noexcept { sodium_memzero(p, n); }
+void secure_wipe(void* p, std::size_t n) noexcept {
+  sodium_memzero(p, n);
+}
 
 bool ct_equal(const void* a, const void* b, std::size_t n) noexcept {
   return sodium_memcmp(a, b, n) == 0;

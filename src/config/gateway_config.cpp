@@ -244,7 +244,8 @@ constexpr Rule kGatewayKeys[] = {
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        auto e = Endpoint::parse(v);
        if (!e || e->port == 0) {
-         return Status(invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
+         return Status(
+             invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
        }
        c.cfg.gateway.metrics_listen = std::string(v);
        return ok_status();

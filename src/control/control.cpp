@@ -26,7 +26,9 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
 }
 
-Control::~Control() { dp_.rcu.synchronize(); }
+Control::~Control() {
+  dp_.rcu.synchronize();
+}
 
 unsigned Control::poll(Nanos now, WallTime wall) {
   now_ = now;

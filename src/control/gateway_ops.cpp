@@ -9,7 +9,9 @@ namespace {
 
 /// A relaxed read of a counter its owning lcore writes without atomics (x86 and arm64 load a
 /// naturally aligned 64-bit word in one access; the value may be a few packets old).
-std::uint64_t peek(const std::uint64_t& v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
+std::uint64_t peek(const std::uint64_t& v) {
+  return __atomic_load_n(&v, __ATOMIC_RELAXED);
+}
 
 LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   LcoreMetrics l;
@@ -60,14 +62,15 @@ MetricsSnapshot Gateway::metrics() const {
     p.handshakes = ps.handshakes;
     p.last_handshake = ps.timers.last_handshake();
   }
-  for (const auto& w : workers_) s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
+  for (const auto& w : workers_)
+    s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
   s.lcores.push_back(control_metrics(c));
   const ControlStats st = c.stats();
   s.handshake_events = {
-      {"initiations_sent", st.initiations_sent},     {"initiations_received", st.initiations_received},
-      {"responses_sent", st.responses_sent},         {"responses_received", st.responses_received},
-      {"cookies_sent", st.cookies_sent},             {"cookies_received", st.cookies_received},
-      {"keepalives_sent", st.keepalives_sent},       {"rate_limited", st.rate_limited},
+      {"initiations_sent", st.initiations_sent}, {"initiations_received", st.initiations_received},
+      {"responses_sent", st.responses_sent},     {"responses_received", st.responses_received},
+      {"cookies_sent", st.cookies_sent},         {"cookies_received", st.cookies_received},
+      {"keepalives_sent", st.keepalives_sent},   {"rate_limited", st.rate_limited},
   };
   for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
     s.handshake_events.emplace_back(

@@ -49,14 +49,20 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     std::uint64_t PeerMetrics::*field;
   };
   static constexpr PeerCounter kPeer[] = {
-      {"meshgate_peer_rx_bytes_total", "counter", "WireGuard message bytes received from the peer", &PeerMetrics::rx_bytes},
-      {"meshgate_peer_tx_bytes_total", "counter", "WireGuard message bytes sent to the peer", &PeerMetrics::tx_bytes},
-      {"meshgate_peer_rx_packets_total", "counter", "transport packets received from the peer", &PeerMetrics::rx_packets},
-      {"meshgate_peer_tx_packets_total", "counter", "transport packets sent to the peer", &PeerMetrics::tx_packets},
-      {"meshgate_peer_handshakes_total", "counter", "sessions derived with the peer", &PeerMetrics::handshakes},
+      {"meshgate_peer_rx_bytes_total", "counter", "WireGuard message bytes received from the peer",
+       &PeerMetrics::rx_bytes},
+      {"meshgate_peer_tx_bytes_total", "counter", "WireGuard message bytes sent to the peer",
+       &PeerMetrics::tx_bytes},
+      {"meshgate_peer_rx_packets_total", "counter", "transport packets received from the peer",
+       &PeerMetrics::rx_packets},
+      {"meshgate_peer_tx_packets_total", "counter", "transport packets sent to the peer",
+       &PeerMetrics::tx_packets},
+      {"meshgate_peer_handshakes_total", "counter", "sessions derived with the peer",
+       &PeerMetrics::handshakes},
   };
   std::vector<std::string> keys;
-  for (const PeerMetrics& p : s.peers) keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));
+  for (const PeerMetrics& p : s.peers)
+    keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));
   w.help("meshgate_peer_info", "gauge", "one per peer; the endpoint label is its current endpoint");
   for (std::size_t i = 0; i < s.peers.size(); ++i) {
     const Endpoint& e = s.peers[i].endpoint;
@@ -66,7 +72,8 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     w.help(c.name, c.type, c.help);
     for (std::size_t i = 0; i < s.peers.size(); ++i) w.sample(c.name, keys[i], s.peers[i].*c.field);
   }
-  w.help("meshgate_peer_last_handshake_seconds", "gauge", "Unix time of the last handshake (0: never)");
+  w.help("meshgate_peer_last_handshake_seconds", "gauge",
+         "Unix time of the last handshake (0: never)");
   for (std::size_t i = 0; i < s.peers.size(); ++i) {
     w.sample("meshgate_peer_last_handshake_seconds", keys[i],
              static_cast<std::uint64_t>(s.peers[i].last_handshake.sec));
@@ -79,13 +86,18 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     const char* port;
   };
   static constexpr LcoreCounter kLcore[] = {
-      {"meshgate_rx_packets_total", "packets received per lcore and port", &LcoreMetrics::rx_inner, "inner"},
+      {"meshgate_rx_packets_total", "packets received per lcore and port", &LcoreMetrics::rx_inner,
+       "inner"},
       {"meshgate_rx_packets_total", nullptr, &LcoreMetrics::rx_outer, "outer"},
-      {"meshgate_tx_packets_total", "packets transmitted per lcore and port", &LcoreMetrics::tx_inner, "inner"},
+      {"meshgate_tx_packets_total", "packets transmitted per lcore and port",
+       &LcoreMetrics::tx_inner, "inner"},
       {"meshgate_tx_packets_total", nullptr, &LcoreMetrics::tx_outer, "outer"},
-      {"meshgate_encrypted_packets_total", "packets sealed per lcore", &LcoreMetrics::encrypted, nullptr},
-      {"meshgate_decrypted_packets_total", "packets opened per lcore", &LcoreMetrics::decrypted, nullptr},
-      {"meshgate_to_control_packets_total", "packets handed to the control thread per lcore", &LcoreMetrics::to_control, nullptr},
+      {"meshgate_encrypted_packets_total", "packets sealed per lcore", &LcoreMetrics::encrypted,
+       nullptr},
+      {"meshgate_decrypted_packets_total", "packets opened per lcore", &LcoreMetrics::decrypted,
+       nullptr},
+      {"meshgate_to_control_packets_total", "packets handed to the control thread per lcore",
+       &LcoreMetrics::to_control, nullptr},
   };
   for (const LcoreCounter& c : kLcore) {
     if (c.help != nullptr) w.help(c.name, "counter", c.help);
@@ -98,12 +110,14 @@ std::string format_prometheus(const MetricsSnapshot& s) {
   w.help("meshgate_drops_total", "counter", "packets dropped per lcore and reason");
   for (const LcoreMetrics& l : s.lcores) {
     for (std::size_t i = 0; i < l.drops.size() && i < dataplane::kDropCount; ++i) {
-      w.sample("meshgate_drops_total", label("lcore", l.name) + "," + label("reason", dataplane::drop_name(i)),
-               l.drops[i]);
+      w.sample("meshgate_drops_total",
+               label("lcore", l.name) + "," + label("reason", dataplane::drop_name(i)), l.drops[i]);
     }
   }
-  w.help("meshgate_handshake_events_total", "counter", "handshake messages and outcomes on the control thread");
-  for (const auto& [name, v] : s.handshake_events) w.sample("meshgate_handshake_events_total", label("event", name), v);
+  w.help("meshgate_handshake_events_total", "counter",
+         "handshake messages and outcomes on the control thread");
+  for (const auto& [name, v] : s.handshake_events)
+    w.sample("meshgate_handshake_events_total", label("event", name), v);
   return out;
 }
 
@@ -113,10 +127,13 @@ bool HttpMetricsSession::on_data(std::string_view in, std::string& out) {
   if (end == std::string::npos) end = request_.find("\n\n");
   if (end == std::string::npos) {
     if (request_.size() <= kMaxRequest) return true;
-    out = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    out =
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: "
+        "0\r\n\r\n";
     return false;
   }
-  const std::string_view line = std::string_view(request_).substr(0, request_.find_first_of("\r\n"));
+  const std::string_view line =
+      std::string_view(request_).substr(0, request_.find_first_of("\r\n"));
   std::string status = "200 OK";
   std::string body;
   if (line.substr(0, 4) != "GET ") {

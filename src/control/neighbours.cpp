@@ -94,8 +94,8 @@ void Neighbours::handle_ndp(const std::uint8_t* f, const wire::FrameInfo& info, 
   if (!(nd->target == ours)) return;
   std::uint8_t out[128];
   reply(out,
-        wire::build_neighbour_advertisement(out, port_mac(dp_, port), ours, *nd->lla, nd->src,
-                                            ours, wire::NaFlags{}),
+        wire::build_neighbour_advertisement(out, port_mac(dp_, port), ours, *nd->lla, nd->src, ours,
+                                            wire::NaFlags{}),
         port);
   ++stats_.nd_replies;
 }

@@ -23,7 +23,8 @@ std::vector<PeerId> Sessions::set_private_key(const SecretKey& key) {
   identity_.set_private_key(key);
   std::vector<PeerId> ours;
   for (PeerId id : p_.peers.ids()) {
-    if (identity_.has_private_key && p_.peers.find(id)->settings.public_key == identity_.public_key) {
+    if (identity_.has_private_key &&
+        p_.peers.find(id)->settings.public_key == identity_.public_key) {
       ours.push_back(id);
       continue;
     }

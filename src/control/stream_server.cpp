@@ -21,7 +21,9 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16384;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 }  // namespace
 

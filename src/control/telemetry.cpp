@@ -24,9 +24,13 @@ namespace {
 
 constexpr std::chrono::milliseconds kWait{200};
 
-MetricsSnapshot snapshot() { return MetricsHub::instance().fresh(kWait); }
+MetricsSnapshot snapshot() {
+  return MetricsHub::instance().fresh(kWait);
+}
 
-void add_u64(rte_tel_data* d, const char* name, std::uint64_t v) { rte_tel_data_add_dict_u64(d, name, v); }
+void add_u64(rte_tel_data* d, const char* name, std::uint64_t v) {
+  rte_tel_data_add_dict_u64(d, name, v);
+}
 
 int cmd_info(const char*, const char*, rte_tel_data* d) {
   const MetricsSnapshot s = snapshot();
@@ -131,12 +135,14 @@ void register_telemetry() {
   static bool done = false;  // the commands are process-wide; the main thread registers them
   if (done) return;
   done = true;
-  rte_telemetry_register_cmd("/meshgate/info", cmd_info, "Tunnel name, listen port, counts. No parameters");
+  rte_telemetry_register_cmd("/meshgate/info", cmd_info,
+                             "Tunnel name, listen port, counts. No parameters");
   rte_telemetry_register_cmd("/meshgate/peers", cmd_peers, "Peer public keys. No parameters");
   rte_telemetry_register_cmd("/meshgate/peer", cmd_peer,
                              "One peer's counters. Parameters: peer index or base64 public key");
   rte_telemetry_register_cmd("/meshgate/workers", cmd_workers, "Lcore names. No parameters");
-  rte_telemetry_register_cmd("/meshgate/worker", cmd_worker, "One lcore's counters. Parameters: lcore name");
+  rte_telemetry_register_cmd("/meshgate/worker", cmd_worker,
+                             "One lcore's counters. Parameters: lcore name");
   rte_telemetry_register_cmd("/meshgate/drops", cmd_drops,
                              "Drops by reason. Parameters: lcore name (none: summed over lcores)");
 }

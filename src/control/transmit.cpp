@@ -41,9 +41,9 @@ Transmitter::Frame Transmitter::udp_frame(const Endpoint& to, const std::uint8_t
   const IpAddr& src = to.addr.is_v6() ? dp_.addr.outer_v6 : dp_.addr.outer_v4;
   if (src.family == IpAddr::Family::none) return {};
   // The destination MAC is written when the frame leaves (Neighbours::send).
-  const wire::OuterTemplate t = wire::OuterTemplate::make(
-      dp_.addr.outer_mac, wire::MacAddr{}, src, to.addr,
-      dp_.listen_port.load(std::memory_order_relaxed), to.port);
+  const wire::OuterTemplate t =
+      wire::OuterTemplate::make(dp_.addr.outer_mac, wire::MacAddr{}, src, to.addr,
+                                dp_.listen_port.load(std::memory_order_relaxed), to.port);
   if (!t.valid()) return {};
   rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
   if (m == nullptr) return {};

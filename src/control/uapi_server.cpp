@@ -132,8 +132,8 @@ Result<std::unique_ptr<UapiServer>> UapiServer::open(const std::string& path, ua
   s->path_ = path;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) s->inode_ = st.st_ino;
-  s->server_ = std::make_unique<StreamServer>(
-      *fd, [&dev] { return std::make_unique<UapiSession>(dev); });
+  s->server_ =
+      std::make_unique<StreamServer>(*fd, [&dev] { return std::make_unique<UapiSession>(dev); });
   return s;
 }
 

@@ -35,7 +35,8 @@ unsigned Sealer::seal_for_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos n
   Peer& pr = dp_.peers[peer];
   Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
   const PeerRoute* route = pr.route.load(std::memory_order_acquire);
-  if (kp == nullptr || route == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime) return 0;
+  if (kp == nullptr || route == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime)
+    return 0;
   OutPacket out[impl::kBurst];
   unsigned k = 0;
   for (; k < n && k < impl::kBurst; ++k) {

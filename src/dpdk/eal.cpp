@@ -24,12 +24,16 @@ Status eal_init(const std::vector<std::string>& args) {
   return ok_status();
 }
 
-void eal_cleanup() { rte_eal_cleanup(); }
+void eal_cleanup() {
+  rte_eal_cleanup();
+}
 
 std::vector<unsigned> worker_lcores() {
   std::vector<unsigned> out;
   unsigned id = 0;
-  RTE_LCORE_FOREACH_WORKER(id) { out.push_back(id); }
+  RTE_LCORE_FOREACH_WORKER(id) {
+    out.push_back(id);
+  }
   return out;
 }
 

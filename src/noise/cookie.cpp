@@ -111,8 +111,8 @@ void CookieChecker::make_cookie(Secret<spec::kCookieLen>& out, const Endpoint& s
 }
 
 MacVerdict CookieChecker::validate(const std::uint8_t* msg, std::size_t macs_offset,
-                                   const StaticIdentity& id, const Endpoint& src,
-                                   bool check_mac2, Nanos now) noexcept {
+                                   const StaticIdentity& id, const Endpoint& src, bool check_mac2,
+                                   Nanos now) noexcept {
   Mac16 expected;
   compute_mac1(expected.data(), id.mac1_key, msg, macs_offset);
   if (!ct_equal(expected.data(), msg + macs_offset, spec::kMacLen)) {
@@ -130,14 +130,12 @@ MacVerdict CookieChecker::validate(const std::uint8_t* msg, std::size_t macs_off
 }
 
 MacVerdict CookieChecker::validate(const MessageInitiation& msg, const StaticIdentity& id,
-                                   const Endpoint& src, bool check_mac2,
-                                   Nanos now) noexcept {
+                                   const Endpoint& src, bool check_mac2, Nanos now) noexcept {
   return validate(wire::message_bytes(msg), kInitiationMacs, id, src, check_mac2, now);
 }
 
 MacVerdict CookieChecker::validate(const MessageResponse& msg, const StaticIdentity& id,
-                                   const Endpoint& src, bool check_mac2,
-                                   Nanos now) noexcept {
+                                   const Endpoint& src, bool check_mac2, Nanos now) noexcept {
   return validate(wire::message_bytes(msg), kResponseMacs, id, src, check_mac2, now);
 }
 

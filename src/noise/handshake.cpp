@@ -94,8 +94,8 @@ HandshakeDrop create_initiation(MessageInitiation& out, Handshake& hs, const Sta
   out.sender_index = local_index;
   // e, es, s, ss, {t} (protocol.md 3.2 steps 1-6).
   const StepResult r =
-      ikpsk2_write_msg1(next, wire::message_bytes(out) + kInitiationNoiseOffset, e,
-                        id.public_key, hs.precomputed_static_static, ByteSpan(timestamp));
+      ikpsk2_write_msg1(next, wire::message_bytes(out) + kInitiationNoiseOffset, e, id.public_key,
+                        hs.precomputed_static_static, ByteSpan(timestamp));
   if (r != StepResult::ok) return HandshakeDrop::zero_dh;
 
   // protocol.md 3.2 step 8: keep C, H, E_i. A new initiation replaces any exchange in progress.
@@ -129,9 +129,9 @@ HandshakeDrop consume_initiation(PendingInitiation& pending, const MessageInitia
   }
   // ss, {t} (protocol.md 3.3 step 4).
   crypto::Tai64n timestamp{};
-  const StepResult r = ikpsk2_read_msg1_payload(
-      pending.noise, wire::message_bytes(msg) + kInitiationNoiseOffset,
-      hs.precomputed_static_static, timestamp.data(), timestamp.size());
+  const StepResult r =
+      ikpsk2_read_msg1_payload(pending.noise, wire::message_bytes(msg) + kInitiationNoiseOffset,
+                               hs.precomputed_static_static, timestamp.data(), timestamp.size());
   if (r == StepResult::zero_dh) return HandshakeDrop::zero_dh;
   if (r != StepResult::ok) return HandshakeDrop::bad_timestamp;
 
@@ -168,9 +168,8 @@ HandshakeDrop create_response(MessageResponse& out, Handshake& hs, const StaticI
   out.sender_index = local_index;
   out.receiver_index = hs.remote_index;
   // e, ee, se, psk, {} (protocol.md 3.4 steps 1-5).
-  const StepResult r =
-      ikpsk2_write_msg2(next, wire::message_bytes(out) + kResponseNoiseOffset, e,
-                        hs.preshared_key, ByteSpan());
+  const StepResult r = ikpsk2_write_msg2(next, wire::message_bytes(out) + kResponseNoiseOffset, e,
+                                         hs.preshared_key, ByteSpan());
   if (r != StepResult::ok) return HandshakeDrop::zero_dh;
 
   hs.noise = next;
@@ -188,9 +187,8 @@ HandshakeDrop consume_response(const MessageResponse& msg, Handshake& hs,
 
   Ikpsk2 next = hs.noise;
   // e, ee, se, psk, {} (protocol.md 3.5 steps 2-3).
-  const StepResult r =
-      ikpsk2_read_msg2(next, wire::message_bytes(msg) + kResponseNoiseOffset, id.private_key,
-                       hs.preshared_key, nullptr, 0);
+  const StepResult r = ikpsk2_read_msg2(next, wire::message_bytes(msg) + kResponseNoiseOffset,
+                                        id.private_key, hs.preshared_key, nullptr, 0);
   if (r == StepResult::zero_dh) return HandshakeDrop::zero_dh;
   if (r != StepResult::ok) return HandshakeDrop::bad_response;
 

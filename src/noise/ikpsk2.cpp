@@ -68,51 +68,51 @@ void ikpsk2_init(Ikpsk2& hs, const SymmetricState& initialized,
   hs.clear();
   hs.sym = initialized;
   hs.sym.mix_hash(responder_static);  // pre-message `<- s`
-  hs.rs = responder_static;  // the initiator's remote static; a responder overwrites it
+  hs.rs = responder_static;           // the initiator's remote static; a responder overwrites it
 }
 
 StepResult ikpsk2_write_msg1(Ikpsk2& hs, std::uint8_t* out, const SecretKey& e_priv,
-                       const Key32& s_pub, const SecretKey& ss, ByteSpan payload) noexcept {
-  write_e(hs, out, e_priv);                                          // e
-  if (!mix_dh(hs, hs.e, hs.rs)) return kZeroDh;                        // es
-  hs.sym.encrypt_and_hash(out + kKeyLen, s_pub.data(), kKeyLen);     // s
-  if (!mix_precomputed(hs, ss)) return kZeroDh;                        // ss
+                             const Key32& s_pub, const SecretKey& ss, ByteSpan payload) noexcept {
+  write_e(hs, out, e_priv);                                       // e
+  if (!mix_dh(hs, hs.e, hs.rs)) return kZeroDh;                   // es
+  hs.sym.encrypt_and_hash(out + kKeyLen, s_pub.data(), kKeyLen);  // s
+  if (!mix_precomputed(hs, ss)) return kZeroDh;                   // ss
   std::uint8_t* p = out + kKeyLen + kKeyLen + kTagLen;
-  hs.sym.encrypt_and_hash(p, payload.data(), payload.size());        // {payload}
+  hs.sym.encrypt_and_hash(p, payload.data(), payload.size());  // {payload}
   return StepResult::ok;
 }
 
 StepResult ikpsk2_read_msg1_static(Ikpsk2& hs, const std::uint8_t* msg,
-                             const SecretKey& s_priv) noexcept {
-  read_e(hs, msg);                                                   // e
-  if (!mix_dh(hs, s_priv, hs.re)) return kZeroDh;                      // es
+                                   const SecretKey& s_priv) noexcept {
+  read_e(hs, msg);                                                                  // e
+  if (!mix_dh(hs, s_priv, hs.re)) return kZeroDh;                                   // es
   return decrypted(hs.sym.decrypt_and_hash(hs.rs.data(), msg + kKeyLen, kKeyLen));  // s
 }
 
 StepResult ikpsk2_read_msg1_payload(Ikpsk2& hs, const std::uint8_t* msg, const SecretKey& ss,
-                              std::uint8_t* payload_out, std::size_t payload_len) noexcept {
-  if (!mix_precomputed(hs, ss)) return kZeroDh;                        // ss
+                                    std::uint8_t* payload_out, std::size_t payload_len) noexcept {
+  if (!mix_precomputed(hs, ss)) return kZeroDh;  // ss
   const std::uint8_t* p = msg + kKeyLen + kKeyLen + kTagLen;
   return decrypted(hs.sym.decrypt_and_hash(payload_out, p, payload_len));  // {payload}
 }
 
 StepResult ikpsk2_write_msg2(Ikpsk2& hs, std::uint8_t* out, const SecretKey& e_priv,
-                       const SecretKey& psk, ByteSpan payload) noexcept {
-  write_e(hs, out, e_priv);                                          // e
-  if (!mix_dh(hs, hs.e, hs.re)) return kZeroDh;                        // ee
-  if (!mix_dh(hs, hs.e, hs.rs)) return kZeroDh;                        // se
-  hs.sym.mix_key_and_hash(psk.span());                               // psk
+                             const SecretKey& psk, ByteSpan payload) noexcept {
+  write_e(hs, out, e_priv);                                                // e
+  if (!mix_dh(hs, hs.e, hs.re)) return kZeroDh;                            // ee
+  if (!mix_dh(hs, hs.e, hs.rs)) return kZeroDh;                            // se
+  hs.sym.mix_key_and_hash(psk.span());                                     // psk
   hs.sym.encrypt_and_hash(out + kKeyLen, payload.data(), payload.size());  // {payload}
   return StepResult::ok;
 }
 
 StepResult ikpsk2_read_msg2(Ikpsk2& hs, const std::uint8_t* msg, const SecretKey& s_priv,
-                      const SecretKey& psk, std::uint8_t* payload_out,
-                      std::size_t payload_len) noexcept {
-  read_e(hs, msg);                                                   // e
-  if (!mix_dh(hs, hs.e, hs.re)) return kZeroDh;                        // ee
-  if (!mix_dh(hs, s_priv, hs.re)) return kZeroDh;                      // se
-  hs.sym.mix_key_and_hash(psk.span());                               // psk
+                            const SecretKey& psk, std::uint8_t* payload_out,
+                            std::size_t payload_len) noexcept {
+  read_e(hs, msg);                                 // e
+  if (!mix_dh(hs, hs.e, hs.re)) return kZeroDh;    // ee
+  if (!mix_dh(hs, s_priv, hs.re)) return kZeroDh;  // se
+  hs.sym.mix_key_and_hash(psk.span());             // psk
   return decrypted(hs.sym.decrypt_and_hash(payload_out, msg + kKeyLen, payload_len));
 }
 

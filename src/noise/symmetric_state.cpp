@@ -12,8 +12,7 @@ void SymmetricState::initialize(std::string_view protocol_name, ByteSpan prologu
   clear();
   // Noise 5.2: a name of at most HASHLEN bytes is zero-padded, a longer one is hashed.
   // "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s" is 37 bytes, so it is hashed (protocol.md 3.1).
-  ByteSpan name(reinterpret_cast<const std::uint8_t*>(protocol_name.data()),
-                protocol_name.size());
+  ByteSpan name(reinterpret_cast<const std::uint8_t*>(protocol_name.data()), protocol_name.size());
   if (name.size() <= kHashLen) {
     std::memcpy(h_.data(), name.data(), name.size());
   } else {

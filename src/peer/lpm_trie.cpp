@@ -11,7 +11,9 @@
 namespace meshgate::peer {
 namespace {
 
-unsigned leading_zeros(std::uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
+unsigned leading_zeros(std::uint32_t x) {
+  return x == 0 ? 32 : __builtin_clz(x);
+}
 unsigned leading_zeros(unsigned __int128 x) {
   const auto hi = static_cast<std::uint64_t>(x >> 64);
   const auto lo = static_cast<std::uint64_t>(x);
@@ -106,8 +108,8 @@ void LpmTrie<Key>::insert(Key key, unsigned cidr, PeerId peer) {
       slot->store(fresh, std::memory_order_release);
       return;
     }
-    const unsigned common = std::min({leading_zeros(static_cast<Key>(n->key ^ key)),
-                                      static_cast<unsigned>(n->cidr), cidr});
+    const unsigned common = std::min(
+        {leading_zeros(static_cast<Key>(n->key ^ key)), static_cast<unsigned>(n->cidr), cidr});
     if (common == n->cidr) {
       if (n->cidr == cidr) {  // the exact prefix exists (possibly as a branch node)
         set_peer(n, peer);

@@ -20,18 +20,22 @@ std::size_t RateLimiter::Hasher::operator()(const Source& s) const noexcept {
 
 RateLimiter::RateLimiter(std::size_t max_entries)
     : table_(0, Hasher{[] {
-                Bytes<16> k;
-                crypto::random_bytes(k.data(), k.size());  // also initialises libsodium
-                return k;
-              }()}),
+               Bytes<16> k;
+               crypto::random_bytes(k.data(), k.size());  // also initialises libsodium
+               return k;
+             }()}),
       max_entries_(max_entries) {
   static_assert(crypto_shorthash_KEYBYTES == 16);
   table_.reserve(std::min<std::size_t>(max_entries_, 4096));
 }
 
-bool RateLimiter::allow(std::uint32_t src_v4, Nanos now) { return allow(Source{src_v4, false}, now); }
+bool RateLimiter::allow(std::uint32_t src_v4, Nanos now) {
+  return allow(Source{src_v4, false}, now);
+}
 
-bool RateLimiter::allow(const Ip6& src_v6, Nanos now) { return allow(Source{src_v6.hi, true}, now); }
+bool RateLimiter::allow(const Ip6& src_v6, Nanos now) {
+  return allow(Source{src_v6.hi, true}, now);
+}
 
 bool RateLimiter::allow(const Source& src, Nanos now) {
   if (now - last_gc_ >= kEntryMaxAge) gc(now);

@@ -8,8 +8,8 @@
 namespace meshgate::peer {
 
 Nanos default_jitter() noexcept {
-  return millis(crypto::random_uniform(static_cast<std::uint32_t>(
-      wire::spec::kRekeyTimeoutJitterMax / kNsPerMs + 1)));
+  return millis(crypto::random_uniform(
+      static_cast<std::uint32_t>(wire::spec::kRekeyTimeoutJitterMax / kNsPerMs + 1)));
 }
 
 void PeerTimers::on_handshake_initiated(Nanos now) noexcept {
@@ -68,7 +68,8 @@ TimerActions PeerTimers::expire_retransmit_handshake(Nanos now) noexcept {
   if (handshake_attempts_ > wire::spec::kMaxTimerHandshakes) {
     send_keepalive_ = kNever;
     actions.add(TimerAction::kGiveUp);
-    if (zero_key_material_ == kNever) zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout;
+    if (zero_key_material_ == kNever)
+      zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout;
   } else {
     ++handshake_attempts_;
     actions.add(TimerAction::kClearEndpointSource);

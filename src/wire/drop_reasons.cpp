@@ -9,7 +9,9 @@ static_assert(std::size(kNames) == kDropReasonCount + 1);
 
 }  // namespace
 
-const char* drop_reason_name(DropReason r) noexcept { return reason_lookup(kNames, r, "unknown"); }
+const char* drop_reason_name(DropReason r) noexcept {
+  return reason_lookup(kNames, r, "unknown");
+}
 
 const char* drop_reason_description(DropReason r) noexcept {
   return reason_lookup(kTexts, r, "unknown drop reason");

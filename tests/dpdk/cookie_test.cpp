@@ -66,11 +66,10 @@ TEST(Cookies, UnderLoadACookieReplyThenTheRetryWithMac2IsAccepted) {
       << " responses; A dropped "
       << ca.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::unexpected_cookie)]
       << " unexpected, "
-      << ca.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_cookie)]
-      << " bad, " << ca.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::unknown_index)]
+      << ca.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_cookie)] << " bad, "
+      << ca.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::unknown_index)]
       << " unknown-index cookies; B got " << cb.stats().initiations_received
-      << " initiations, rate limited " << cb.stats().rate_limited << ", drops "
-      << [&] {
+      << " initiations, rate limited " << cb.stats().rate_limited << ", drops " << [&] {
            std::string d;
            for (std::size_t r = 1; r <= noise::kHandshakeDropCount; ++r)
              d += std::to_string(cb.stats().handshake_drops[r]) + " ";
@@ -78,7 +77,7 @@ TEST(Cookies, UnderLoadACookieReplyThenTheRetryWithMac2IsAccepted) {
          }();
   EXPECT_GE(cb.stats().cookies_sent, 1u);
   EXPECT_EQ(cb.stats().responses_sent, 1u);  // no DH work for a message without mac2
-  for (int i = 0; i < 10; ++i) net.poll();     // B works through the rest of the flood
+  for (int i = 0; i < 10; ++i) net.poll();   // B works through the rest of the flood
   EXPECT_EQ(cb.stats().handshake_drops[static_cast<int>(noise::HandshakeDrop::bad_mac1)], 200u);
   EXPECT_EQ(cb.stats().responses_sent, 1u);
 

@@ -1,8 +1,9 @@
 // Two meshgate gateways joined by net_ring ports complete a handshake and carry IPv4 and IPv6
 // both ways (over IPv4 and over IPv6 outer transport).
+#include "meshgate/control/gateway.hpp"
+
 #include <gtest/gtest.h>
 
-#include "meshgate/control/gateway.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
 
@@ -31,7 +32,8 @@ void exchange_both_ways(RingGateways& net, bool inner_v6) {
   b.received.clear();
   std::vector<std::vector<std::uint8_t>> sent;
   for (int i = 0; i < 40; ++i) {
-    sent.push_back(udp_packet(a_ip, b_ip, 4000, 5000, pattern(64 + i * 31, static_cast<std::uint8_t>(i))));
+    sent.push_back(
+        udp_packet(a_ip, b_ip, 4000, 5000, pattern(64 + i * 31, static_cast<std::uint8_t>(i))));
     ASSERT_TRUE(a.send_ip(sent.back()));
   }
   ASSERT_TRUE(net.poll_until([&] { return b.received.size() == sent.size(); }));
@@ -46,7 +48,8 @@ TEST(Gateways, HandshakeAndIpv4BothWaysOverIpv4) {
   EXPECT_GE(ca.stats().initiations_sent, 1u);
   EXPECT_GE(cb.stats().responses_sent, 1u);
   // B learnt A's endpoint from the authenticated initiation.
-  auto peer_a = cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
+  auto peer_a =
+      cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
   ASSERT_TRUE(peer_a);
   EXPECT_EQ(cb.peers().find(*peer_a)->settings.endpoint.str(), "198.51.100.2:51820");
   EXPECT_NE(cb.peers().find(*peer_a)->timers.last_handshake().sec, 0);
@@ -70,7 +73,8 @@ TEST(Gateways, Ipv4AndIpv6InnerOverIpv6) {
   ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
   EXPECT_EQ(b.received.back(), p);
   auto& cb = net.gw(1).control();
-  auto peer_a = cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
+  auto peer_a =
+      cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
   ASSERT_TRUE(peer_a);
   EXPECT_EQ(cb.peers().find(*peer_a)->settings.endpoint.str(), "[2001:db8::2]:51820");
 }

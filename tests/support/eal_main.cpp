@@ -9,9 +9,16 @@
 namespace meshgate::test {
 
 std::vector<std::string> test_eal_args() {
-  return {"--no-huge", "-m", "512", "--no-pci",
-          "--file-prefix", "mgtest" + std::to_string(getpid()),
-          "-l", "0-1", "--log-level", "*:warning"};
+  return {"--no-huge",
+          "-m",
+          "512",
+          "--no-pci",
+          "--file-prefix",
+          "mgtest" + std::to_string(getpid()),
+          "-l",
+          "0-1",
+          "--log-level",
+          "*:warning"};
 }
 
 }  // namespace meshgate::test

@@ -27,9 +27,9 @@ struct SiteSpec {
   std::string lan4, lan6;                // the site's LAN prefixes (the peer's AllowedIPs)
 };
 
-inline const SiteSpec kSiteA{"10.1.0.1/24", "fd01::1/64", "10.1.0.2", "fd01::2",
+inline const SiteSpec kSiteA{"10.1.0.1/24",     "fd01::1/64",     "10.1.0.2",    "fd01::2",
                              "198.51.100.2/24", "2001:db8::2/64", "10.1.0.0/24", "fd01::/64"};
-inline const SiteSpec kSiteB{"10.2.0.1/24", "fd02::1/64", "10.2.0.2", "fd02::2",
+inline const SiteSpec kSiteB{"10.2.0.1/24",     "fd02::1/64",     "10.2.0.2",    "fd02::2",
                              "198.51.100.3/24", "2001:db8::3/64", "10.2.0.0/24", "fd02::/64"};
 
 class RingGateways {
@@ -45,7 +45,8 @@ class RingGateways {
     for (int i = 0; i < 2; ++i) {
       in_rx_[i] = must(dpdk::make_ring(p + "ir" + std::to_string(i), 1024));
       in_tx_[i] = must(dpdk::make_ring(p + "it" + std::to_string(i), 1024));
-      inner_[i] = must(dpdk::make_ring_port(p + "in" + std::to_string(i), in_rx_[i], 1, in_tx_[i], 2));
+      inner_[i] =
+          must(dpdk::make_ring_port(p + "in" + std::to_string(i), in_rx_[i], 1, in_tx_[i], 2));
     }
     outer_[0] = must(dpdk::make_ring_port(p + "out0", ba_, 1, ab_, 2));
     outer_[1] = must(dpdk::make_ring_port(p + "out1", ab_, 1, ba_, 2));
@@ -60,14 +61,15 @@ class RingGateways {
         const std::string addr = host.substr(0, host.find('/'));
         endpoint = "Endpoint = " + (outer_v6 ? "[" + addr + "]" : addr) + ":51820\n";
       }
-      const std::string text =
-          "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
-          "\nListenPort = 51820\n[Peer]\nPublicKey = " +
-          to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) + "\nAllowedIPs = " + other.lan4 +
-          ", " + other.lan6 + "\n" + endpoint + "[Gateway]\nInnerPort = " +
-          std::to_string(inner_[i]) + "\nOuterPort = " + std::to_string(outer_[i]) +
-          "\nInnerAddress = " + me.inner_cidr4 + ", " + me.inner_cidr6 +
-          "\nOuterAddress = " + me.outer4 + ", " + me.outer6 + "\nWorkers = 1\n";
+      const std::string text = "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
+                               "\nListenPort = 51820\n[Peer]\nPublicKey = " +
+                               to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) +
+                               "\nAllowedIPs = " + other.lan4 + ", " + other.lan6 + "\n" +
+                               endpoint + "[Gateway]\nInnerPort = " + std::to_string(inner_[i]) +
+                               "\nOuterPort = " + std::to_string(outer_[i]) +
+                               "\nInnerAddress = " + me.inner_cidr4 + ", " + me.inner_cidr6 +
+                               "\nOuterAddress = " + me.outer4 + ", " + me.outer6 +
+                               "\nWorkers = 1\n";
       auto cfg = config::parse_config(text, "site" + std::to_string(i) + ".conf");
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});

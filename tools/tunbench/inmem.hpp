@@ -40,13 +40,13 @@ struct InmemOptions {
   std::vector<unsigned> peers{1};
   std::vector<unsigned> workers{1};
   std::vector<Direction> directions{Direction::outbound, Direction::inbound, Direction::both};
-  unsigned burst = 32;       // packets per Worker::outbound/inbound call (1..32)
-  double duration = 1.0;     // seconds of data-path time per case
-  double aead_time = 0.0;    // seconds of raw AEAD time per case; 0: duration / 2
-  double slice = 0.1;        // the two alternate in slices of about this length
-  unsigned chunk = 256;      // frames per worker in flight around the loop
-  unsigned verify_every = 1; // compare every n-th frame after inbound (0: none)
-  unsigned repeat = 1;       // runs per case; the table shows the median
+  unsigned burst = 32;        // packets per Worker::outbound/inbound call (1..32)
+  double duration = 1.0;      // seconds of data-path time per case
+  double aead_time = 0.0;     // seconds of raw AEAD time per case; 0: duration / 2
+  double slice = 0.1;         // the two alternate in slices of about this length
+  unsigned chunk = 256;       // frames per worker in flight around the loop
+  unsigned verify_every = 1;  // compare every n-th frame after inbound (0: none)
+  unsigned repeat = 1;        // runs per case; the table shows the median
   bool progress = true;
 };
 

@@ -95,8 +95,8 @@ class Lane {
   std::vector<rte_mbuf*> sealed_;  // outbound's output, in the order it came out
   std::vector<std::uint8_t> ref_;  // the frame each slot should carry (kSlotBytes each)
   std::vector<std::uint16_t> size_;
-  std::vector<PeerId> peer_of_;    // peer of slot j in the current trip
-  std::vector<PeerId> owned_;      // peers this lane sends to
+  std::vector<PeerId> peer_of_;  // peer of slot j in the current trip
+  std::vector<PeerId> owned_;    // peers this lane sends to
   std::map<unsigned, std::unique_ptr<AeadRig>> rigs_;
   std::uint64_t chunk_bytes_ = 0;
   std::uint64_t rng_ = 0;

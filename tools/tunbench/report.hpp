@@ -12,13 +12,13 @@ namespace tunbench {
 
 /// Where the figures came from, for the JSON file and the table's heading.
 struct Machine {
-  std::string cpu;        // /proc/cpuinfo model name
-  unsigned cpus = 0;      // online CPUs
+  std::string cpu;    // /proc/cpuinfo model name
+  unsigned cpus = 0;  // online CPUs
   double tsc_ghz = 0;
   std::string aead_arch;  // ipsec-mb code path (avx512, avx2, ...)
   std::string ipsec_mb_version;
-  std::string command;    // the command line
-  std::string date;       // UTC, ISO 8601
+  std::string command;  // the command line
+  std::string date;     // UTC, ISO 8601
   static Machine probe(int argc, char** argv);
 };
 

@@ -31,21 +31,35 @@ inline std::uint64_t load_le64(const void* p) {
   std::memcpy(&v, p, 8);
   return v;
 }
-inline void store_le32(void* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
-inline void store_le64(void* p, std::uint64_t v) { std::memcpy(p, &v, 8); }
-inline std::uint16_t load_be16(const void* p) { return __builtin_bswap16([&] {
+inline void store_le32(void* p, std::uint32_t v) {
+  std::memcpy(p, &v, 4);
+}
+inline void store_le64(void* p, std::uint64_t v) {
+  std::memcpy(p, &v, 8);
+}
+inline std::uint16_t load_be16(const void* p) {
+  return __builtin_bswap16([&] {
     std::uint16_t v;
     std::memcpy(&v, p, 2);
     return v;
-  }()); }
-inline std::uint32_t load_be32(const void* p) { return __builtin_bswap32(load_le32(p)); }
-inline std::uint64_t load_be64(const void* p) { return __builtin_bswap64(load_le64(p)); }
+  }());
+}
+inline std::uint32_t load_be32(const void* p) {
+  return __builtin_bswap32(load_le32(p));
+}
+inline std::uint64_t load_be64(const void* p) {
+  return __builtin_bswap64(load_le64(p));
+}
 inline void store_be16(void* p, std::uint16_t v) {
   v = __builtin_bswap16(v);
   std::memcpy(p, &v, 2);
 }
-inline void store_be32(void* p, std::uint32_t v) { store_le32(p, __builtin_bswap32(v)); }
-inline void store_be64(void* p, std::uint64_t v) { store_le64(p, __builtin_bswap64(v)); }
+inline void store_be32(void* p, std::uint32_t v) {
+  store_le32(p, __builtin_bswap32(v));
+}
+inline void store_be64(void* p, std::uint64_t v) {
+  store_le64(p, __builtin_bswap64(v));
+}
 
 /// Lowercase hex, as the WireGuard UAPI writes keys.
 std::string to_hex(ByteSpan in);

@@ -42,9 +42,15 @@ class HugeArray {
   HugeArray(const HugeArray&) = delete;
   HugeArray& operator=(const HugeArray&) = delete;
 
-  T& operator[](std::size_t i) noexcept { return data_[i]; }
-  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
-  std::size_t size() const noexcept { return n_; }
+  T& operator[](std::size_t i) noexcept {
+    return data_[i];
+  }
+  const T& operator[](std::size_t i) const noexcept {
+    return data_[i];
+  }
+  std::size_t size() const noexcept {
+    return n_;
+  }
 
  private:
   std::size_t n_;

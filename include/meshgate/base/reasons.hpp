@@ -3,8 +3,9 @@
 // names and the operator's text never drift apart (as VPP's error lists do).
 //
 //   MESHGATE_REASON_ENUM(HandshakeDrop, MESHGATE_HANDSHAKE_DROP_REASONS)  // header
-//   constexpr std::size_t kHandshakeDropCount = MESHGATE_REASON_COUNT(MESHGATE_HANDSHAKE_DROP_REASONS);
-//   reason_name(kNames, d) with kNames = MESHGATE_REASON_NAMES(LIST)     // .cpp
+//   constexpr std::size_t kHandshakeDropCount =
+//   MESHGATE_REASON_COUNT(MESHGATE_HANDSHAKE_DROP_REASONS); reason_name(kNames, d) with kNames =
+//   MESHGATE_REASON_NAMES(LIST)     // .cpp
 #pragma once
 
 #include <cstddef>
@@ -23,9 +24,11 @@
   enum class Enum : std::uint8_t { none = 0, LIST(MESHGATE_REASON_ITEM_) };
 #define MESHGATE_REASON_COUNT(LIST) (std::size_t{0} LIST(MESHGATE_REASON_PLUS_ONE_))
 /// {"none", "id1", ...}: indexable by the enum's value.
-#define MESHGATE_REASON_NAMES(LIST) {"none", LIST(MESHGATE_REASON_NAME_)}
+#define MESHGATE_REASON_NAMES(LIST) \
+  { "none", LIST(MESHGATE_REASON_NAME_) }
 /// {none_text, "text1", ...}
-#define MESHGATE_REASON_TEXTS(LIST, none_text) {none_text, LIST(MESHGATE_REASON_TEXT_)}
+#define MESHGATE_REASON_TEXTS(LIST, none_text) \
+  { none_text, LIST(MESHGATE_REASON_TEXT_) }
 // NOLINTEND(bugprone-macro-parentheses)
 
 namespace meshgate {

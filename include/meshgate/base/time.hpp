@@ -11,8 +11,12 @@ using Nanos = std::int64_t;
 constexpr Nanos kNsPerMs = 1'000'000;
 constexpr Nanos kNsPerSec = 1'000'000'000;
 
-constexpr Nanos seconds(std::int64_t s) { return s * kNsPerSec; }
-constexpr Nanos millis(std::int64_t ms) { return ms * kNsPerMs; }
+constexpr Nanos seconds(std::int64_t s) {
+  return s * kNsPerSec;
+}
+constexpr Nanos millis(std::int64_t ms) {
+  return ms * kNsPerMs;
+}
 
 /// Wall-clock time (CLOCK_REALTIME): for TAI64N and the last-handshake time `wg show` prints.
 struct WallTime {

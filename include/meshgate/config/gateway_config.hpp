@@ -106,8 +106,8 @@ struct GatewaySection {
   std::optional<IpAddr> outer_gateway_v4, outer_gateway_v6;  // absent = endpoints on-link
   std::optional<IpAddr> inner_gateway_v4, inner_gateway_v6;  // absent = LAN is on-link only
   std::optional<unsigned> workers;                           // 1..kMaxWorkers
-  std::optional<bool> idle_backoff;    // absent: the profile's, else kDefaultIdleBackoff
-  std::optional<std::string> profile;  // EAL profile path, resolved against the file's dir
+  std::optional<bool> idle_backoff;           // absent: the profile's, else kDefaultIdleBackoff
+  std::optional<std::string> profile;         // EAL profile path, resolved against the file's dir
   std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
 };
 

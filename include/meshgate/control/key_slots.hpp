@@ -18,7 +18,6 @@ namespace meshgate::control {
 
 using peer::PeerId;
 
-
 class KeySlots {
  public:
   explicit KeySlots(dataplane::Dataplane& dp) : dp_(dp) {}

@@ -20,7 +20,11 @@ class PeerConfig {
  public:
   PeerConfig(dataplane::Dataplane& dp, Peers& peers, Sessions& sessions, Routes& routes,
              Staging& staging, const EventLog& log)
-      : dp_(dp), peers_(peers), sessions_(sessions), routes_(routes), staging_(staging),
+      : dp_(dp),
+        peers_(peers),
+        sessions_(sessions),
+        routes_(routes),
+        staging_(staging),
         log_(log) {}
 
   /// Our private key; peers whose public key it is are removed (WireGuard's rule).

@@ -26,7 +26,6 @@ namespace meshgate::control {
 
 using peer::PeerId;
 
-
 /// A peer as configured (config file, UAPI).
 struct PeerSettings {
   Key32 public_key{};
@@ -69,7 +68,9 @@ class Peers {
   /// period. Every change of the table calls it.
   void reclaim_allowed_ips();
 
-  PeerState* find(PeerId id) noexcept { return id < records_.size() ? records_[id].get() : nullptr; }
+  PeerState* find(PeerId id) noexcept {
+    return id < records_.size() ? records_[id].get() : nullptr;
+  }
   const PeerState* find(PeerId id) const noexcept {
     return id < records_.size() ? records_[id].get() : nullptr;
   }

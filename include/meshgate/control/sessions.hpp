@@ -1,5 +1,6 @@
-// Handshakes and sessions (protocol.md 3, 3.8-3.10, 5): our identity, the messages of types 1-3, cookies under load, the rate limiter, initiations and keepalives we send, and the
-// confirmation of a responder's session. Sessions derived here go live through KeySlots.
+// Handshakes and sessions (protocol.md 3, 3.8-3.10, 5): our identity, the messages of types 1-3,
+// cookies under load, the rate limiter, initiations and keepalives we send, and the confirmation of
+// a responder's session. Sessions derived here go live through KeySlots.
 #pragma once
 
 #include <rte_config.h>

@@ -34,7 +34,8 @@ class StreamServer {
   static constexpr Nanos kIdleTimeout = seconds(30);
 
   /// Takes a listening, non-blocking socket.
-  StreamServer(int listen_fd, Factory factory) : listen_fd_(listen_fd), factory_(std::move(factory)) {}
+  StreamServer(int listen_fd, Factory factory)
+      : listen_fd_(listen_fd), factory_(std::move(factory)) {}
   ~StreamServer();
   StreamServer(const StreamServer&) = delete;
   StreamServer& operator=(const StreamServer&) = delete;

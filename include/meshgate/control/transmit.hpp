@@ -17,8 +17,8 @@
 
 namespace meshgate::control {
 
-using peer::PeerId;
 using dataplane::PortRole;
+using peer::PeerId;
 
 /// Written by the control thread only; metrics read them relaxed.
 struct TransmitStats {

@@ -15,8 +15,8 @@
   X(not_for_us, "outer packet not addressed to the gateway's address and listen port")         \
   X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")              \
   X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")    \
-  X(stun_malformed, "STUN message on the listen port whose length field disagrees")          \
-  X(channel_data_malformed, "TURN ChannelData whose length runs past the datagram")          \
+  X(stun_malformed, "STUN message on the listen port whose length field disagrees")            \
+  X(channel_data_malformed, "TURN ChannelData whose length runs past the datagram")            \
   X(wg_bad_size, "WireGuard message of a wrong size for its type")                             \
   X(wg_no_keypair, "receiver index names no live keypair")                                     \
   X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")          \

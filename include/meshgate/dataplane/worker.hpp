@@ -120,7 +120,6 @@ class Worker {
   /// Sends what the stages queued.
   void flush();
 
-
   unsigned id() const noexcept { return id_; }
   const DropCounters& drops() const noexcept { return drops_; }
   const WorkerStats& stats() const noexcept { return stats_; }

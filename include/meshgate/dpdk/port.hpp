@@ -27,11 +27,11 @@ struct PortInfo {
   std::string name;    // device name, e.g. net_af_packet0 or 0000:03:00.0
   std::string driver;  // PMD name
   std::array<std::uint8_t, 6> mac{};
-  std::uint16_t rx_queues = 0;    // RX queues configured (see setup_port)
-  bool rss = false;               // RX spread over queues by the NIC
-  bool tx_ipv4_cksum = false;     // IPv4 header checksum offload
-  bool tx_udp_cksum = false;      // UDP checksum offload
-  std::uint16_t socket = 0;       // NUMA node (0 when unknown)
+  std::uint16_t rx_queues = 0;  // RX queues configured (see setup_port)
+  bool rss = false;             // RX spread over queues by the NIC
+  bool tx_ipv4_cksum = false;   // IPv4 header checksum offload
+  bool tx_udp_cksum = false;    // UDP checksum offload
+  std::uint16_t socket = 0;     // NUMA node (0 when unknown)
 };
 
 /// Resolves "0" / "1" (port ids) or a device name ("net_af_packet0") to a port id.

@@ -13,11 +13,11 @@
 #include <cstdint>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/base/ip.hpp"
 #include "meshgate/base/secret.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/drop.hpp"
 #include "meshgate/noise/identity.hpp"
-#include "meshgate/base/ip.hpp"
 #include "meshgate/wire/messages.hpp"
 
 namespace meshgate::noise {
@@ -57,8 +57,8 @@ class CookieSender {
 
 /// What CookieChecker::validate found, in the order protocol.md 3.8 checks them.
 enum class MacVerdict : std::uint8_t {
-  invalid_mac1,   // drop silently
-  valid_mac1,     // mac2 not checked (not under load) or not valid (under load)
+  invalid_mac1,  // drop silently
+  valid_mac1,    // mac2 not checked (not under load) or not valid (under load)
   valid_mac1_and_mac2,
 };
 
@@ -80,15 +80,13 @@ class CookieChecker {
                     const StaticIdentity& id, const Endpoint& src, Nanos now) noexcept;
 
  private:
-  MacVerdict validate(const std::uint8_t* msg, std::size_t macs_offset,
-                      const StaticIdentity& id, const Endpoint& src, bool check_mac2,
-                      Nanos now) noexcept;
-  void create_reply(wire::MessageCookieReply& out, const std::uint8_t* msg,
-                    std::size_t macs_offset, std::uint32_t sender_index,
-                    const StaticIdentity& id, const Endpoint& src, Nanos now) noexcept;
+  MacVerdict validate(const std::uint8_t* msg, std::size_t macs_offset, const StaticIdentity& id,
+                      const Endpoint& src, bool check_mac2, Nanos now) noexcept;
+  void create_reply(wire::MessageCookieReply& out, const std::uint8_t* msg, std::size_t macs_offset,
+                    std::uint32_t sender_index, const StaticIdentity& id, const Endpoint& src,
+                    Nanos now) noexcept;
   /// cookie = MAC(R_m, address bytes || port as BE16), renewing R_m when 120 s old.
-  void make_cookie(Secret<wire::spec::kCookieLen>& out, const Endpoint& src,
-                   Nanos now) noexcept;
+  void make_cookie(Secret<wire::spec::kCookieLen>& out, const Endpoint& src, Nanos now) noexcept;
 
   SecretKey secret_;  // R_m
   Nanos secret_birth_ = 0;

@@ -73,8 +73,8 @@ Status handshake_configure(Handshake& hs, const StaticIdentity& id, const Key32&
 /// Initiator: e, es, s, ss, {t}. Fills everything but the macs. `ephemeral` is for tests
 /// and known-answer vectors; null generates a fresh one.
 HandshakeDrop create_initiation(wire::MessageInitiation& out, Handshake& hs,
-                                const StaticIdentity& id, std::uint32_t local_index,
-                                WallTime wall, const SecretKey* ephemeral = nullptr) noexcept;
+                                const StaticIdentity& id, std::uint32_t local_index, WallTime wall,
+                                const SecretKey* ephemeral = nullptr) noexcept;
 
 /// Responder, step 1: tokens e, es, s. Decrypts the initiator's static key so the caller can
 /// look up the peer. Touches no peer state.
@@ -84,8 +84,7 @@ struct PendingInitiation {
   std::uint32_t sender_index = 0;
 };
 HandshakeDrop decrypt_initiation_static(const wire::MessageInitiation& msg,
-                                        const StaticIdentity& id,
-                                        PendingInitiation& out) noexcept;
+                                        const StaticIdentity& id, PendingInitiation& out) noexcept;
 
 /// Responder, step 2, with the peer found for pending.initiator_static: tokens ss, {t}, then
 /// the timestamp replay check (strictly greater) and the 20 ms flood guard; on success the
@@ -109,8 +108,8 @@ HandshakeDrop consume_initiation(const wire::MessageInitiation& msg, const Stati
 }
 
 /// Responder: e, ee, se, psk, {}. Requires INITIATION_CONSUMED; leaves RESPONSE_CREATED.
-HandshakeDrop create_response(wire::MessageResponse& out, Handshake& hs,
-                              const StaticIdentity& id, std::uint32_t local_index,
+HandshakeDrop create_response(wire::MessageResponse& out, Handshake& hs, const StaticIdentity& id,
+                              std::uint32_t local_index,
                               const SecretKey* ephemeral = nullptr) noexcept;
 
 /// Initiator: the caller found `hs` by msg.receiver_index; this checks it really is the

@@ -45,10 +45,10 @@ enum class StepResult : std::uint8_t {
 /// One side's HandshakeState for IKpsk2.
 struct Ikpsk2 {
   SymmetricState sym;
-  SecretKey e;   // local ephemeral private key
+  SecretKey e;  // local ephemeral private key
   Key32 e_pub{};
-  Key32 re{};    // remote ephemeral public key
-  Key32 rs{};    // remote static: known to the initiator, learned by the responder
+  Key32 re{};  // remote ephemeral public key
+  Key32 rs{};  // remote static: known to the initiator, learned by the responder
 
   void clear() noexcept;
 };
@@ -63,28 +63,29 @@ void ikpsk2_init(Ikpsk2& hs, const SymmetricState& initialized,
 /// Initiator writes message 1 into out (ikpsk2_msg1_len(payload.size()) bytes).
 /// `ss` is DH(S_i, S_r), precomputed by the caller. Fails only on a zero `es` or `ss`.
 [[nodiscard]] StepResult ikpsk2_write_msg1(Ikpsk2& hs, std::uint8_t* out, const SecretKey& e_priv,
-                                     const Key32& s_pub, const SecretKey& ss,
-                                     ByteSpan payload) noexcept;
+                                           const Key32& s_pub, const SecretKey& ss,
+                                           ByteSpan payload) noexcept;
 
 /// Responder reads message 1, first half: tokens e, es, s. Returns the initiator's static
 /// key in hs.rs so the caller can find the peer (and its precomputed ss) before going on.
 [[nodiscard]] StepResult ikpsk2_read_msg1_static(Ikpsk2& hs, const std::uint8_t* msg,
-                                           const SecretKey& s_priv) noexcept;
+                                                 const SecretKey& s_priv) noexcept;
 
 /// Responder reads message 1, second half: token ss and the payload (payload_len bytes
 /// written to payload_out; the message holds payload_len + 16 more bytes after s).
 [[nodiscard]] StepResult ikpsk2_read_msg1_payload(Ikpsk2& hs, const std::uint8_t* msg,
-                                            const SecretKey& ss, std::uint8_t* payload_out,
-                                            std::size_t payload_len) noexcept;
+                                                  const SecretKey& ss, std::uint8_t* payload_out,
+                                                  std::size_t payload_len) noexcept;
 
 /// Responder writes message 2 (ikpsk2_msg2_len(payload.size()) bytes).
 [[nodiscard]] StepResult ikpsk2_write_msg2(Ikpsk2& hs, std::uint8_t* out, const SecretKey& e_priv,
-                                     const SecretKey& psk, ByteSpan payload) noexcept;
+                                           const SecretKey& psk, ByteSpan payload) noexcept;
 
 /// Initiator reads message 2 (tokens e, ee, se, psk, then the payload).
 [[nodiscard]] StepResult ikpsk2_read_msg2(Ikpsk2& hs, const std::uint8_t* msg,
-                                    const SecretKey& s_priv, const SecretKey& psk,
-                                    std::uint8_t* payload_out, std::size_t payload_len) noexcept;
+                                          const SecretKey& s_priv, const SecretKey& psk,
+                                          std::uint8_t* payload_out,
+                                          std::size_t payload_len) noexcept;
 
 /// Split(): initiator -> responder key, responder -> initiator key, and the handshake hash
 /// (may be null). Wipes the whole handshake state afterwards.

@@ -11,7 +11,9 @@
 namespace meshgate::peer {
 
 /// An IPv4 address is a host-order std::uint32_t (`load_be32` of the 4 wire bytes).
-inline std::uint32_t ip4_load(const void* p) noexcept { return load_be32(p); }
+inline std::uint32_t ip4_load(const void* p) noexcept {
+  return load_be32(p);
+}
 
 /// An IPv6 address as two host-order halves: `hi` holds wire bytes 0..7, `lo` bytes 8..15.
 struct Ip6 {
@@ -66,6 +68,8 @@ struct IpPrefix {
 };
 
 /// The same conversion for single addresses.
-inline Ip6 to_ip6(const IpAddr& a) noexcept { return Ip6::load(a.bytes.data()); }
+inline Ip6 to_ip6(const IpAddr& a) noexcept {
+  return Ip6::load(a.bytes.data());
+}
 
 }  // namespace meshgate::peer

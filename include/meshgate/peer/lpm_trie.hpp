@@ -46,7 +46,8 @@ class LpmTrie {
     Key mask;  // cidr leading ones
     std::atomic<PeerId> peer;
     std::uint8_t cidr = 0;
-    std::uint8_t shift = 0;  // kBits - 1 - cidr: where the next branching bit sits (0 at full length)
+    std::uint8_t shift =
+        0;  // kBits - 1 - cidr: where the next branching bit sits (0 at full length)
     // Writer only.
     Node* parent;
     Node* peer_prev;  // this peer's nodes, in insertion order

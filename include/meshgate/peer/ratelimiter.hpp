@@ -23,8 +23,8 @@
 
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/base/time.hpp"
-#include "meshgate/wire/constants.hpp"
 #include "meshgate/peer/ip.hpp"
+#include "meshgate/wire/constants.hpp"
 
 namespace meshgate::peer {
 

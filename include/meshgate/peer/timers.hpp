@@ -10,7 +10,8 @@
 //   if (a.has(TimerAction::kSendInitiationRetry) || a.has(TimerAction::kSendInitiationNew))
 //     if (timers.prepare_initiation(now, a.has(TimerAction::kSendInitiationRetry))) {
 //       send initiation; timers.on_handshake_initiated(now);
-//       timers.on_any_authenticated_packet_sent(now); timers.on_any_authenticated_packet_traversal(now);
+//       timers.on_any_authenticated_packet_sent(now);
+//       timers.on_any_authenticated_packet_traversal(now);
 //     }
 //   ...
 //
@@ -41,7 +42,9 @@ enum class TimerAction : std::uint32_t {
 class TimerActions {
  public:
   constexpr TimerActions() = default;
-  constexpr bool has(TimerAction a) const noexcept { return (bits_ & static_cast<std::uint32_t>(a)) != 0; }
+  constexpr bool has(TimerAction a) const noexcept {
+    return (bits_ & static_cast<std::uint32_t>(a)) != 0;
+  }
   constexpr bool empty() const noexcept { return bits_ == 0; }
   constexpr void add(TimerAction a) noexcept { bits_ |= static_cast<std::uint32_t>(a); }
   constexpr void add(TimerActions o) noexcept { bits_ |= o.bits_; }
@@ -97,7 +100,9 @@ class PeerTimers {
   /// Response consumed (initiator) or first data on `next` (responder): the series ends.
   void on_handshake_complete(Nanos now, WallTime wall) noexcept;
   /// A keypair was derived (response sent or consumed): zero keys REJECT_AFTER_TIME * 3 later.
-  void on_session_derived(Nanos now) noexcept { zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout; }
+  void on_session_derived(Nanos now) noexcept {
+    zero_key_material_ = now + wire::spec::kZeroKeyMaterialTimeout;
+  }
   /// A data (non-keepalive) packet was sent: expect an answer within 15 s + jitter.
   void on_data_sent(Nanos now) noexcept;
   /// A data (non-keepalive) packet was received: answer within KEEPALIVE_TIMEOUT.

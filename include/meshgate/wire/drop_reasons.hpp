@@ -11,7 +11,6 @@
 #include <iterator>
 
 #include "meshgate/base/reasons.hpp"
-#include <iterator>
 
 // X(identifier, "description")
 #define MESHGATE_WIRE_DROP_REASONS(X)                                                 \

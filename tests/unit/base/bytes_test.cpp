@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "meshgate/base/bytes.hpp"
+
+#include <gtest/gtest.h>
 
 namespace meshgate {
 namespace {

@@ -48,7 +48,8 @@ TEST(Prometheus, PeerLcoreDropAndHandshakeSamples) {
     EXPECT_NE(t.find(want), std::string::npos) << want;
   }
   // Each metric family is declared once.
-  EXPECT_EQ(t.find("# TYPE meshgate_rx_packets_total"), t.rfind("# TYPE meshgate_rx_packets_total"));
+  EXPECT_EQ(t.find("# TYPE meshgate_rx_packets_total"),
+            t.rfind("# TYPE meshgate_rx_packets_total"));
 }
 
 TEST(Prometheus, HttpSession) {

@@ -1,17 +1,17 @@
 // The UAPI socket (protocol.md 9.1) without a gateway: a StreamServer over a UNIX socket in a
 // temporary directory, a fake device behind it, clients on the same thread.
+#include "meshgate/control/uapi_server.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-#include "meshgate/control/uapi_server.hpp"
 
 namespace meshgate::control {
 namespace {
@@ -26,7 +26,10 @@ class CountingDevice : public uapi::Device {
   }
   Key32 public_key() override { return {}; }
   int set_private_key(const SecretKey&) override { return 0; }
-  int set_listen_port(std::uint16_t p) override { port = p; return 0; }
+  int set_listen_port(std::uint16_t p) override {
+    port = p;
+    return 0;
+  }
   int set_fwmark(std::uint32_t) override { return 0; }
   int remove_all_peers() override { return 0; }
   bool has_peer(const Key32&) override { return false; }

@@ -54,15 +54,47 @@ class FakeDevice : public Device {
     }
     return 0;
   }
-  int set_listen_port(std::uint16_t p) override { ++calls; port = p; return 0; }
-  int set_fwmark(std::uint32_t m) override { ++calls; mark = m; return 0; }
-  int remove_all_peers() override { ++calls; peers.clear(); return 0; }
+  int set_listen_port(std::uint16_t p) override {
+    ++calls;
+    port = p;
+    return 0;
+  }
+  int set_fwmark(std::uint32_t m) override {
+    ++calls;
+    mark = m;
+    return 0;
+  }
+  int remove_all_peers() override {
+    ++calls;
+    peers.clear();
+    return 0;
+  }
   bool has_peer(const Key32& k) override { return peers.count(k) != 0; }
-  int add_peer(const Key32& k) override { ++calls; peers[k]; return 0; }
-  int remove_peer(const Key32& k) override { ++calls; peers.erase(k); return 0; }
-  int set_preshared_key(const Key32& k, const SecretKey& psk) override { ++calls; peers[k].psk = psk; return 0; }
-  int set_endpoint(const Key32& k, const Endpoint& e) override { ++calls; peers[k].endpoint = e; return 0; }
-  int set_persistent_keepalive(const Key32& k, std::uint16_t s) override { ++calls; peers[k].keepalive = s; return 0; }
+  int add_peer(const Key32& k) override {
+    ++calls;
+    peers[k];
+    return 0;
+  }
+  int remove_peer(const Key32& k) override {
+    ++calls;
+    peers.erase(k);
+    return 0;
+  }
+  int set_preshared_key(const Key32& k, const SecretKey& psk) override {
+    ++calls;
+    peers[k].psk = psk;
+    return 0;
+  }
+  int set_endpoint(const Key32& k, const Endpoint& e) override {
+    ++calls;
+    peers[k].endpoint = e;
+    return 0;
+  }
+  int set_persistent_keepalive(const Key32& k, std::uint16_t s) override {
+    ++calls;
+    peers[k].keepalive = s;
+    return 0;
+  }
   int replace_allowed_ips(const Key32& k, const std::vector<Prefix>& list) override {
     ++calls;
     peers[k].allowed.clear();
@@ -90,7 +122,9 @@ Key32 key(std::uint8_t b) {
   k.fill(b);
   return k;
 }
-std::string hex(std::uint8_t b) { return to_hex(as_bytes(key(b))); }
+std::string hex(std::uint8_t b) {
+  return to_hex(as_bytes(key(b)));
+}
 
 /// Sends `request` on a fresh connection; returns the reply. `open` tells whether it stayed open.
 std::string talk(FakeDevice& dev, std::string_view request, bool* open = nullptr) {
@@ -111,8 +145,9 @@ TEST(UapiGet, FormatsInterfaceThenPeersThenErrno) {
   p.endpoint = *Endpoint::parse("[2001:db8::7]:51820");
   p.keepalive = 25;
   p.allowed = {"10.9.0.2/32", "fd00::/64"};
-  const std::string want = "private_key=40" + std::string(62, '0') + "\nlisten_port=51820\nfwmark=7\n" +
-                           "public_key=" + hex(0xab) + "\npreshared_key=" + std::string(64, '0') +
+  const std::string want = "private_key=40" + std::string(62, '0') +
+                           "\nlisten_port=51820\nfwmark=7\n" + "public_key=" + hex(0xab) +
+                           "\npreshared_key=" + std::string(64, '0') +
                            "\nprotocol_version=1\nendpoint=[2001:db8::7]:51820\n"
                            "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=5\n"
                            "tx_bytes=200\nrx_bytes=100\npersistent_keepalive_interval=25\n"
@@ -139,11 +174,12 @@ TEST(UapiGet, TrailingLineIsAPositiveErrno) {
 TEST(UapiSet, WgSetconfSequence) {
   FakeDevice dev;
   dev.peers[key(9)];  // replaced
-  const std::string req = "set=1\nprivate_key=" + hex(0x11) + "\nlisten_port=4000\nfwmark=0\n" +
-                          "replace_peers=true\npublic_key=" + hex(2) + "\npreshared_key=" + hex(3) +
-                          "\nendpoint=192.0.2.1:51820\npersistent_keepalive_interval=25\n"
-                          "replace_allowed_ips=true\nallowed_ip=10.0.0.0/24\nallowed_ip=fd00::1/128\n"
-                          "protocol_version=1\n\n";
+  const std::string req =
+      "set=1\nprivate_key=" + hex(0x11) + "\nlisten_port=4000\nfwmark=0\n" +
+      "replace_peers=true\npublic_key=" + hex(2) + "\npreshared_key=" + hex(3) +
+      "\nendpoint=192.0.2.1:51820\npersistent_keepalive_interval=25\n"
+      "replace_allowed_ips=true\nallowed_ip=10.0.0.0/24\nallowed_ip=fd00::1/128\n"
+      "protocol_version=1\n\n";
   EXPECT_EQ(talk(dev, req), "errno=0\n\n");
   ASSERT_TRUE(dev.private_key);
   EXPECT_EQ(dev.private_key->data()[0], 0x11);
@@ -195,29 +231,45 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadLine{"unknown_interface_key", "set=1\nfoo=1\n\n", "errno=-22\n\n"},
         BadLine{"unknown_peer_key", "set=1\npublic_key=" + hex(5) + "\nfoo=1\n\n", "errno=-22\n\n"},
-        BadLine{"get_only_key", "set=1\npublic_key=" + hex(5) + "\nrx_bytes=1\n\n", "errno=-22\n\n"},
-        BadLine{"interface_key_after_peer", "set=1\npublic_key=" + hex(5) + "\nlisten_port=1\n\n", "errno=-22\n\n"},
-        BadLine{"replace_peers_after_peer", "set=1\npublic_key=" + hex(5) + "\nreplace_peers=true\n\n", "errno=-22\n\n"},
-        BadLine{"bad_hex_private", "set=1\nprivate_key=" + std::string(63, '0') + "g\n\n", "errno=-22\n\n"},
+        BadLine{"get_only_key", "set=1\npublic_key=" + hex(5) + "\nrx_bytes=1\n\n",
+                "errno=-22\n\n"},
+        BadLine{"interface_key_after_peer", "set=1\npublic_key=" + hex(5) + "\nlisten_port=1\n\n",
+                "errno=-22\n\n"},
+        BadLine{"replace_peers_after_peer",
+                "set=1\npublic_key=" + hex(5) + "\nreplace_peers=true\n\n", "errno=-22\n\n"},
+        BadLine{"bad_hex_private", "set=1\nprivate_key=" + std::string(63, '0') + "g\n\n",
+                "errno=-22\n\n"},
         BadLine{"short_key", "set=1\nprivate_key=0000\n\n", "errno=-22\n\n"},
-        BadLine{"bad_hex_public", "set=1\npublic_key=zz" + hex(5).substr(2) + "\n\n", "errno=-22\n\n"},
-        BadLine{"bad_hex_psk", "set=1\npublic_key=" + hex(5) + "\npreshared_key=xyz\n\n", "errno=-22\n\n"},
+        BadLine{"bad_hex_public", "set=1\npublic_key=zz" + hex(5).substr(2) + "\n\n",
+                "errno=-22\n\n"},
+        BadLine{"bad_hex_psk", "set=1\npublic_key=" + hex(5) + "\npreshared_key=xyz\n\n",
+                "errno=-22\n\n"},
         BadLine{"port_too_big", "set=1\nlisten_port=65536\n\n", "errno=-22\n\n"},
         BadLine{"port_signed", "set=1\nlisten_port=-1\n\n", "errno=-22\n\n"},
         BadLine{"port_empty", "set=1\nlisten_port=\n\n", "errno=-22\n\n"},
         BadLine{"fwmark_too_big", "set=1\nfwmark=4294967296\n\n", "errno=-22\n\n"},
         BadLine{"replace_peers_false", "set=1\nreplace_peers=false\n\n", "errno=-22\n\n"},
-        BadLine{"bad_endpoint", "set=1\npublic_key=" + hex(5) + "\nendpoint=example.org:1\n\n", "errno=-22\n\n"},
-        BadLine{"v6_endpoint_without_brackets", "set=1\npublic_key=" + hex(5) + "\nendpoint=2001:db8::1:5\n\n", "errno=-22\n\n"},
-        BadLine{"keepalive_too_big", "set=1\npublic_key=" + hex(5) + "\npersistent_keepalive_interval=65536\n\n", "errno=-22\n\n"},
-        BadLine{"allowed_ip_no_len", "set=1\npublic_key=" + hex(5) + "\nallowed_ip=10.0.0.1\n\n", "errno=-22\n\n"},
-        BadLine{"allowed_ip_bad_len", "set=1\npublic_key=" + hex(5) + "\nallowed_ip=10.0.0.0/33\n\n", "errno=-22\n\n"},
-        BadLine{"allowed_ip_garbage", "set=1\npublic_key=" + hex(5) + "\nallowed_ip=-\n\n", "errno=-22\n\n"},
-        BadLine{"remove_not_true", "set=1\npublic_key=" + hex(5) + "\nremove=yes\n\n", "errno=-22\n\n"},
-        BadLine{"protocol_version_2", "set=1\npublic_key=" + hex(5) + "\nprotocol_version=2\n\n", "errno=-22\n\n"},
+        BadLine{"bad_endpoint", "set=1\npublic_key=" + hex(5) + "\nendpoint=example.org:1\n\n",
+                "errno=-22\n\n"},
+        BadLine{"v6_endpoint_without_brackets",
+                "set=1\npublic_key=" + hex(5) + "\nendpoint=2001:db8::1:5\n\n", "errno=-22\n\n"},
+        BadLine{"keepalive_too_big",
+                "set=1\npublic_key=" + hex(5) + "\npersistent_keepalive_interval=65536\n\n",
+                "errno=-22\n\n"},
+        BadLine{"allowed_ip_no_len", "set=1\npublic_key=" + hex(5) + "\nallowed_ip=10.0.0.1\n\n",
+                "errno=-22\n\n"},
+        BadLine{"allowed_ip_bad_len",
+                "set=1\npublic_key=" + hex(5) + "\nallowed_ip=10.0.0.0/33\n\n", "errno=-22\n\n"},
+        BadLine{"allowed_ip_garbage", "set=1\npublic_key=" + hex(5) + "\nallowed_ip=-\n\n",
+                "errno=-22\n\n"},
+        BadLine{"remove_not_true", "set=1\npublic_key=" + hex(5) + "\nremove=yes\n\n",
+                "errno=-22\n\n"},
+        BadLine{"protocol_version_2", "set=1\npublic_key=" + hex(5) + "\nprotocol_version=2\n\n",
+                "errno=-22\n\n"},
         BadLine{"no_equals", "set=1\nprivate_key\n\n", "errno=-71\n\n"},
         BadLine{"space_around_equals", "set=1\nlisten_port = 5\n\n", "errno=-22\n\n"},
-        BadLine{"huge_line", "set=1\nprivate_key=" + std::string(5000, 'a') + "\n\n", "errno=-5\n\n"},
+        BadLine{"huge_line", "set=1\nprivate_key=" + std::string(5000, 'a') + "\n\n",
+                "errno=-5\n\n"},
         BadLine{"unknown_operation", "hello=1\n\n", ""},
         BadLine{"partial_line_then_gone", "set=1\nlisten_port=4242", ""}),
     [](const auto& p) { return std::string(p.param.name); });
@@ -267,21 +319,25 @@ TEST(UapiSet, RemoveThenLinesForThePeerAreIgnored) {
 TEST(UapiSet, OwnPublicKeyIsIgnored) {
   FakeDevice dev;
   dev.own = key(7);
-  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(7) + "\nallowed_ip=10.0.0.0/8\n\n"), "errno=0\n\n");
+  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(7) + "\nallowed_ip=10.0.0.0/8\n\n"),
+            "errno=0\n\n");
   EXPECT_TRUE(dev.peers.empty());
   // Still checked: a bad value for the ignored peer is an error.
-  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(7) + "\nallowed_ip=nonsense\n\n"), "errno=-22\n\n");
+  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(7) + "\nallowed_ip=nonsense\n\n"),
+            "errno=-22\n\n");
 }
 
 TEST(UapiSet, AllowedIpPrefixesAddRemoveReplace) {
   FakeDevice dev;
   dev.peers[key(1)].allowed = {"10.1.0.0/16", "10.2.0.0/16"};
   dev.peers[key(2)].allowed = {"10.9.0.0/16"};
-  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) + "\nallowed_ip=-10.1.0.0/16\nallowed_ip=10.9.0.0/16\n\n"),
+  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) +
+                          "\nallowed_ip=-10.1.0.0/16\nallowed_ip=10.9.0.0/16\n\n"),
             "errno=0\n\n");
   EXPECT_EQ(dev.peers[key(1)].allowed, (std::vector<std::string>{"10.2.0.0/16", "10.9.0.0/16"}));
   EXPECT_TRUE(dev.peers[key(2)].allowed.empty());  // stolen
-  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) + "\nreplace_allowed_ips=true\nallowed_ip=10.3.0.7/16\n\n"),
+  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) +
+                          "\nreplace_allowed_ips=true\nallowed_ip=10.3.0.7/16\n\n"),
             "errno=0\n\n");
   EXPECT_EQ(dev.peers[key(1)].allowed, (std::vector<std::string>{"10.3.0.0/16"}));
 }
@@ -291,8 +347,10 @@ TEST(UapiSet, ReplacementIsOneCallAtTheEndOfThePeerSection) {
   dev.peers[key(1)].allowed = {"10.1.0.0/16"};
   Connection c(dev);
   std::string out;
-  EXPECT_TRUE(c.feed("set=1\npublic_key=" + hex(1) + "\nreplace_allowed_ips=true\nallowed_ip=10.1.0.0/16\n" +
-                         "allowed_ip=10.2.0.0/16\nallowed_ip=-10.2.0.0/16\nallowed_ip=10.3.0.0/16\n", out));
+  EXPECT_TRUE(c.feed(
+      "set=1\npublic_key=" + hex(1) + "\nreplace_allowed_ips=true\nallowed_ip=10.1.0.0/16\n" +
+          "allowed_ip=10.2.0.0/16\nallowed_ip=-10.2.0.0/16\nallowed_ip=10.3.0.0/16\n",
+      out));
   EXPECT_EQ(dev.calls, 0);  // held back until the section ends
   EXPECT_EQ(dev.peers[key(1)].allowed, (std::vector<std::string>{"10.1.0.0/16"}));
   EXPECT_TRUE(c.feed("public_key=" + hex(2) + "\n", out));
@@ -302,13 +360,16 @@ TEST(UapiSet, ReplacementIsOneCallAtTheEndOfThePeerSection) {
 TEST(UapiSet, HeldBackReplacementAppliesOnErrorAndOnDisconnect) {
   FakeDevice dev;
   dev.peers[key(1)].allowed = {"10.1.0.0/16"};
-  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) + "\nreplace_allowed_ips=true\nallowed_ip=10.7.0.0/16\nbogus=1\n\n"),
+  EXPECT_EQ(talk(dev, "set=1\npublic_key=" + hex(1) +
+                          "\nreplace_allowed_ips=true\nallowed_ip=10.7.0.0/16\nbogus=1\n\n"),
             "errno=-22\n\n");
   EXPECT_EQ(dev.peers[key(1)].allowed, (std::vector<std::string>{"10.7.0.0/16"}));
   {
     Connection c(dev);
     std::string out;
-    EXPECT_TRUE(c.feed("set=1\npublic_key=" + hex(1) + "\nreplace_allowed_ips=true\nallowed_ip=10.8.0.0/16\nallowed_ip=10.9", out));
+    EXPECT_TRUE(c.feed("set=1\npublic_key=" + hex(1) +
+                           "\nreplace_allowed_ips=true\nallowed_ip=10.8.0.0/16\nallowed_ip=10.9",
+                       out));
     c.close();  // gone mid-line: the finished lines apply, the cut one does not
   }
   EXPECT_EQ(dev.peers[key(1)].allowed, (std::vector<std::string>{"10.8.0.0/16"}));

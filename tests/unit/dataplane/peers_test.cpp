@@ -1,12 +1,12 @@
 // Endpoint tags: the receive path's roaming check compares a packet's source with the tag its
 // keypair carries, so every change a roam can make (address, port, family) must change the tag,
 // and no endpoint may take 0, which stands for "no route".
+#include "meshgate/dataplane/peers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <set>
-
-#include "meshgate/dataplane/peers.hpp"
 
 namespace meshgate::dataplane {
 namespace {

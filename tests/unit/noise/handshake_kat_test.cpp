@@ -62,9 +62,9 @@ TEST(WireGuardKat, InitiationResponseAndKeys) {
   // TAI64N of 1700000000.123456789, whitened to a multiple of 2^24 ns.
   const SecretKey ei = secret_hex(kInitiatorEphemeral);
   wire::MessageInitiation init{};
-  ASSERT_EQ(create_initiation(init, ini, ini_id, 0x11223344, WallTime{1'700'000'000, 123456789},
-                              &ei),
-            HandshakeDrop::none);
+  ASSERT_EQ(
+      create_initiation(init, ini, ini_id, 0x11223344, WallTime{1'700'000'000, 123456789}, &ei),
+      HandshakeDrop::none);
   to_res.add_macs(init, now);
   EXPECT_EQ(hex_of(init), kInitiation);
 

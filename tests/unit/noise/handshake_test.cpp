@@ -220,8 +220,7 @@ TEST(Handshake, EveryBitFlipInResponseIsRejected) {
   auto init = p.initiation();
   ASSERT_EQ(p.b_receives(init), HandshakeDrop::none);
   const auto resp = p.response();
-  for (std::size_t i = 0; i < offsetof(wire::MessageResponse, macs) + wire::spec::kMacLen;
-       ++i) {
+  for (std::size_t i = 0; i < offsetof(wire::MessageResponse, macs) + wire::spec::kMacLen; ++i) {
     for (int bit = 0; bit < 8; ++bit) {
       auto bad = resp;
       wire::message_bytes(bad)[i] ^= static_cast<std::uint8_t>(1u << bit);
@@ -277,8 +276,7 @@ TEST(Handshake, RejectsAllZeroDiffieHellman) {
   // Small-order points: the identity (all zero) and a point of order 8 (RFC 7748 / kernel
   // curve25519 selftest). DH with them is all zero whatever the scalar.
   Key32 order8{};
-  ASSERT_TRUE(from_hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
-                       order8));
+  ASSERT_TRUE(from_hex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", order8));
   for (const Key32& bad_key : {Key32{}, order8}) {
     Handshake hs;
     EXPECT_FALSE(handshake_configure(hs, p.a.id, bad_key, nullptr).ok());
@@ -317,8 +315,7 @@ TEST(Handshake, UnknownPeerIsDropped) {
   Pair p;
   auto init = p.initiation();
   auto nobody = [](const Key32&) -> Handshake* { return nullptr; };
-  EXPECT_EQ(consume_initiation(init, p.b.id, nobody, p.now, nullptr),
-            HandshakeDrop::unknown_peer);
+  EXPECT_EQ(consume_initiation(init, p.b.id, nobody, p.now, nullptr), HandshakeDrop::unknown_peer);
   // The two-step API hands out the initiator's static key for the lookup.
   PendingInitiation pending;
   ASSERT_EQ(decrypt_initiation_static(init, p.b.id, pending), HandshakeDrop::none);

@@ -1,5 +1,7 @@
 // The Noise core against known answers: the cacophony Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s
 // vector byte for byte, and WireGuard's C0 / H0 (protocol.md 1.1, 12, 13).
+#include "meshgate/noise/ikpsk2.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -9,7 +11,6 @@
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/crypto/x25519.hpp"
 #include "meshgate/noise/handshake.hpp"
-#include "meshgate/noise/ikpsk2.hpp"
 #include "noise_vectors.hpp"
 
 namespace meshgate::noise {
@@ -30,7 +31,9 @@ SecretKey secret_hex(const char* s) {
   return k;
 }
 
-std::string hex_of(ByteSpan b) { return to_hex(b); }
+std::string hex_of(ByteSpan b) {
+  return to_hex(b);
+}
 
 TEST(NoiseVector, CacophonyIkpsk2ChaChaPolyBlake2s) {
   const SecretKey i_s = secret_hex(V::kInitStatic);
@@ -73,8 +76,7 @@ TEST(NoiseVector, CacophonyIkpsk2ChaChaPolyBlake2s) {
   ASSERT_EQ(ikpsk2_write_msg2(res, m2.data(), r_e, psk, p2), StepResult::ok);
   EXPECT_EQ(hex_of(m2), V::kMessages[1].ciphertext);
   std::vector<std::uint8_t> got2(p2.size());
-  ASSERT_EQ(ikpsk2_read_msg2(ini, m2.data(), i_s, psk, got2.data(), got2.size()),
-            StepResult::ok);
+  ASSERT_EQ(ikpsk2_read_msg2(ini, m2.data(), i_s, psk, got2.data(), got2.size()), StepResult::ok);
   EXPECT_EQ(got2, p2);
 
   // Split and the handshake hash.

@@ -1,8 +1,9 @@
 // Allowed-IPs table: hand-written cases in the spirit of the kernel allowedips selftest, a
 // randomized comparison against a naive longest-prefix model, and concurrent readers.
-#include <gtest/gtest.h>
+#include "meshgate/peer/allowed_ips.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,8 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "meshgate/peer/allowed_ips.hpp"
 
 namespace meshgate::peer {
 namespace {
@@ -266,7 +265,8 @@ Key random_key(std::mt19937_64& rng, const std::vector<Key>& bases) {
   const unsigned flip_from = static_cast<unsigned>(rng() % (sizeof(Key) * 8));
   Key noise = static_cast<Key>(rng());
   if constexpr (sizeof(Key) > 8) noise = (noise << 64) | rng();
-  const Key low = flip_from == 0 ? ~Key{0} : static_cast<Key>((Key{1} << (sizeof(Key) * 8 - flip_from)) - 1);
+  const Key low =
+      flip_from == 0 ? ~Key{0} : static_cast<Key>((Key{1} << (sizeof(Key) * 8 - flip_from)) - 1);
   return k ^ (noise & low);
 }
 
@@ -285,7 +285,7 @@ void run_randomized(std::uint64_t seed, int ops, unsigned peers) {
   auto random_cidr = [&] {
     const unsigned r = static_cast<unsigned>(rng() % 100);
     if (r == 0) return static_cast<unsigned>(rng() % (kBits + 1));  // anything, /0 included
-    if (r < 30) return kBits;                                        // host routes
+    if (r < 30) return kBits;                                       // host routes
     return kBits / 4 + static_cast<unsigned>(rng() % (kBits * 3 / 4));
   };
   std::size_t hits = 0;
@@ -299,7 +299,8 @@ void run_randomized(std::uint64_t seed, int ops, unsigned peers) {
       Key a;
       if (!model.entries().empty() && rng() % 2 == 0) {
         auto it = model.entries().begin();
-        std::advance(it, static_cast<long>(rng() % std::min<std::size_t>(model.entries().size(), 64)));
+        std::advance(it,
+                     static_cast<long>(rng() % std::min<std::size_t>(model.entries().size(), 64)));
         a = it->first.first | (random_key(rng, bases) & ~LpmTrie<Key>::mask_of(it->first.second));
       } else {
         a = random_key(rng, bases);
@@ -426,7 +427,8 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
     std::uint64_t n = 0;
     std::uint64_t local_bad = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      for (std::size_t i = 0; i < probes.size(); ++i) local_bad += !sched.ok(i, table.lookup(probes[i]));
+      for (std::size_t i = 0; i < probes.size(); ++i)
+        local_bad += !sched.ok(i, table.lookup(probes[i]));
       for (std::size_t i = 0; i < probes.size(); i += AllowedIps::kMaxBurst) {
         PeerId got[AllowedIps::kMaxBurst];
         table.lookup_burst(&probes[i], got, AllowedIps::kMaxBurst);

@@ -1,10 +1,10 @@
 // Handshake rate limiter: the kernel selftest/ratelimiter.c timing table with injected time,
 // independence of sources, IPv6 /64 grouping, the table bound and idle expiry.
+#include "meshgate/peer/ratelimiter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
-
-#include "meshgate/peer/ratelimiter.hpp"
 
 namespace meshgate::peer {
 namespace {
@@ -19,9 +19,8 @@ struct Step {
 
 // Burst of 5, refused; one token after 50 ms, refused; two after 100 ms, refused.
 constexpr Step kTimings[] = {
-    {true, 0},  {true, 0},  {true, 0},  {true, 0},           {true, 0},
-    {false, 0}, {true, kCostMs}, {false, 0}, {true, kCostMs * 2}, {true, 0},
-    {false, 0},
+    {true, 0},       {true, 0},  {true, 0},           {true, 0}, {true, 0},  {false, 0},
+    {true, kCostMs}, {false, 0}, {true, kCostMs * 2}, {true, 0}, {false, 0},
 };
 static_assert(std::size(kTimings) == kBurst + 6);
 
@@ -90,7 +89,7 @@ TEST(RateLimiter, TableIsBoundedAndIdleEntriesExpire) {
   for (std::uint32_t i = 0; i < kMax; ++i) ASSERT_TRUE(rl.allow(i, now)) << i;
   EXPECT_EQ(rl.size(), kMax);
   EXPECT_FALSE(rl.allow(static_cast<std::uint32_t>(kMax), now));  // full: new sources refused
-  EXPECT_TRUE(rl.allow(0u, now));                                   // known ones still served
+  EXPECT_TRUE(rl.allow(0u, now));                                 // known ones still served
   EXPECT_EQ(rl.size(), kMax);
 
   now += millis(999);

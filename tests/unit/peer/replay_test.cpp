@@ -1,13 +1,13 @@
 // Replay window: the kernel selftest/counter.c table (34 numbered cases and the full-window
 // sweeps), wireguard-go style cases with a small limit, and a randomized comparison against a
 // naive model that remembers every accepted counter.
+#include "meshgate/peer/replay.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <random>
 #include <set>
-
-#include "meshgate/peer/replay.hpp"
 
 namespace meshgate::peer {
 namespace {
@@ -23,40 +23,40 @@ struct Case {
 
 // Kernel selftest/counter.c, cases 1..34, in order on one window.
 constexpr Case kCounterTable[] = {
-    {0, true},                          // 1
-    {1, true},                          // 2
-    {1, false},                         // 3
-    {9, true},                          // 4
-    {8, true},                          // 5
-    {7, true},                          // 6
-    {7, false},                         // 7
-    {T_LIM, true},                      // 8
-    {T_LIM - 1, true},                  // 9
-    {T_LIM - 1, false},                 // 10
-    {T_LIM - 2, true},                  // 11
-    {2, true},                          // 12
-    {2, false},                         // 13
-    {T_LIM + 16, true},                 // 14
-    {3, false},                         // 15
-    {T_LIM + 16, false},                // 16
-    {T_LIM * 4, true},                  // 17
-    {T_LIM * 4 - (T_LIM - 1), true},    // 18
-    {10, false},                        // 19
-    {T_LIM * 4 - T_LIM, false},         // 20
-    {T_LIM * 4 - (T_LIM + 1), false},   // 21
-    {T_LIM * 4 - (T_LIM - 2), true},    // 22
-    {T_LIM * 4 + 1 - T_LIM, false},     // 23
-    {0, false},                         // 24
-    {RAM, false},                       // 25
-    {RAM - 1, true},                    // 26
-    {RAM, false},                       // 27
-    {RAM - 1, false},                   // 28
-    {RAM - 2, true},                    // 29
-    {RAM + 1, false},                   // 30
-    {RAM + 2, false},                   // 31
-    {RAM - 2, false},                   // 32
-    {RAM - 3, true},                    // 33
-    {0, false},                         // 34
+    {0, true},                         // 1
+    {1, true},                         // 2
+    {1, false},                        // 3
+    {9, true},                         // 4
+    {8, true},                         // 5
+    {7, true},                         // 6
+    {7, false},                        // 7
+    {T_LIM, true},                     // 8
+    {T_LIM - 1, true},                 // 9
+    {T_LIM - 1, false},                // 10
+    {T_LIM - 2, true},                 // 11
+    {2, true},                         // 12
+    {2, false},                        // 13
+    {T_LIM + 16, true},                // 14
+    {3, false},                        // 15
+    {T_LIM + 16, false},               // 16
+    {T_LIM * 4, true},                 // 17
+    {T_LIM * 4 - (T_LIM - 1), true},   // 18
+    {10, false},                       // 19
+    {T_LIM * 4 - T_LIM, false},        // 20
+    {T_LIM * 4 - (T_LIM + 1), false},  // 21
+    {T_LIM * 4 - (T_LIM - 2), true},   // 22
+    {T_LIM * 4 + 1 - T_LIM, false},    // 23
+    {0, false},                        // 24
+    {RAM, false},                      // 25
+    {RAM - 1, true},                   // 26
+    {RAM, false},                      // 27
+    {RAM - 1, false},                  // 28
+    {RAM - 2, true},                   // 29
+    {RAM + 1, false},                  // 30
+    {RAM + 2, false},                  // 31
+    {RAM - 2, false},                  // 32
+    {RAM - 3, true},                   // 33
+    {0, false},                        // 34
 };
 static_assert(std::size(kCounterTable) == 34);
 

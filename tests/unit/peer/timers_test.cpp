@@ -1,17 +1,19 @@
 // Peer timers: each timer of protocol.md 5 on a fake clock, driven the way the
 // control thread drives them (expire, carry out, report through the hooks).
+#include "meshgate/peer/timers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
 
-#include "meshgate/peer/timers.hpp"
-
 namespace meshgate::peer {
 namespace {
 
 Nanos g_jitter = millis(200);
-Nanos fixed_jitter() noexcept { return g_jitter; }
+Nanos fixed_jitter() noexcept {
+  return g_jitter;
+}
 
 // Plays the control thread: carries out actions and reports sends through the hooks.
 struct Driver {
@@ -181,7 +183,7 @@ TEST_F(TimersTest, PassiveKeepaliveAfterDataReceived) {
 TEST_F(TimersTest, NoPassiveKeepaliveIfSomethingWasSent) {
   Driver d;
   d.data_received(seconds(1));
-  d.data_sent(seconds(4));  // our answer carries the acknowledgement
+  d.data_sent(seconds(4));               // our answer carries the acknowledgement
   d.received_authenticated(seconds(5));  // and the peer answers (keeps new_handshake quiet)
   d.run_until(seconds(30));
   EXPECT_TRUE(d.keepalives.empty());

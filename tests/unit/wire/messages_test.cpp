@@ -1,9 +1,9 @@
 // Wire layouts, classification and padding (protocol.md 2).
+#include "meshgate/wire/messages.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::wire {
 namespace {

@@ -244,10 +244,17 @@ constexpr Rule kGatewayKeys[] = {
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        auto e = Endpoint::parse(v);
        if (!e || e->port == 0) {
-         return Status(invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
+         return Status(
+             invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
        }
        c.cfg.gateway.metrics_listen = std::string(v);
        return ok_status();
+     }},
+    {"StunServer", kRepeatable,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t line) {
+       Status st = parse_stun_servers(k, v, c.cfg.gateway.stun_servers);
+       c.stun_server_lines.resize(c.cfg.gateway.stun_servers.size(), line);
+       return st;
      }},
     {"Profile", kSingle,
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t) {

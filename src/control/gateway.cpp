@@ -129,6 +129,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
     auto id = ctl.add_peer(s, now);
     if (!id) return Error{cfg.source + ":" + std::to_string(p.line) + ": peer: " + id.error()};
   }
+  gw->control_->stun().set_servers(cfg.gateway.stun_servers, now);
   return gw;
 }
 

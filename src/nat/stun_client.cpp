@@ -187,7 +187,8 @@ void StunClient::timed_out(Transaction& t, Nanos now) {
   ++stats_.timeouts;
   events_.push_back({.kind = StunEvent::Kind::timeout,
                      .server = t.to,
-                     .what = step_name(static_cast<int>(t.step))});
+                     .what = step_name(static_cast<int>(t.step)),
+                     .probe = t.step != Step::binding});
   if (t.step == Step::binding) return binding_failed(now);  // the timeout already waited
   probe_silent(t.step, now);
 }
@@ -253,7 +254,8 @@ void StunClient::error_event(const stun::Message& m, const Transaction& t) {
   events_.push_back({.kind = StunEvent::Kind::error_response,
                      .server = t.to,
                      .error_code = code ? code->code : std::uint16_t{0},
-                     .what = step_name(static_cast<int>(t.step))});
+                     .what = step_name(static_cast<int>(t.step)),
+                     .probe = t.step != Step::binding});
 }
 
 void StunClient::binding_answered(const stun::Message& m, const Endpoint& mapped, Nanos now) {

@@ -169,7 +169,8 @@ struct StunEvent {
   Endpoint previous;
   NatClass nat;
   std::uint16_t error_code = 0;
-  const char* what = "";  // "binding", "filtering test II", ...
+  const char* what = "";  // "binding", "filtering test II (change address and port)", ...
+  bool probe = false;     // an RFC 5780 test, where silence is an expected answer
 };
 
 struct StunClientStats {

@@ -9,7 +9,9 @@ namespace {
 
 /// A relaxed read of a counter its owning lcore writes without atomics (x86 and arm64 load a
 /// naturally aligned 64-bit word in one access; the value may be a few packets old).
-std::uint64_t peek(const std::uint64_t& v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
+std::uint64_t peek(const std::uint64_t& v) {
+  return __atomic_load_n(&v, __ATOMIC_RELAXED);
+}
 
 LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   LcoreMetrics l;
@@ -40,6 +42,34 @@ LcoreMetrics control_metrics(const Control& c) {
   return l;
 }
 
+/// Address discovery, read on the control thread (the STUN part is its own).
+NatMetrics nat_metrics(const Control& c) {
+  NatMetrics n;
+  const nat::StunClient& client = c.stun().client();
+  n.servers = client.servers();
+  const nat::Reflexive& r = client.reflexive();
+  n.reflexive = r.address;
+  n.reflexive_server = r.server;
+  if (r.address.known()) {
+    n.reflexive_age_seconds = static_cast<std::uint64_t>((c.now() - r.confirmed) / kNsPerSec);
+  }
+  const nat::NatClass& k = client.nat();
+  n.mapping = nat::to_string(k.mapping);
+  n.filtering = nat::to_string(k.filtering);
+  n.nat_class = k.short_name();
+  n.description = k.describe();
+  const nat::StunClientStats& st = client.stats();
+  n.requests = st.requests_sent;
+  n.retransmissions = st.retransmissions;
+  n.not_sent = c.stun().stats().not_sent;
+  n.timeouts = st.timeouts;
+  n.address_changes = st.address_changes;
+  for (std::size_t i = 0; i <= nat::kStunVerdictCount; ++i) {
+    n.messages.emplace_back(nat::to_string(static_cast<nat::StunVerdict>(i)), st.verdicts[i]);
+  }
+  return n;
+}
+
 }  // namespace
 
 MetricsSnapshot Gateway::metrics() const {
@@ -60,20 +90,22 @@ MetricsSnapshot Gateway::metrics() const {
     p.handshakes = ps.handshakes;
     p.last_handshake = ps.timers.last_handshake();
   }
-  for (const auto& w : workers_) s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
+  for (const auto& w : workers_)
+    s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
   s.lcores.push_back(control_metrics(c));
   const ControlStats st = c.stats();
   s.handshake_events = {
-      {"initiations_sent", st.initiations_sent},     {"initiations_received", st.initiations_received},
-      {"responses_sent", st.responses_sent},         {"responses_received", st.responses_received},
-      {"cookies_sent", st.cookies_sent},             {"cookies_received", st.cookies_received},
-      {"keepalives_sent", st.keepalives_sent},       {"rate_limited", st.rate_limited},
+      {"initiations_sent", st.initiations_sent}, {"initiations_received", st.initiations_received},
+      {"responses_sent", st.responses_sent},     {"responses_received", st.responses_received},
+      {"cookies_sent", st.cookies_sent},         {"cookies_received", st.cookies_received},
+      {"keepalives_sent", st.keepalives_sent},   {"rate_limited", st.rate_limited},
   };
   for (std::size_t i = 1; i <= noise::kHandshakeDropCount; ++i) {
     s.handshake_events.emplace_back(
         "rejected_" + std::string(noise::to_string(static_cast<noise::HandshakeDrop>(i))),
         st.handshake_drops[i]);
   }
+  s.nat = nat_metrics(c);
   return s;
 }
 

@@ -13,6 +13,7 @@
 #include "meshgate/config/gateway_settings.hpp"
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/dpdk/eal.hpp"
+#include "status.hpp"
 
 namespace {
 
@@ -27,13 +28,16 @@ void usage(FILE* out) {
       "usage: meshgate --config FILE [--profile FILE]\n"
       "       meshgate --check-config FILE [--profile FILE]\n"
       "       meshgate --strip FILE\n"
+      "       meshgate --status FILE\n"
       "\n"
       "  --config FILE        wg-quick style config with a [Gateway] section; the tunnel (and\n"
       "                       UAPI socket) is named after the file, without .conf\n"
       "  --profile FILE       DPDK EAL profile (default: the config's Gateway.Profile)\n"
       "  --check-config FILE  validate the config (and profile) and exit\n"
       "  --strip FILE         print the config's wg-syntax part, for `wg syncconf TUNNEL\n"
-      "                       <(meshgate --strip FILE)` on a running gateway\n",
+      "                       <(meshgate --strip FILE)` on a running gateway\n"
+      "  --status FILE        the running gateway's reflexive address, NAT class and STUN\n"
+      "                       counters, read from its MetricsListen endpoint\n",
       out);
 }
 
@@ -63,6 +67,7 @@ int parse_args(int argc, char** argv, Args& a) {
                                     {"check-config", required_argument, nullptr, 'k'},
                                     {"profile", required_argument, nullptr, 'p'},
                                     {"strip", required_argument, nullptr, 's'},
+                                    {"status", required_argument, nullptr, 'S'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "c:k:p:s:h", kOptions, nullptr)) != -1;) {
@@ -84,6 +89,8 @@ int parse_args(int argc, char** argv, Args& a) {
       case 'h':
         usage(stdout);
         return 0;
+      case 'S':
+        return meshgate::app::print_status(optarg);
       default:
         usage(stderr);
         return 2;

@@ -1,5 +1,6 @@
 #include "config_checks.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "meshgate/config/ini.hpp"
@@ -82,6 +83,23 @@ Status check_next_hops(const ConfigCtx& c) {
   return ok_status();
 }
 
+/// A STUN request leaves from an OuterAddress of the server's family; without one the server
+/// could never answer, and that is a mistake to report now rather than a timeout later.
+Status check_stun_servers(const ConfigCtx& c) {
+  const GatewaySection& g = c.cfg.gateway;
+  for (std::size_t i = 0; i < g.stun_servers.size(); ++i) {
+    const Endpoint& s = g.stun_servers[i];
+    const bool reachable =
+        std::any_of(g.outer_addresses.begin(), g.outer_addresses.end(),
+                    [&](const InterfaceAddress& a) { return a.addr.family == s.addr.family; });
+    if (!reachable) {
+      return Error{where(c.cfg.source, c.stun_server_lines[i]) + "StunServer " + s.str() +
+                   " is IPv" + (s.addr.is_v4() ? "4" : "6") + " and no OuterAddress is"};
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line) {
@@ -101,7 +119,7 @@ Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line) {
 
 Status check_whole_config(const ConfigCtx& c) {
   for (Status (*check)(const ConfigCtx&) :
-       {check_required, check_peer_keys, check_mtu, check_next_hops}) {
+       {check_required, check_peer_keys, check_mtu, check_next_hops, check_stun_servers}) {
     if (Status st = check(c); !st) return st;
   }
   return ok_status();

@@ -23,7 +23,8 @@ struct ConfigCtx {
   std::size_t mtu_line = 0;
   std::size_t outer_gateway_line = 0;
   std::size_t inner_gateway_line = 0;
-  std::vector<std::size_t> peer_key_lines;  // per peer: line of its PublicKey, 0 = none
+  std::vector<std::size_t> stun_server_lines;  // per STUN server: its StunServer line
+  std::vector<std::size_t> peer_key_lines;     // per peer: line of its PublicKey, 0 = none
   // Every AllowedIPs prefix -> (peer index, line), to refuse a prefix in two peers.
   using RouteKey = std::tuple<std::uint8_t, std::array<std::uint8_t, 16>, std::uint8_t>;
   std::map<RouteKey, std::pair<std::size_t, std::size_t>> routes;
@@ -36,7 +37,8 @@ struct ConfigCtx {
 /// peer already routes is an error.
 Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line);
 
-/// Required sections and keys, unique and foreign peer keys, MTU against IPv6, next hops on-link.
+/// Required sections and keys, unique and foreign peer keys, MTU against IPv6, next hops on-link,
+/// STUN servers reachable from an OuterAddress.
 /// Messages carry their location.
 Status check_whole_config(const ConfigCtx& c);
 

@@ -250,6 +250,12 @@ constexpr Rule kGatewayKeys[] = {
        c.cfg.gateway.metrics_listen = std::string(v);
        return ok_status();
      }},
+    {"StunServer", kRepeatable,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t line) {
+       Status st = parse_stun_servers(k, v, c.cfg.gateway.stun_servers);
+       c.stun_server_lines.resize(c.cfg.gateway.stun_servers.size(), line);
+       return st;
+     }},
     {"Profile", kSingle,
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t) {
        std::filesystem::path p(v);

@@ -1,5 +1,6 @@
 #include "values.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -115,6 +116,41 @@ Status parse_next_hops(std::string_view key, std::string_view v, std::optional<I
                          " next hops; at most one per family");
     }
     slot = *a;
+  }
+  return ok_status();
+}
+
+namespace {
+
+/// One StunServer item; nullopt unless it is an IP literal with an optional non-zero port.
+std::optional<Endpoint> stun_server(std::string_view item) {
+  if (auto a = IpAddr::parse(item)) return Endpoint{*a, kDefaultStunPort};  // bare v4 or v6
+  if (item.size() > 2 && item.front() == '[' && item.back() == ']') {
+    if (auto a = IpAddr::parse(item.substr(1, item.size() - 2))) {
+      return Endpoint{*a, kDefaultStunPort};
+    }
+  }
+  auto e = Endpoint::parse(item);
+  if (!e || e->port == 0) return std::nullopt;
+  return e;
+}
+
+}  // namespace
+
+Status parse_stun_servers(std::string_view key, std::string_view v, std::vector<Endpoint>& out) {
+  auto items = split_list(key, v);
+  if (!items) return Error{items.error()};
+  for (std::string_view item : *items) {
+    const auto e = stun_server(item);
+    if (!e) {
+      return invalid(key, item,
+                     "expected an IP address with an optional port, e.g. 192.0.2.1, "
+                     "192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)");
+    }
+    if (std::find(out.begin(), out.end(), *e) != out.end()) {
+      return invalid(key, item, "this STUN server is already listed");
+    }
+    out.push_back(*e);
   }
   return ok_status();
 }

@@ -48,6 +48,10 @@ Status parse_addresses(std::string_view key, std::string_view v,
 Status parse_next_hops(std::string_view key, std::string_view v, std::optional<IpAddr>& v4,
                        std::optional<IpAddr>& v6);
 
+/// Comma list of STUN servers, appended to `out`: "ip", "ip:port", "[v6]" or "[v6]:port" (IP
+/// literals only; the port defaults to kDefaultStunPort). The same server twice is an error.
+Status parse_stun_servers(std::string_view key, std::string_view v, std::vector<Endpoint>& out);
+
 /// A DPDK port: a port id (0..65535) or a device name such as net_af_packet0 or 0000:03:00.0.
 Status parse_port_ref(std::string_view key, std::string_view v, std::optional<std::string>& out);
 

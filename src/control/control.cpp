@@ -22,7 +22,8 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
       sessions_({dp, peers_, keys_, routes_, staging_, neighbours_, tx_, drops_, log_}),
       config_(dp, peers_, sessions_, routes_, staging_, log_),
       timers_(dp, peers_),
-      local_(dp, tx_, drops_) {
+      local_(dp, tx_, drops_),
+      stun_(dp, tx_, neighbours_, drops_, log_) {
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
 }
 
@@ -46,6 +47,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     last_timer_run_ = now;
     run_timers(now, wall);
     neighbours_.tick(now);
+    stun_.tick(now);
     for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
@@ -83,9 +85,7 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
     case dataplane::ToControl::resolve:
       return neighbours_.resolve(m, now);
     case dataplane::ToControl::outer_stun:
-      drops_.add(dataplane::Drop::control_rejected);  // no STUN client yet
-      rte_pktmbuf_free(m);
-      return;
+      return stun_.handle(m, now);
   }
   drops_.add(dataplane::Drop::peer_removed);
   rte_pktmbuf_free(m);

@@ -175,6 +175,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   // The control thread sends on the TX queue after the workers' (or through the relay ring).
   gw->control_ = std::make_unique<Control>(dp, static_cast<std::uint16_t>(settings.workers));
   if (auto st = add_config_peers(gw->control_->config(), cfg); !st) return Error{st.error()};
+  gw->control_->stun().set_servers(cfg.gateway.stun_servers, monotonic_now());
   return gw;
 }
 

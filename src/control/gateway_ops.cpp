@@ -42,6 +42,34 @@ LcoreMetrics control_metrics(const Control& c) {
   return l;
 }
 
+/// Address discovery, read on the control thread (the STUN part is its own).
+NatMetrics nat_metrics(const Control& c) {
+  NatMetrics n;
+  const nat::StunClient& client = c.stun().client();
+  n.servers = client.servers();
+  const nat::Reflexive& r = client.reflexive();
+  n.reflexive = r.address;
+  n.reflexive_server = r.server;
+  if (r.address.known()) {
+    n.reflexive_age_seconds = static_cast<std::uint64_t>((c.now() - r.confirmed) / kNsPerSec);
+  }
+  const nat::NatClass& k = client.nat();
+  n.mapping = nat::to_string(k.mapping);
+  n.filtering = nat::to_string(k.filtering);
+  n.nat_class = k.short_name();
+  n.description = k.describe();
+  const nat::StunClientStats& st = client.stats();
+  n.requests = st.requests_sent;
+  n.retransmissions = st.retransmissions;
+  n.not_sent = c.stun().stats().not_sent;
+  n.timeouts = st.timeouts;
+  n.address_changes = st.address_changes;
+  for (std::size_t i = 0; i <= nat::kStunVerdictCount; ++i) {
+    n.messages.emplace_back(nat::to_string(static_cast<nat::StunVerdict>(i)), st.verdicts[i]);
+  }
+  return n;
+}
+
 }  // namespace
 
 MetricsSnapshot Gateway::metrics() const {
@@ -77,6 +105,7 @@ MetricsSnapshot Gateway::metrics() const {
         "rejected_" + std::string(noise::to_string(static_cast<noise::HandshakeDrop>(i))),
         st.handshake_drops[i]);
   }
+  s.nat = nat_metrics(c);
   return s;
 }
 

@@ -1,5 +1,8 @@
 #include "meshgate/control/metrics.hpp"
 
+#include <map>
+#include <optional>
+
 #include "meshgate/dataplane/drops.hpp"
 
 namespace meshgate::control {
@@ -34,6 +37,43 @@ std::string label(const char* k, const std::string& v) {
     s += c;
   }
   return s + "\"";
+}
+
+/// Address discovery: one info sample carrying the state as labels (the Prometheus way to
+/// expose strings), and counters. Nothing when no STUN server is configured.
+void write_nat(Writer& w, const NatMetrics& n) {
+  if (n.servers.empty()) return;
+  w.help("meshgate_nat_info", "gauge",
+         "reflexive address of the listen port (empty: not learnt yet), the server that said it, "
+         "and the NAT's behaviour per RFC 5780");
+  const auto ep = [](const Endpoint& e) { return e.known() ? e.str() : std::string(); };
+  std::string labels = label("reflexive", ep(n.reflexive));
+  for (const std::string& l : {label("server", ep(n.reflexive_server)), label("mapping", n.mapping),
+                               label("filtering", n.filtering), label("class", n.nat_class),
+                               label("description", n.description)}) {
+    labels.append(",").append(l);
+  }
+  w.sample("meshgate_nat_info", labels, 1);
+  if (n.reflexive.known()) {
+    w.help("meshgate_stun_reflexive_age_seconds", "gauge",
+           "seconds since a STUN server last confirmed the reflexive address");
+    w.sample("meshgate_stun_reflexive_age_seconds", "", n.reflexive_age_seconds);
+  }
+  w.help("meshgate_stun_requests_total", "counter",
+         "STUN requests: first transmissions, retransmissions, and requests that could not be "
+         "sent");
+  w.sample("meshgate_stun_requests_total", label("kind", "first"), n.requests);
+  w.sample("meshgate_stun_requests_total", label("kind", "retransmission"), n.retransmissions);
+  w.sample("meshgate_stun_requests_total", label("kind", "not_sent"), n.not_sent);
+  w.help("meshgate_stun_timeouts_total", "counter", "STUN transactions that got no answer");
+  w.sample("meshgate_stun_timeouts_total", "", n.timeouts);
+  w.help("meshgate_stun_reflexive_changes_total", "counter",
+         "times a known reflexive address was replaced by another");
+  w.sample("meshgate_stun_reflexive_changes_total", "", n.address_changes);
+  w.help("meshgate_stun_messages_total", "counter", "STUN messages received, by verdict");
+  for (const auto& [verdict, v] : n.messages) {
+    w.sample("meshgate_stun_messages_total", label("verdict", verdict), v);
+  }
 }
 
 }  // namespace
@@ -103,7 +143,8 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     if (c.help != nullptr) w.help(c.name, "counter", c.help);
     for (const LcoreMetrics& l : s.lcores) {
       std::string labels = label("lcore", l.name);
-      if (c.port != nullptr) labels += "," + label("port", c.port);
+      // append, not `+= "," + ...`: GCC 12 warns (-Wrestrict, a false positive) on the latter.
+      if (c.port != nullptr) labels.append(",").append(label("port", c.port));
       w.sample(c.name, labels, l.*c.field);
     }
   }
@@ -118,6 +159,104 @@ std::string format_prometheus(const MetricsSnapshot& s) {
          "handshake messages and outcomes on the control thread");
   for (const auto& [name, v] : s.handshake_events)
     w.sample("meshgate_handshake_events_total", label("event", name), v);
+  write_nat(w, s.nat);
+  return out;
+}
+
+namespace {
+
+/// One sample line of the exposition format: name{k="v",...} value.
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::string value;
+};
+
+/// Reads `"..."` at s[i] (i on the opening quote) with the format's three escapes; advances i.
+std::optional<std::string> quoted(std::string_view s, std::size_t& i) {
+  std::string v;
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '"') return ++i, v;
+    if (s[i] == '\\' && i + 1 < s.size()) {
+      ++i;
+      v += s[i] == 'n' ? '\n' : s[i];
+    } else {
+      v += s[i];
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Sample> parse_sample(std::string_view line) {
+  Sample out;
+  std::size_t i = line.find_first_of("{ ");
+  if (line.empty() || line[0] == '#' || i == std::string_view::npos) return std::nullopt;
+  out.name = std::string(line.substr(0, i));
+  if (line[i] == '{') {
+    for (++i; i < line.size() && line[i] != '}';) {
+      const std::size_t eq = line.find('=', i);
+      if (eq == std::string_view::npos || eq + 1 >= line.size()) return std::nullopt;
+      const std::string key(line.substr(i, eq - i));
+      i = eq + 1;
+      auto v = quoted(line, i);
+      if (!v) return std::nullopt;
+      out.labels[key] = *v;
+      if (i < line.size() && line[i] == ',') ++i;
+    }
+    ++i;  // past '}'
+  }
+  if (i >= line.size()) return std::nullopt;
+  out.value = std::string(line.substr(line.find_first_not_of(' ', i)));
+  return out;
+}
+
+std::vector<Sample> parse_samples(std::string_view text) {
+  std::vector<Sample> out;
+  while (!text.empty()) {
+    const std::size_t nl = text.find('\n');
+    if (auto s = parse_sample(text.substr(0, nl))) out.push_back(std::move(*s));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> format_nat_status(std::string_view prometheus_text) {
+  const std::vector<Sample> samples = parse_samples(prometheus_text);
+  std::map<std::string, std::string> counters;  // "requests_total{kind=first}" -> "12"
+  const Sample* info = nullptr;
+  std::string answers;
+  for (const Sample& s : samples) {
+    if (s.name == "meshgate_nat_info") info = &s;
+    std::string key = s.name;
+    if (auto k = s.labels.find("kind"); k != s.labels.end()) key.append(":").append(k->second);
+    counters[key] = s.value;
+    auto v = s.labels.find("verdict");
+    if (s.name == "meshgate_stun_messages_total" && v != s.labels.end() && s.value != "0") {
+      answers.append(answers.empty() ? "" : ", ").append(v->second).append(" ").append(s.value);
+    }
+  }
+  if (info == nullptr) return Error{"no STUN servers configured (StunServer in [Gateway])"};
+  const auto& l = info->labels;
+  const auto at = [&](const char* k) { return l.count(k) != 0 ? l.at(k) : std::string(); };
+  const auto count = [&](const std::string& k) {
+    return counters.count(k) != 0 ? counters.at(k) : std::string("0");
+  };
+  std::string out = "tunnel " + at("tunnel") + "\n  reflexive address: ";
+  if (at("reflexive").empty()) {
+    out += "not learnt yet\n";
+  } else {
+    out += at("reflexive") + " (via " + at("server") + ", confirmed " +
+           count("meshgate_stun_reflexive_age_seconds") + " s ago)\n";
+  }
+  out += "  NAT: " + at("description") + " [" + at("class") + "]\n";
+  out += "  STUN: " + count("meshgate_stun_requests_total:first") + " requests, " +
+         count("meshgate_stun_requests_total:retransmission") + " retransmissions, " +
+         count("meshgate_stun_timeouts_total") + " timeouts, " +
+         count("meshgate_stun_requests_total:not_sent") + " not sent, " +
+         count("meshgate_stun_reflexive_changes_total") + " address changes\n";
+  out += "  answers: " + (answers.empty() ? std::string("none") : answers) + "\n";
   return out;
 }
 

@@ -5,6 +5,7 @@
 //   /meshgate/workers                lcore names: worker0.., control
 //   /meshgate/worker,<name>          one lcore's packet counters
 //   /meshgate/drops[,<name>]         drops by reason: summed over lcores, or one lcore's
+//   /meshgate/nat                    reflexive address, NAT class, STUN counters by verdict
 //
 // The callbacks run on DPDK's telemetry thread; they ask the control thread for a snapshot
 // through MetricsHub and never touch the gateway's tables themselves.
@@ -129,6 +130,38 @@ int cmd_drops(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+/// Telemetry refuses strings of RTE_TEL_MAX_STRING_LEN or more; a long description is cut.
+void add_str(rte_tel_data* d, const char* name, const std::string& v) {
+  rte_tel_data_add_dict_string(d, name, v.substr(0, RTE_TEL_MAX_STRING_LEN - 1).c_str());
+}
+
+std::string str_or_empty(const Endpoint& e) {
+  return e.known() ? e.str() : std::string();
+}
+
+int cmd_nat(const char*, const char*, rte_tel_data* d) {
+  const MetricsSnapshot s = snapshot();
+  const NatMetrics& n = s.nat;
+  rte_tel_data_start_dict(d);
+  std::string servers;
+  for (const Endpoint& e : n.servers) servers.append(servers.empty() ? "" : ",").append(e.str());
+  add_str(d, "servers", servers);
+  add_str(d, "reflexive", str_or_empty(n.reflexive));
+  add_str(d, "server", str_or_empty(n.reflexive_server));
+  add_u64(d, "reflexive_age_sec", n.reflexive_age_seconds);
+  add_str(d, "mapping", n.mapping);
+  add_str(d, "filtering", n.filtering);
+  add_str(d, "class", n.nat_class);
+  add_str(d, "description", n.description);
+  add_u64(d, "requests", n.requests);
+  add_u64(d, "retransmissions", n.retransmissions);
+  add_u64(d, "not_sent", n.not_sent);
+  add_u64(d, "timeouts", n.timeouts);
+  add_u64(d, "address_changes", n.address_changes);
+  for (const auto& [verdict, v] : n.messages) add_u64(d, ("messages_" + verdict).c_str(), v);
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry() {
@@ -145,6 +178,8 @@ void register_telemetry() {
                              "One lcore's counters. Parameters: lcore name");
   rte_telemetry_register_cmd("/meshgate/drops", cmd_drops,
                              "Drops by reason. Parameters: lcore name (none: summed over lcores)");
+  rte_telemetry_register_cmd("/meshgate/nat", cmd_nat,
+                             "Reflexive address, NAT class, STUN counters. No parameters");
 }
 
 }  // namespace meshgate::control

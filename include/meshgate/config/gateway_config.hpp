@@ -30,6 +30,9 @@
 //   Profile = eal.profile          # EAL profile; relative to this file's directory
 //   MetricsListen = 127.0.0.1:9586 # Prometheus text endpoint (HTTP GET /metrics); numeric
 //                                  # address:port or [v6]:port; absent = none
+//   StunServer = 203.0.113.1:3478  # STUN servers for the reflexive address and NAT class;
+//                                  # may repeat, comma list; IP literals, [v6]:port; the port
+//                                  # defaults to 3478; tried in order; absent = no STUN
 //
 // Differences from `wg`, on purpose: an IP prefix in the AllowedIPs of two peers is an error
 // (WireGuard silently moves it to the later peer, which in a file is almost always a mistake);
@@ -61,6 +64,8 @@ inline constexpr unsigned kMaxMtu = 9000;      // jumbo frames
 inline constexpr unsigned kDefaultWorkers = 1;
 inline constexpr unsigned kMaxWorkers = 128;
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
+inline constexpr std::uint16_t kDefaultStunPort =
+    3478;  // the port IANA registered for STUN (RFC 8489)
 
 /// An address assigned to an interface, with its subnet: "192.168.10.1/24". Unlike Prefix, the
 /// host bits are the point. A bare address means /32 or /128.
@@ -109,6 +114,7 @@ struct GatewaySection {
   std::optional<bool> idle_backoff;           // absent: the profile's, else kDefaultIdleBackoff
   std::optional<std::string> profile;         // EAL profile path, resolved against the file's dir
   std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
+  std::vector<Endpoint> stun_servers;         // file order, no duplicates; empty: no STUN
 };
 
 struct GatewayConfig {

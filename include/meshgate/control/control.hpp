@@ -10,6 +10,7 @@
 //   Staging      inner packets waiting for a peer's session
 //   Timers       WireGuard's timers, driven by the workers' activity time stamps
 //   LocalTraffic ICMP echo for the gateway's own addresses
+//   StunDiscovery the listen port's reflexive address and the NAT's behaviour (STUN client)
 //   Transmitter  the control thread's own TX queues and the seal of what it sends
 //
 // Control is the only writer of the shared tables (architecture: docs/design.md): each part
@@ -34,6 +35,7 @@
 #include "meshgate/control/routes.hpp"
 #include "meshgate/control/sessions.hpp"
 #include "meshgate/control/staging.hpp"
+#include "meshgate/control/stun.hpp"
 #include "meshgate/control/timers.hpp"
 #include "meshgate/control/transmit.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
@@ -63,6 +65,8 @@ class Control {
   const Sessions& sessions() const noexcept { return sessions_; }
   const Staging& staging() const noexcept { return staging_; }
   const Transmitter& tx() const noexcept { return tx_; }
+  StunDiscovery& stun() noexcept { return stun_; }
+  const StunDiscovery& stun() const noexcept { return stun_; }
   const dataplane::Dataplane& dataplane() const noexcept { return dp_; }
 
   /// Where handshake and peer events are logged (one line each); null: nowhere.
@@ -105,6 +109,7 @@ class Control {
   PeerConfig config_;
   Timers timers_;
   LocalTraffic local_;
+  StunDiscovery stun_;
   std::vector<std::function<unsigned(Nanos)>> services_;
   Nanos last_timer_run_ = 0;
   Nanos now_ = 0;

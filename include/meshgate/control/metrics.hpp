@@ -13,11 +13,13 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/base/ip.hpp"
+#include "meshgate/base/result.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/control/stream_server.hpp"
 
@@ -40,16 +42,34 @@ struct LcoreMetrics {
   std::vector<std::uint64_t> drops;  // by dataplane drop index (drops.hpp), kDropCount long
 };
 
+/// Address discovery (STUN, control/stun.hpp). No servers: none configured, nothing to show.
+struct NatMetrics {
+  std::vector<Endpoint> servers;
+  Endpoint reflexive;  // unknown until a server answers
+  Endpoint reflexive_server;
+  std::uint64_t reflexive_age_seconds = 0;  // since a server last confirmed it
+  // nat::NatClass in words: to_string(Mapping), to_string(Filtering), short_name(), describe().
+  std::string mapping = "unknown", filtering = "unknown", nat_class = "unknown", description;
+  std::uint64_t requests = 0, retransmissions = 0, not_sent = 0, timeouts = 0;
+  std::uint64_t address_changes = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> messages;  // by verdict: "accepted", n
+};
+
 struct MetricsSnapshot {
   std::string tunnel;
   std::uint16_t listen_port = 0;
   std::vector<PeerMetrics> peers;
   std::vector<LcoreMetrics> lcores;
   std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n
+  NatMetrics nat;
 };
 
 /// Prometheus text exposition format 0.0.4.
 std::string format_prometheus(const MetricsSnapshot& s);
+
+/// The NAT and STUN lines of format_prometheus()'s text, for a person: what `meshgate --status`
+/// prints. An error when the text has no meshgate_nat_info (no StunServer configured).
+Result<std::string> format_nat_status(std::string_view prometheus_text);
 
 /// Answers "GET /metrics" (and "GET /") with `body()`; anything else with 404/405. One request
 /// per connection (HTTP/1.0 style: the reply closes it).

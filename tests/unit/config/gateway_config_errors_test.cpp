@@ -105,6 +105,20 @@ const std::vector<Case>& cases() {
       {"MetricsListen without port", base("MetricsListen = 127.0.0.1\n"),
        "t.conf:6: invalid MetricsListen '127.0.0.1': expected a numeric address:port or "
        "[v6]:port, e.g. 127.0.0.1:9586"},
+      {"StunServer host name", base("StunServer = stun.example.net:3478\n"),
+       "t.conf:6: invalid StunServer 'stun.example.net:3478': expected an IP address with an "
+       "optional port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"StunServer port zero", base("StunServer = 203.0.113.1:0\n"),
+       "t.conf:6: invalid StunServer '203.0.113.1:0': expected an IP address with an optional "
+       "port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"StunServer v6 without brackets and port", base("StunServer = 2001:db8::1:3478:x\n"),
+       "t.conf:6: invalid StunServer '2001:db8::1:3478:x': expected an IP address with an "
+       "optional port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"StunServer twice", base("StunServer = 203.0.113.1\nStunServer = 203.0.113.1:3478\n"),
+       "t.conf:7: invalid StunServer '203.0.113.1:3478': this STUN server is already listed"},
+      {"StunServer of a family without OuterAddress",
+       base("StunServer = 203.0.113.1\nStunServer = [2001:db8::1]:3478\n"),
+       "t.conf:7: StunServer [2001:db8::1]:3478 is IPv6 and no OuterAddress is"},
       {"Workers too many", base("Workers = 129\n"),
        "t.conf:6: invalid Workers '129': out of range 1..128"},
       {"IdleBackoff not a flag", base("IdleBackoff = sometimes\n"),

@@ -57,6 +57,8 @@ Workers = 2
 IdleBackoff = yes
 Profile = profiles/eal.profile
 MetricsListen = [::1]:9586
+StunServer = 203.0.113.1, 203.0.113.9:3479
+StunServer = [2001:db8::3478]
 )";
 
 TEST(GatewayConfig, FullConfigParsesEveryField) {
@@ -111,6 +113,10 @@ TEST(GatewayConfig, FullConfigParsesEveryField) {
   EXPECT_EQ(g.idle_backoff, true);
   EXPECT_EQ(g.profile, "/etc/meshgate/profiles/eal.profile");
   EXPECT_EQ(g.metrics_listen, "[::1]:9586");
+  // Repeated keys and comma lists add up, in file order; the port defaults to 3478.
+  EXPECT_EQ(g.stun_servers, (std::vector<Endpoint>{*Endpoint::parse("203.0.113.1:3478"),
+                                                   *Endpoint::parse("203.0.113.9:3479"),
+                                                   *Endpoint::parse("[2001:db8::3478]:3478")}));
 }
 
 const char* const kMinimal = R"([Interface]
@@ -136,6 +142,7 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_FALSE(r->gateway.idle_backoff.has_value());
   EXPECT_FALSE(r->gateway.profile.has_value());
   EXPECT_FALSE(r->gateway.metrics_listen.has_value());
+  EXPECT_TRUE(r->gateway.stun_servers.empty());
 }
 
 TEST(GatewayConfig, WgQuickOnlyKeysAreAcceptedWithWarnings) {

@@ -52,6 +52,60 @@ TEST(Prometheus, PeerLcoreDropAndHandshakeSamples) {
             t.rfind("# TYPE meshgate_rx_packets_total"));
 }
 
+NatMetrics nat_sample() {
+  NatMetrics n;
+  n.servers = {*Endpoint::parse("203.0.113.1:3478")};
+  n.reflexive = *Endpoint::parse("198.51.100.7:40000");
+  n.reflexive_server = n.servers[0];
+  n.reflexive_age_seconds = 3;
+  n.mapping = "endpoint_independent";
+  n.filtering = "address_and_port_dependent";
+  n.nat_class = "port-restricted cone";
+  n.description = "endpoint-independent mapping, address-and-port-dependent filtering";
+  n.requests = 12;
+  n.retransmissions = 1;
+  n.messages = {{"accepted", 12}, {"wrong_source", 2}, {"malformed", 0}};
+  return n;
+}
+
+TEST(Prometheus, NatInfoAndStunCounters) {
+  MetricsSnapshot s = sample();
+  s.nat = nat_sample();
+  const std::string t = format_prometheus(s);
+  for (const std::string& want : std::vector<std::string>{
+           "meshgate_nat_info{tunnel=\"site-a\",reflexive=\"198.51.100.7:40000\",server=\"203.0."
+           "113.1:"
+           "3478\",mapping=\"endpoint_independent\",filtering=\"address_and_port_dependent\","
+           "class=\"port-restricted cone\",description=\"endpoint-independent mapping, "
+           "address-and-port-dependent filtering\"} 1\n",
+           "meshgate_stun_reflexive_age_seconds{tunnel=\"site-a\"} 3\n",
+           "meshgate_stun_requests_total{tunnel=\"site-a\",kind=\"retransmission\"} 1\n",
+           "meshgate_stun_messages_total{tunnel=\"site-a\",verdict=\"wrong_source\"} 2\n",
+       }) {
+    EXPECT_NE(t.find(want), std::string::npos) << want;
+  }
+  // No STUN server configured: no NAT lines at all (an empty info sample would mislead).
+  EXPECT_EQ(format_prometheus(sample()).find("meshgate_nat_info"), std::string::npos);
+}
+
+TEST(Prometheus, NatStatusForAPerson) {
+  MetricsSnapshot s = sample();
+  s.nat = nat_sample();
+  const auto text = format_nat_status(format_prometheus(s));
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_EQ(*text,
+            "tunnel site-a\n"
+            "  reflexive address: 198.51.100.7:40000 (via 203.0.113.1:3478, confirmed 3 s ago)\n"
+            "  NAT: endpoint-independent mapping, address-and-port-dependent filtering "
+            "[port-restricted cone]\n"
+            "  STUN: 12 requests, 1 retransmissions, 0 timeouts, 0 not sent, 0 address changes\n"
+            "  answers: accepted 12, wrong_source 2\n");
+  s.nat.reflexive = {};
+  EXPECT_NE(format_nat_status(format_prometheus(s))->find("reflexive address: not learnt yet"),
+            std::string::npos);
+  EXPECT_FALSE(format_nat_status(format_prometheus(sample())).ok());
+}
+
 TEST(Prometheus, HttpSession) {
   HttpMetricsSession s([] { return std::string("x 1\n"); });
   std::string out;

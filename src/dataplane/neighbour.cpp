@@ -61,22 +61,6 @@ struct NeighbourTable::Meta {
   Nanos last_used = 0;
 };
 
-const char* neigh_state_name(NeighState s) noexcept {
-  switch (s) {
-    case NeighState::incomplete:
-      return "incomplete";
-    case NeighState::reachable:
-      return "reachable";
-    case NeighState::stale:
-      return "stale";
-    case NeighState::probe:
-      return "probe";
-    case NeighState::failed:
-      return "failed";
-  }
-  return "unknown";
-}
-
 NeighbourTable::NeighbourTable(const NeighbourConfig& cfg) : cfg_(cfg) {
   const std::size_t cap = std::bit_ceil(cfg.capacity < 16 ? std::size_t{16} : cfg.capacity);
   mask_ = cap - 1;

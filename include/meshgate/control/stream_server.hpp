@@ -42,7 +42,6 @@ class StreamServer {
 
   /// Serves what is ready; returns the number of sockets that had work.
   unsigned poll(Nanos now);
-  std::size_t clients() const noexcept { return clients_.size(); }
 
  private:
   struct Client {

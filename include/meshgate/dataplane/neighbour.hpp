@@ -54,7 +54,6 @@ struct NeighbourConfig {
 };
 
 enum class NeighState : std::uint8_t { incomplete, reachable, stale, probe, failed };
-const char* neigh_state_name(NeighState s) noexcept;
 
 /// One address to (re)probe, from tick(): broadcast / multicast when `unicast_to` is empty,
 /// unicast to the known MAC when re-validating a stale entry.

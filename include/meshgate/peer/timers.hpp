@@ -48,7 +48,6 @@ class TimerActions {
   constexpr bool empty() const noexcept { return bits_ == 0; }
   constexpr void add(TimerAction a) noexcept { bits_ |= static_cast<std::uint32_t>(a); }
   constexpr void add(TimerActions o) noexcept { bits_ |= o.bits_; }
-  constexpr std::uint32_t bits() const noexcept { return bits_; }
 
  private:
   std::uint32_t bits_ = 0;

@@ -13,6 +13,13 @@ std::uint64_t peek(const std::uint64_t& v) {
   return __atomic_load_n(&v, __ATOMIC_RELAXED);
 }
 
+/// Relaxed reads of one lcore's drop counters, by drop index.
+std::vector<std::uint64_t> drops_of(const dataplane::DropCounters& d) {
+  std::vector<std::uint64_t> out(dataplane::kDropCount);
+  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) out[i] = peek(d.count[i]);
+  return out;
+}
+
 LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   LcoreMetrics l;
   l.name = std::move(name);
@@ -24,8 +31,7 @@ LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   l.encrypted = peek(s.encrypted);
   l.decrypted = peek(s.decrypted);
   l.to_control = peek(s.to_control);
-  l.drops.resize(dataplane::kDropCount);
-  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) l.drops[i] = peek(w.drops().count[i]);
+  l.drops = drops_of(w.drops());
   return l;
 }
 
@@ -37,8 +43,7 @@ LcoreMetrics control_metrics(const Control& c) {
   l.tx_inner = peek(t.tx_inner);
   l.tx_outer = peek(t.tx_outer);
   l.encrypted = peek(t.sealed);
-  l.drops.resize(dataplane::kDropCount);
-  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) l.drops[i] = peek(c.drops().count[i]);
+  l.drops = drops_of(c.drops());
   return l;
 }
 

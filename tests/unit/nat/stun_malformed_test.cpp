@@ -13,12 +13,9 @@
 namespace meshgate::nat::stun {
 namespace {
 
+using test::text;
 using test::unhex;
 using Buf = std::vector<std::uint8_t>;
-
-ByteSpan text(std::string_view s) {
-  return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
-}
 
 ParseError parse_copy(const Buf& b, std::size_t len, Message& m) {
   Buf exact(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(len));

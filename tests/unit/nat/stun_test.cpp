@@ -14,12 +14,9 @@
 namespace meshgate::nat::stun {
 namespace {
 
+using test::text;
 using test::unhex;
 using Buf = std::vector<std::uint8_t>;
-
-ByteSpan text(std::string_view s) {
-  return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
-}
 
 Message parse_ok(const Buf& b) {
   Message m;

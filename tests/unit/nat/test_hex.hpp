@@ -25,6 +25,11 @@ inline std::vector<std::uint8_t> unhex(std::string_view text) {
   return out;
 }
 
+/// The bytes of a string (usernames, realms, passwords in the vectors).
+inline ByteSpan text(std::string_view s) {
+  return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
+
 inline std::string hex(ByteSpan b) {
   return to_hex(b);
 }

@@ -22,6 +22,7 @@ namespace {
 constexpr std::size_t kReadChunk = 16384;
 
 std::string errno_text(const std::string& what) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): only the control thread formats these messages
   return what + ": " + std::strerror(errno);
 }
 

@@ -95,8 +95,8 @@ int print_status(const std::string& config_path) {
   if (!cfg->gateway.metrics_listen) {
     return fail(config_path +
                 ": no MetricsListen in [Gateway]: --status reads the gateway's metrics endpoint "
-                "(the log has the same news: lines 'meshgate: reflexive address' and "
-                "'meshgate: NAT:')");
+                "(the log has the same news: lines 'meshgate: reflexive address', "
+                "'meshgate: NAT:' and 'meshgate: TURN relayed address')");
   }
   auto metrics = fetch_metrics(*cfg->gateway.metrics_listen);
   if (!metrics) return fail(metrics.error());

@@ -186,6 +186,15 @@ TurnClient::Transaction* TurnClient::match(const stun::TransactionId& tid, Peer*
   return nullptr;
 }
 
+bool TurnClient::expects(const std::uint8_t* data, std::size_t len) const noexcept {
+  if (len < stun::kHeaderSize) return false;
+  stun::TransactionId tid;
+  std::copy_n(data + offsetof(stun::RawHeader, transaction_id), tid.size(), tid.begin());
+  if (alloc_t_.active && alloc_t_.tid == tid) return true;
+  return std::any_of(peers_.begin(), peers_.end(),
+                     [&](const Peer& p) { return p.t.active && p.t.tid == tid; });
+}
+
 TurnVerdict TurnClient::on_message(const std::uint8_t* data, std::size_t len, const Endpoint& from,
                                    Nanos now) {
   stun::Message m;

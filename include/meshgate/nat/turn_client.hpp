@@ -149,10 +149,14 @@ class TurnClient {
   TurnState state() const noexcept { return state_; }
   const TurnAllocation& allocation() const noexcept { return alloc_; }
   const TurnClientStats& stats() const noexcept { return stats_; }
-  /// Whether `from` is the configured server: the caller routes such messages here.
+  /// Whether `from` is the configured server.
   bool is_server(const Endpoint& from) const noexcept {
     return cfg_.server.known() && from == cfg_.server;
   }
+  /// Whether a STUN message (already demuxed as STUN) answers one of our requests in flight, by
+  /// its transaction id alone: the caller's rule for which client gets a message when one server
+  /// is both the STUN and the TURN server.
+  bool expects(const std::uint8_t* data, std::size_t len) const noexcept;
 
  private:
   enum class Op : std::uint8_t { allocate, refresh, permission, channel };

@@ -334,6 +334,8 @@ TEST(TurnClient, ForgedAnswersIgnoredAndCounted) {
   EXPECT_EQ(p.h.client.state(), TurnState::allocating);
 
   // The transaction stayed open: the real answer still counts.
+  EXPECT_TRUE(p.h.client.expects(p.answer.data(), p.answer.size()));
+  EXPECT_FALSE(p.h.client.expects(other_tid.data(), other_tid.size()));
   EXPECT_EQ(p.feed(p.answer), TurnVerdict::none);
   EXPECT_EQ(p.h.client.state(), TurnState::allocated);
   EXPECT_EQ(p.feed(p.answer), TurnVerdict::unknown_transaction) << "a duplicate";

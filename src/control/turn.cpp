@@ -57,7 +57,11 @@ bool TurnRelay::claims(const rte_mbuf* m) const noexcept {
 void TurnRelay::handle(rte_mbuf* m, Nanos now) {
   const auto u = udp_of(m);
   // Counted twice when rejected, as in StunDiscovery: by verdict, and as a control-plane drop.
-  if (!u || client_.on_message(u->payload, u->len, u->src, now) != nat::TurnVerdict::none) {
+  // A 401 or 438 is the protocol's ordinary path, not a rejection.
+  const nat::TurnVerdict v =
+      u ? client_.on_message(u->payload, u->len, u->src, now) : nat::TurnVerdict::malformed;
+  if (v != nat::TurnVerdict::none && v != nat::TurnVerdict::challenge &&
+      v != nat::TurnVerdict::stale_nonce) {
     drops_.add(dataplane::Drop::control_rejected);
   }
   rte_pktmbuf_free(m);

@@ -424,6 +424,54 @@ TEST(TurnClient, PeerRefusalBacksOffThatPeerOnly) {
   EXPECT_EQ(h.client.channel_of(kPeer), 0x4000);
 }
 
+TEST(TurnClient, LostAllocationIsRebuiltWithItsChannels) {
+  Harness h;
+  h.client.bind_channel(kPeer, h.now);
+  h.step();
+  ASSERT_EQ(h.client.channel_of(kPeer), 0x4000);
+  h.server.refuse = 437;  // the Refresh: Allocation Mismatch (the server forgot us)
+  h.run_for(seconds(541));
+  EXPECT_EQ(h.client.state(), TurnState::failed);
+  EXPECT_FALSE(h.client.allocation().relayed.known());
+  EXPECT_EQ(h.client.channel_of(kPeer), 0) << "no allocation, no channel";
+  EXPECT_STREQ(h.events.back().what, "Refresh");
+  h.server.refuse = 0;
+  h.run_for(seconds(61));
+  EXPECT_EQ(h.client.state(), TurnState::allocated);
+  EXPECT_EQ(h.client.channel_of(kPeer), 0x4000) << "the same number, bound again";
+  EXPECT_EQ(h.client.stats().allocations, 2u);
+}
+
+TEST(TurnClient, NewCredentialsStartOver) {
+  Harness h;
+  h.step();
+  ASSERT_EQ(h.client.state(), TurnState::allocated);
+  h.client.configure({kServer, "user", "password"}, h.now);
+  EXPECT_EQ(h.client.state(), TurnState::allocated) << "the same settings change nothing";
+  h.server.password = "new";
+  h.client.configure({kServer, "user", "new"}, h.now);
+  EXPECT_EQ(h.client.state(), TurnState::allocating);
+  EXPECT_FALSE(h.client.allocation().relayed.known());
+  const auto reqs = h.client.poll(h.now);
+  ASSERT_EQ(reqs.size(), 1u);
+  const Buf sent = bytes_of(reqs[0]);
+  EXPECT_EQ(parse_ok(sent).find(stun::attr::kUsername), nullptr) << "a fresh 401 first";
+  h.client.configure({}, h.now);
+  EXPECT_EQ(h.client.state(), TurnState::idle);
+  EXPECT_TRUE(h.client.poll(h.now).empty());
+}
+
+TEST(TurnClient, AnswerOfAnotherMethodIsNotOurs) {
+  Pending p;
+  stun::Message m = parse_ok(p.answer);
+  Buf other(256);
+  stun::Builder b(other, stun::Method::refresh, stun::Class::success, m.transaction_id);
+  b.add_lifetime(600).add_fingerprint();
+  other.resize(*b.finish());
+  EXPECT_EQ(p.feed(other), TurnVerdict::unknown_transaction);
+  EXPECT_EQ(p.feed(p.answer), TurnVerdict::none);
+}
+
 TEST(TurnClient, IdleWithoutServer) {
   TurnClient c;
   EXPECT_EQ(c.state(), TurnState::idle);

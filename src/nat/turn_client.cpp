@@ -13,7 +13,10 @@ namespace {
 constexpr const char* kVerdictNames[] = {"accepted", MESHGATE_TURN_VERDICTS(MESHGATE_REASON_NAME_)};
 constexpr const char* kVerdictTexts[] = MESHGATE_REASON_TEXTS(MESHGATE_TURN_VERDICTS, "accepted");
 constexpr const char* kStateNames[] = {"idle", "allocating", "allocated", "failed"};
+// By TurnClient::Op.
 constexpr const char* kOpNames[] = {"Allocate", "Refresh", "CreatePermission", "ChannelBind"};
+constexpr stun::Method kMethods[] = {stun::Method::allocate, stun::Method::refresh,
+                                     stun::Method::create_permission, stun::Method::channel_bind};
 
 constexpr std::uint8_t kUdp = 17;  // REQUESTED-TRANSPORT: the only one TURN over UDP allows
 /// 438 retries of one request in a row: a server whose every nonce is stale is broken.
@@ -134,9 +137,6 @@ bool TurnClient::start(Transaction& t, Op op, Peer* p, Nanos now) {
 }
 
 bool TurnClient::build(Transaction& t, const Peer* p) {
-  static constexpr stun::Method kMethods[] = {stun::Method::allocate, stun::Method::refresh,
-                                              stun::Method::create_permission,
-                                              stun::Method::channel_bind};
   stun::Builder b(MutByteSpan(t.request.bytes), kMethods[static_cast<int>(t.op)],
                   stun::Class::request, t.tid);
   if (t.op == Op::allocate) b.add_requested_transport(kUdp);
@@ -216,9 +216,6 @@ TurnVerdict TurnClient::screen(const stun::Message& m, const Endpoint& from, Tra
     return TurnVerdict::bad_fingerprint;
   }
   Transaction* match_t = match(m.transaction_id, p);
-  static constexpr stun::Method kMethods[] = {stun::Method::allocate, stun::Method::refresh,
-                                              stun::Method::create_permission,
-                                              stun::Method::channel_bind};
   if (match_t == nullptr || m.method != kMethods[static_cast<int>(match_t->op)]) {
     return TurnVerdict::unknown_transaction;
   }

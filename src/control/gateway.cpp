@@ -32,6 +32,7 @@ IpAddr first_of(const std::vector<config::InterfaceAddress>& addrs, IpAddr::Fami
 
 std::vector<Prefix> subnets(const std::vector<config::InterfaceAddress>& addrs) {
   std::vector<Prefix> out;
+  out.reserve(addrs.size());
   for (const auto& a : addrs) out.push_back(a.subnet());
   return out;
 }

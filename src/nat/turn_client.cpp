@@ -141,8 +141,10 @@ bool TurnClient::build(Transaction& t, const Peer* p) {
                   stun::Class::request, t.tid);
   if (t.op == Op::allocate) b.add_requested_transport(kUdp);
   // Refresh carries no LIFETIME: the server's default (600 s) is what we want.
-  if (t.op == Op::channel) b.add_channel_number(p->channel);
-  if (p != nullptr) b.add_xor_address(stun::attr::kXorPeerAddress, p->peer);
+  if (p != nullptr) {
+    if (t.op == Op::channel) b.add_channel_number(p->channel);
+    b.add_xor_address(stun::attr::kXorPeerAddress, p->peer);
+  }
   if (t.authenticated) {
     b.add_string(stun::attr::kUsername, cfg_.username);
     b.add_string(stun::attr::kRealm, realm_);

@@ -65,7 +65,7 @@ struct StunClientTunables {
   /// The interval must be well past NAT mapping timeouts (2-5 minutes, RFC 4787 REQ-5): the last
   /// run's requests to the alternate address open the filter of an address-dependent NAT for
   /// that long, which would make the next run see endpoint-independent filtering.
-  Nanos reclassify = seconds(30 * 60);
+  Nanos reclassify = seconds(std::int64_t{30} * 60);
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -122,9 +122,11 @@ TEST(Prometheus, TurnInfoAndCounters) {
   MetricsSnapshot s = sample();
   s.turn = turn_sample();
   const std::string t = format_prometheus(s);
+  const std::string info =
+      "meshgate_turn_info{tunnel=\"site-a\",relayed=\"203.0.113.1:49152\",server=\"203.0.113.1:"
+      "3478\",state=\"allocated\"} 1\n";
   for (const std::string& want : std::vector<std::string>{
-           "meshgate_turn_info{tunnel=\"site-a\",relayed=\"203.0.113.1:49152\",server=\"203.0."
-           "113.1:3478\",state=\"allocated\"} 1\n",
+           info,
            "meshgate_turn_lifetime_seconds{tunnel=\"site-a\"} 600\n",
            "meshgate_turn_requests_total{tunnel=\"site-a\",kind=\"first\"} 3\n",
            "meshgate_turn_allocations_total{tunnel=\"site-a\"} 1\n",

@@ -57,6 +57,8 @@ Result<std::string> fetch_metrics(const std::string& address) {
   if (!to) return Error{"MetricsListen '" + address + "' is not address:port"};
   const int fd = connect_to(*to);
   if (fd < 0) {
+    // --status runs on one thread: strerror's shared buffer is safe here.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
     return Error{"cannot reach the metrics endpoint " + address + ": " + std::strerror(errno) +
                  " (is the gateway running?)"};
   }
@@ -76,6 +78,7 @@ Result<std::string> fetch_metrics(const std::string& address) {
   if (!ok || !status_200 || body == std::string::npos) {
     return Error{
         "no metrics from " + address +
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): one thread, as above
         (ok ? ": " + reply.substr(0, reply.find('\r')) : ": " + std::string(std::strerror(errno)))};
   }
   return reply.substr(body + 4);
@@ -95,8 +98,8 @@ int print_status(const std::string& config_path) {
   if (!cfg->gateway.metrics_listen) {
     return fail(config_path +
                 ": no MetricsListen in [Gateway]: --status reads the gateway's metrics endpoint "
-                "(the log has the same news: lines 'meshgate: reflexive address' and "
-                "'meshgate: NAT:')");
+                "(the log has the same news: lines 'meshgate: reflexive address', "
+                "'meshgate: NAT:' and 'meshgate: TURN relayed address')");
   }
   auto metrics = fetch_metrics(*cfg->gateway.metrics_listen);
   if (!metrics) return fail(metrics.error());

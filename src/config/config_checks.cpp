@@ -100,6 +100,32 @@ Status check_stun_servers(const ConfigCtx& c) {
   return ok_status();
 }
 
+/// TURN needs all three keys: a server without credentials could never allocate (coturn and
+/// every public service refuse unauthenticated Allocates), and credentials without a server
+/// are most likely a commented-out TurnServer line.
+Status check_turn(const ConfigCtx& c) {
+  const GatewaySection& g = c.cfg.gateway;
+  if (!g.turn_server) {
+    const std::size_t line = std::max(c.turn_user_line, c.turn_password_line);
+    if (line == 0) return ok_status();
+    return Error{where(c.cfg.source, line) + (c.turn_user_line != 0 ? "TurnUser" : "TurnPassword") +
+                 " without TurnServer"};
+  }
+  const std::string at =
+      where(c.cfg.source, c.turn_server_line) + "TurnServer " + g.turn_server->str();
+  if (c.turn_user_line == 0 || c.turn_password_line == 0) {
+    return Error{at + " needs TurnUser and TurnPassword (long-term credentials)"};
+  }
+  const bool reachable = std::any_of(
+      g.outer_addresses.begin(), g.outer_addresses.end(),
+      [&](const InterfaceAddress& a) { return a.addr.family == g.turn_server->addr.family; });
+  if (!reachable) {
+    return Error{at + " is IPv" + (g.turn_server->addr.is_v4() ? "4" : "6") +
+                 " and no OuterAddress is"};
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line) {
@@ -118,8 +144,8 @@ Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line) {
 }
 
 Status check_whole_config(const ConfigCtx& c) {
-  for (Status (*check)(const ConfigCtx&) :
-       {check_required, check_peer_keys, check_mtu, check_next_hops, check_stun_servers}) {
+  for (Status (*check)(const ConfigCtx&) : {check_required, check_peer_keys, check_mtu,
+                                            check_next_hops, check_stun_servers, check_turn}) {
     if (Status st = check(c); !st) return st;
   }
   return ok_status();

@@ -24,7 +24,10 @@ struct ConfigCtx {
   std::size_t outer_gateway_line = 0;
   std::size_t inner_gateway_line = 0;
   std::vector<std::size_t> stun_server_lines;  // per STUN server: its StunServer line
-  std::vector<std::size_t> peer_key_lines;     // per peer: line of its PublicKey, 0 = none
+  std::size_t turn_server_line = 0;            // 0: no such key
+  std::size_t turn_user_line = 0;
+  std::size_t turn_password_line = 0;
+  std::vector<std::size_t> peer_key_lines;  // per peer: line of its PublicKey, 0 = none
   // Every AllowedIPs prefix -> (peer index, line), to refuse a prefix in two peers.
   using RouteKey = std::tuple<std::uint8_t, std::array<std::uint8_t, 16>, std::uint8_t>;
   std::map<RouteKey, std::pair<std::size_t, std::size_t>> routes;

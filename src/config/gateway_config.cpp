@@ -256,6 +256,23 @@ constexpr Rule kGatewayKeys[] = {
        c.stun_server_lines.resize(c.cfg.gateway.stun_servers.size(), line);
        return st;
      }},
+    {"TurnServer", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t line) {
+       c.turn_server_line = line;
+       return parse_turn_server(k, v, c.cfg.gateway.turn_server);
+     }},
+    {"TurnUser", kSingle,
+     [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t line) {
+       c.turn_user_line = line;
+       c.cfg.gateway.turn_user = std::string(v);
+       return ok_status();
+     }},
+    {"TurnPassword", kSingle,
+     [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t line) {
+       c.turn_password_line = line;
+       c.cfg.gateway.turn_password = std::string(v);
+       return ok_status();
+     }},
     {"Profile", kSingle,
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t) {
        std::filesystem::path p(v);

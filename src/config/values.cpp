@@ -155,6 +155,14 @@ Status parse_stun_servers(std::string_view key, std::string_view v, std::vector<
   return ok_status();
 }
 
+Status parse_turn_server(std::string_view key, std::string_view v, std::optional<Endpoint>& out) {
+  out = stun_server(v);
+  if (out) return ok_status();
+  return invalid(key, v,
+                 "expected an IP address with an optional port, e.g. 192.0.2.1, 192.0.2.1:3478 or "
+                 "[2001:db8::1]:3478 (no host names)");
+}
+
 Status parse_port_ref(std::string_view key, std::string_view v, std::optional<std::string>& out) {
   if (std::isdigit(static_cast<unsigned char>(v.front())) != 0 &&
       v.find_first_not_of("0123456789") == std::string_view::npos) {

@@ -52,6 +52,9 @@ Status parse_next_hops(std::string_view key, std::string_view v, std::optional<I
 /// literals only; the port defaults to kDefaultStunPort). The same server twice is an error.
 Status parse_stun_servers(std::string_view key, std::string_view v, std::vector<Endpoint>& out);
 
+/// One TURN server, written as a StunServer item (its port also defaults to 3478).
+Status parse_turn_server(std::string_view key, std::string_view v, std::optional<Endpoint>& out);
+
 /// A DPDK port: a port id (0..65535) or a device name such as net_af_packet0 or 0000:03:00.0.
 Status parse_port_ref(std::string_view key, std::string_view v, std::optional<std::string>& out);
 

@@ -23,7 +23,8 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
       config_(dp, peers_, sessions_, routes_, staging_, log_),
       timers_(dp, peers_),
       local_(dp, tx_, drops_),
-      stun_(dp, tx_, neighbours_, drops_, log_) {
+      stun_(dp, tx_, neighbours_, drops_, log_),
+      turn_(tx_, neighbours_, drops_, log_) {
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
 }
 
@@ -48,6 +49,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     run_timers(now, wall);
     neighbours_.tick(now);
     stun_.tick(now);
+    turn_.tick(now);
     for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
@@ -85,6 +87,8 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
     case dataplane::ToControl::resolve:
       return neighbours_.resolve(m, now);
     case dataplane::ToControl::outer_stun:
+      // One server may be both: the transaction id says whose request a message answers.
+      if (turn_.claims(m)) return turn_.handle(m, now);
       return stun_.handle(m, now);
   }
   drops_.add(dataplane::Drop::peer_removed);

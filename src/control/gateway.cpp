@@ -177,6 +177,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   gw->control_ = std::make_unique<Control>(dp, static_cast<std::uint16_t>(settings.workers));
   if (auto st = add_config_peers(gw->control_->config(), cfg); !st) return Error{st.error()};
   gw->control_->stun().set_servers(cfg.gateway.stun_servers, monotonic_now());
+  if (cfg.gateway.turn_server) {
+    gw->control_->turn().configure(
+        {*cfg.gateway.turn_server, cfg.gateway.turn_user, cfg.gateway.turn_password},
+        monotonic_now());
+  }
   return gw;
 }
 

@@ -75,6 +75,26 @@ NatMetrics nat_metrics(const Control& c) {
   return n;
 }
 
+/// The TURN relay, read on the control thread (the TURN part is its own).
+TurnMetrics turn_metrics(const Control& c) {
+  TurnMetrics t;
+  const nat::TurnClient& client = c.turn().client();
+  t.server = client.config().server;
+  t.state = nat::to_string(client.state());
+  t.relayed = client.allocation().relayed;
+  t.lifetime_seconds = client.allocation().lifetime;
+  const nat::TurnClientStats& st = client.stats();
+  t.requests = st.requests_sent;
+  t.retransmissions = st.retransmissions;
+  t.not_sent = c.turn().stats().not_sent;
+  t.timeouts = st.timeouts;
+  t.allocations = st.allocations;
+  for (std::size_t i = 0; i <= nat::kTurnVerdictCount; ++i) {
+    t.messages.emplace_back(nat::to_string(static_cast<nat::TurnVerdict>(i)), st.verdicts[i]);
+  }
+  return t;
+}
+
 }  // namespace
 
 MetricsSnapshot Gateway::metrics() const {
@@ -111,6 +131,7 @@ MetricsSnapshot Gateway::metrics() const {
         st.handshake_drops[i]);
   }
   s.nat = nat_metrics(c);
+  s.turn = turn_metrics(c);
   return s;
 }
 

@@ -76,6 +76,36 @@ void write_nat(Writer& w, const NatMetrics& n) {
   }
 }
 
+/// The TURN relay: an info sample with the state as labels, and counters. Nothing when no
+/// TURN server is configured.
+void write_turn(Writer& w, const TurnMetrics& t) {
+  if (!t.server.known()) return;
+  w.help("meshgate_turn_info", "gauge",
+         "TURN allocation: relayed address (empty: none), server, state (idle, allocating, "
+         "allocated, failed)");
+  const std::string relayed = t.relayed.known() ? t.relayed.str() : std::string();
+  w.sample("meshgate_turn_info",
+           label("relayed", relayed) + "," + label("server", t.server.str()) + "," +
+               label("state", t.state),
+           1);
+  w.help("meshgate_turn_lifetime_seconds", "gauge", "lifetime the server gave the allocation");
+  w.sample("meshgate_turn_lifetime_seconds", "", t.lifetime_seconds);
+  w.help("meshgate_turn_requests_total", "counter",
+         "TURN requests: first transmissions, retransmissions, and requests that could not be "
+         "sent");
+  w.sample("meshgate_turn_requests_total", label("kind", "first"), t.requests);
+  w.sample("meshgate_turn_requests_total", label("kind", "retransmission"), t.retransmissions);
+  w.sample("meshgate_turn_requests_total", label("kind", "not_sent"), t.not_sent);
+  w.help("meshgate_turn_timeouts_total", "counter", "TURN transactions that got no answer");
+  w.sample("meshgate_turn_timeouts_total", "", t.timeouts);
+  w.help("meshgate_turn_allocations_total", "counter", "successful TURN Allocate requests");
+  w.sample("meshgate_turn_allocations_total", "", t.allocations);
+  w.help("meshgate_turn_messages_total", "counter", "TURN answers received, by verdict");
+  for (const auto& [verdict, v] : t.messages) {
+    w.sample("meshgate_turn_messages_total", label("verdict", verdict), v);
+  }
+}
+
 }  // namespace
 
 std::string format_prometheus(const MetricsSnapshot& s) {
@@ -160,6 +190,7 @@ std::string format_prometheus(const MetricsSnapshot& s) {
   for (const auto& [name, v] : s.handshake_events)
     w.sample("meshgate_handshake_events_total", label("event", name), v);
   write_nat(w, s.nat);
+  write_turn(w, s.turn);
   return out;
 }
 
@@ -222,41 +253,91 @@ std::vector<Sample> parse_samples(std::string_view text) {
 
 }  // namespace
 
-Result<std::string> format_nat_status(std::string_view prometheus_text) {
-  const std::vector<Sample> samples = parse_samples(prometheus_text);
-  std::map<std::string, std::string> counters;  // "requests_total{kind=first}" -> "12"
-  const Sample* info = nullptr;
-  std::string answers;
-  for (const Sample& s : samples) {
-    if (s.name == "meshgate_nat_info") info = &s;
-    std::string key = s.name;
-    if (auto k = s.labels.find("kind"); k != s.labels.end()) key.append(":").append(k->second);
-    counters[key] = s.value;
-    auto v = s.labels.find("verdict");
-    if (s.name == "meshgate_stun_messages_total" && v != s.labels.end() && s.value != "0") {
-      answers.append(answers.empty() ? "" : ", ").append(v->second).append(" ").append(s.value);
+namespace {
+
+/// The samples of one exposition text, looked up by name (and kind label) and by verdict.
+struct StatusSamples {
+  std::map<std::string, std::string> counters;  // "name:kind" or "name" -> value
+  const Sample* nat_info = nullptr;
+  const Sample* turn_info = nullptr;
+  std::string stun_answers, turn_answers;  // "accepted 12, wrong_source 1"
+
+  explicit StatusSamples(const std::vector<Sample>& samples) {
+    for (const Sample& s : samples) {
+      if (s.name == "meshgate_nat_info") nat_info = &s;
+      if (s.name == "meshgate_turn_info") turn_info = &s;
+      std::string key = s.name;
+      if (auto k = s.labels.find("kind"); k != s.labels.end()) key.append(":").append(k->second);
+      counters[key] = s.value;
+      auto v = s.labels.find("verdict");
+      if (v == s.labels.end() || s.value == "0") continue;
+      std::string* list = s.name == "meshgate_stun_messages_total"   ? &stun_answers
+                          : s.name == "meshgate_turn_messages_total" ? &turn_answers
+                                                                     : nullptr;
+      if (list != nullptr) {
+        list->append(list->empty() ? "" : ", ").append(v->second).append(" ").append(s.value);
+      }
     }
   }
-  if (info == nullptr) return Error{"no STUN servers configured (StunServer in [Gateway])"};
-  const auto& l = info->labels;
-  const auto at = [&](const char* k) { return l.count(k) != 0 ? l.at(k) : std::string(); };
-  const auto count = [&](const std::string& k) {
+  std::string count(const std::string& k) const {
     return counters.count(k) != 0 ? counters.at(k) : std::string("0");
-  };
-  std::string out = "tunnel " + at("tunnel") + "\n  reflexive address: ";
-  if (at("reflexive").empty()) {
+  }
+  static std::string at(const Sample* s, const char* k) {
+    return s != nullptr && s->labels.count(k) != 0 ? s->labels.at(k) : std::string();
+  }
+};
+
+std::string stun_status(const StatusSamples& ss) {
+  const Sample* info = ss.nat_info;
+  std::string out = "  reflexive address: ";
+  if (ss.at(info, "reflexive").empty()) {
     out += "not learnt yet\n";
   } else {
-    out += at("reflexive") + " (via " + at("server") + ", confirmed " +
-           count("meshgate_stun_reflexive_age_seconds") + " s ago)\n";
+    out += ss.at(info, "reflexive") + " (via " + ss.at(info, "server") + ", confirmed " +
+           ss.count("meshgate_stun_reflexive_age_seconds") + " s ago)\n";
   }
-  out += "  NAT: " + at("description") + " [" + at("class") + "]\n";
-  out += "  STUN: " + count("meshgate_stun_requests_total:first") + " requests, " +
-         count("meshgate_stun_requests_total:retransmission") + " retransmissions, " +
-         count("meshgate_stun_timeouts_total") + " timeouts, " +
-         count("meshgate_stun_requests_total:not_sent") + " not sent, " +
-         count("meshgate_stun_reflexive_changes_total") + " address changes\n";
-  out += "  answers: " + (answers.empty() ? std::string("none") : answers) + "\n";
+  out += "  NAT: " + ss.at(info, "description") + " [" + ss.at(info, "class") + "]\n";
+  out += "  STUN: " + ss.count("meshgate_stun_requests_total:first") + " requests, " +
+         ss.count("meshgate_stun_requests_total:retransmission") + " retransmissions, " +
+         ss.count("meshgate_stun_timeouts_total") + " timeouts, " +
+         ss.count("meshgate_stun_requests_total:not_sent") + " not sent, " +
+         ss.count("meshgate_stun_reflexive_changes_total") + " address changes\n";
+  out += "  answers: " + (ss.stun_answers.empty() ? std::string("none") : ss.stun_answers) + "\n";
+  return out;
+}
+
+std::string turn_status(const StatusSamples& ss) {
+  const Sample* info = ss.turn_info;
+  std::string out = "  TURN relayed address: ";
+  if (ss.at(info, "relayed").empty()) {
+    out += "none (" + ss.at(info, "state") + ", server " + ss.at(info, "server") + ")\n";
+  } else {
+    out += ss.at(info, "relayed") + " (server " + ss.at(info, "server") + ", " +
+           ss.at(info, "state") + ", lifetime " + ss.count("meshgate_turn_lifetime_seconds") +
+           " s)\n";
+  }
+  out += "  TURN: " + ss.count("meshgate_turn_requests_total:first") + " requests, " +
+         ss.count("meshgate_turn_requests_total:retransmission") + " retransmissions, " +
+         ss.count("meshgate_turn_timeouts_total") + " timeouts, " +
+         ss.count("meshgate_turn_requests_total:not_sent") + " not sent, " +
+         ss.count("meshgate_turn_allocations_total") + " allocations\n";
+  out +=
+      "  TURN answers: " + (ss.turn_answers.empty() ? std::string("none") : ss.turn_answers) + "\n";
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> format_nat_status(std::string_view prometheus_text) {
+  const std::vector<Sample> samples = parse_samples(prometheus_text);
+  const StatusSamples ss(samples);
+  if (ss.nat_info == nullptr && ss.turn_info == nullptr) {
+    return Error{"no STUN or TURN server configured (StunServer, TurnServer in [Gateway])"};
+  }
+  const Sample* any = ss.nat_info != nullptr ? ss.nat_info : ss.turn_info;
+  std::string out = "tunnel " + StatusSamples::at(any, "tunnel") + "\n";
+  if (ss.nat_info != nullptr) out += stun_status(ss);
+  if (ss.turn_info != nullptr) out += turn_status(ss);
   return out;
 }
 

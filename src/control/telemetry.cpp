@@ -162,6 +162,23 @@ int cmd_nat(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+int cmd_turn(const char*, const char*, rte_tel_data* d) {
+  const MetricsSnapshot s = snapshot();
+  const TurnMetrics& t = s.turn;
+  rte_tel_data_start_dict(d);
+  add_str(d, "server", str_or_empty(t.server));
+  add_str(d, "state", t.state);
+  add_str(d, "relayed", str_or_empty(t.relayed));
+  add_u64(d, "lifetime_sec", t.lifetime_seconds);
+  add_u64(d, "requests", t.requests);
+  add_u64(d, "retransmissions", t.retransmissions);
+  add_u64(d, "not_sent", t.not_sent);
+  add_u64(d, "timeouts", t.timeouts);
+  add_u64(d, "allocations", t.allocations);
+  for (const auto& [verdict, v] : t.messages) add_u64(d, ("messages_" + verdict).c_str(), v);
+  return 0;
+}
+
 }  // namespace
 
 void register_telemetry() {
@@ -180,6 +197,8 @@ void register_telemetry() {
                              "Drops by reason. Parameters: lcore name (none: summed over lcores)");
   rte_telemetry_register_cmd("/meshgate/nat", cmd_nat,
                              "Reflexive address, NAT class, STUN counters. No parameters");
+  rte_telemetry_register_cmd("/meshgate/turn", cmd_turn,
+                             "TURN server, state, relayed address, counters. No parameters");
 }
 
 }  // namespace meshgate::control

@@ -8,46 +8,6 @@ source "$(dirname "$0")/natlab.sh"
 trap natlab_destroy EXIT
 trap "exit 143" INT TERM
 
-# mg_site NAME INDEX PROFILE: a natlab site whose host namespace is a meshgate gateway: its link
-# to the router becomes the outer port (wan0, no kernel address: meshgate answers ARP itself) and
-# a veth to a LAN namespace the inner port (lan0).
-mg_site() {
-  local name=$1 i=$2 profile=$3 h lan
-  natlab_site "$name" "$i" "$profile" || return 1
-  h=$(natlab_host_ns "$name") lan=${NL}l-$name
-  nl_ns_add "$lan" || return 1
-  in_ns "$h" ip addr flush dev eth0
-  in_ns "$h" ip link set eth0 down
-  in_ns "$h" ip link set eth0 name wan0
-  in_ns "$h" ip link set wan0 up
-  veth "$h" lan0 "$lan" eth0
-}
-
-# mg_site_conf NAME FILE: the gateway's config: no peers, one STUN server, metrics on loopback.
-mg_site_conf() {
-  local name=$1 file=$2 i=${NL_IDX[$1]} hostip router prefix
-  hostip=$(natlab_host_ip "$name")
-  if [ "${NL_PROFILE[$name]}" = public ]; then
-    router=192.0.2.$((16 * i + 1)) prefix=28
-  else
-    router=10.$i.0.1 prefix=24
-  fi
-  gen_keys "$name"
-  cat >"$file" <<CONF
-[Interface]
-PrivateKey = $(cat "$WORK/$name.key")
-ListenPort = 51820
-[Gateway]
-InnerAddress = 10.200.$i.1/24
-OuterAddress = $hostip/$prefix
-OuterGateway = $router
-IdleBackoff = on
-Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile
-StunServer = $TURN_IP1:3478
-MetricsListen = 127.0.0.1:9586
-CONF
-}
-
 # The class meshgate should report for each profile (the short RFC 3489 names) and the mapping
 # and filtering behind it, as natdiscovery sees the same profiles.
 declare -A WANT=([public]="public" [fullcone]="full cone" [addr_restricted]="restricted cone"

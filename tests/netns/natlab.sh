@@ -34,6 +34,8 @@
 #   natlab_turn_allocate SITE              Allocate 401 -> 200 from the site host
 #   natlab_wggo SITE NAME TUN_ADDR PORT    start wireguard-go in the site host (interface name
 #                                         in $WG_IF_<NAME>), key pair $WORK/NAME.{key,pub}
+#   mg_site NAME INDEX PROFILE             a site whose host namespace will run meshgate (wan0, lan0)
+#   mg_site_conf NAME FILE [MORE]          that gateway's config (STUN server, metrics; MORE lines)
 #   natlab_destroy                         kill our processes, delete our namespaces (EXIT trap)
 # Accessors: natlab_host_ns natlab_router_ns natlab_host_ip natlab_public_ip (argument SITE).
 
@@ -293,6 +295,48 @@ natlab_turn_usage() {
 # natlab_turn_relayed_packets: packets the relays exchanged with peers, over the ended sessions.
 natlab_turn_relayed_packets() {
   natlab_turn_usage | awk '$1 == "peer" { split($2, r, "="); split($4, t, "="); s += r[2] + t[2] } END { print s + 0 }'
+}
+
+# mg_site NAME INDEX PROFILE: a natlab site whose host namespace is a meshgate gateway: its link
+# to the router becomes the outer port (wan0, no kernel address: meshgate answers ARP itself) and
+# a veth to a LAN namespace the inner port (lan0).
+mg_site() {
+  local name=$1 i=$2 profile=$3 h lan
+  natlab_site "$name" "$i" "$profile" || return 1
+  h=$(natlab_host_ns "$name") lan=${NL}l-$name
+  nl_ns_add "$lan" || return 1
+  in_ns "$h" ip addr flush dev eth0
+  in_ns "$h" ip link set eth0 down
+  in_ns "$h" ip link set eth0 name wan0
+  in_ns "$h" ip link set wan0 up
+  veth "$h" lan0 "$lan" eth0
+}
+
+# mg_site_conf NAME FILE [MORE]: the gateway's config: no peers, coturn's first address as its
+# STUN server, metrics on loopback; MORE (lines) is appended to [Gateway].
+mg_site_conf() {
+  local name=$1 file=$2 more=${3:-} i=${NL_IDX[$1]} hostip router prefix
+  hostip=$(natlab_host_ip "$name")
+  if [ "${NL_PROFILE[$name]}" = public ]; then
+    router=192.0.2.$((16 * i + 1)) prefix=28
+  else
+    router=10.$i.0.1 prefix=24
+  fi
+  gen_keys "$name"
+  cat >"$file" <<CONF
+[Interface]
+PrivateKey = $(cat "$WORK/$name.key")
+ListenPort = 51820
+[Gateway]
+InnerAddress = 10.200.$i.1/24
+OuterAddress = $hostip/$prefix
+OuterGateway = $router
+IdleBackoff = on
+Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile
+StunServer = $TURN_IP1:3478
+MetricsListen = 127.0.0.1:9586
+CONF
+  [ -z "$more" ] || printf '%s\n' "$more" >>"$file"
 }
 
 # natlab_natdiscovery SITE: the oracle's text (mapping and filtering tests).

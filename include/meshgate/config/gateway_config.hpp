@@ -33,6 +33,10 @@
 //   StunServer = 203.0.113.1:3478  # STUN servers for the reflexive address and NAT class;
 //                                  # may repeat, comma list; IP literals, [v6]:port; the port
 //                                  # defaults to 3478; tried in order; absent = no STUN
+//   TurnServer = 203.0.113.1:3478  # TURN server for a relayed address; one IP literal, the
+//                                  # port defaults to 3478; absent = no TURN
+//   TurnUser = user                # its long-term credentials: both required with TurnServer
+//   TurnPassword = password
 //
 // Differences from `wg`, on purpose: an IP prefix in the AllowedIPs of two peers is an error
 // (WireGuard silently moves it to the later peer, which in a file is almost always a mistake);
@@ -115,6 +119,8 @@ struct GatewaySection {
   std::optional<std::string> profile;         // EAL profile path, resolved against the file's dir
   std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
   std::vector<Endpoint> stun_servers;         // file order, no duplicates; empty: no STUN
+  std::optional<Endpoint> turn_server;        // absent: no TURN relay
+  std::string turn_user, turn_password;       // long-term credentials; required with a server
 };
 
 struct GatewayConfig {

@@ -38,6 +38,7 @@
 #include "meshgate/control/stun.hpp"
 #include "meshgate/control/timers.hpp"
 #include "meshgate/control/transmit.hpp"
+#include "meshgate/control/turn.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
 
@@ -67,6 +68,8 @@ class Control {
   const Transmitter& tx() const noexcept { return tx_; }
   StunDiscovery& stun() noexcept { return stun_; }
   const StunDiscovery& stun() const noexcept { return stun_; }
+  TurnRelay& turn() noexcept { return turn_; }
+  const TurnRelay& turn() const noexcept { return turn_; }
   const dataplane::Dataplane& dataplane() const noexcept { return dp_; }
 
   /// Where handshake and peer events are logged (one line each); null: nowhere.
@@ -110,6 +113,7 @@ class Control {
   Timers timers_;
   LocalTraffic local_;
   StunDiscovery stun_;
+  TurnRelay turn_;
   std::vector<std::function<unsigned(Nanos)>> services_;
   Nanos last_timer_run_ = 0;
   Nanos now_ = 0;

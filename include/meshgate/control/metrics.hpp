@@ -55,6 +55,16 @@ struct NatMetrics {
   std::vector<std::pair<std::string, std::uint64_t>> messages;  // by verdict: "accepted", n
 };
 
+/// The TURN relay (control/turn.hpp). No server: none configured, nothing to show.
+struct TurnMetrics {
+  Endpoint server;
+  std::string state = "idle";  // nat::to_string(TurnState)
+  Endpoint relayed;            // unknown unless allocated
+  std::uint64_t lifetime_seconds = 0;
+  std::uint64_t requests = 0, retransmissions = 0, not_sent = 0, timeouts = 0, allocations = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> messages;  // by verdict: "accepted", n
+};
+
 struct MetricsSnapshot {
   std::string tunnel;
   std::uint16_t listen_port = 0;
@@ -62,13 +72,15 @@ struct MetricsSnapshot {
   std::vector<LcoreMetrics> lcores;
   std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n
   NatMetrics nat;
+  TurnMetrics turn;
 };
 
 /// Prometheus text exposition format 0.0.4.
 std::string format_prometheus(const MetricsSnapshot& s);
 
 /// The NAT and STUN lines of format_prometheus()'s text, for a person: what `meshgate --status`
-/// prints. An error when the text has no meshgate_nat_info (no StunServer configured).
+/// prints, with the TURN lines when meshgate_turn_info is there. An error when the text has
+/// neither (no StunServer and no TurnServer configured).
 Result<std::string> format_nat_status(std::string_view prometheus_text);
 
 /// Answers "GET /metrics" (and "GET /") with `body()`; anything else with 404/405. One request

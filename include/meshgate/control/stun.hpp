@@ -40,8 +40,9 @@ class StunDiscovery {
   void set_servers(std::vector<Endpoint> servers, Nanos now);
   /// Every timer tick: requests and retransmissions due, timeouts, log lines.
   void tick(Nanos now);
-  /// A frame a worker classed ToControl::outer_stun: STUN to the client, anything else (TURN
-  /// ChannelData: no TURN client yet) counted as control_rejected. Frees m.
+  /// A frame a worker classed ToControl::outer_stun that TurnRelay did not claim: STUN to the
+  /// client, anything else (TURN ChannelData: nothing relays WireGuard yet) counted as
+  /// control_rejected. Frees m.
   void handle(rte_mbuf* m, Nanos now);
 
   const nat::StunClient& client() const noexcept { return client_; }

@@ -119,6 +119,27 @@ const std::vector<Case>& cases() {
       {"StunServer of a family without OuterAddress",
        base("StunServer = 203.0.113.1\nStunServer = [2001:db8::1]:3478\n"),
        "t.conf:7: StunServer [2001:db8::1]:3478 is IPv6 and no OuterAddress is"},
+      {"TurnServer host name", base("TurnServer = turn.example.net\n"),
+       "t.conf:6: invalid TurnServer 'turn.example.net': expected an IP address with an optional "
+       "port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"TurnServer list", base("TurnServer = 203.0.113.1, 203.0.113.2\n"),
+       "t.conf:6: invalid TurnServer '203.0.113.1, 203.0.113.2': expected an IP address with an "
+       "optional port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"TurnServer twice", base("TurnServer = 203.0.113.1\nTurnServer = 203.0.113.2\n"),
+       "t.conf:7: TurnServer is given twice in [Gateway] (first at line 6)"},
+      {"TurnServer without credentials", base("TurnServer = 203.0.113.1\n"),
+       "t.conf:6: TurnServer 203.0.113.1:3478 needs TurnUser and TurnPassword (long-term "
+       "credentials)"},
+      {"TurnServer without password", base("TurnUser = user\nTurnServer = 203.0.113.1:3479\n"),
+       "t.conf:7: TurnServer 203.0.113.1:3479 needs TurnUser and TurnPassword (long-term "
+       "credentials)"},
+      {"TurnUser without TurnServer", base("TurnUser = user\n"),
+       "t.conf:6: TurnUser without TurnServer"},
+      {"TurnPassword without TurnServer", base("TurnPassword = secret\n"),
+       "t.conf:6: TurnPassword without TurnServer"},
+      {"TurnServer of a family without OuterAddress",
+       base("TurnServer = [2001:db8::1]\nTurnUser = u\nTurnPassword = p\n"),
+       "t.conf:6: TurnServer [2001:db8::1]:3478 is IPv6 and no OuterAddress is"},
       {"Workers too many", base("Workers = 129\n"),
        "t.conf:6: invalid Workers '129': out of range 1..128"},
       {"IdleBackoff not a flag", base("IdleBackoff = sometimes\n"),

@@ -143,6 +143,25 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_FALSE(r->gateway.profile.has_value());
   EXPECT_FALSE(r->gateway.metrics_listen.has_value());
   EXPECT_TRUE(r->gateway.stun_servers.empty());
+  EXPECT_FALSE(r->gateway.turn_server.has_value());
+  EXPECT_TRUE(r->gateway.turn_user.empty());
+}
+
+TEST(GatewayConfig, TurnServerAndCredentials) {
+  auto r = parse_config(expand(std::string(kMinimal) + "TurnServer = 203.0.113.1\nTurnUser = user\n"
+                                                       "TurnPassword = pass word:x\n"),
+                        "gw.conf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->gateway.turn_server, Endpoint::parse("203.0.113.1:3478"));
+  EXPECT_EQ(r->gateway.turn_user, "user");
+  EXPECT_EQ(r->gateway.turn_password, "pass word:x");
+  auto v6 =
+      parse_config(expand("[Interface]\nPrivateKey = $K1\n[Gateway]\n"
+                          "InnerAddress = 192.168.10.1/24\nOuterAddress = 2001:db8::2/64\n"
+                          "TurnServer = [2001:db8::9]:3479\nTurnUser = u\nTurnPassword = p\n"),
+                   "gw.conf");
+  ASSERT_TRUE(v6.ok()) << v6.error();
+  EXPECT_EQ(v6->gateway.turn_server, Endpoint::parse("[2001:db8::9]:3479"));
 }
 
 TEST(GatewayConfig, WgQuickOnlyKeysAreAcceptedWithWarnings) {

@@ -106,6 +106,59 @@ TEST(Prometheus, NatStatusForAPerson) {
   EXPECT_FALSE(format_nat_status(format_prometheus(sample())).ok());
 }
 
+TurnMetrics turn_sample() {
+  TurnMetrics t;
+  t.server = *Endpoint::parse("203.0.113.1:3478");
+  t.state = "allocated";
+  t.relayed = *Endpoint::parse("203.0.113.1:49152");
+  t.lifetime_seconds = 600;
+  t.requests = 3;
+  t.allocations = 1;
+  t.messages = {{"accepted", 2}, {"challenge", 1}, {"wrong_source", 0}};
+  return t;
+}
+
+TEST(Prometheus, TurnInfoAndCounters) {
+  MetricsSnapshot s = sample();
+  s.turn = turn_sample();
+  const std::string t = format_prometheus(s);
+  const std::string info =
+      "meshgate_turn_info{tunnel=\"site-a\",relayed=\"203.0.113.1:49152\",server=\"203.0.113.1:"
+      "3478\",state=\"allocated\"} 1\n";
+  for (const std::string& want : std::vector<std::string>{
+           info,
+           "meshgate_turn_lifetime_seconds{tunnel=\"site-a\"} 600\n",
+           "meshgate_turn_requests_total{tunnel=\"site-a\",kind=\"first\"} 3\n",
+           "meshgate_turn_allocations_total{tunnel=\"site-a\"} 1\n",
+           "meshgate_turn_messages_total{tunnel=\"site-a\",verdict=\"challenge\"} 1\n",
+       }) {
+    EXPECT_NE(t.find(want), std::string::npos) << want;
+  }
+  EXPECT_EQ(format_prometheus(sample()).find("meshgate_turn_info"), std::string::npos);
+}
+
+TEST(Prometheus, TurnStatusForAPerson) {
+  MetricsSnapshot s = sample();
+  s.turn = turn_sample();
+  auto text = format_nat_status(format_prometheus(s));
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_EQ(*text,
+            "tunnel site-a\n"
+            "  TURN relayed address: 203.0.113.1:49152 (server 203.0.113.1:3478, allocated, "
+            "lifetime 600 s)\n"
+            "  TURN: 3 requests, 0 retransmissions, 0 timeouts, 0 not sent, 1 allocations\n"
+            "  TURN answers: accepted 2, challenge 1\n");
+  s.nat = nat_sample();
+  s.turn.relayed = {};
+  s.turn.state = "failed";
+  text = format_nat_status(format_prometheus(s));
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_NE(text->find("  answers: accepted 12, wrong_source 2\n  TURN relayed address: none "
+                       "(failed, server 203.0.113.1:3478)\n"),
+            std::string::npos)
+      << *text;
+}
+
 TEST(Prometheus, HttpSession) {
   HttpMetricsSession s([] { return std::string("x 1\n"); });
   std::string out;

@@ -143,7 +143,7 @@ TEST(Cookie, ResponderSecretRotatesAfter120Seconds) {
             MacVerdict::valid_mac1);
 }
 
-TEST(Cookie, Mac1KeysFollowTheDigest) {
+TEST(Cookie, Mac1AndCookieKeysAreLabelledHashesOfThePublicKey) {
   // mac1 key = HASH("mac1----" || pub), cookie key = HASH("cookie--" || pub), and the
   // identity precomputes both for its own public key.
   Pair p;

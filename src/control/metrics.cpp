@@ -39,6 +39,24 @@ std::string label(const char* k, const std::string& v) {
   return s + "\"";
 }
 
+/// The request counters the STUN and TURN clients share: meshgate_<proto>_requests_total by kind
+/// and meshgate_<proto>_timeouts_total.
+void write_transactions(Writer& w, const std::string& proto, const std::string& name,
+                        std::uint64_t requests, std::uint64_t retransmissions,
+                        std::uint64_t not_sent, std::uint64_t timeouts) {
+  const std::string req = "meshgate_" + proto + "_requests_total";
+  const std::string tmo = "meshgate_" + proto + "_timeouts_total";
+  const std::string req_help =
+      name + " requests: first transmissions, retransmissions, and requests that could not be sent";
+  const std::string tmo_help = name + " transactions that got no answer";
+  w.help(req.c_str(), "counter", req_help.c_str());
+  w.sample(req.c_str(), label("kind", "first"), requests);
+  w.sample(req.c_str(), label("kind", "retransmission"), retransmissions);
+  w.sample(req.c_str(), label("kind", "not_sent"), not_sent);
+  w.help(tmo.c_str(), "counter", tmo_help.c_str());
+  w.sample(tmo.c_str(), "", timeouts);
+}
+
 /// Address discovery: one info sample carrying the state as labels (the Prometheus way to
 /// expose strings), and counters. Nothing when no STUN server is configured.
 void write_nat(Writer& w, const NatMetrics& n) {
@@ -59,14 +77,7 @@ void write_nat(Writer& w, const NatMetrics& n) {
            "seconds since a STUN server last confirmed the reflexive address");
     w.sample("meshgate_stun_reflexive_age_seconds", "", n.reflexive_age_seconds);
   }
-  w.help("meshgate_stun_requests_total", "counter",
-         "STUN requests: first transmissions, retransmissions, and requests that could not be "
-         "sent");
-  w.sample("meshgate_stun_requests_total", label("kind", "first"), n.requests);
-  w.sample("meshgate_stun_requests_total", label("kind", "retransmission"), n.retransmissions);
-  w.sample("meshgate_stun_requests_total", label("kind", "not_sent"), n.not_sent);
-  w.help("meshgate_stun_timeouts_total", "counter", "STUN transactions that got no answer");
-  w.sample("meshgate_stun_timeouts_total", "", n.timeouts);
+  write_transactions(w, "stun", "STUN", n.requests, n.retransmissions, n.not_sent, n.timeouts);
   w.help("meshgate_stun_reflexive_changes_total", "counter",
          "times a known reflexive address was replaced by another");
   w.sample("meshgate_stun_reflexive_changes_total", "", n.address_changes);
@@ -90,14 +101,7 @@ void write_turn(Writer& w, const TurnMetrics& t) {
            1);
   w.help("meshgate_turn_lifetime_seconds", "gauge", "lifetime the server gave the allocation");
   w.sample("meshgate_turn_lifetime_seconds", "", t.lifetime_seconds);
-  w.help("meshgate_turn_requests_total", "counter",
-         "TURN requests: first transmissions, retransmissions, and requests that could not be "
-         "sent");
-  w.sample("meshgate_turn_requests_total", label("kind", "first"), t.requests);
-  w.sample("meshgate_turn_requests_total", label("kind", "retransmission"), t.retransmissions);
-  w.sample("meshgate_turn_requests_total", label("kind", "not_sent"), t.not_sent);
-  w.help("meshgate_turn_timeouts_total", "counter", "TURN transactions that got no answer");
-  w.sample("meshgate_turn_timeouts_total", "", t.timeouts);
+  write_transactions(w, "turn", "TURN", t.requests, t.retransmissions, t.not_sent, t.timeouts);
   w.help("meshgate_turn_allocations_total", "counter", "successful TURN Allocate requests");
   w.sample("meshgate_turn_allocations_total", "", t.allocations);
   w.help("meshgate_turn_messages_total", "counter", "TURN answers received, by verdict");

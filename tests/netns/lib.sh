@@ -36,7 +36,8 @@ in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 # bg NS LOGNAME CMD...: start a process in a namespace, remember its PID.
 bg() { local ns=$1 name=$2; shift 2; ip netns exec "$ns" "$@" >"$WORK/$name.log" 2>&1 & PIDS+=($!); echo $! >"$WORK/$name.pid"; }
 
-topo_destroy() {
+# stop_started: SIGTERM every process this script started (by PID), SIGKILL what is left after 5 s.
+stop_started() {
   local p
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]:-}"; do
@@ -44,6 +45,10 @@ topo_destroy() {
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null
   done
+}
+
+topo_destroy() {
+  stop_started
   for ns in $NS_HA $NS_GA $NS_INET $NS_GB $NS_HB; do ip netns del "$ns" 2>/dev/null; done
   local t
   for t in "${TUNNELS[@]:-}"; do [ -n "$t" ] && rm -rf "/var/run/dpdk/meshgate-$t"; done

@@ -61,13 +61,7 @@ nl_ns_add() {
 }
 
 natlab_destroy() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]:-}"; do
-    [ -n "$p" ] || continue
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
-  done
+  stop_started  # before the namespaces go: the processes run in them
   local ns
   for ns in "${NL_NAMESPACES[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null; done
   # Anything left with our unique prefix (a function that failed half-way).

@@ -143,9 +143,21 @@ Status claim_route(ConfigCtx& c, const Prefix& p, std::size_t line) {
                "); WireGuard would silently move it to this peer, meshgate refuses the config"};
 }
 
+/// A lighthouse is how the other gateways find each other: one they cannot reach by a configured
+/// address could never introduce anybody, so its Endpoint is required.
+Status check_lighthouses(const ConfigCtx& c) {
+  for (const PeerConfig& p : c.cfg.peers) {
+    if (p.lighthouse && !p.endpoint) {
+      return Error{where(c.cfg.source, p.line) + "[Peer] with Lighthouse = on needs an Endpoint"};
+    }
+  }
+  return ok_status();
+}
+
 Status check_whole_config(const ConfigCtx& c) {
-  for (Status (*check)(const ConfigCtx&) : {check_required, check_peer_keys, check_mtu,
-                                            check_next_hops, check_stun_servers, check_turn}) {
+  for (Status (*check)(const ConfigCtx&) :
+       {check_required, check_peer_keys, check_mtu, check_next_hops, check_stun_servers, check_turn,
+        check_lighthouses}) {
     if (Status st = check(c); !st) return st;
   }
   return ok_status();

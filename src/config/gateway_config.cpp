@@ -186,6 +186,10 @@ constexpr Rule kPeerKeys[] = {
        }
        return parse_uint_to(k, v, 0, 65535, c.peer().persistent_keepalive);
      }},
+    {"Lighthouse", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_flag(k, v, c.peer().lighthouse);
+     }},
 };
 
 // --- [Gateway] -----------------------------------------------------------------------------
@@ -271,6 +275,19 @@ constexpr Rule kGatewayKeys[] = {
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t line) {
        c.turn_password_line = line;
        c.cfg.gateway.turn_password = std::string(v);
+       return ok_status();
+     }},
+    {"Lighthouse", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_flag(k, v, c.cfg.gateway.lighthouse);
+     }},
+    {"PublicEndpoint", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       auto e = Endpoint::parse(v);
+       if (!e || e->port == 0) {
+         return Status(invalid(k, v, "expected a numeric address:port, e.g. 198.51.100.7:51820"));
+       }
+       c.cfg.gateway.public_endpoint = *e;
        return ok_status();
      }},
     {"Profile", kSingle,

@@ -102,7 +102,8 @@ struct PeerConfig {
   std::optional<Endpoint> endpoint;        // resolved; absent = learn it from the peer
   std::string endpoint_spec;               // as written (a hostname stays re-resolvable)
   std::uint16_t persistent_keepalive = 0;  // seconds; 0 = off
-  std::size_t line = 0;                    // line of its [Peer] header, for messages
+  bool lighthouse = false;  // meshgate's key: reports go to it, introductions come from it
+  std::size_t line = 0;     // line of its [Peer] header, for messages
 };
 
 /// [Gateway]. Fields that the EAL profile's [meshgate] section may also give are optional;
@@ -121,6 +122,8 @@ struct GatewaySection {
   std::vector<Endpoint> stun_servers;         // file order, no duplicates; empty: no STUN
   std::optional<Endpoint> turn_server;        // absent: no TURN relay
   std::string turn_user, turn_password;       // long-term credentials; required with a server
+  bool lighthouse = false;                    // introduce configured peers to each other
+  std::optional<Endpoint> public_endpoint;    // a public or port-forwarded address: a candidate
 };
 
 struct GatewayConfig {

@@ -125,6 +125,12 @@ const std::vector<Case>& cases() {
       {"TurnServer list", base("TurnServer = 203.0.113.1, 203.0.113.2\n"),
        "t.conf:6: invalid TurnServer '203.0.113.1, 203.0.113.2': expected an IP address with an "
        "optional port, e.g. 192.0.2.1, 192.0.2.1:3478 or [2001:db8::1]:3478 (no host names)"},
+      {"Lighthouse peer without an endpoint",
+       base("[Peer]\nPublicKey = $K2\nAllowedIPs = 10.9.0.0/24\nLighthouse = on\n"),
+       "t.conf:6: [Peer] with Lighthouse = on needs an Endpoint"},
+      {"PublicEndpoint without a port", base("PublicEndpoint = 198.51.100.7\n"),
+       "t.conf:6: invalid PublicEndpoint '198.51.100.7': expected a numeric address:port, e.g. "
+       "198.51.100.7:51820"},
       {"TurnServer twice", base("TurnServer = 203.0.113.1\nTurnServer = 203.0.113.2\n"),
        "t.conf:7: TurnServer is given twice in [Gateway] (first at line 6)"},
       {"TurnServer without credentials", base("TurnServer = 203.0.113.1\n"),

@@ -164,6 +164,20 @@ TEST(GatewayConfig, TurnServerAndCredentials) {
   EXPECT_EQ(v6->gateway.turn_server, Endpoint::parse("[2001:db8::9]:3479"));
 }
 
+TEST(GatewayConfig, LighthouseRolesAndPublicEndpoint) {
+  auto r = parse_config(
+      expand(std::string(kMinimal) + "Lighthouse = on\nPublicEndpoint = 198.51.100.7:51820\n"
+                                     "[Peer]\nPublicKey = $K3\nEndpoint = 203.0.113.9:51820\n"
+                                     "Lighthouse = yes\n[Peer]\nPublicKey = $K2\n"),
+      "gw.conf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_TRUE(r->gateway.lighthouse);
+  EXPECT_EQ(r->gateway.public_endpoint, Endpoint::parse("198.51.100.7:51820"));
+  ASSERT_EQ(r->peers.size(), 2u);
+  EXPECT_TRUE(r->peers[0].lighthouse);
+  EXPECT_FALSE(r->peers[1].lighthouse);
+}
+
 TEST(GatewayConfig, WgQuickOnlyKeysAreAcceptedWithWarnings) {
   auto r = parse_config(expand(R"([Interface]
 PrivateKey = $K1

@@ -24,8 +24,14 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
       timers_(dp, peers_),
       local_(dp, tx_, drops_),
       stun_(dp, tx_, neighbours_, drops_, log_),
-      turn_(tx_, neighbours_, drops_, log_) {
+      turn_(tx_, neighbours_, drops_, log_),
+      paths_(dp, peers_, sessions_, tx_, turn_, log_),
+      lighthouse_(dp, peers_, sessions_, paths_, stun_, turn_, drops_, log_) {
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
+  config_.on_removed([this](PeerId id) {
+    paths_.forget(id);
+    lighthouse_.forget(id);
+  });
 }
 
 Control::~Control() {
@@ -50,6 +56,8 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     neighbours_.tick(now);
     stun_.tick(now);
     turn_.tick(now);
+    paths_.tick(now, wall);
+    lighthouse_.tick(now, wall);
     for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
@@ -103,7 +111,9 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       sessions_.confirm(e.peer, e.index, now, wall);
       break;
     case dataplane::Event::Kind::endpoint_changed:
-      // Roaming (protocol.md 8.3): the worker saw an authenticated packet from there.
+      // Roaming (protocol.md 8.3): the worker saw an authenticated packet from there. For a
+      // peer a lighthouse introduced, path selection first wants proof of a direct path.
+      if (!paths_.allow_roam(e.peer, e.endpoint, now)) break;
       if (!(ps->settings.endpoint == e.endpoint)) {
         ps->settings.endpoint = e.endpoint;
         log_.peer(*ps, "endpoint changed (roaming)");

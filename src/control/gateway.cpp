@@ -143,6 +143,7 @@ Status add_config_peers(PeerConfig& ctl, const config::GatewayConfig& cfg) {
     if (p.endpoint) s.endpoint = *p.endpoint;
     s.persistent_keepalive = p.persistent_keepalive;
     s.allowed_ips = p.allowed_ips;
+    s.lighthouse = p.lighthouse;
     auto id = ctl.add_peer(s, now);
     if (!id) return Error{cfg.source + ":" + std::to_string(p.line) + ": peer: " + id.error()};
   }
@@ -177,6 +178,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   gw->control_ = std::make_unique<Control>(dp, static_cast<std::uint16_t>(settings.workers));
   if (auto st = add_config_peers(gw->control_->config(), cfg); !st) return Error{st.error()};
   gw->control_->stun().set_servers(cfg.gateway.stun_servers, monotonic_now());
+  gw->control_->lighthouse().configure(cfg.gateway.lighthouse, cfg.gateway.public_endpoint);
   if (cfg.gateway.turn_server) {
     gw->control_->turn().configure(
         {*cfg.gateway.turn_server, cfg.gateway.turn_user, cfg.gateway.turn_password},

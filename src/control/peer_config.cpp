@@ -30,6 +30,7 @@ void PeerConfig::remove_peer(PeerId id) {
   sessions_.zero(id);
   routes_.withdraw(id);
   staging_.drop_all(id, dataplane::Drop::peer_removed);
+  if (removed_hook_) removed_hook_(id);
   peers_.remove(id);
 }
 

@@ -11,6 +11,10 @@
 //   Timers       WireGuard's timers, driven by the workers' activity time stamps
 //   LocalTraffic ICMP echo for the gateway's own addresses
 //   StunDiscovery the listen port's reflexive address and the NAT's behaviour (STUN client)
+//   TurnRelay    the TURN allocation and channels of the relayed path
+//   Paths        which candidate path each introduced peer's endpoint is (relay first, direct
+//                once a ping proves one)
+//   Lighthouse   candidate reports and introductions, both roles; every coordination message
 //   Transmitter  the control thread's own TX queues and the seal of what it sends
 //
 // Control is the only writer of the shared tables (architecture: docs/design.md): each part
@@ -28,8 +32,10 @@
 #include "meshgate/base/time.hpp"
 #include "meshgate/control/event_log.hpp"
 #include "meshgate/control/key_slots.hpp"
+#include "meshgate/control/lighthouse.hpp"
 #include "meshgate/control/local.hpp"
 #include "meshgate/control/neighbours.hpp"
+#include "meshgate/control/paths.hpp"
 #include "meshgate/control/peer_config.hpp"
 #include "meshgate/control/peers.hpp"
 #include "meshgate/control/routes.hpp"
@@ -70,6 +76,9 @@ class Control {
   const StunDiscovery& stun() const noexcept { return stun_; }
   TurnRelay& turn() noexcept { return turn_; }
   const TurnRelay& turn() const noexcept { return turn_; }
+  const Paths& paths() const noexcept { return paths_; }
+  Lighthouse& lighthouse() noexcept { return lighthouse_; }
+  const Lighthouse& lighthouse() const noexcept { return lighthouse_; }
   const dataplane::Dataplane& dataplane() const noexcept { return dp_; }
 
   /// Where handshake and peer events are logged (one line each); null: nowhere.
@@ -114,6 +123,8 @@ class Control {
   LocalTraffic local_;
   StunDiscovery stun_;
   TurnRelay turn_;
+  Paths paths_;
+  Lighthouse lighthouse_;
   std::vector<std::function<unsigned(Nanos)>> services_;
   Nanos last_timer_run_ = 0;
   Nanos now_ = 0;

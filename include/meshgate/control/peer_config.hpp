@@ -3,6 +3,8 @@
 // does; peers a change does not touch keep their sessions and their traffic.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,6 +34,9 @@ class PeerConfig {
   Result<PeerId> add_peer(const PeerSettings& s, Nanos now);
   void remove_peer(PeerId id);
   void remove_all_peers();
+  /// Called with each peer's id before its record goes, for the parts that keep per-peer state
+  /// of their own and are built after this one (path selection, the lighthouse).
+  void on_removed(std::function<void(PeerId)> hook) { removed_hook_ = std::move(hook); }
 
   std::uint16_t listen_port() const noexcept;
   /// Workers read the port per burst; every peer's route template is rebuilt with it. 0 takes
@@ -62,6 +67,7 @@ class PeerConfig {
   Staging& staging_;
   const EventLog& log_;
   std::uint32_t fwmark_ = 0;  // reported to `wg`; the data path has no sockets to mark
+  std::function<void(PeerId)> removed_hook_;
 };
 
 }  // namespace meshgate::control

@@ -33,6 +33,7 @@ struct PeerSettings {
   Endpoint endpoint;  // unknown until configured or learnt from an authenticated packet
   std::uint16_t persistent_keepalive = 0;
   std::vector<Prefix> allowed_ips;
+  bool lighthouse = false;  // from the config file only: the UAPI has no such key
 };
 
 struct PeerState {

@@ -66,6 +66,9 @@ class Sessions {
   void send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry);
   /// An empty transport message; with no session it asks for a handshake instead.
   void send_keepalive(PeerId peer, Nanos now);
+  /// The peer's endpoint is now `src` (an authenticated message came from it, or path
+  /// selection chose it): its route follows, and packets staged for it go.
+  void learn_endpoint(PeerId peer, const Endpoint& src, Nanos now);
   /// The first packet arrived on the responder's `next` keypair `index`.
   void confirm(PeerId peer, std::uint32_t index, Nanos now, WallTime wall);
   /// Wipes every session and the handshake state of the peer.
@@ -82,7 +85,6 @@ class Sessions {
   void handle_response(const std::uint8_t* msg, const Endpoint& src, Nanos now, WallTime wall);
   void handle_cookie_reply(const std::uint8_t* msg, Nanos now);
   /// An authenticated message from `src`: the peer is there now (protocol.md 8.3).
-  void learn_endpoint(PeerId peer, const Endpoint& src, Nanos now);
   void send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
   void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }
 

@@ -43,4 +43,25 @@ inline constexpr unsigned kEventRingSize = 4096;
 /// is full the control thread drops the frame (tx_full) rather than wait for worker 0.
 inline constexpr unsigned kRelayRingSize = 1024;
 
+// --- NAT traversal: lighthouse and paths (docs/nat-traversal.md, "Coordination") ------------
+/// When a probe round pings every direct candidate, after its start: dense at first, because
+/// both sides start at about the same time and the first packets through a NAT open it for the
+/// other side's next ones, then sparser (the spacing of the design notes' schedule).
+inline constexpr Nanos kProbeSchedule[] = {0,           millis(100), millis(300), millis(700),
+                                           millis(1500), seconds(3),  seconds(5)};
+/// A ping on the direct path in use this often; no pong for kDeadAfter and the path is dead.
+/// Together they bound the fall back to the relay at kDeadAfter + kHeartbeat (6 s).
+inline constexpr Nanos kHeartbeat = seconds(1);
+inline constexpr Nanos kDeadAfter = seconds(5);
+/// A peer not on a direct path: its lighthouses are asked again and its candidates probed this
+/// often, so a NAT that starts to allow a direct path is noticed within a minute.
+inline constexpr Nanos kReprobe = seconds(30);
+/// A gateway reports its candidates to its lighthouses this often (and when they change);
+/// a lighthouse forgets a report older than kReportStale.
+inline constexpr Nanos kReportPeriod = seconds(20);
+inline constexpr Nanos kReportStale = seconds(120);
+/// How long after its introduction both sides start probing: enough for the introduction to
+/// reach the farther side (one lighthouse round trip on the Internet is under 300 ms).
+inline constexpr std::uint16_t kStartInMs = 300;
+
 }  // namespace meshgate::control::impl

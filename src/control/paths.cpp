@@ -1,0 +1,238 @@
+// Path selection (paths.hpp).
+#include "meshgate/control/paths.hpp"
+
+#include <cstdio>
+
+#include "meshgate/control/tunables.hpp"
+#include "meshgate/crypto/random.hpp"
+
+namespace meshgate::control {
+
+namespace {
+
+using nat::coord::Candidate;
+using nat::coord::CandidateKind;
+
+bool is_direct(const Candidate& c) noexcept {
+  return c.kind != CandidateKind::relayed;
+}
+
+PathKind kind_of(const Endpoint& ep) noexcept {
+  if (!ep.known()) return PathKind::none;
+  return ep.channel != 0 ? PathKind::relayed : PathKind::direct;
+}
+
+}  // namespace
+
+std::string_view to_string(PathKind k) noexcept {
+  switch (k) {
+    case PathKind::direct:
+      return "direct";
+    case PathKind::relayed:
+      return "relayed";
+    default:
+      return "none";
+  }
+}
+
+void Paths::introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now,
+                       WallTime wall) {
+  PathState& ps = paths_[peer];
+  const bool first = !ps.introduced;
+  ps.introduced = true;
+  ps.candidates = {};
+  ps.relay_peer = {};
+  for (const Candidate& cand : c.view()) {
+    if (cand.kind == CandidateKind::relayed) ps.relay_peer = cand.endpoint;
+    ps.candidates.add(cand);
+  }
+  // A round already under way keeps its schedule; a fresh one starts when the lighthouse said.
+  if (ps.round_start < 0 || now - ps.round_start > kProbeSchedule[std::size(kProbeSchedule) - 1]) {
+    ps.round_start = start_at;
+    ps.round_step = 0;
+  }
+  if (first) observe(peer, ps, now);
+  // Relay first: traffic should not wait for the punch.
+  if (ps.kind == PathKind::none) {
+    const Endpoint relay = relay_for(ps, now);
+    if (relay.known()) {
+      move_to(peer, relay, now);
+      sessions_.send_initiation(peer, now, wall, false);
+    }
+  }
+}
+
+Endpoint Paths::relay_for(PathState& ps, Nanos now) {
+  const nat::TurnClient& client = turn_.client();
+  if (!ps.relay_peer.known() || client.state() != nat::TurnState::allocated) return {};
+  std::uint16_t channel = client.channel_of(ps.relay_peer);
+  if (channel == 0) {
+    turn_.client().bind_channel(ps.relay_peer, now);  // confirmed a round trip later
+    return {};
+  }
+  Endpoint ep = client.config().server;
+  ep.channel = channel;
+  return ep;
+}
+
+void Paths::tick(Nanos now, WallTime wall) {
+  for (auto& [peer, ps] : paths_) {
+    if (!ps.introduced || peers_.find(peer) == nullptr) continue;
+    observe(peer, ps, now);
+    const Endpoint relay = relay_for(ps, now);
+    if (ps.kind == PathKind::none && relay.known()) {
+      move_to(peer, relay, now);
+      sessions_.send_initiation(peer, now, wall, false);
+    }
+    if (ps.round_start >= 0 && now >= ps.round_start) probe_step(peer, ps, now, wall);
+    if (ps.kind == PathKind::direct) {
+      heartbeat(peer, ps, now);
+      if (now - std::max(ps.verified_at, ps.changed_at) > kDeadAfter && relay.known()) {
+        log_.peer(*peers_.find(peer), "direct path dead (no pong), back to the relay");
+        move_to(peer, relay, now);
+      }
+    } else if (ps.round_start < 0 && now - ps.last_round >= kReprobe) {
+      ps.round_start = now;  // also asks the lighthouses again (wants_introduction)
+      ps.round_step = 0;
+    }
+    observe(peer, ps, now);
+  }
+}
+
+void Paths::probe_step(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
+  if (ps.round_step == 0) ps.last_round = ps.round_start;
+  while (ps.round_step < std::size(kProbeSchedule) &&
+         now >= ps.round_start + kProbeSchedule[ps.round_step]) {
+    ++ps.round_step;
+    if (has_session(peer)) {
+      for (const Candidate& c : ps.candidates.view()) {
+        if (is_direct(c)) ping(peer, ps, c.endpoint, now);
+      }
+    } else if (ps.kind != PathKind::relayed && ps.candidates.n != 0) {
+      // No relay and no session: the initiation itself is the probe, to each candidate in turn.
+      const Candidate& c = ps.candidates.items[(ps.round_step - 1) % ps.candidates.n];
+      if (is_direct(c)) {
+        move_to(peer, c.endpoint, now);
+        sessions_.send_initiation(peer, now, wall, false);
+      }
+    }
+  }
+  if (ps.round_step == std::size(kProbeSchedule)) ps.round_start = -1;
+}
+
+void Paths::ping(PeerId peer, PathState& ps, const Endpoint& to, Nanos now) {
+  nat::coord::Message m;
+  m.type = nat::coord::Type::ping;
+  crypto::random_bytes(&m.txid, sizeof m.txid);
+  if (!send(peer, m, to, now)) return;
+  ps.pings[ps.next_ping++ % PathState::kPings] = {m.txid, to, now};
+  ++stats_.pings_sent;
+}
+
+void Paths::heartbeat(PeerId peer, PathState& ps, Nanos now) {
+  if (now - ps.last_heartbeat < kHeartbeat) return;
+  ps.last_heartbeat = now;
+  ping(peer, ps, ps.endpoint, now);
+}
+
+void Paths::ping_received(PeerId peer, std::uint64_t txid, const Endpoint& source, Nanos now) {
+  nat::coord::Message m;
+  m.type = nat::coord::Type::pong;
+  m.txid = txid;
+  m.candidates.add({source, CandidateKind::observed});
+  if (send(peer, m, source, now)) {
+    ++stats_.pongs_sent;
+  }
+  PathState* ps = managed(peer);
+  if (ps == nullptr || source.channel != 0) return;
+  // The source of a direct ping is a path from the peer to us (a symmetric NAT's fresh port,
+  // say): worth a ping of our own, which its NAT now lets through.
+  if (ps->candidates.add({source, CandidateKind::observed}) && ps->kind != PathKind::direct) {
+    ping(peer, *ps, source, now);
+  }
+}
+
+void Paths::pong_received(PeerId peer, std::uint64_t txid, const Endpoint& source, Nanos now) {
+  PathState* found = managed(peer);
+  if (found == nullptr) {
+    ++stats_.pongs_unmatched;
+    return;
+  }
+  PathState& ps = *found;
+  const PathState::Ping* hit = nullptr;
+  for (const PathState::Ping& p : ps.pings) {
+    if (p.txid == txid && p.sent != 0) hit = &p;
+  }
+  if (hit == nullptr || !(hit->to == source)) {
+    ++stats_.pongs_unmatched;
+    return;
+  }
+  ++stats_.pongs_matched;
+  ps.verified = hit->to;
+  ps.verified_at = now;
+  if (ps.kind != PathKind::direct || ps.endpoint == hit->to) ps.rtt = now - hit->sent;
+  if (ps.kind != PathKind::direct) move_to(peer, hit->to, now);
+}
+
+bool Paths::allow_roam(PeerId peer, const Endpoint& source, Nanos now) {
+  PathState* found = managed(peer);
+  if (found == nullptr || source.channel != 0) return true;
+  PathState& ps = *found;
+  if (source == ps.verified && now - ps.verified_at <= kDeadAfter) return true;
+  if (now - ps.last_heartbeat >= kHeartbeat) {  // prove it, at most once per heartbeat
+    ps.last_heartbeat = now;
+    ping(peer, ps, source, now);
+  }
+  return false;
+}
+
+bool Paths::wants_introduction(PeerId peer, Nanos now) const {
+  const PeerState* p = peers_.find(peer);
+  if (p == nullptr) return false;
+  auto it = paths_.find(peer);
+  const Nanos asked = it == paths_.end() ? -1 : it->second.last_request;
+  if (asked >= 0 && now - asked < kReprobe) return false;
+  if (it == paths_.end() || !it->second.introduced) {
+    return !p->settings.endpoint.known() || !has_session(peer);
+  }
+  return it->second.kind != PathKind::direct;
+}
+
+bool Paths::send(PeerId peer, const nat::coord::Message& m, const Endpoint& to, Nanos now) {
+  std::uint8_t buf[nat::coord::kMaxMessageSize];
+  const std::size_t len = nat::coord::encode(m, buf);
+  const Endpoint& dst = to.known() ? to : peers_.find(peer)->settings.endpoint;
+  if (dst.known() && tx_.send_sealed_to(peer, dst, buf, len, now)) return true;
+  ++stats_.not_sent;
+  return false;
+}
+
+void Paths::move_to(PeerId peer, const Endpoint& to, Nanos now) {
+  sessions_.learn_endpoint(peer, to, now);
+  observe(peer, paths_[peer], now);
+}
+
+/// Notices a change of the peer's endpoint, whoever made it (this part, roaming, a handshake,
+/// the operator): the path the operator sees, and its log line.
+void Paths::observe(PeerId peer, PathState& ps, Nanos now) {
+  const PeerState& p = *peers_.find(peer);
+  const Endpoint& ep = p.settings.endpoint;
+  if (ep == ps.endpoint && ps.changed_at != 0) return;
+  const PathKind kind = kind_of(ep);
+  if (kind != ps.kind) ps.rtt = kind == PathKind::direct && ep == ps.verified ? ps.rtt : -1;
+  ps.kind = kind;
+  ps.endpoint = ep;
+  ps.changed_at = now;
+  ++ps.changes;
+  char what[96];
+  if (kind == PathKind::relayed) {
+    std::snprintf(what, sizeof what, "path relayed (channel 0x%04x)", ep.channel);
+  } else if (kind == PathKind::direct && ps.rtt >= 0) {
+    std::snprintf(what, sizeof what, "path direct (rtt %.1f ms)", static_cast<double>(ps.rtt) / 1e6);
+  } else {
+    std::snprintf(what, sizeof what, "path %s", std::string(to_string(kind)).c_str());
+  }
+  log_.peer(p, what);
+}
+
+}  // namespace meshgate::control

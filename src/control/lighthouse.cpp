@@ -5,6 +5,8 @@
 
 namespace meshgate::control {
 
+using namespace impl;  // NOLINT(google-build-using-namespace): this part's tunables
+
 namespace {
 
 using nat::coord::CandidateKind;

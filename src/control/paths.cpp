@@ -8,6 +8,8 @@
 
 namespace meshgate::control {
 
+using namespace impl;  // NOLINT(google-build-using-namespace): this part's tunables
+
 namespace {
 
 using nat::coord::Candidate;

@@ -259,15 +259,14 @@ void Worker::post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& ro
   // The first authenticated packet on a keypair confirms it (the responder may now send on it).
   if (!kp->used.load(std::memory_order_relaxed) &&
       !kp->used.exchange(true, std::memory_order_relaxed) &&
-      !post({Event::Kind::keypair_used,
-             peer,
-             kp->recv_live_index.load(std::memory_order_relaxed),
-             {}})) {
+      !post({.peer = peer,
+             .index = kp->recv_live_index.load(std::memory_order_relaxed),
+             .kind = Event::Kind::keypair_used})) {
     kp->used.store(false, std::memory_order_relaxed);
   }
   // Roaming: the tag of the endpoint the control thread routes to, on the keypair's own line.
   if (kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(source) && roamed != peer) {
-    post({Event::Kind::endpoint_changed, peer, 0, source});
+    post({.peer = peer, .endpoint = source, .kind = Event::Kind::endpoint_changed});
     roamed = peer;
   }
 }

@@ -90,7 +90,7 @@ unsigned Sealer::pad_and_seal(OutPacket* out, unsigned k, DropCounters& drops) n
   for (unsigned i = 0; i < k; ++i) {
     OutPacket& o = out[i];
     if (o.counter >= wire::spec::kRejectAfterMessages) {
-      post_event(dp_, {Event::Kind::want_handshake, o.peer, 0, {}}, drops);
+      post_event(dp_, {.peer = o.peer, .kind = Event::Kind::want_handshake}, drops);
       drop(o.m, Drop::wg_key_expired, drops);
       continue;
     }
@@ -171,7 +171,7 @@ void Sealer::want_handshake(PeerId peer, DropCounters& drops) noexcept {
   // One request until the control thread clears the flag, not one per packet of the burst.
   Peer& pr = dp_.peers[peer];
   if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed) &&
-      !post_event(dp_, {Event::Kind::want_handshake, peer, 0, {}}, drops)) {
+      !post_event(dp_, {.peer = peer, .kind = Event::Kind::want_handshake}, drops)) {
     pr.handshake_wanted.store(false, std::memory_order_relaxed);
   }
 }

@@ -50,6 +50,7 @@ struct Prefix {
 struct Endpoint {
   IpAddr addr;
   std::uint16_t port = 0;  // host order
+  std::uint16_t channel = 0;  // TEMP until the relay branch lands
 
   /// "192.0.2.1:51820" or "[2001:db8::1]:51820" (numeric only; `wg` resolves names itself).
   static std::optional<Endpoint> parse(std::string_view s);

@@ -49,6 +49,8 @@ class Transmitter {
   };
   Frame udp_frame(const Endpoint& to, const std::uint8_t* payload, std::size_t len,
                   std::uint8_t tos);
+  bool send_sealed_to(PeerId peer, const Endpoint& to, const std::uint8_t* plaintext,
+                      std::size_t len, Nanos now);  // TEMP until the relay branch lands
   /// Sends what is queued.
   void flush() noexcept;
 

@@ -63,10 +63,10 @@ struct Event {
     endpoint_changed,  // authenticated packet from a new outer source (roaming)
     want_handshake,    // sending keypair missing, old or exhausted
   };
-  Kind kind = Kind::keypair_used;
   PeerId peer = kNoPeer;
   std::uint32_t index = 0;
   Endpoint endpoint;
+  Kind kind = Kind::keypair_used;  // TEMP order until the relay branch lands
 };
 static_assert(sizeof(Event) <= 32);
 inline constexpr unsigned kEventSize = 32;

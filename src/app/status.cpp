@@ -1,7 +1,7 @@
 // `meshgate --status FILE` (status.hpp). The UAPI that `wg` speaks has no keys for NAT state,
 // and DPDK telemetry needs the EAL runtime directory and a JSON client; the Prometheus endpoint
 // is plain HTTP on an address the config file names, so the status is read from there and
-// printed as a person reads it (control::format_nat_status).
+// printed as a person reads it (control::format_nat_status, control::format_peer_paths).
 #include "status.hpp"
 
 #include <netinet/in.h>
@@ -103,9 +103,13 @@ int print_status(const std::string& config_path) {
   }
   auto metrics = fetch_metrics(*cfg->gateway.metrics_listen);
   if (!metrics) return fail(metrics.error());
-  auto text = control::format_nat_status(*metrics);
-  if (!text) return fail(config_path + ": " + text.error());
-  std::fputs(text->c_str(), stdout);
+  // The gateway's NAT view, then each peer's path; a gateway with neither STUN nor TURN still
+  // has paths to show.
+  auto nat = control::format_nat_status(*metrics);
+  const std::string peers = control::format_peer_paths(*metrics);
+  if (!nat && peers.empty()) return fail(config_path + ": " + nat.error());
+  if (nat) std::fputs(nat->c_str(), stdout);
+  std::fputs(peers.c_str(), stdout);
   return 0;
 }
 

@@ -95,6 +95,43 @@ TurnMetrics turn_metrics(const Control& c) {
   return t;
 }
 
+/// The peer's path: from its endpoint for every peer, with what path selection knows for a peer
+/// a lighthouse introduced.
+void path_metrics(const Control& c, PeerId id, PeerMetrics& p) {
+  p.path = p.endpoint.known() ? (p.endpoint.channel != 0 ? "relayed" : "direct") : "none";
+  const PathState* ps = c.paths().find(id);
+  if (ps == nullptr) return;
+  if (ps->rtt >= 0) p.rtt_seconds = static_cast<double>(ps->rtt) / 1e9;
+  p.path_changes = ps->changes;
+  p.path_age_seconds =
+      static_cast<std::uint64_t>(std::max<Nanos>(0, c.now() - ps->changed_at) / 1'000'000'000);
+  for (const nat::coord::Candidate& cand : ps->candidates.view()) {
+    p.candidates.emplace_back(cand.endpoint, std::string(nat::coord::to_string(cand.kind)));
+  }
+}
+
+CoordinationMetrics coordination_metrics(const Control& c) {
+  CoordinationMetrics m;
+  const LighthouseStats& st = c.lighthouse().stats();
+  m.lighthouse = c.lighthouse().serving();
+  for (std::size_t t = 0; t <= nat::coord::kTypeCount; ++t) {
+    for (std::size_t v = 1; v <= kCoordVerdictCount; ++v) {
+      if (st.messages[t][v] == 0) continue;
+      const std::string type =
+          t == 0 ? "undecoded"
+                 : std::string(nat::coord::to_string(static_cast<nat::coord::Type>(t)));
+      m.received.emplace_back(type + "/" + std::string(to_string(static_cast<CoordVerdict>(v))),
+                              st.messages[t][v]);
+    }
+  }
+  m.reports_sent = st.reports_sent;
+  m.requests_sent = st.requests_sent;
+  m.introductions_sent = st.introductions_sent;
+  m.pings_sent = c.paths().stats().pings_sent;
+  m.pongs_sent = c.paths().stats().pongs_sent;
+  return m;
+}
+
 }  // namespace
 
 MetricsSnapshot Gateway::metrics() const {
@@ -114,6 +151,7 @@ MetricsSnapshot Gateway::metrics() const {
     p.tx_packets = pr.tx_packets;
     p.handshakes = ps.handshakes;
     p.last_handshake = ps.timers.last_handshake();
+    path_metrics(c, id, p);
   }
   for (const auto& w : workers_)
     s.lcores.push_back(lcore_metrics("worker" + std::to_string(w->id()), *w));
@@ -132,6 +170,7 @@ MetricsSnapshot Gateway::metrics() const {
   }
   s.nat = nat_metrics(c);
   s.turn = turn_metrics(c);
+  s.coordination = coordination_metrics(c);
   return s;
 }
 

@@ -25,7 +25,8 @@ void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos 
                         WallTime wall) {
   Message msg;
   nat::coord::DecodeError why = nat::coord::DecodeError::none;
-  const bool ok = nat::coord::decode(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len, msg, why);
+  const bool ok =
+      nat::coord::decode(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len, msg, why);
   rte_pktmbuf_free(m);
   CoordVerdict v = CoordVerdict::malformed;
   if (ok && peers_.find(peer) != nullptr) v = dispatch(msg, peer, source, now, wall);
@@ -115,9 +116,9 @@ void Lighthouse::tick(Nanos now, WallTime wall) {
 
 void Lighthouse::report_to_lighthouses(Nanos now, WallTime wall) {
   const nat::coord::Candidates mine = candidates();
-  const bool changed = !(mine.n == last_reported_.n &&
-                         std::equal(mine.items.begin(), mine.items.begin() + mine.n,
-                                    last_reported_.items.begin()));
+  const bool changed =
+      !(mine.n == last_reported_.n &&
+        std::equal(mine.items.begin(), mine.items.begin() + mine.n, last_reported_.items.begin()));
   bool sent_all = true;
   for (PeerId id : peers_.ids()) {
     if (!is_lighthouse(id)) continue;

@@ -1,5 +1,7 @@
 #include "meshgate/control/metrics.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 
@@ -20,9 +22,17 @@ struct Writer {
     out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
   }
   void sample(const char* name, const std::string& labels, std::uint64_t v) {
+    sample_text(name, labels, std::to_string(v));
+  }
+  void sample_real(const char* name, const std::string& labels, double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", v);
+    sample_text(name, labels, buf);
+  }
+  void sample_text(const char* name, const std::string& labels, const std::string& v) {
     out.append(name).append("{").append(tunnel_label);
     if (!labels.empty()) out.append(",").append(labels);
-    out.append("} ").append(std::to_string(v)).append("\n");
+    out.append("} ").append(v).append("\n");
   }
 };
 
@@ -110,6 +120,66 @@ void write_turn(Writer& w, const TurnMetrics& t) {
   }
 }
 
+/// The path of each peer (keys[i] is peer i's public_key label).
+void write_paths(Writer& w, const std::vector<PeerMetrics>& peers,
+                 const std::vector<std::string>& keys) {
+  w.help("meshgate_peer_path_info", "gauge",
+         "the path a peer's packets take: direct, relayed (endpoint: the TURN server) or none");
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    const Endpoint& e = peers[i].endpoint;
+    std::string labels = keys[i] + "," + label("path", peers[i].path) + "," +
+                         label("endpoint", e.known() ? e.str() : "");
+    if (e.channel != 0) {
+      char ch[8];
+      std::snprintf(ch, sizeof ch, "0x%04x", e.channel);
+      labels.append(",").append(label("channel", ch));
+    }
+    w.sample("meshgate_peer_path_info", labels, 1);
+  }
+  w.help("meshgate_peer_rtt_seconds", "gauge", "round trip of the latest ping on the peer's path");
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    if (peers[i].rtt_seconds >= 0)
+      w.sample_real("meshgate_peer_rtt_seconds", keys[i], peers[i].rtt_seconds);
+  }
+  w.help("meshgate_peer_path_changes_total", "counter", "changes of the peer's path");
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    w.sample("meshgate_peer_path_changes_total", keys[i], peers[i].path_changes);
+  }
+  w.help("meshgate_peer_path_age_seconds", "gauge", "seconds since the peer's path last changed");
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    w.sample("meshgate_peer_path_age_seconds", keys[i], peers[i].path_age_seconds);
+  }
+  w.help("meshgate_peer_candidate_info", "gauge",
+         "the peer's candidate addresses (from a lighthouse, and sources of its pings)");
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    for (const auto& [ep, kind] : peers[i].candidates) {
+      w.sample("meshgate_peer_candidate_info",
+               keys[i] + "," + label("candidate", ep.str()) + "," + label("kind", kind), 1);
+    }
+  }
+}
+
+void write_coordination(Writer& w, const CoordinationMetrics& c) {
+  w.help("meshgate_lighthouse_info", "gauge", "1 when this gateway introduces its peers");
+  w.sample("meshgate_lighthouse_info", "", c.lighthouse ? 1 : 0);
+  w.help("meshgate_coordination_messages_total", "counter",
+         "coordination messages received in tunnels, by type and verdict");
+  for (const auto& [tv, n] : c.received) {
+    const std::size_t slash = tv.find('/');
+    w.sample("meshgate_coordination_messages_total",
+             label("type", tv.substr(0, slash)) + "," + label("verdict", tv.substr(slash + 1)), n);
+  }
+  w.help("meshgate_coordination_sent_total", "counter", "coordination messages sent, by type");
+  const std::pair<const char*, std::uint64_t> sent[] = {{"report", c.reports_sent},
+                                                        {"request", c.requests_sent},
+                                                        {"introduce", c.introductions_sent},
+                                                        {"ping", c.pings_sent},
+                                                        {"pong", c.pongs_sent}};
+  for (const auto& [type, n] : sent) {
+    w.sample("meshgate_coordination_sent_total", label("type", type), n);
+  }
+}
+
 }  // namespace
 
 std::string format_prometheus(const MetricsSnapshot& s) {
@@ -193,8 +263,10 @@ std::string format_prometheus(const MetricsSnapshot& s) {
          "handshake messages and outcomes on the control thread");
   for (const auto& [name, v] : s.handshake_events)
     w.sample("meshgate_handshake_events_total", label("event", name), v);
+  write_paths(w, s.peers, keys);
   write_nat(w, s.nat);
   write_turn(w, s.turn);
+  write_coordination(w, s.coordination);
   return out;
 }
 
@@ -342,6 +414,51 @@ Result<std::string> format_nat_status(std::string_view prometheus_text) {
   std::string out = "tunnel " + StatusSamples::at(any, "tunnel") + "\n";
   if (ss.nat_info != nullptr) out += stun_status(ss);
   if (ss.turn_info != nullptr) out += turn_status(ss);
+  return out;
+}
+
+std::string format_peer_paths(std::string_view prometheus_text) {
+  const std::vector<Sample> samples = parse_samples(prometheus_text);
+  struct PeerView {
+    const Sample* path = nullptr;
+    std::string rtt, age, candidates;
+  };
+  std::map<std::string, PeerView> peers;  // by public key
+  std::vector<std::string> order;
+  for (const Sample& s : samples) {
+    auto k = s.labels.find("public_key");
+    if (k == s.labels.end()) continue;
+    PeerView& v = peers[k->second];
+    if (s.name == "meshgate_peer_path_info") {
+      v.path = &s;
+      order.push_back(k->second);
+    } else if (s.name == "meshgate_peer_rtt_seconds") {
+      char ms[32];
+      std::snprintf(ms, sizeof ms, ", rtt %.1f ms", std::strtod(s.value.c_str(), nullptr) * 1e3);
+      v.rtt = ms;
+    } else if (s.name == "meshgate_peer_path_age_seconds") {
+      v.age = ", changed " + s.value + " s ago";
+    } else if (s.name == "meshgate_peer_candidate_info") {
+      v.candidates.append(v.candidates.empty() ? "" : ", ")
+          .append(StatusSamples::at(&s, "candidate"))
+          .append(" ")
+          .append(StatusSamples::at(&s, "kind"));
+    }
+  }
+  std::string out;
+  for (const std::string& key : order) {
+    const PeerView& v = peers[key];
+    const std::string path = StatusSamples::at(v.path, "path");
+    out += "peer " + key + ": path " + path;
+    if (path != "none") {
+      out += " " + StatusSamples::at(v.path, "endpoint");
+      const std::string ch = StatusSamples::at(v.path, "channel");
+      if (!ch.empty()) out += " channel " + ch;
+      out += v.rtt + v.age;
+    }
+    out += "\n";
+    if (!v.candidates.empty()) out += "  candidates: " + v.candidates + "\n";
+  }
   return out;
 }
 

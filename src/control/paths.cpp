@@ -230,7 +230,8 @@ void Paths::observe(PeerId peer, PathState& ps, Nanos now) {
   if (kind == PathKind::relayed) {
     std::snprintf(what, sizeof what, "path relayed (channel 0x%04x)", ep.channel);
   } else if (kind == PathKind::direct && ps.rtt >= 0) {
-    std::snprintf(what, sizeof what, "path direct (rtt %.1f ms)", static_cast<double>(ps.rtt) / 1e6);
+    std::snprintf(what, sizeof what, "path direct (rtt %.1f ms)",
+                  static_cast<double>(ps.rtt) / 1e6);
   } else {
     std::snprintf(what, sizeof what, "path %s", std::string(to_string(kind)).c_str());
   }

@@ -35,12 +35,12 @@
 
 namespace meshgate::control {
 
-#define MESHGATE_COORD_VERDICTS(X)                                                        \
-  X(accepted, "acted on")                                                                 \
-  X(malformed, "did not decode (nat::coord::DecodeError)")                                \
-  X(not_lighthouse, "an introduction from a peer that is not a configured lighthouse")    \
-  X(not_serving, "a report or request, and this gateway is not a lighthouse")             \
-  X(unknown_peer, "about a public key that is not a configured peer (or is our own)")     \
+#define MESHGATE_COORD_VERDICTS(X)                                                       \
+  X(accepted, "acted on")                                                                \
+  X(malformed, "did not decode (nat::coord::DecodeError)")                               \
+  X(not_lighthouse, "an introduction from a peer that is not a configured lighthouse")   \
+  X(not_serving, "a report or request, and this gateway is not a lighthouse")            \
+  X(unknown_peer, "about a public key that is not a configured peer (or is our own)")    \
   X(not_reported, "a request about a peer with no recent report, or no session with us") \
   X(unexpected, "a pong that answers no ping of ours")
 
@@ -115,9 +115,9 @@ class Lighthouse {
   const EventLog& log_;
   bool serving_ = false;
   std::optional<Endpoint> public_endpoint_;
-  std::map<PeerId, Report> reports_;       // lighthouse: the latest report of each peer
-  std::map<PeerId, Nanos> reported_at_;    // gateway: when each lighthouse last got a report
-  nat::coord::Candidates last_reported_;   // gateway: what the latest reports said
+  std::map<PeerId, Report> reports_;      // lighthouse: the latest report of each peer
+  std::map<PeerId, Nanos> reported_at_;   // gateway: when each lighthouse last got a report
+  nat::coord::Candidates last_reported_;  // gateway: what the latest reports said
   LighthouseStats stats_;
 };
 

@@ -32,6 +32,12 @@ struct PeerMetrics {
   std::uint64_t rx_packets = 0, tx_packets = 0;
   std::uint64_t handshakes = 0;  // sessions derived
   WallTime last_handshake;
+  // The path (control/paths.hpp): "direct", "relayed" (endpoint is the TURN server) or "none".
+  std::string path = "none";
+  double rtt_seconds = -1;             // latest ping round trip; -1: unknown (not probed)
+  std::uint64_t path_changes = 0;      // since a lighthouse introduced the peer
+  std::uint64_t path_age_seconds = 0;  // since the path last changed
+  std::vector<std::pair<Endpoint, std::string>> candidates;  // the peer's, with their kind
 };
 
 /// One lcore: a worker, or the control thread's TX path ("control").
@@ -65,6 +71,15 @@ struct TurnMetrics {
   std::vector<std::pair<std::string, std::uint64_t>> messages;  // by verdict: "accepted", n
 };
 
+/// Coordination messages received (control/lighthouse.hpp): "type/verdict" -> count, the nonzero
+/// ones; and what this gateway sent.
+struct CoordinationMetrics {
+  bool lighthouse = false;                                      // this gateway serves introductions
+  std::vector<std::pair<std::string, std::uint64_t>> received;  // "report/accepted", n
+  std::uint64_t reports_sent = 0, requests_sent = 0, introductions_sent = 0;
+  std::uint64_t pings_sent = 0, pongs_sent = 0;
+};
+
 struct MetricsSnapshot {
   std::string tunnel;
   std::uint16_t listen_port = 0;
@@ -73,6 +88,7 @@ struct MetricsSnapshot {
   std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n
   NatMetrics nat;
   TurnMetrics turn;
+  CoordinationMetrics coordination;
 };
 
 /// Prometheus text exposition format 0.0.4.
@@ -82,6 +98,9 @@ std::string format_prometheus(const MetricsSnapshot& s);
 /// prints, with the TURN lines when meshgate_turn_info is there. An error when the text has
 /// neither (no StunServer and no TurnServer configured).
 Result<std::string> format_nat_status(std::string_view prometheus_text);
+/// One paragraph per peer for a person: its path, round trip, when the path changed, and its
+/// candidates; from the meshgate_peer_* samples of format_prometheus()'s text.
+std::string format_peer_paths(std::string_view prometheus_text);
 
 /// Answers "GET /metrics" (and "GET /") with `body()`; anything else with 404/405. One request
 /// per connection (HTTP/1.0 style: the reply closes it).

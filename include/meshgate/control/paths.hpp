@@ -32,21 +32,22 @@ std::string_view to_string(PathKind k) noexcept;
 
 /// One peer's paths. Written by Paths only (control thread); metrics read it there.
 struct PathState {
-  bool introduced = false;            // false: only last_request is in use
-  nat::coord::Candidates candidates;  // the peer's: the latest introduction, plus sources of its pings
-  Endpoint relay_peer;                // the peer's relayed address (unknown: it has none)
-  PathKind kind = PathKind::none;     // what the peer's endpoint is now
-  Endpoint endpoint;                  // the endpoint when kind was last seen
-  Nanos changed_at = 0;               // when kind or endpoint last changed
+  bool introduced = false;  // false: only last_request is in use
+  nat::coord::Candidates
+      candidates;                  // the peer's: the latest introduction, plus sources of its pings
+  Endpoint relay_peer;             // the peer's relayed address (unknown: it has none)
+  PathKind kind = PathKind::none;  // what the peer's endpoint is now
+  Endpoint endpoint;               // the endpoint when kind was last seen
+  Nanos changed_at = 0;            // when kind or endpoint last changed
   std::uint64_t changes = 0;
-  Nanos rtt = -1;                     // latest ping round trip on the path in use; -1 unknown
-  Nanos verified_at = -1;             // latest pong on the direct path `verified`
-  Endpoint verified;                  // the direct path the latest pong proved
-  Nanos round_start = -1;             // the current probe round; -1: none running
+  Nanos rtt = -1;          // latest ping round trip on the path in use; -1 unknown
+  Nanos verified_at = -1;  // latest pong on the direct path `verified`
+  Endpoint verified;       // the direct path the latest pong proved
+  Nanos round_start = -1;  // the current probe round; -1: none running
   unsigned round_step = 0;
-  Nanos last_round = -1;              // when the latest round started
+  Nanos last_round = -1;  // when the latest round started
   Nanos last_heartbeat = -1;
-  Nanos last_request = -1;            // when the lighthouses were last asked about this peer
+  Nanos last_request = -1;  // when the lighthouses were last asked about this peer
 
   struct Ping {
     std::uint64_t txid = 0;

@@ -3,9 +3,8 @@
 // does; peers a change does not touch keep their sessions and their traffic.
 #pragma once
 
-#include <functional>
-
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 

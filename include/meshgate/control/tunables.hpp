@@ -47,8 +47,8 @@ inline constexpr unsigned kRelayRingSize = 1024;
 /// When a probe round pings every direct candidate, after its start: dense at first, because
 /// both sides start at about the same time and the first packets through a NAT open it for the
 /// other side's next ones, then sparser (the spacing of the design notes' schedule).
-inline constexpr Nanos kProbeSchedule[] = {0,           millis(100), millis(300), millis(700),
-                                           millis(1500), seconds(3),  seconds(5)};
+inline constexpr Nanos kProbeSchedule[] = {
+    0, millis(100), millis(300), millis(700), millis(1500), seconds(3), seconds(5)};
 /// A ping on the direct path in use this often; no pong for kDeadAfter and the path is dead.
 /// Together they bound the fall back to the relay at kDeadAfter + kHeartbeat (6 s).
 inline constexpr Nanos kHeartbeat = seconds(1);

@@ -159,6 +159,45 @@ TEST(Prometheus, TurnStatusForAPerson) {
       << *text;
 }
 
+TEST(Prometheus, PeerPathsForPrometheusAndForAPerson) {
+  MetricsSnapshot s = sample();
+  s.peers[0].path = "direct";
+  s.peers[0].rtt_seconds = 0.0004;
+  s.peers[0].path_changes = 2;
+  s.peers[0].path_age_seconds = 12;
+  s.peers[0].candidates = {{*Endpoint::parse("10.2.0.2:51820"), "local"},
+                           {*Endpoint::parse("203.0.113.2:51820"), "reflexive"}};
+  PeerMetrics& relayed = s.peers.emplace_back();
+  relayed.public_key.fill(1);
+  relayed.endpoint = *Endpoint::parse("198.51.100.78:3478");
+  relayed.endpoint.channel = 0x4001;
+  relayed.path = "relayed";
+  s.peers.emplace_back().public_key.fill(2);  // no endpoint: path none
+  s.coordination.received = {{"report/accepted", 3}, {"introduce/not_lighthouse", 1}};
+  const std::string text = format_prometheus(s);
+  const std::string k0 = "public_key=\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"";
+  EXPECT_NE(text.find("meshgate_peer_path_info{tunnel=\"site-a\"," + k0 +
+                      ",path=\"direct\",endpoint=\"203.0.113.2:51820\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("path=\"relayed\",endpoint=\"198.51.100.78:3478\",channel=\"0x4001\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("meshgate_peer_rtt_seconds{tunnel=\"site-a\"," + k0 + "} 0.000400"),
+            std::string::npos);
+  EXPECT_NE(text.find(",candidate=\"10.2.0.2:51820\",kind=\"local\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("meshgate_coordination_messages_total{tunnel=\"site-a\",type=\"introduce\","
+                      "verdict=\"not_lighthouse\"} 1"),
+            std::string::npos);
+
+  EXPECT_EQ(format_peer_paths(text),
+            "peer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=: path direct 203.0.113.2:51820, rtt "
+            "0.4 ms, changed 12 s ago\n"
+            "  candidates: 10.2.0.2:51820 local, 203.0.113.2:51820 reflexive\n"
+            "peer AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=: path relayed 198.51.100.78:3478 "
+            "channel 0x4001, changed 0 s ago\n"
+            "peer AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=: path none\n");
+}
+
 TEST(Prometheus, HttpSession) {
   HttpMetricsSession s([] { return std::string("x 1\n"); });
   std::string out;

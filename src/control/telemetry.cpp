@@ -75,6 +75,18 @@ int cmd_peer(const char*, const char* params, rte_tel_data* d) {
   add_u64(d, "tx_packets", p->tx_packets);
   add_u64(d, "handshakes", p->handshakes);
   add_u64(d, "last_handshake_sec", static_cast<std::uint64_t>(p->last_handshake.sec));
+  rte_tel_data_add_dict_string(d, "path", p->path.c_str());
+  add_u64(d, "relay_channel", p->endpoint.channel);
+  if (p->rtt_seconds >= 0) {
+    add_u64(d, "rtt_us", static_cast<std::uint64_t>(p->rtt_seconds * 1e6));
+  }
+  add_u64(d, "path_changes", p->path_changes);
+  add_u64(d, "path_age_sec", p->path_age_seconds);
+  std::string candidates;
+  for (const auto& [ep, kind] : p->candidates) {
+    candidates.append(candidates.empty() ? "" : ", ").append(ep.str()).append(" ").append(kind);
+  }
+  rte_tel_data_add_dict_string(d, "candidates", candidates.c_str());
   return 0;
 }
 

@@ -58,6 +58,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     turn_.tick(now);
     paths_.tick(now, wall);
     lighthouse_.tick(now, wall);
+    permit_relay(now);
     for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
@@ -148,6 +149,18 @@ void Control::run_timers(Nanos now, WallTime wall) {
       sessions_.send_initiation(id, now, wall, false);
     }
     if (a.has(peer::TimerAction::kSendKeepalive)) sessions_.send_keepalive(id, now);
+  }
+}
+
+void Control::permit_relay(Nanos now) {
+  // Once a second: permissions last minutes, and a pass visits every peer.
+  if (turn_.client().state() != nat::TurnState::allocated || now - last_permit_run_ < seconds(1)) {
+    return;
+  }
+  last_permit_run_ = now;
+  for (PeerId id : peers_.ids()) {
+    const Endpoint& ep = peers_.find(id)->settings.endpoint;
+    if (ep.known() && ep.channel == 0) turn_.permit(ep, now);
   }
 }
 

@@ -24,6 +24,13 @@ std::optional<Udp> udp_of(const rte_mbuf* m) {
              Endpoint{f.is_v6() ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
 }
 
+/// A Data indication (RFC 8656 11.4): what the server sends for a permitted peer with no channel.
+bool is_data_indication(const std::uint8_t* p, std::size_t len) noexcept {
+  return nat::stun::demux(p, len).kind == nat::stun::PayloadKind::stun &&
+         load_be16(p) ==
+             nat::stun::message_type(nat::stun::Method::data, nat::stun::Class::indication);
+}
+
 }  // namespace
 
 void TurnRelay::configure(nat::TurnServerConfig cfg, Nanos now) {
@@ -50,12 +57,19 @@ bool TurnRelay::claims(const rte_mbuf* m) const noexcept {
   if (client_.state() == nat::TurnState::idle) return false;
   const auto u = udp_of(m);
   if (!u || !client_.is_server(u->src)) return false;
-  return nat::stun::demux(u->payload, u->len).kind == nat::stun::PayloadKind::stun &&
-         client_.expects(u->payload, u->len);
+  return (nat::stun::demux(u->payload, u->len).kind == nat::stun::PayloadKind::stun &&
+          client_.expects(u->payload, u->len)) ||
+         is_data_indication(u->payload, u->len);
 }
 
 void TurnRelay::handle(rte_mbuf* m, Nanos now) {
   const auto u = udp_of(m);
+  if (u && is_data_indication(u->payload, u->len)) {
+    on_data_indication(u->payload, u->len, now);
+    rte_pktmbuf_free(m);
+    log_events();
+    return;
+  }
   // Counted twice when rejected, as in StunDiscovery: by verdict, and as a control-plane drop.
   // A 401 or 438 is the protocol's ordinary path, not a rejection.
   const nat::TurnVerdict v =
@@ -66,6 +80,22 @@ void TurnRelay::handle(rte_mbuf* m, Nanos now) {
   }
   rte_pktmbuf_free(m);
   log_events();
+}
+
+void TurnRelay::on_data_indication(const std::uint8_t* payload, std::size_t len, Nanos now) {
+  nat::stun::Message msg;
+  Result<Endpoint> peer = Error{"unparsed"};
+  if (nat::stun::parse(payload, len, msg) == nat::stun::ParseError::none) {
+    peer = nat::stun::get_xor_address(msg, nat::stun::attr::kXorPeerAddress);
+  }
+  if (!peer || !client_.permitted(peer->addr)) {
+    // The server relays only what a permission lets in, so this is not a peer of ours.
+    ++stats_.data_unpermitted;
+    drops_.add(dataplane::Drop::control_rejected);
+    return;
+  }
+  ++stats_.data_indications;
+  client_.bind_channel(*peer, now);
 }
 
 void TurnRelay::log_events() {

@@ -86,6 +86,13 @@ std::uint16_t TurnClient::channel_of(const Endpoint& peer) const noexcept {
   return 0;
 }
 
+bool TurnClient::permitted(const IpAddr& addr) const noexcept {
+  for (const Peer& p : peers_) {
+    if (p.peer.addr == addr) return true;
+  }
+  return false;
+}
+
 std::vector<TurnEvent> TurnClient::take_events() {
   return std::exchange(events_, {});
 }

@@ -106,6 +106,8 @@ class Control {
   void stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall);
   void run_timers(Nanos now, WallTime wall);
   void next_hop_learnt(const IpAddr& hop, Nanos now);
+  /// Every configured or learnt direct endpoint may also reach us through our relayed address.
+  void permit_relay(Nanos now);
 
   // Declaration order is construction order: each part after the parts it uses.
   dataplane::Dataplane& dp_;
@@ -127,6 +129,7 @@ class Control {
   Lighthouse lighthouse_;
   std::vector<std::function<unsigned(Nanos)>> services_;
   Nanos last_timer_run_ = 0;
+  Nanos last_permit_run_ = 0;
   Nanos now_ = 0;
 };
 

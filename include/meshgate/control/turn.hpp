@@ -28,6 +28,11 @@ struct TurnStats {
   /// Requests that never left: no outer address of the server's family, or no mbuf. The
   /// transaction then times out like a lost request.
   std::uint64_t not_sent = 0;
+  /// Data indications: a permitted peer sent to our relayed address before a channel was bound
+  /// to it (a stock WireGuard peer whose Endpoint is our relayed address). Its first message is
+  /// not delivered; a channel to its address is bound, and its retries arrive as ChannelData.
+  std::uint64_t data_indications = 0;
+  std::uint64_t data_unpermitted = 0;  // ... from an address we never permitted: dropped
 };
 
 class TurnRelay {
@@ -46,6 +51,13 @@ class TurnRelay {
   bool claims(const rte_mbuf* m) const noexcept;
   /// A frame claims() accepted. Frees m.
   void handle(rte_mbuf* m, Nanos now);
+  /// Lets a peer with a known direct endpoint send to our relayed address (a permission for
+  /// its IP): a stock peer that cannot reach us directly can use the relay.
+  void permit(const Endpoint& peer, Nanos now) {
+    if (client_.state() != nat::TurnState::idle && !client_.permitted(peer.addr)) {
+      client_.permit(peer, now);
+    }
+  }
 
   const nat::TurnClient& client() const noexcept { return client_; }
   nat::TurnClient& client() noexcept { return client_; }
@@ -53,6 +65,7 @@ class TurnRelay {
 
  private:
   void send(const nat::TurnRequest& r, Nanos now);
+  void on_data_indication(const std::uint8_t* payload, std::size_t len, Nanos now);
   void log_events();
 
   Transmitter& tx_;

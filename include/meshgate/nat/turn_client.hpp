@@ -138,6 +138,8 @@ class TurnClient {
   std::uint16_t bind_channel(const Endpoint& peer, Nanos now);
   /// The peer's channel once the server confirmed the binding; 0 otherwise.
   std::uint16_t channel_of(const Endpoint& peer) const noexcept;
+  /// Whether a permission (or a channel) for the address was asked for.
+  bool permitted(const IpAddr& addr) const noexcept;
 
   /// Requests due at `now`; timeouts are handled here too.
   std::vector<TurnRequest> poll(Nanos now);

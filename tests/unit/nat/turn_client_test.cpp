@@ -374,8 +374,11 @@ TEST(TurnClient, RetransmitsThenTimesOut) {
 
 TEST(TurnClient, PermissionAndChannel) {
   Harness h;
+  EXPECT_FALSE(h.client.permitted(kPeer.addr));
   // Asked for before the allocation: sent once it exists.
   h.client.permit(kPeer, h.now);
+  EXPECT_TRUE(h.client.permitted(kPeer.addr));
+  EXPECT_FALSE(h.client.permitted(kPeer2.addr)) << "another address";
   EXPECT_EQ(h.client.bind_channel(kPeer2, h.now), 0x4000);
   EXPECT_EQ(h.client.bind_channel(kPeer2, h.now), 0x4000) << "one channel per peer";
   EXPECT_EQ(h.client.channel_of(kPeer2), 0) << "not bound yet";

@@ -219,3 +219,27 @@ mg_ct_mapping() {
     awk '{ n = 0; for (i = 1; i <= NF; i++) { if ($i ~ /^dst=/) { n++; if (n == 2) ip = substr($i, 5) }
            if ($i ~ /^dport=/) { m++; if (m == 2) port = substr($i, 7) } } m = 0; print ip ":" port; exit }'
 }
+
+# mg_bg_ping FROM TO NAME [INTERVAL]: a continuous ping between LAN hosts, logged in
+# $WORK/NAME.log; mg_bg_ping_stop NAME ends it (SIGINT: ping prints its summary).
+mg_bg_ping() {
+  bg "$(mg_lan_ns "$1")" "$3" ping -n -i "${4:-0.5}" -W 1 "$(mg_lan_ip "$2")"
+}
+mg_bg_ping_stop() {
+  local pid
+  pid=$(cat "$WORK/$1.pid") || return 1
+  kill -INT "$pid" 2>/dev/null
+  timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null
+}
+# ping_summary NAME: "sent received" from the ping's summary line.
+ping_summary() { sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$WORK/$1.log"; }
+# ping_max_gap NAME INTERVAL: the longest time (s, rounded up) without an echo reply, counting
+# from the first request to the last; a ping that got no reply at all gives the whole run.
+ping_max_gap() {
+  local sent
+  sent=$(ping_summary "$1" | awk '{print $1}')
+  sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' "$WORK/$1.log" |
+    awk -v sent="${sent:-0}" -v iv="$2" 'BEGIN { last = 0; gap = 0 }
+      { if ($1 - last - 1 > gap) gap = $1 - last - 1; last = $1 }
+      END { if (sent - last > gap) gap = sent - last; printf "%d\n", gap * iv + 0.999 }'
+}

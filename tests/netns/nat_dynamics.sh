@@ -89,9 +89,10 @@ mg_bg_ping_stop ping-b
 dropped() { [ "$(natlab_block_count a b)" -gt 0 ]; }
 check "(b) the internet dropped a-b packets ($(natlab_block_count a b))" dropped
 h1=$(mg_handshakes a b)
+# (h0 >= 1: a session existed before the block, or there is nothing to survive.)
 same_session() {
   echo "handshakes $h0 -> $h1, last handshake $age0 s before the block, $((SECONDS - tb)) s since"
-  [ -n "$h0" ] && { [ "$h1" = "$h0" ] || { [ "$h1" = $((h0 + 1)) ] && [ $((age0 + SECONDS - tb)) -ge 120 ]; }; }
+  [ "${h0:-0}" -ge 1 ] && { [ "$h1" = "$h0" ] || { [ "$h1" = $((h0 + 1)) ] && [ $((age0 + SECONDS - tb)) -ge 120 ]; }; }
 }
 check "(b) the session survived the move (no new handshake)" same_session
 log "(b) continuous ping a -> b: sent/received $(ping_summary ping-b), longest gap $(ping_max_gap ping-b 0.2) s"

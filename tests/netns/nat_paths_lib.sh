@@ -216,8 +216,12 @@ mg_expected_path() {
 mg_ct_mapping() {
   local outer=${NL_CARRIER[$1]:-${NL_ROUTER[$1]}}
   in_ns "$outer" conntrack -L -p udp --orig-dst "$2" --orig-port-dst "$3" 2>/dev/null |
-    awk '{ n = 0; for (i = 1; i <= NF; i++) { if ($i ~ /^dst=/) { n++; if (n == 2) ip = substr($i, 5) }
-           if ($i ~ /^dport=/) { m++; if (m == 2) port = substr($i, 7) } } m = 0; print ip ":" port; exit }'
+    awk '{ d = 0; p = 0
+           for (i = 1; i <= NF; i++) {
+             if ($i ~ /^dst=/ && ++d == 2) ip = substr($i, 5)
+             if ($i ~ /^dport=/ && ++p == 2) port = substr($i, 7)
+           }
+           print ip ":" port; exit }'
 }
 
 # mg_bg_ping FROM TO NAME [INTERVAL]: a continuous ping between LAN hosts, logged in

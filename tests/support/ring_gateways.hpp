@@ -36,8 +36,14 @@ class RingGateways {
  public:
   /// `outer_v6`: peers reach each other over IPv6 instead of IPv4. `limits`: a smaller mbuf
   /// pool lets a test binary create more gateways (pools live as long as the EAL).
+  /// Lines appended to each gateway's config file: `peer[i]` to its [Peer], `gateway[i]` to its
+  /// [Gateway] section.
+  struct Extra {
+    std::string peer[2], gateway[2];
+  };
+
   explicit RingGateways(const std::string& tag, bool outer_v6 = false,
-                        const control::GatewayLimits& limits = {}) {
+                        const control::GatewayLimits& limits = {}, const Extra& extra = {}) {
     static int serial = 0;
     const std::string p = tag + std::to_string(serial++);
     ab_ = must(dpdk::make_ring(p + "ab", 1024));
@@ -61,15 +67,15 @@ class RingGateways {
         const std::string addr = host.substr(0, host.find('/'));
         endpoint = "Endpoint = " + (outer_v6 ? "[" + addr + "]" : addr) + ":51820\n";
       }
-      const std::string text = "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
-                               "\nListenPort = 51820\n[Peer]\nPublicKey = " +
-                               to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) +
-                               "\nAllowedIPs = " + other.lan4 + ", " + other.lan6 + "\n" +
-                               endpoint + "[Gateway]\nInnerPort = " + std::to_string(inner_[i]) +
-                               "\nOuterPort = " + std::to_string(outer_[i]) +
-                               "\nInnerAddress = " + me.inner_cidr4 + ", " + me.inner_cidr6 +
-                               "\nOuterAddress = " + me.outer4 + ", " + me.outer6 +
-                               "\nWorkers = 1\n";
+      const std::string text =
+          "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
+          "\nListenPort = 51820\n[Peer]\nPublicKey = " +
+          to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) + "\nAllowedIPs = " + other.lan4 +
+          ", " + other.lan6 + "\n" + endpoint + extra.peer[i] +
+          "[Gateway]\nInnerPort = " + std::to_string(inner_[i]) +
+          "\nOuterPort = " + std::to_string(outer_[i]) + "\nInnerAddress = " + me.inner_cidr4 +
+          ", " + me.inner_cidr6 + "\nOuterAddress = " + me.outer4 + ", " + me.outer6 +
+          "\nWorkers = 1\n" + extra.gateway[i];
       auto cfg = config::parse_config(text, "site" + std::to_string(i) + ".conf");
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});

@@ -72,10 +72,12 @@ class Control {
   const Sessions& sessions() const noexcept { return sessions_; }
   const Staging& staging() const noexcept { return staging_; }
   const Transmitter& tx() const noexcept { return tx_; }
+  Transmitter& tx() noexcept { return tx_; }
   StunDiscovery& stun() noexcept { return stun_; }
   const StunDiscovery& stun() const noexcept { return stun_; }
   TurnRelay& turn() noexcept { return turn_; }
   const TurnRelay& turn() const noexcept { return turn_; }
+  Paths& paths() noexcept { return paths_; }
   const Paths& paths() const noexcept { return paths_; }
   Lighthouse& lighthouse() noexcept { return lighthouse_; }
   const Lighthouse& lighthouse() const noexcept { return lighthouse_; }

@@ -15,6 +15,8 @@ namespace {
 
 namespace coord = nat::coord;
 using control::CoordVerdict;
+using peer::kNoPeer;
+using peer::PeerId;
 
 const control::GatewayLimits kSmall{.max_peers = 16, .mbufs = 2047};
 

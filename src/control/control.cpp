@@ -86,12 +86,28 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
       break;
     case dataplane::ToControl::resolve:
       return neighbours_.resolve(m, now);
+    case dataplane::ToControl::tunnel_coordination:
+      if (peer_known) {
+        const Endpoint source = mm.endpoint;  // a copy: the handler may free m before using it
+        return handle_coordination(m, mm.peer, source, now);
+      }
+      break;
     case dataplane::ToControl::outer_stun:
       // One server may be both: the transaction id says whose request a message answers.
       if (turn_.claims(m)) return turn_.handle(m, now);
       return stun_.handle(m, now);
   }
   drops_.add(dataplane::Drop::peer_removed);
+  rte_pktmbuf_free(m);
+}
+
+void Control::handle_coordination(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now) {
+  // Nothing answers coordination messages yet: counted like any other message the control
+  // thread refuses.
+  (void)peer;
+  (void)source;
+  (void)now;
+  drops_.add(dataplane::Drop::control_rejected);
   rte_pktmbuf_free(m);
 }
 

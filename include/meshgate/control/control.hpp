@@ -86,6 +86,11 @@ class Control {
   /// The clock of the current (or last) poll(): what services called from poll() use.
   Nanos now() const noexcept { return now_; }
 
+  /// A coordination message a worker opened from `peer`'s tunnel (ToControl::tunnel_coordination):
+  /// m holds exactly the message; `source` is the outer source it came by (relayed: the TURN
+  /// server with the channel). Takes m. The path logic's entry point.
+  void handle_coordination(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now);
+
   /// The control plane's drops by reason (its own, not any worker's).
   const dataplane::DropCounters& drops() const noexcept { return drops_; }
   ControlStats stats() const;

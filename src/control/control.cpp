@@ -25,7 +25,7 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
       local_(dp, tx_, drops_),
       stun_(dp, tx_, neighbours_, drops_, log_),
       turn_(tx_, neighbours_, drops_, log_),
-      paths_(dp, peers_, sessions_, tx_, turn_, log_),
+      paths_(dp, peers_, sessions_, neighbours_, tx_, turn_, log_),
       lighthouse_(dp, peers_, sessions_, paths_, stun_, turn_, drops_, log_) {
   neighbours_.on_learnt([this](const IpAddr& hop, Nanos now) { next_hop_learnt(hop, now); });
   config_.on_removed([this](PeerId id) {
@@ -95,6 +95,12 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
       break;
     case dataplane::ToControl::resolve:
       return neighbours_.resolve(m, now);
+    case dataplane::ToControl::tunnel_coordination:
+      if (peer_known) {
+        const Endpoint source = mm.endpoint;  // a copy: the handler frees m before using it
+        return lighthouse_.handle(m, mm.peer, source, now, wall);
+      }
+      break;
     case dataplane::ToControl::outer_stun:
       // One server may be both: the transaction id says whose request a message answers.
       if (turn_.claims(m)) return turn_.handle(m, now);

@@ -169,6 +169,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
   if (auto st = start_pool_and_ports(dp, name, limits.mbufs); !st) return Error{st.error()};
   gw->ports_started_ = true;
   set_addresses(dp.addr, cfg.gateway);
+  // Before the first poll: the workers unwrap ChannelData from this server only.
+  if (cfg.gateway.turn_server) dp.turn_server = *cfg.gateway.turn_server;
   if (auto st = make_control_rings(dp, name); !st) return Error{st.error()};
 
   for (unsigned i = 0; i < settings.workers; ++i) {

@@ -142,18 +142,18 @@ std::optional<wire::MacAddr> Neighbours::lookup_or_probe(const IpAddr& next_hop,
 void Neighbours::send(rte_mbuf* m, PortRole port, const IpAddr& next_hop, Nanos now) {
   dataplane::MbufMeta& mm = dataplane::meta(m);
   mm.port = port;
-  mm.next_hop = next_hop;
+  mm.endpoint = {next_hop, 0};
   resolve(m, now);
 }
 
 void Neighbours::resolve(rte_mbuf* m, Nanos now) {
   const dataplane::MbufMeta& mm = dataplane::meta(m);
-  if (auto mac = lookup_or_probe(mm.next_hop, now)) {  // resolved since the worker looked
+  if (auto mac = lookup_or_probe(mm.endpoint.addr, now)) {  // resolved since the worker looked
     write_dst_mac(m, *mac);
     tx_.queue(m, mm.port);
     return;
   }
-  auto& q = unresolved_[key(mm.next_hop)];
+  auto& q = unresolved_[key(mm.endpoint.addr)];
   if (q.size() >= impl::kMaxUnresolved) {
     rte_pktmbuf_free(q.front());
     q.pop_front();

@@ -204,7 +204,11 @@ bool Paths::send(PeerId peer, const nat::coord::Message& m, const Endpoint& to, 
   std::uint8_t buf[nat::coord::kMaxMessageSize];
   const std::size_t len = nat::coord::encode(m, buf);
   const Endpoint& dst = to.known() ? to : peers_.find(peer)->settings.endpoint;
-  if (dst.known() && tx_.send_sealed_to(peer, dst, buf, len, now)) return true;
+  if (dst.known()) {
+    // The next hop's MAC: a miss starts its resolution, and a later ping finds it.
+    const auto mac = neighbours_.lookup_or_probe(dp_.outer_next_hop(dst.addr), now);
+    if (mac && tx_.send_sealed_to(peer, dst, *mac, buf, len, now)) return true;
+  }
   ++stats_.not_sent;
   return false;
 }

@@ -26,10 +26,8 @@ bool Routes::update(PeerId peer, Nanos now, bool rebuild) {
       std::memcmp(cur->outer.bytes.data(), mac->b.data(), 6) == 0) {
     return false;
   }
-  auto* r = new dataplane::PeerRoute{
-      .outer = wire::OuterTemplate::make(dp_.addr.outer_mac, *mac, src, ep.addr,
-                                         dp_.listen_port.load(std::memory_order_relaxed), ep.port),
-      .endpoint = ep};
+  auto* r =
+      new dataplane::PeerRoute{.outer = dataplane::outer_template(dp_, ep, *mac), .endpoint = ep};
   if (!r->outer.valid()) {
     delete r;
     return false;

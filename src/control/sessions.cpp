@@ -86,8 +86,22 @@ void Sessions::handle(rte_mbuf* m, Nanos now, WallTime wall) {
     return;
   }
   const std::uint8_t* msg = p + f.payload_off;
-  const std::size_t len = f.payload_len;
-  const Endpoint src{f.is_v6() ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port};
+  std::size_t len = f.payload_len;
+  Endpoint src{f.is_v6() ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port};
+  // Relayed by our TURN server (the worker unwrapped it by the same rule): the message inside,
+  // from the relayed endpoint, so the answer goes back through the relay.
+  if (const nat::stun::Demuxed d = nat::stun::demux(msg, len);
+      d.kind == nat::stun::PayloadKind::channel_data) {
+    const dataplane::Relayed r = dataplane::unwrap_channel_data(d, msg, src, p_.dp.turn_server);
+    if (!r.ok()) {
+      p_.drops.add(r.drop);
+      rte_pktmbuf_free(m);
+      return;
+    }
+    msg += nat::stun::kChannelDataHeaderSize;
+    len = r.len;
+    src = r.source;
+  }
   const std::uint32_t type = load_le32(msg);
   if (!wire::is_handshake_message(msg, len)) {
     p_.drops.add(dataplane::Drop::wg_bad_size);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "meshgate/crypto/random.hpp"
+#include "meshgate/nat/coord.hpp"
 #include "meshgate/wire/build.hpp"
 
 namespace meshgate::control {
@@ -36,14 +37,38 @@ unsigned Transmitter::send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nan
   return taken;
 }
 
+bool Transmitter::send_sealed_to(PeerId peer, const Endpoint& to, const wire::MacAddr& dst_mac,
+                                 const std::uint8_t* plaintext, std::size_t len, Nanos now) {
+  if (len > nat::coord::kMaxMessageSize) return false;
+  // A route for this one seal: the Sealer's stages as for any packet, framed for `to`.
+  const dataplane::PeerRoute route{.outer = dataplane::outer_template(dp_, to, dst_mac),
+                                   .endpoint = to};
+  if (!route.outer.valid()) return false;
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr) return false;
+  auto* buf =
+      reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(len)));
+  if (buf == nullptr) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  std::memcpy(buf, plaintext, len);
+  if (sealer_.seal_for_route(peer, route, &m, 1, now, drops_) == 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  if (m != nullptr) {  // else dropped and counted by the seal
+    ++stats_.sealed;
+    queue(m, PortRole::outer);
+  }
+  return true;
+}
+
 Transmitter::Frame Transmitter::udp_frame(const Endpoint& to, const std::uint8_t* payload,
                                           std::size_t len, std::uint8_t tos) {
-  const IpAddr& src = to.addr.is_v6() ? dp_.addr.outer_v6 : dp_.addr.outer_v4;
-  if (src.family == IpAddr::Family::none) return {};
-  // The destination MAC is written when the frame leaves (Neighbours::send).
-  const wire::OuterTemplate t =
-      wire::OuterTemplate::make(dp_.addr.outer_mac, wire::MacAddr{}, src, to.addr,
-                                dp_.listen_port.load(std::memory_order_relaxed), to.port);
+  // The destination MAC is written when the frame leaves (Neighbours::send). A relayed `to`
+  // gets the ChannelData header in front of the payload (the template's).
+  const wire::OuterTemplate t = dataplane::outer_template(dp_, to, wire::MacAddr{});
   if (!t.valid()) return {};
   rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
   if (m == nullptr) return {};
@@ -61,10 +86,6 @@ Transmitter::Frame Transmitter::udp_frame(const Endpoint& to, const std::uint8_t
 void Transmitter::flush() noexcept {
   stats_.tx_outer += outer_.flush(drops_);
   stats_.tx_inner += inner_.flush(drops_);
-}
-
-bool Transmitter::send_sealed_to(PeerId, const Endpoint&, const std::uint8_t*, std::size_t, Nanos) {
-  return false;  // TEMP until the relay branch lands
 }
 
 }  // namespace meshgate::control

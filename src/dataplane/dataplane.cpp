@@ -41,6 +41,14 @@ bool post_event(Dataplane& dp, const Event& e, DropCounters& drops) noexcept {
   return true;
 }
 
+wire::OuterTemplate outer_template(const Dataplane& dp, const Endpoint& to,
+                                   const wire::MacAddr& dst_mac) noexcept {
+  const IpAddr& src = to.addr.is_v6() ? dp.addr.outer_v6 : dp.addr.outer_v4;
+  return wire::OuterTemplate::make(dp.addr.outer_mac, dst_mac, src, to.addr,
+                                   dp.listen_port.load(std::memory_order_relaxed), to.port,
+                                   to.channel);
+}
+
 PeerTotals Dataplane::peer_totals(PeerId peer) const noexcept {
   PeerTotals t;
   for (const auto& rows : activity_) {

@@ -1,12 +1,14 @@
 // Inbound: Internet port -> LAN port (architecture section 2, "Inbound"; protocol.md 4).
 //
 //   1 classify   UDP to our address and listen port; type 4 goes on, types 1-3 and STUN/TURN
-//                to the control thread, everything else is dropped with a reason
+//                to the control thread, everything else is dropped with a reason; ChannelData
+//                from our TURN server is unwrapped first (unwrap_channel_data)
 //   2 key        receiver index -> keypair, lock-free; dead, expired or exhausted: drop
 //   3 open       one batch AEAD call; constant-time tag check
 //   4 replay     the replay window, only for packets whose tag verified
 //   5 account    events (first packet on a keypair: confirmation; new source: roaming), the
-//                peer's activity row, the inner packet's length (padding stripped)
+//                peer's activity row, the inner packet's length (padding stripped); a
+//                coordination message (nat/coord.hpp) goes to the control thread, no roaming
 //   6 source     inner source within the sending peer's allowed IPs (one burst lookup)
 //   7 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
@@ -19,6 +21,7 @@
 #include <cstring>
 
 #include "meshgate/dataplane/worker.hpp"
+#include "meshgate/nat/coord.hpp"
 #include "meshgate/nat/stun.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
@@ -29,20 +32,6 @@ namespace {
 
 using wire::spec::kTransportHeaderSize;
 using wire::spec::kTransportMinSize;
-
-/// What a listen-port payload that is neither WireGuard nor a STUN/TURN message we could use
-/// is dropped as: junk that does not even look like STUN is not ours at all (wg_bad_type);
-/// a STUN or ChannelData header with a length that disagrees is a broken message.
-Drop demux_drop(nat::stun::DemuxDrop d) noexcept {
-  switch (d) {
-    case nat::stun::DemuxDrop::stun_bad_length:
-      return Drop::stun_malformed;
-    case nat::stun::DemuxDrop::channel_bad_length:
-      return Drop::channel_data_malformed;
-    default:
-      return Drop::wg_bad_type;
-  }
-}
 
 }  // namespace
 
@@ -94,40 +83,53 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
       continue;
     }
     std::uint8_t* wg = p + f.payload_off;
-    const wire::Classified c = wire::classify(wg, f.payload_len);
-    if (!c.ok() || c.type != wire::MessageType::transport) {
-      not_transport(m, c, wg, f.payload_len);
+    std::uint16_t wg_len = f.payload_len;
+    Endpoint source{v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port};
+    const wire::Classified c = wire::classify(wg, wg_len);
+    if ((!c.ok() || c.type != wire::MessageType::transport) &&
+        !not_transport(m, c, wg, wg_len, source)) {
       continue;
     }
     const std::uint32_t index = load_le32(wg + 4);
     dp_.keypairs.prefetch_recv(index);
-    in[k++] = {m,
-               nullptr,
-               wg,
-               f.payload_len,
-               load_le64(wg + 8),
-               index,
-               {v6 ? IpAddr::v6_bytes(f.src) : IpAddr::v4_bytes(f.src), f.src_port}};
+    in[k++] = {m, nullptr, wg, wg_len, load_le64(wg + 8), index, source};
   }
   b.n = k;
 }
 
-void Worker::not_transport(rte_mbuf* m, const wire::Classified& c, const std::uint8_t* payload,
-                           std::uint16_t len) noexcept {
-  if (c.type == wire::MessageType::transport) {  // bad_size: shorter than header + tag
-    drop(m, Drop::wg_bad_size);
-  } else if (c.type != wire::MessageType{}) {
-    // Types 1-3, of any size: the control thread checks the size (wire::is_handshake_message)
-    // and counts a wrong one, with the rest of its handshake accounting.
-    to_control(m, ToControl::outer_handshake, PortRole::outer);
-  } else if (const nat::stun::Demuxed d = nat::stun::demux(payload, len);
-             d.kind != nat::stun::PayloadKind::junk) {
-    // STUN and TURN answers are the control thread's; junk is dropped here, before the ring,
-    // so a flood of it costs the control thread nothing.
-    to_control(m, ToControl::outer_stun, PortRole::outer);
-  } else {
-    drop(m, demux_drop(d.drop));
+bool Worker::not_transport(rte_mbuf* m, const wire::Classified& c, std::uint8_t*& wg,
+                           std::uint16_t& len, Endpoint& source) noexcept {
+  wire::Classified msg = c;
+  if (c.type == wire::MessageType{}) {
+    const nat::stun::Demuxed d = nat::stun::demux(wg, len);
+    if (d.kind == nat::stun::PayloadKind::stun) {
+      // STUN and TURN answers are the control thread's; junk is dropped here, before the ring,
+      // so a flood of it costs the control thread nothing.
+      to_control(m, ToControl::outer_stun, PortRole::outer);
+      return false;
+    }
+    // ChannelData from our TURN server: the WireGuard message inside goes on as if it had come
+    // directly, from the relayed endpoint (the server with the channel).
+    const Relayed r = unwrap_channel_data(d, wg, source, dp_.turn_server);
+    if (!r.ok()) {
+      drop(m, r.drop);
+      return false;
+    }
+    wg += nat::stun::kChannelDataHeaderSize;
+    len = r.len;
+    source = r.source;
+    msg = r.wg;
+    if (msg.ok() && msg.type == wire::MessageType::transport) return true;
   }
+  if (msg.type == wire::MessageType::transport) {  // bad_size: shorter than header + tag
+    drop(m, Drop::wg_bad_size);
+  } else {
+    // Types 1-3, of any size: the control thread checks the size (wire::is_handshake_message)
+    // and counts a wrong one, with the rest of its handshake accounting; it unwraps a relayed
+    // one again by the same rule.
+    to_control(m, ToControl::outer_handshake, PortRole::outer);
+  }
+  return false;
 }
 
 void Worker::finish_inbound(Nanos now) {
@@ -227,7 +229,15 @@ void Worker::authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexce
       ip.m = nullptr;
       continue;
     }
-    post_keypair_events(ip.kp, ip.source, roamed);
+    const auto ct_len = static_cast<std::uint16_t>(ip.wg_len - kTransportMinSize);
+    const std::uint8_t* inner = ip.payload + kTransportHeaderSize;
+    o.inner_len[i] =
+        ct_len == 0 ? 0 : static_cast<std::uint16_t>(wire::inner_packet_length(inner, ct_len));
+    // Only a plaintext that is not IP can be a coordination message (its first byte is no IP
+    // version), so IP traffic pays nothing for the check.
+    const bool coordination =
+        ct_len != 0 && o.inner_len[i] == 0 && nat::coord::is_message(inner, ct_len);
+    post_keypair_events(ip.kp, ip.source, roamed, !coordination);
     if (ip.kp->peer != tally_peer) {
       settle();
       tally_peer = ip.kp->peer;
@@ -235,16 +245,17 @@ void Worker::authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexce
     tally_bytes += ip.wg_len;
     ++tally_packets;
 
-    const auto ct_len = static_cast<std::uint16_t>(ip.wg_len - kTransportMinSize);
     if (ct_len == 0) {  // keepalive: authenticated, counted, never delivered
       rte_pktmbuf_free(ip.m);
       ip.m = nullptr;
       continue;
     }
-    const std::uint8_t* inner = ip.payload + kTransportHeaderSize;
-    o.inner_len[i] = static_cast<std::uint16_t>(wire::inner_packet_length(inner, ct_len));
     if (o.inner_len[i] == 0) {
-      drop(ip.m, Drop::inner_bad_packet);
+      if (coordination) {
+        coordination_to_control(ip);
+      } else {
+        drop(ip.m, Drop::inner_bad_packet);
+      }
       ip.m = nullptr;
       continue;
     }
@@ -254,19 +265,32 @@ void Worker::authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexce
   settle();
 }
 
-void Worker::post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed) noexcept {
+void Worker::coordination_to_control(InPacket& ip) noexcept {
+  rte_mbuf* m = ip.m;
+  std::uint8_t* msg = ip.payload + kTransportHeaderSize;
+  rte_pktmbuf_adj(m, static_cast<std::uint16_t>(msg - rte_pktmbuf_mtod(m, std::uint8_t*)));
+  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - load_be16(msg + 2)));
+  meta(m).endpoint = ip.source;
+  to_control(m, ToControl::tunnel_coordination, PortRole::outer, ip.kp->peer);
+}
+
+void Worker::post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed,
+                                 bool may_roam) noexcept {
   const PeerId peer = kp->peer;
   // The first authenticated packet on a keypair confirms it (the responder may now send on it).
   if (!kp->used.load(std::memory_order_relaxed) &&
       !kp->used.exchange(true, std::memory_order_relaxed) &&
-      !post({.peer = peer,
-             .index = kp->recv_live_index.load(std::memory_order_relaxed),
-             .kind = Event::Kind::keypair_used})) {
+      !post({.kind = Event::Kind::keypair_used,
+             .peer = peer,
+             .index = kp->recv_live_index.load(std::memory_order_relaxed)})) {
     kp->used.store(false, std::memory_order_relaxed);
   }
   // Roaming: the tag of the endpoint the control thread routes to, on the keypair's own line.
-  if (kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(source) && roamed != peer) {
-    post({.peer = peer, .endpoint = source, .kind = Event::Kind::endpoint_changed});
+  // A coordination message (may_roam false) may be a probe of another path: the control thread's
+  // path selection decides about endpoints for those, not the roaming rule.
+  if (may_roam && kp->endpoint_tag.load(std::memory_order_relaxed) != endpoint_tag(source) &&
+      roamed != peer) {
+    post({.kind = Event::Kind::endpoint_changed, .endpoint = source, .peer = peer});
     roamed = peer;
   }
 }

@@ -32,15 +32,19 @@ unsigned Sealer::seal(OutPacket* out, unsigned k, Nanos now, DropCounters& drops
 
 unsigned Sealer::seal_for_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now,
                                DropCounters& drops) noexcept {
-  Peer& pr = dp_.peers[peer];
-  Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
-  const PeerRoute* route = pr.route.load(std::memory_order_acquire);
-  if (kp == nullptr || route == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime)
-    return 0;
+  const PeerRoute* route = dp_.peers[peer].route.load(std::memory_order_acquire);
+  if (route == nullptr) return 0;
+  return seal_for_route(peer, *route, pkts, n, now, drops);
+}
+
+unsigned Sealer::seal_for_route(PeerId peer, const PeerRoute& route, rte_mbuf** pkts, unsigned n,
+                                Nanos now, DropCounters& drops) noexcept {
+  Keypair* kp = dp_.keypairs.lookup(dp_.peers[peer].current.load(std::memory_order_acquire));
+  if (kp == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime) return 0;
   OutPacket out[impl::kBurst];
   unsigned k = 0;
   for (; k < n && k < impl::kBurst; ++k) {
-    out[k] = {pkts[k], kp, route, peer, static_cast<std::uint16_t>(pkts[k]->data_len), 0};
+    out[k] = {pkts[k], kp, &route, peer, static_cast<std::uint16_t>(pkts[k]->data_len), 0};
   }
   seal(out, k, now, drops);
   for (unsigned i = 0; i < k; ++i) pkts[i] = out[i].m;
@@ -90,7 +94,7 @@ unsigned Sealer::pad_and_seal(OutPacket* out, unsigned k, DropCounters& drops) n
   for (unsigned i = 0; i < k; ++i) {
     OutPacket& o = out[i];
     if (o.counter >= wire::spec::kRejectAfterMessages) {
-      post_event(dp_, {.peer = o.peer, .kind = Event::Kind::want_handshake}, drops);
+      post_event(dp_, {.kind = Event::Kind::want_handshake, .peer = o.peer}, drops);
       drop(o.m, Drop::wg_key_expired, drops);
       continue;
     }
@@ -171,7 +175,7 @@ void Sealer::want_handshake(PeerId peer, DropCounters& drops) noexcept {
   // One request until the control thread clears the flag, not one per packet of the burst.
   Peer& pr = dp_.peers[peer];
   if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed) &&
-      !post_event(dp_, {.peer = peer, .kind = Event::Kind::want_handshake}, drops)) {
+      !post_event(dp_, {.kind = Event::Kind::want_handshake, .peer = peer}, drops)) {
     pr.handshake_wanted.store(false, std::memory_order_relaxed);
   }
 }

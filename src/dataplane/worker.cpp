@@ -144,7 +144,7 @@ bool Worker::add_ethernet(rte_mbuf* m, const IpAddr& next_hop,
   std::memcpy(eth + 6, src.b.data(), 6);
   store_be16(eth + 12, v6 ? wire::spec::kEtherTypeIpv6 : wire::spec::kEtherTypeIpv4);
   if (dst) return true;
-  meta(m).next_hop = next_hop;
+  meta(m).endpoint = {next_hop, 0};
   to_control(m, ToControl::resolve, role);
   return false;
 }

@@ -77,7 +77,10 @@ bool decode_body(const std::uint8_t* b, std::size_t len, Message& m, DecodeError
     case Type::ping:
     case Type::pong:
       std::memcpy(&m.txid, b, 8);
-      return read_candidates(b + 8, rest, m.type == Type::ping ? 0 : 1, m.candidates, why);
+      // A pong carries the ping's outer source when the sender knew it: zero or one candidate.
+      return read_candidates(b + 8, rest, m.type == Type::ping ? 0 : rest / kCandidateSize,
+                             m.candidates, why) &&
+             m.candidates.n <= 1;
   }
   why = DecodeError::nonzero_reserved;
   return false;

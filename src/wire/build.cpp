@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "meshgate/nat/stun.hpp"
+
 namespace meshgate::wire {
 namespace {
 
@@ -71,9 +73,12 @@ std::uint8_t* put_outer_v6(std::uint8_t* buf, const MacAddr& src_mac, const MacA
 
 OuterTemplate OuterTemplate::make(const MacAddr& src_mac, const MacAddr& dst_mac,
                                   const IpAddr& src_ip, const IpAddr& dst_ip, std::uint16_t sport,
-                                  std::uint16_t dport, std::uint8_t ttl) noexcept {
+                                  std::uint16_t dport, std::uint16_t channel,
+                                  std::uint8_t ttl) noexcept {
   OuterTemplate t;
   if (src_ip.family != dst_ip.family || src_ip.family == IpAddr::Family::none) return t;
+  t.channel = channel;
+  const std::size_t extra = channel != 0 ? nat::stun::kChannelDataHeaderSize : 0;
   std::uint8_t* b = t.bytes.data();
   if (src_ip.is_v4()) {
     put_eth(b, src_mac, dst_mac, spec::kEtherTypeIpv4);
@@ -84,21 +89,27 @@ OuterTemplate OuterTemplate::make(const MacAddr& src_mac, const MacAddr& dst_mac
     write_hdr(b + kEthLen + sizeof(Ipv4Hdr), make_udp(sport, dport, 0));
     // Sum of everything constant: version/IHL, TTL/protocol, addresses (length, id, TOS are 0).
     t.const_sum = ones_sum(&ip, sizeof ip);
-    t.len = kOuterV4Len;
+    t.len = static_cast<std::uint8_t>(kOuterV4Len + extra);
   } else {
     put_outer_v6(b, src_mac, dst_mac, src_ip, dst_ip, sport, dport, 0, 0);
     b[kEthLen + 7] = ttl;
     t.const_sum =
         pseudo_header_sum_v6(src_ip.bytes.data(), dst_ip.bytes.data(), spec::kProtoUdp, 0);
     t.v6 = true;
-    t.len = kOuterV6Len;
+    t.len = static_cast<std::uint8_t>(kOuterV6Len + extra);
   }
   return t;
 }
 
 std::size_t OuterTemplate::write(std::uint8_t* buf, std::size_t udp_payload_len,
                                  std::uint16_t ip_id, std::uint8_t tos) const noexcept {
-  const auto ulen = static_cast<std::uint16_t>(sizeof(UdpHdr) + udp_payload_len);
+  const std::size_t base = v6 ? kOuterV6Len : kOuterV4Len;
+  const auto ulen = static_cast<std::uint16_t>(sizeof(UdpHdr) + (len - base) + udp_payload_len);
+  // The ChannelData header first: the IPv6 UDP checksum below covers it.
+  if (channel != 0) {
+    nat::stun::channel_data_header(buf + base, channel,
+                                   static_cast<std::uint16_t>(udp_payload_len));
+  }
   if (!v6) {
     std::memcpy(buf, bytes.data(), kOuterV4Len);
     std::uint8_t* ip = buf + kEthLen;
@@ -110,7 +121,7 @@ std::size_t OuterTemplate::write(std::uint8_t* buf, std::size_t udp_payload_len,
     store_be16(ip + 10, static_cast<std::uint16_t>(
                             ~ones_add(const_sum, std::uint32_t{total} + ip_id + tos)));
     store_be16(ip + sizeof(Ipv4Hdr) + 4, ulen);
-    return kOuterV4Len;
+    return len;
   }
   std::memcpy(buf, bytes.data(), kOuterV6Len);
   std::uint8_t* ip = buf + kEthLen;
@@ -121,7 +132,7 @@ std::size_t OuterTemplate::write(std::uint8_t* buf, std::size_t udp_payload_len,
   store_be16(udp + 4, ulen);
   const std::uint16_t c = l4_checksum(const_sum + ulen, udp, ulen);
   store_be16(udp + 6, c == 0 ? 0xFFFF : c);
-  return kOuterV6Len;
+  return len;
 }
 
 // --- ARP and NDP ---------------------------------------------------------------------------------

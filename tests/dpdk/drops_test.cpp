@@ -150,8 +150,11 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
          stun[3] = 12;  // claims 12 bytes of attributes, carries 8
          expect_drop(t.inject(with_payload(valid, stun)), Drop::stun_malformed);
        }},
-      {"TURN ChannelData goes to the control thread",
-       [&] { expect_to_control(t.inject(with_payload(valid, channel_data(0x4001, 40, 40)))); }},
+      {"TURN ChannelData from a source that is not our TURN server",
+       [&] {
+         expect_drop(t.inject(with_payload(valid, channel_data(0x4001, 40, 40))),
+                     Drop::channel_data_unknown_source);
+       }},
       {"ChannelData whose length runs past the datagram",
        [&] {
          expect_drop(t.inject(with_payload(valid, channel_data(0x4001, 64, 40))),

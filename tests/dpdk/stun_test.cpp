@@ -120,7 +120,7 @@ TEST(Stun, AnswerOnTheOuterPortSetsTheReflexiveAddress) {
   std::free(log_text);
 }
 
-TEST(Stun, WrongTransactionAndChannelDataAreCountedAndChangeNothing) {
+TEST(Stun, WrongTransactionAndStrayChannelDataAreCountedAndChangeNothing) {
   RingGateways net("stunx", false, kSmall);
   control::Gateway& a = net.gw(0);
   a.control().stun().set_servers({kServer}, net.now());
@@ -131,15 +131,17 @@ TEST(Stun, WrongTransactionAndChannelDataAreCountedAndChangeNothing) {
   stun::TransactionId wrong = *tid;
   wrong[11] ^= 0x80;
   server.send_answer(wrong);
-  // TURN ChannelData on channel 0x4000: no TURN client yet, so it is rejected, not lost.
+  // TURN ChannelData on channel 0x4000 from a server that is not our TURN server (there is
+  // none): the worker drops it under its own reason, the control thread never sees it.
   server.send({0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4});
   for (int i = 0; i < 3; ++i) net.poll_only(0, millis(10));
 
   EXPECT_FALSE(a.control().stun().client().reflexive().address.known());
   EXPECT_EQ(verdicts(a, nat::StunVerdict::unknown_transaction), 1u);
   EXPECT_EQ(verdicts(a, nat::StunVerdict::none), 0u);
-  EXPECT_EQ(rejected(a), 2u);                  // the stray answer and the ChannelData
-  EXPECT_EQ(a.worker(0).drops().total(), 0u);  // both reached the control thread
+  EXPECT_EQ(rejected(a), 1u);  // the stray answer
+  EXPECT_EQ(a.worker(0).drops()[dataplane::Drop::channel_data_unknown_source], 1u);
+  EXPECT_EQ(a.worker(0).drops().total(), 1u);
   // The transaction is still open: the real answer is taken.
   server.send_answer(*tid);
   for (int i = 0; i < 3; ++i) net.poll_only(0, millis(10));

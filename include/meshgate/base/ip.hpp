@@ -47,14 +47,21 @@ struct Prefix {
 };
 
 /// A UDP endpoint (remote address and port). port == 0 with family none means "unknown".
+/// A relayed endpoint (channel != 0) is a TURN server at addr:port and one of our allocation's
+/// channels on it: packets to it are ChannelData with that channel (RFC 8656 12), and packets
+/// from it arrive as ChannelData on that channel (docs/nat-traversal.md, "Relayed data path").
 struct Endpoint {
   IpAddr addr;
-  std::uint16_t port = 0;  // host order
-  std::uint16_t channel = 0;  // TEMP until the relay branch lands
+  std::uint16_t port = 0;     // host order
+  std::uint16_t channel = 0;  // 0: direct; else the TURN channel number (0x4000-0x4FFF)
+
+  bool relayed() const noexcept { return channel != 0; }
 
   /// "192.0.2.1:51820" or "[2001:db8::1]:51820" (numeric only; `wg` resolves names itself).
+  /// Parses a direct endpoint (channel 0).
   static std::optional<Endpoint> parse(std::string_view s);
   bool known() const noexcept { return addr.family != IpAddr::Family::none; }
+  /// addr:port only, also for a relayed endpoint: where the packets go, as `wg show` shows.
   std::string str() const;
 
   friend bool operator==(const Endpoint&, const Endpoint&) = default;

@@ -18,6 +18,7 @@
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/control/event_log.hpp"
+#include "meshgate/control/neighbours.hpp"
 #include "meshgate/control/peers.hpp"
 #include "meshgate/control/sessions.hpp"
 #include "meshgate/control/transmit.hpp"
@@ -67,9 +68,15 @@ struct PathStats {
 
 class Paths {
  public:
-  Paths(dataplane::Dataplane& dp, Peers& peers, Sessions& sessions, Transmitter& tx,
-        TurnRelay& turn, const EventLog& log)
-      : dp_(dp), peers_(peers), sessions_(sessions), tx_(tx), turn_(turn), log_(log) {}
+  Paths(dataplane::Dataplane& dp, Peers& peers, Sessions& sessions, Neighbours& neighbours,
+        Transmitter& tx, TurnRelay& turn, const EventLog& log)
+      : dp_(dp),
+        peers_(peers),
+        sessions_(sessions),
+        neighbours_(neighbours),
+        tx_(tx),
+        turn_(turn),
+        log_(log) {}
 
   /// A lighthouse introduced `peer`: its candidates, and the common start of the probes.
   void introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now,
@@ -119,6 +126,7 @@ class Paths {
   dataplane::Dataplane& dp_;
   Peers& peers_;
   Sessions& sessions_;
+  Neighbours& neighbours_;
   Transmitter& tx_;
   TurnRelay& turn_;
   const EventLog& log_;

@@ -40,8 +40,18 @@ class Transmitter {
   /// queues them for the Internet port. Returns how many it took (at most dataplane::kBurst);
   /// 0 when the peer has no usable keypair or route, and the caller keeps the packets.
   unsigned send_to_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now);
-  /// A frame: a UDP datagram from our outer address and the listen port to `to`, its
-  /// destination MAC not yet written (Neighbours::send does that). Null frame: no outer
+  /// Seals one coordination plaintext (nat/coord.hpp; len <= nat::coord::kMaxMessageSize) for
+  /// `peer` with its current keypair and queues it to `to`, which may differ from the peer's
+  /// route (probing a candidate path; relayed: as ChannelData to the TURN server), through the
+  /// outer next hop at `dst_mac` (the caller looks it up: Neighbours::lookup_or_probe of
+  /// dp.outer_next_hop(to.addr)). False when the peer has no usable keypair, `to` no outer
+  /// address of its family, the plaintext is too long or no mbuf is free; a seal that drops
+  /// the packet counts it in `drops` as for any other.
+  bool send_sealed_to(PeerId peer, const Endpoint& to, const wire::MacAddr& dst_mac,
+                      const std::uint8_t* plaintext, std::size_t len, Nanos now);
+  /// A frame: a UDP datagram from our outer address and the listen port to `to` (relayed: to
+  /// the TURN server, the ChannelData header in front of the payload), its destination MAC not
+  /// yet written (Neighbours::send does that). Null frame: no outer
   /// address of that family, or no mbuf.
   struct Frame {
     rte_mbuf* m = nullptr;
@@ -49,8 +59,6 @@ class Transmitter {
   };
   Frame udp_frame(const Endpoint& to, const std::uint8_t* payload, std::size_t len,
                   std::uint8_t tos);
-  bool send_sealed_to(PeerId peer, const Endpoint& to, const std::uint8_t* plaintext,
-                      std::size_t len, Nanos now);  // TEMP until the relay branch lands
   /// Sends what is queued.
   void flush() noexcept;
 

@@ -22,32 +22,42 @@
 #include "meshgate/dataplane/neighbour.hpp"
 #include "meshgate/dataplane/peers.hpp"
 #include "meshgate/dpdk/rcu.hpp"
+#include "meshgate/nat/stun.hpp"
 #include "meshgate/peer/allowed_ips.hpp"
 #include "meshgate/wire/headers.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::dataplane {
 
 /// Why a packet went to the control thread (stored in the mbuf's meshgate dynfield).
 enum class ToControl : std::uint8_t {
-  outer_handshake,  // WireGuard types 1-3 on the listen port
-  outer_stun,       // STUN/TURN on the listen port
-  outer_neighbour,  // ARP / NDP on the Internet port
-  outer_local,      // other traffic for the gateway's outer address (ICMP echo, ...)
-  inner_neighbour,  // ARP / NDP on the LAN port
-  inner_local,      // traffic for the gateway's own LAN address
-  tunnel_local,     // a peer's decrypted packet (bare IP) for the gateway's own LAN address
-  stage,            // an inner IP packet for `peer`, which has no usable keypair
-  resolve,          // a finished frame whose next hop's MAC is unknown (port, next hop in meta)
+  outer_handshake,      // WireGuard types 1-3 on the listen port
+  outer_stun,           // STUN/TURN on the listen port
+  outer_neighbour,      // ARP / NDP on the Internet port
+  outer_local,          // other traffic for the gateway's outer address (ICMP echo, ...)
+  inner_neighbour,      // ARP / NDP on the LAN port
+  inner_local,          // traffic for the gateway's own LAN address
+  tunnel_local,         // a peer's decrypted packet (bare IP) for the gateway's own LAN address
+  stage,                // an inner IP packet for `peer`, which has no usable keypair
+  resolve,              // a finished frame whose next hop's MAC is unknown (port, next hop in meta)
+  tunnel_coordination,  // a coordination message (nat/coord.hpp) opened from `peer`'s tunnel;
+                        // the mbuf holds exactly the message, meta's endpoint is the outer source
 };
 
 enum class PortRole : std::uint8_t { inner = 0, outer = 1 };
 
+/// Written by whoever hands the mbuf on (a worker, or the control thread's Neighbours::send);
+/// read by the control thread that takes it. This order packs into 28 bytes: the registered
+/// dynfield must fit the mbuf's free dynamic area.
 struct MbufMeta {
   ToControl kind = ToControl::outer_handshake;
   PortRole port = PortRole::inner;
+  // resolve: the next hop (port 0); tunnel_coordination: the outer source the message came by
+  // (relayed: the TURN server with the channel). Unused for the other kinds.
+  Endpoint endpoint;
   PeerId peer = kNoPeer;
-  IpAddr next_hop;  // for `resolve`
 };
+static_assert(sizeof(MbufMeta) <= 28);
 
 /// The dynfield offset of MbufMeta; registered once per process by register_mbuf_meta().
 extern int g_meta_offset;
@@ -63,10 +73,11 @@ struct Event {
     endpoint_changed,  // authenticated packet from a new outer source (roaming)
     want_handshake,    // sending keypair missing, old or exhausted
   };
+  // This order packs into 32 bytes (kind and the 2-byte aligned Endpoint share the first word).
+  Kind kind = Kind::keypair_used;
+  Endpoint endpoint;  // endpoint_changed: the new outer source (relayed: with its channel)
   PeerId peer = kNoPeer;
   std::uint32_t index = 0;
-  Endpoint endpoint;
-  Kind kind = Kind::keypair_used;  // TEMP order until the relay branch lands
 };
 static_assert(sizeof(Event) <= 32);
 inline constexpr unsigned kEventSize = 32;
@@ -118,6 +129,10 @@ struct Dataplane {
   rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
   rte_ring* events = nullptr;      // Event elements (post_event)
 
+  /// The TURN server of our allocation (the config's TurnServer; unknown: none). ChannelData on
+  /// the listen port is unwrapped only from here (unwrap_channel_data).
+  Endpoint turn_server;
+
   /// Written by the control thread (shutdown); read by workers once per poll.
   std::atomic<bool> stop{false};
   /// The UDP port of the tunnel: the control thread may change it at run time (UAPI
@@ -166,6 +181,54 @@ struct Dataplane {
     return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
   }
 };
+
+/// What a listen-port payload that nat::stun::demux() classes as ChannelData is dropped as when
+/// it is junk after all: too short to be anything is not ours (wg_bad_type); a ChannelData
+/// header whose length disagrees is a broken message.
+inline Drop demux_drop(nat::stun::DemuxDrop d) noexcept {
+  switch (d) {
+    case nat::stun::DemuxDrop::stun_bad_length:
+      return Drop::stun_malformed;
+    case nat::stun::DemuxDrop::channel_bad_length:
+      return Drop::channel_data_malformed;
+    default:
+      return Drop::wg_bad_type;
+  }
+}
+
+/// A WireGuard message relayed by our TURN server (unwrap_channel_data).
+struct Relayed {
+  Drop drop = Drop::channel_data_malformed;  // when !ok()
+  bool accepted = false;
+  std::uint16_t len = 0;  // the WireGuard message: len bytes at payload + kChannelDataHeaderSize
+  wire::Classified wg;    // its classification (a type 1-4; bad_size possible)
+  Endpoint source;        // the TURN server with the channel: the peer's relayed endpoint
+  bool ok() const noexcept { return accepted; }
+};
+
+/// The one rule for ChannelData on the listen port (docs/nat-traversal.md, "Relayed data path"),
+/// used by the workers and by the control thread's Sessions alike. `d` is demux()'s verdict on
+/// the payload, of kind channel_data; `from` the datagram's source. Only our TURN server relays
+/// to us: from anyone else it is channel_data_unknown_source. Inside must be a WireGuard message
+/// (any type 1-4; the caller handles it like a direct one), else channel_data_not_wireguard.
+inline Relayed unwrap_channel_data(const nat::stun::Demuxed& d, const std::uint8_t* payload,
+                                   const Endpoint& from, const Endpoint& turn_server) noexcept {
+  if (d.kind != nat::stun::PayloadKind::channel_data) return {.drop = demux_drop(d.drop)};
+  if (!turn_server.known() || from.port != turn_server.port || !(from.addr == turn_server.addr)) {
+    return {.drop = Drop::channel_data_unknown_source};
+  }
+  const wire::Classified wg =
+      wire::classify(payload + nat::stun::kChannelDataHeaderSize, d.data_len);
+  if (wg.type == wire::MessageType{}) return {.drop = Drop::channel_data_not_wireguard};
+  return {
+      .accepted = true, .len = d.data_len, .wg = wg, .source = {from.addr, from.port, d.channel}};
+}
+
+/// The outer headers from the gateway's outer address of `to`'s family and the listen port to
+/// `to` (relayed: to the TURN server, with `to`'s channel), via the next hop at `dst_mac`.
+/// Invalid (len 0) when the gateway has no outer address of that family. Control thread.
+wire::OuterTemplate outer_template(const Dataplane& dp, const Endpoint& to,
+                                   const wire::MacAddr& dst_mac) noexcept;
 
 /// Posts an event for the control thread. A full ring loses the event, not a packet: counted as
 /// control_ring_full in `drops`, and false returned so the caller clears its "posted" flag and

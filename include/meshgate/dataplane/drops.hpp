@@ -17,6 +17,8 @@
   X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")    \
   X(stun_malformed, "STUN message on the listen port whose length field disagrees")            \
   X(channel_data_malformed, "TURN ChannelData whose length runs past the datagram")            \
+  X(channel_data_unknown_source, "ChannelData not from our TURN server")                       \
+  X(channel_data_not_wireguard, "ChannelData from our TURN server, no WireGuard inside")       \
   X(wg_bad_size, "WireGuard message of a wrong size for its type")                             \
   X(wg_no_keypair, "receiver index names no live keypair")                                     \
   X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")          \

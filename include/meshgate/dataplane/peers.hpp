@@ -37,7 +37,10 @@ inline std::uint32_t endpoint_tag(const Endpoint& e) noexcept {
   std::uint64_t a = 0, b = 0;
   std::memcpy(&a, e.addr.bytes.data(), 8);
   std::memcpy(&b, e.addr.bytes.data() + 8, 8);
-  const std::uint64_t x = (std::uint64_t{e.port} << 8) | static_cast<std::uint8_t>(e.addr.family);
+  // The channel is part of the endpoint: the same TURN server on another channel is another
+  // peer path, and a direct packet from the server's address is not a relayed one.
+  const std::uint64_t x = (std::uint64_t{e.channel} << 24) | (std::uint64_t{e.port} << 8) |
+                          static_cast<std::uint8_t>(e.addr.family);
   std::uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ x) * 0xD6E8FEB86659FD93ull;
   h ^= h >> 29;
   h *= 0x9E3779B97F4A7C15ull;

@@ -59,6 +59,10 @@ class Sealer {
   /// dropped (counted in `drops`).
   unsigned seal_for_peer(PeerId peer, rte_mbuf** pkts, unsigned n, Nanos now,
                          DropCounters& drops) noexcept;
+  /// The same framed for `route` instead of the peer's published one (a path being probed):
+  /// 0 when the peer has no usable keypair. `route` need only live for the call.
+  unsigned seal_for_route(PeerId peer, const PeerRoute& route, rte_mbuf** pkts, unsigned n,
+                          Nanos now, DropCounters& drops) noexcept;
 
   /// The AEAD batch this thread uses (its ipsec-mb manager); a worker opens with it too, so one
   /// thread has one manager.

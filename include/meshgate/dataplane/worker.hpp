@@ -143,10 +143,12 @@ class Worker {
   /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
   void prefetch_keys(const OutBurst& r) noexcept;
   void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b);
-  /// A listen-port payload that is not a well-formed transport message: handshakes and
-  /// STUN/TURN to the control thread, the rest dropped.
-  void not_transport(rte_mbuf* m, const wire::Classified& c, const std::uint8_t* payload,
-                     std::uint16_t len) noexcept;
+  /// A listen-port payload (wg, len from source) that is not a well-formed transport message:
+  /// handshakes and STUN to the control thread, the rest dropped; true when it was ChannelData
+  /// from our TURN server carrying a transport message, and wg, len and source now describe
+  /// that message and its relayed endpoint.
+  bool not_transport(rte_mbuf* m, const wire::Classified& c, std::uint8_t*& wg, std::uint16_t& len,
+                     Endpoint& source) noexcept;
   /// What the inbound stages after the AEAD call pass on, per message of the burst.
   struct Opened {
     unsigned n = 0;  // messages with a live keypair: InBurst::p[0..n) and jobs[0..n)
@@ -159,7 +161,12 @@ class Worker {
   void find_recv_keys(InBurst& b, Opened& o, Nanos now) noexcept;
   void check_replay(const InPacket* in, Opened& o) noexcept;
   void authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexcept;
-  void post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed) noexcept;
+  /// may_roam false: confirms the keypair but posts no endpoint_changed for `source`.
+  void post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& roamed,
+                           bool may_roam) noexcept;
+  /// An opened coordination message: the mbuf cut to exactly the message, to the control thread
+  /// as tunnel_coordination with the peer and the outer source.
+  void coordination_to_control(InPacket& ip) noexcept;
   void deliver(InPacket* in, const Opened& o, Nanos now) noexcept;
   /// Stage 3 of outbound: each routed packet's keypair and route, or why not.
   unsigned find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept;

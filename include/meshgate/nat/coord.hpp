@@ -12,7 +12,8 @@
 //   introduce  lighthouse -> gateway   public key(32) start_in_ms(2) count(1) zero(1)
 //                                      candidate[count]: "probe this peer's candidates"
 //   ping       gateway -> gateway      transaction id(8), sent to a candidate path
-//   pong       gateway -> gateway      transaction id(8) candidate(1): the ping's outer source
+//   pong       gateway -> gateway      transaction id(8), at most one candidate: the ping's
+//                                      outer source
 //
 // A candidate is 20 bytes: kind(1) family(1: 4 or 6) port(2, big endian) address(16; IPv4 in
 // the first 4 bytes, the rest zero).

@@ -32,24 +32,34 @@ static_assert(kOuterV4Len == 42 && kOuterV6Len == 62);
 /// per packet in flight (RFC 6864); UDP checksum 0 (allowed over IPv4, RFC 768). IPv6: the UDP
 /// checksum (mandatory) is computed over the payload.
 ///
+/// With a channel (a relayed endpoint: the destination is a TURN server) the headers end with
+/// the 4-byte TURN ChannelData header (RFC 8656 12, nat::stun::channel_data_header) after the
+/// UDP header: `len` counts it, the payload passed to write() is the application data (the
+/// WireGuard message) and the ChannelData length field says how long it is. No padding: over
+/// UDP none is needed.
+///
 /// Thread contract: built by the control thread when the endpoint, the source address or the
 /// neighbour entry changes; workers only read it (publish a new one, never edit in place).
 struct OuterTemplate {
   // The fields first: an IPv4 template (8 + 42 bytes) is then one cache line when the template
   // starts on one.
-  std::uint8_t len = 0;  // kOuterV4Len or kOuterV6Len; 0 = not built
+  std::uint8_t len = 0;  // kOuterV4Len or kOuterV6Len, + 4 with a channel; 0 = not built
   bool v6 = false;
+  std::uint16_t channel = 0;    // 0: plain UDP; else the ChannelData channel written after UDP
   std::uint32_t const_sum = 0;  // v4: IP header words; v6: pseudo-header addresses + next header
-  std::array<std::uint8_t, 64> bytes{};  // the headers, variable fields zero
+  std::array<std::uint8_t, 64> bytes{};  // Ethernet/IP/UDP, variable fields zero (no ChannelData)
 
-  /// Fails (len stays 0) when the two addresses are not of one family.
+  /// Fails (len stays 0) when the two addresses are not of one family. `channel`: the
+  /// destination's TURN channel (Endpoint::channel), 0 for a direct endpoint.
   static OuterTemplate make(const MacAddr& src_mac, const MacAddr& dst_mac, const IpAddr& src_ip,
                             const IpAddr& dst_ip, std::uint16_t sport, std::uint16_t dport,
+                            std::uint16_t channel = 0,
                             std::uint8_t ttl = spec::kDefaultTtl) noexcept;
   bool valid() const noexcept { return len != 0; }
 
-  /// Writes the headers at buf for a UDP payload of udp_payload_len bytes. IPv6: the payload must
-  /// be in place at buf + len (the UDP checksum covers it). Returns len.
+  /// Writes the headers (and the ChannelData header, with a channel) at buf for a payload of
+  /// udp_payload_len bytes at buf + len. IPv6: the payload must be in place (the UDP checksum
+  /// covers it). Returns len.
   std::size_t write(std::uint8_t* buf, std::size_t udp_payload_len, std::uint16_t ip_id,
                     std::uint8_t tos) const noexcept;
 };

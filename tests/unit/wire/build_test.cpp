@@ -60,6 +60,33 @@ TEST(Outer, TemplateClassifiesBack) {
   EXPECT_FALSE(OuterTemplate::make(kMacA, kMacB, ip("10.0.0.1"), ip("::1"), 1, 2).valid());
 }
 
+TEST(Outer, TemplateWithAChannelWritesChannelDataAfterUdp) {
+  std::mt19937 rng(7);
+  constexpr std::uint16_t kChannel = 0x4A21;
+  for (const bool v6 : {false, true}) {
+    const IpAddr s = v6 ? ip("2001:db8::10") : ip("10.1.2.3");
+    const IpAddr d = v6 ? ip("2001:db8:ffff::20") : ip("203.0.113.99");
+    const OuterTemplate t = OuterTemplate::make(kMacA, kMacB, s, d, 51820, 3478, kChannel);
+    ASSERT_TRUE(t.valid());
+    ASSERT_EQ(t.len, (v6 ? kOuterV6Len : kOuterV4Len) + 4);
+    for (int i = 0; i < 200; ++i) {
+      const std::size_t plen = 32 + rng() % 1440;  // the WireGuard message
+      std::vector<std::uint8_t> a(t.len + plen);
+      for (std::size_t k = t.len; k < a.size(); ++k) a[k] = static_cast<std::uint8_t>(rng());
+      ASSERT_EQ(t.write(a.data(), plen, static_cast<std::uint16_t>(rng()), 0), t.len);
+      // IPv4 header checksum and (IPv6) the UDP checksum over ChannelData and message verified.
+      const FrameInfo fi = classify_frame(a.data(), a.size(), kVerifyAll);
+      ASSERT_TRUE(fi.ok()) << drop_reason_name(fi.drop) << " v6 " << v6 << " plen " << plen;
+      EXPECT_EQ(fi.dst_addr(), d);
+      EXPECT_EQ(fi.dst_port, 3478);
+      EXPECT_EQ(fi.payload_len, plen + 4);  // UDP and IP lengths count the ChannelData header
+      EXPECT_EQ(load_be16(a.data() + fi.payload_off), kChannel);
+      EXPECT_EQ(load_be16(a.data() + fi.payload_off + 2), plen);
+      EXPECT_EQ(fi.payload_off + 4, t.len);
+    }
+  }
+}
+
 TEST(Arp, RequestAndReplyClassifyBack) {
   std::uint8_t buf[64];
   ASSERT_EQ(build_arp_request(buf, kMacA, ip("10.0.0.1"), ip("10.0.0.9")), 60u);

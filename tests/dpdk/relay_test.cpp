@@ -49,8 +49,8 @@ TEST(Relay, SessionsAnswerARelayedInitiationThroughTheRelay) {
   ASSERT_TRUE(a.dataplane().neighbours.confirm(b_addr, b.dataplane().addr.outer_mac, net.now()));
 
   // A's initiation, captured on the wire before B sees it.
-  ASSERT_TRUE(net.host(0).send_ip(
-      udp_packet(net.host(0).ip4, net.host(1).ip4, 1, 2, pattern(100, 5))));
+  ASSERT_TRUE(
+      net.host(0).send_ip(udp_packet(net.host(0).ip4, net.host(1).ip4, 1, 2, pattern(100, 5))));
   Bytes init;
   for (int i = 0; i < 20 && init.empty(); ++i) {
     net.poll_only(0);

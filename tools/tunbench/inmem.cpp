@@ -88,10 +88,12 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.aead_time = opt.aead_time > 0 ? opt.aead_time : opt.duration / 2;
   spec.slice = opt.slice;
   spec.verify_every = opt.verify_every;
+  spec.relayed = opt.relayed;
   spec.progress = opt.progress;
   char label[128];
-  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B, %u peers, %u workers", ++bench.done,
-                bench.total, direction_name(dir), size_label(size).c_str(), peers, workers);
+  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B, %u peers, %u workers%s", ++bench.done,
+                bench.total, direction_name(dir), size_label(size).c_str(), peers, workers,
+                opt.relayed ? ", relayed" : "");
   spec.label = label;
   return spec;
 }
@@ -146,9 +148,10 @@ Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, S
 Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                       std::vector<CaseResult>& results) {
   const auto max_workers = static_cast<unsigned>(bench.lanes.size());
-  auto receiver = Site::create(ports, peers, max_workers);
+  const bool relayed = bench.opt.relayed;
+  auto receiver = Site::create(ports, peers, max_workers, relayed);
   if (!receiver) return Error{receiver.error()};
-  auto sender = Site::create(ports, peers, max_workers, receiver->get());
+  auto sender = Site::create(ports, peers, max_workers, relayed, receiver->get());
   if (!sender) return Error{sender.error()};
   for (unsigned workers : bench.opt.workers) {
     if (peers < workers) {

@@ -14,6 +14,10 @@
 //   verify     [untimed] dequeue the LAN frames and compare them byte for byte (all, or a
 //              sample) with the frames of the prepare step
 //
+// --relayed routes every peer through a relayed endpoint (docs/nat-traversal.md, "Relayed data
+// path"): outbound seals into ChannelData for the TURN server, and the receiver takes the same
+// frames as ChannelData from its TURN server (the common outer address and listen port).
+//
 // Two gateways' tables (site.hpp): a sender whose outbound path is measured and a receiver
 // whose inbound path is, with matching keypairs for every peer. What the receiver puts on the
 // LAN is the frame the sender took, so the loop closes without copying a byte. Counters only
@@ -48,6 +52,7 @@ struct InmemOptions {
   unsigned verify_every = 1;  // compare every n-th frame after inbound (0: none)
   unsigned repeat = 1;        // runs per case; the table shows the median
   bool progress = true;
+  bool relayed = false;  // every peer through a TURN relay: ChannelData both ways
 };
 
 /// One run of one case, all workers together.

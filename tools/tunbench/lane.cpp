@@ -311,9 +311,15 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
   const auto padded = static_cast<unsigned>(wire::padded_len(size, kTunnelMtu));
   const std::uint8_t* ref = &ref_[std::size_t{j} * kSlotBytes];
   const std::uint8_t* ip = p + 14;
-  const std::uint8_t* wg = p + 42;
+  // Relayed: the ChannelData header (channel, WireGuard message length) after UDP.
+  const unsigned hdr = spec_.relayed ? 46 : 42;
+  const std::uint8_t* wg = p + hdr;
   const IpAddr self = outer_address();
-  if (m->data_len != 42 + 16 + padded + 16 || std::memcmp(p, ports_.outer_mac.b.data(), 6) != 0 ||
+  if (spec_.relayed &&
+      (load_be16(p + 42) != relay_channel(peer_of_[j]) || load_be16(p + 44) != 16 + padded + 16)) {
+    return fail("outbound frame " + std::to_string(j) + " has a wrong ChannelData header");
+  }
+  if (m->data_len != hdr + 16 + padded + 16 || std::memcmp(p, ports_.outer_mac.b.data(), 6) != 0 ||
       load_be16(p + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 17 ||
       !wire::ipv4_header_checksum_ok(ip, 20) || std::memcmp(ip + 16, self.bytes.data(), 4) != 0 ||
       load_be16(ip + 22) != kListenPort || load_le32(wg) != 4 ||

@@ -49,6 +49,7 @@ struct CaseSpec {
   unsigned peers = 0, workers = 0, burst = 32;
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
+  bool relayed = false;   // frames carry ChannelData (relay_channel) after UDP
   bool progress = false;  // lane 0 redraws a progress line on stderr after each slice
   std::string label;      // for the progress line
 };

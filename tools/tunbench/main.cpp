@@ -51,6 +51,7 @@ void usage(FILE* out) {
       "  --lcores LIST     EAL lcores (e.g. 0-11); default: the profile's, else the first\n"
       "                    CPUs this process may run on, one per worker\n"
       "  --quiet           no progress line\n"
+      "  --relayed         every peer through a TURN relay: ChannelData both ways\n"
       "\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
       "over N times the fewest workers' figure; vs 1 peer: the ratio over the ratio of the same\n"
@@ -174,6 +175,7 @@ enum {
   kProfile,
   kLcores,
   kQuiet,
+  kRelayed,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -191,10 +193,11 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"profile", required_argument, nullptr, kProfile},
                                 {"lcores", required_argument, nullptr, kLcores},
                                 {"quiet", no_argument, nullptr, kQuiet},
+                                {"relayed", no_argument, nullptr, kRelayed},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
-/// Stores option `c` (kSizes..kQuiet) with its argument; false if the value does not parse.
+/// Stores option `c` (kSizes..kRelayed) with its argument; false if the value does not parse.
 bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
   InmemOptions& opt = a.opt;
   switch (c) {
@@ -233,6 +236,9 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
     case kQuiet:
       opt.progress = false;
       return true;
+    case kRelayed:
+      opt.relayed = true;
+      return true;
     default:
       return false;
   }
@@ -246,7 +252,7 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
       usage(stdout);
       return 0;
     }
-    if (c < kSizes || c > kQuiet) {  // '?': unknown, or a missing argument
+    if (c < kSizes || c > kRelayed) {  // '?': unknown, or a missing argument
       usage(stderr);
       return 2;
     }

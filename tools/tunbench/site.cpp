@@ -126,7 +126,7 @@ noise::SessionKeys make_keypair(PeerId p, std::uint32_t idx, const Site* receive
 }  // namespace
 
 Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
-                                           const Site* receiver) {
+                                           bool relayed, const Site* receiver) {
   static int serial = 0;
   const std::string tag = "tbsite" + std::to_string(serial++);
   if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
@@ -141,7 +141,8 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
     return Error{"neighbour: " + st.error()};
   }
-  if (auto st = s->add_peers(peers, receiver, now); !st) return Error{st.error()};
+  if (relayed) dp.turn_server = {outer_address(), kListenPort};
+  if (auto st = s->add_peers(peers, relayed, receiver, now); !st) return Error{st.error()};
   for (unsigned i = 0; i < workers; ++i) {
     s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
     dp.rcu.reader_register(i);
@@ -149,9 +150,8 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   return s;
 }
 
-Status Site::add_peers(unsigned peers, const Site* receiver, Nanos now) {
+Status Site::add_peers(unsigned peers, bool relayed, const Site* receiver, Nanos now) {
   dataplane::Dataplane& dp = *dp_;
-  const Endpoint self{outer_address(), kListenPort};
   keys_.resize(peers);
   indices_.resize(peers);
   routes_.reserve(peers);
@@ -159,6 +159,8 @@ Status Site::add_peers(unsigned peers, const Site* receiver, Nanos now) {
     auto idx = dp.keypairs.reserve();
     if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
     const noise::SessionKeys kp = make_keypair(p, *idx, receiver, now);
+    const Endpoint self{outer_address(), kListenPort,
+                        relayed ? relay_channel(p) : std::uint16_t{0}};
     keys_[p] = kp.send;
     indices_[p] = *idx;
     dp.keypairs.slot(*idx).endpoint_tag.store(
@@ -166,9 +168,7 @@ Status Site::add_peers(unsigned peers, const Site* receiver, Nanos now) {
     dp.keypairs.publish(*idx, kp, p);
     dp.keypairs.slot(*idx).used.store(true);  // confirmed: no keypair_used event
     auto route = std::make_unique<dataplane::PeerRoute>(dataplane::PeerRoute{
-        .outer = wire::OuterTemplate::make(dp.addr.outer_mac, dp.addr.outer_mac, outer_address(),
-                                           outer_address(), kListenPort, kListenPort),
-        .endpoint = self});
+        .outer = dataplane::outer_template(dp, self, dp.addr.outer_mac), .endpoint = self});
     dataplane::Peer& pr = dp.peers[p];
     pr.route.store(route.get(), std::memory_order_release);
     pr.current.store(*idx, std::memory_order_release);

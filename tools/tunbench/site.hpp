@@ -50,12 +50,18 @@ inline constexpr std::uint16_t kTunnelMtu = 1420;
 std::uint32_t peer_net(PeerId p);  // host order
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
+/// Peer p's TURN channel when relayed (0x4000-0x4FFF).
+inline std::uint16_t relay_channel(PeerId p) {
+  return static_cast<std::uint16_t>(0x4000 + p % 0x1000);
+}
 
 class Site {
  public:
-  /// The receiver site when `receiver` is null, else the sender that talks to it.
+  /// The receiver site when `receiver` is null, else the sender that talks to it. `relayed`:
+  /// every peer's endpoint is the TURN server (the common outer address and listen port) on
+  /// channel relay_channel(p), and that server is the site's TURN server.
   static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
-                                                        unsigned workers,
+                                                        unsigned workers, bool relayed,
                                                         const Site* receiver = nullptr);
   ~Site();
   Site(const Site&) = delete;
@@ -77,7 +83,8 @@ class Site {
   Site() = default;
   /// Peers 0..peers-1 with a live keypair each (the receiver's keys when this is the sender),
   /// their routes and allowed IPs.
-  meshgate::Status add_peers(unsigned peers, const Site* receiver, meshgate::Nanos now);
+  meshgate::Status add_peers(unsigned peers, bool relayed, const Site* receiver,
+                             meshgate::Nanos now);
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;
   std::vector<std::unique_ptr<meshgate::dataplane::PeerRoute>> routes_;

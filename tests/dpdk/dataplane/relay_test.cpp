@@ -43,9 +43,8 @@ Bytes wg_message(TestPlane& t, PeerId p, const Bytes& plain) {
 /// `msg` as ChannelData on `channel` from `from`:`port` to our listen port.
 Bytes channel_frame(const TestPlane& t, const Bytes& msg, const IpAddr& from = kTurn,
                     std::uint16_t port = kTurnPort, std::uint16_t channel = kChannel) {
-  const wire::OuterTemplate o =
-      wire::OuterTemplate::make(kTurnMac, test::kOuterMac, from, t.dp->addr.outer_v4, port,
-                                test::kListen, channel);
+  const wire::OuterTemplate o = wire::OuterTemplate::make(
+      kTurnMac, test::kOuterMac, from, t.dp->addr.outer_v4, port, test::kListen, channel);
   Bytes f(o.len + msg.size());
   std::copy(msg.begin(), msg.end(), f.begin() + o.len);
   o.write(f.data(), msg.size(), 9, 0);
@@ -173,9 +172,10 @@ TEST(WorkerRelay, MagicWithABadLengthIsABadInnerPacket) {
   RelayPlane t(1);
   Worker w(*t.dp, 0);
   const Bytes too_long = {nat::coord::kMagic, 1, 0x02, 0x00, 1, 2, 3, 4};  // claims 512 bytes
-  const Bytes too_short = {nat::coord::kMagic, 1, 0, 3, 1, 2, 3, 4};      // shorter than header
-  run_inbound(w, t, {channel_frame(t, wg_message(t, 0, too_long)),
-                     channel_frame(t, wg_message(t, 0, too_short))});
+  const Bytes too_short = {nat::coord::kMagic, 1, 0, 3, 1, 2, 3, 4};       // shorter than header
+  run_inbound(w, t,
+              {channel_frame(t, wg_message(t, 0, too_long)),
+               channel_frame(t, wg_message(t, 0, too_short))});
   EXPECT_EQ(w.drops()[Drop::inner_bad_packet], 2u);
   EXPECT_EQ(rte_ring_count(t.dp->to_control), 0u);
 }

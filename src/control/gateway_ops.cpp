@@ -98,9 +98,10 @@ TurnMetrics turn_metrics(const Control& c) {
 /// The peer's path: from its endpoint for every peer, with what path selection knows for a peer
 /// a lighthouse introduced.
 void path_metrics(const Control& c, PeerId id, PeerMetrics& p) {
-  p.path = p.endpoint.known() ? (p.endpoint.channel != 0 ? "relayed" : "direct") : "none";
+  p.path = std::string(to_string(c.paths().path_of(id, c.now())));
   const PathState* ps = c.paths().find(id);
   if (ps == nullptr) return;
+  p.path_tracked = true;
   if (ps->rtt >= 0) p.rtt_seconds = static_cast<double>(ps->rtt) / 1e9;
   p.path_changes = ps->changes;
   p.path_age_seconds =

@@ -143,11 +143,15 @@ void write_paths(Writer& w, const std::vector<PeerMetrics>& peers,
   }
   w.help("meshgate_peer_path_changes_total", "counter", "changes of the peer's path");
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    w.sample("meshgate_peer_path_changes_total", keys[i], peers[i].path_changes);
+    if (peers[i].path_tracked) {
+      w.sample("meshgate_peer_path_changes_total", keys[i], peers[i].path_changes);
+    }
   }
   w.help("meshgate_peer_path_age_seconds", "gauge", "seconds since the peer's path last changed");
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    w.sample("meshgate_peer_path_age_seconds", keys[i], peers[i].path_age_seconds);
+    if (peers[i].path_tracked) {
+      w.sample("meshgate_peer_path_age_seconds", keys[i], peers[i].path_age_seconds);
+    }
   }
   w.help("meshgate_peer_candidate_info", "gauge",
          "the peer's candidate addresses (from a lighthouse, and sources of its pings)");

@@ -82,6 +82,7 @@ void Paths::tick(Nanos now, WallTime wall) {
     if (!ps.introduced || peers_.find(peer) == nullptr) continue;
     observe(peer, ps, now);
     const Endpoint relay = relay_for(ps, now);
+    // Relay first: while no direct path is proven, and the relay is there, traffic takes it.
     if (ps.kind == PathKind::none && relay.known()) {
       move_to(peer, relay, now);
       sessions_.send_initiation(peer, now, wall, false);
@@ -90,8 +91,11 @@ void Paths::tick(Nanos now, WallTime wall) {
     if (ps.kind == PathKind::direct) {
       heartbeat(peer, ps, now);
       if (now - std::max(ps.verified_at, ps.changed_at) > kDeadAfter && relay.known()) {
-        log_.peer(*peers_.find(peer), "direct path dead (no pong), back to the relay");
+        log_.peer(*peers_.find(peer), ps.verified == ps.endpoint
+                                          ? "direct path dead (no pong), back to the relay"
+                                          : "direct path unproven (no pong), to the relay");
         move_to(peer, relay, now);
+        sessions_.send_initiation(peer, now, wall, false);
       }
     } else if (ps.round_start < 0 && now - ps.last_round >= kReprobe) {
       ps.round_start = now;  // also asks the lighthouses again (wants_introduction)
@@ -172,6 +176,7 @@ void Paths::pong_received(PeerId peer, std::uint64_t txid, const Endpoint& sourc
   ++stats_.pongs_matched;
   ps.verified = hit->to;
   ps.verified_at = now;
+  ps.request_gap = 0;
   if (ps.kind != PathKind::direct || ps.endpoint == hit->to) ps.rtt = now - hit->sent;
   if (ps.kind != PathKind::direct) move_to(peer, hit->to, now);
 }
@@ -192,12 +197,28 @@ bool Paths::wants_introduction(PeerId peer, Nanos now) const {
   const PeerState* p = peers_.find(peer);
   if (p == nullptr) return false;
   auto it = paths_.find(peer);
-  const Nanos asked = it == paths_.end() ? -1 : it->second.last_request;
-  if (asked >= 0 && now - asked < kReprobe) return false;
+  if (it != paths_.end() && it->second.last_request >= 0 &&
+      now - it->second.last_request < it->second.request_gap) {
+    return false;
+  }
   if (it == paths_.end() || !it->second.introduced) {
     return !p->settings.endpoint.known() || !has_session(peer);
   }
-  return it->second.kind != PathKind::direct;
+  return !working_direct(it->second, now);
+}
+
+void Paths::requested(PeerId peer, Nanos now) {
+  PathState& ps = paths_[peer];
+  ps.request_gap = ps.request_gap == 0 ? kFirstRequestGap : std::min(2 * ps.request_gap, kReprobe);
+  ps.last_request = now;
+}
+
+PathKind Paths::path_of(PeerId peer, Nanos now) const {
+  const PathState* ps = find(peer);
+  const PeerState* p = peers_.find(peer);
+  if (ps == nullptr) return p == nullptr ? PathKind::none : kind_of(p->settings.endpoint);
+  if (ps->kind == PathKind::direct && !working_direct(*ps, now)) return PathKind::none;
+  return ps->kind;
 }
 
 bool Paths::send(PeerId peer, const nat::coord::Message& m, const Endpoint& to, Nanos now) {
@@ -233,6 +254,8 @@ void Paths::observe(PeerId peer, PathState& ps, Nanos now) {
   char what[96];
   if (kind == PathKind::relayed) {
     std::snprintf(what, sizeof what, "path relayed (channel 0x%04x)", ep.channel);
+  } else if (kind == PathKind::direct && !(ep == ps.verified)) {
+    std::snprintf(what, sizeof what, "path being tried (direct, no pong yet)");
   } else if (kind == PathKind::direct && ps.rtt >= 0) {
     std::snprintf(what, sizeof what, "path direct (rtt %.1f ms)",
                   static_cast<double>(ps.rtt) / 1e6);

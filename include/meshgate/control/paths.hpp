@@ -22,6 +22,7 @@
 #include "meshgate/control/peers.hpp"
 #include "meshgate/control/sessions.hpp"
 #include "meshgate/control/transmit.hpp"
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/control/turn.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/nat/coord.hpp"
@@ -33,7 +34,7 @@ std::string_view to_string(PathKind k) noexcept;
 
 /// One peer's paths. Written by Paths only (control thread); metrics read it there.
 struct PathState {
-  bool introduced = false;  // false: only last_request is in use
+  bool introduced = false;  // false: only last_request and request_gap are in use
   nat::coord::Candidates
       candidates;                  // the peer's: the latest introduction, plus sources of its pings
   Endpoint relay_peer;             // the peer's relayed address (unknown: it has none)
@@ -49,6 +50,7 @@ struct PathState {
   Nanos last_round = -1;  // when the latest round started
   Nanos last_heartbeat = -1;
   Nanos last_request = -1;  // when the lighthouses were last asked about this peer
+  Nanos request_gap = 0;    // until the next request while no path works (doubles)
 
   struct Ping {
     std::uint64_t txid = 0;
@@ -90,7 +92,10 @@ class Paths {
   /// Whether the lighthouses should be asked about the peer now (no endpoint at all, or an
   /// introduced peer not on a direct path); the caller asks and calls requested().
   bool wants_introduction(PeerId peer, Nanos now) const;
-  void requested(PeerId peer, Nanos now) { paths_[peer].last_request = now; }
+  void requested(PeerId peer, Nanos now);
+  /// The path the operator is told about: direct only once a pong proved it (an endpoint being
+  /// tried is "none"), relayed when the endpoint is the relay.
+  PathKind path_of(PeerId peer, Nanos now) const;
   /// Every timer tick: relay channels, probe rounds, heartbeats, dead paths, path changes.
   void tick(Nanos now, WallTime wall);
   void forget(PeerId peer) { paths_.erase(peer); }
@@ -118,6 +123,11 @@ class Paths {
   PathState* managed(PeerId peer) {
     auto it = paths_.find(peer);
     return it == paths_.end() || !it->second.introduced ? nullptr : &it->second;
+  }
+  /// A direct path a pong proved in the last kDeadAfter.
+  static bool working_direct(const PathState& ps, Nanos now) noexcept {
+    return ps.kind == PathKind::direct && ps.endpoint == ps.verified &&
+           now - ps.verified_at <= impl::kDeadAfter;
   }
   bool has_session(PeerId peer) const noexcept {
     return dp_.peers[peer].current.load(std::memory_order_relaxed) != 0;

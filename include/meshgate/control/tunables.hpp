@@ -56,6 +56,10 @@ inline constexpr Nanos kDeadAfter = seconds(5);
 /// A peer not on a direct path: its lighthouses are asked again and its candidates probed this
 /// often, so a NAT that starts to allow a direct path is noticed within a minute.
 inline constexpr Nanos kReprobe = seconds(30);
+/// The first request about a peer with no working path is repeated after this, then at twice
+/// the gap each time up to kReprobe: the peer's first report often comes before its TURN
+/// allocation, and the candidates it adds next should not wait half a minute.
+inline constexpr Nanos kFirstRequestGap = seconds(2);
 /// A gateway reports its candidates to its lighthouses this often (and when they change);
 /// a lighthouse forgets a report older than kReportStale.
 inline constexpr Nanos kReportPeriod = seconds(20);

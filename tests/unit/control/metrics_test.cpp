@@ -163,6 +163,7 @@ TEST(Prometheus, PeerPathsForPrometheusAndForAPerson) {
   MetricsSnapshot s = sample();
   s.peers[0].path = "direct";
   s.peers[0].rtt_seconds = 0.0004;
+  s.peers[0].path_tracked = true;
   s.peers[0].path_changes = 2;
   s.peers[0].path_age_seconds = 12;
   s.peers[0].candidates = {{*Endpoint::parse("10.2.0.2:51820"), "local"},
@@ -172,6 +173,7 @@ TEST(Prometheus, PeerPathsForPrometheusAndForAPerson) {
   relayed.endpoint = *Endpoint::parse("198.51.100.78:3478");
   relayed.endpoint.channel = 0x4001;
   relayed.path = "relayed";
+  relayed.path_tracked = true;
   s.peers.emplace_back().public_key.fill(2);  // no endpoint: path none
   s.coordination.received = {{"report/accepted", 3}, {"introduce/not_lighthouse", 1}};
   const std::string text = format_prometheus(s);

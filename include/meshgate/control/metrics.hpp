@@ -34,9 +34,10 @@ struct PeerMetrics {
   WallTime last_handshake;
   // The path (control/paths.hpp): "direct", "relayed" (endpoint is the TURN server) or "none".
   std::string path = "none";
-  double rtt_seconds = -1;             // latest ping round trip; -1: unknown (not probed)
-  std::uint64_t path_changes = 0;      // since a lighthouse introduced the peer
-  std::uint64_t path_age_seconds = 0;  // since the path last changed
+  double rtt_seconds = -1;         // latest ping round trip; -1: unknown (not probed)
+  bool path_tracked = false;       // a lighthouse introduced the peer: changes and age are known
+  std::uint64_t path_changes = 0;  // since a lighthouse introduced the peer
+  std::uint64_t path_age_seconds = 0;                        // since the path last changed
   std::vector<std::pair<Endpoint, std::string>> candidates;  // the peer's, with their kind
 };
 

@@ -98,7 +98,7 @@ void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {
     case dataplane::ToControl::tunnel_coordination:
       if (peer_known) {
         const Endpoint source = mm.endpoint;  // a copy: the handler frees m before using it
-        return lighthouse_.handle(m, mm.peer, source, now, wall);
+        return lighthouse_.handle(m, mm.peer, source, now);
       }
       break;
     case dataplane::ToControl::outer_stun:

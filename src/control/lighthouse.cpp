@@ -21,15 +21,14 @@ std::string_view to_string(CoordVerdict v) noexcept {
   return reason_lookup(kVerdictNames, v, "?");
 }
 
-void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now,
-                        WallTime wall) {
+void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now) {
   Message msg;
   nat::coord::DecodeError why = nat::coord::DecodeError::none;
   const bool ok =
       nat::coord::decode(rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len, msg, why);
   rte_pktmbuf_free(m);
   CoordVerdict v = CoordVerdict::malformed;
-  if (ok && peers_.find(peer) != nullptr) v = dispatch(msg, peer, source, now, wall);
+  if (ok && peers_.find(peer) != nullptr) v = dispatch(msg, peer, source, now);
   ++stats_.messages[ok ? static_cast<std::size_t>(msg.type) : 0][static_cast<std::size_t>(v)];
   if (v == CoordVerdict::accepted) return;
   drops_.add(dataplane::Drop::control_rejected);
@@ -40,14 +39,14 @@ void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos 
 }
 
 CoordVerdict Lighthouse::dispatch(const Message& msg, PeerId peer, const Endpoint& source,
-                                  Nanos now, WallTime wall) {
+                                  Nanos now) {
   switch (msg.type) {
     case Type::report:
       return on_report(msg, peer, source, now);
     case Type::request:
       return on_request(msg, peer, now);
     case Type::introduce:
-      return on_introduce(msg, peer, now, wall);
+      return on_introduce(msg, peer, now);
     case Type::ping:
       paths_.ping_received(peer, msg.txid, source, now);
       return CoordVerdict::accepted;
@@ -98,11 +97,11 @@ bool Lighthouse::introduce(PeerId to, PeerId about, Nanos now) {
   return true;
 }
 
-CoordVerdict Lighthouse::on_introduce(const Message& msg, PeerId peer, Nanos now, WallTime wall) {
+CoordVerdict Lighthouse::on_introduce(const Message& msg, PeerId peer, Nanos now) {
   if (!is_lighthouse(peer)) return CoordVerdict::not_lighthouse;
   const auto about = peers_.find(msg.key);
   if (!about || is_lighthouse(*about)) return CoordVerdict::unknown_peer;
-  paths_.introduced(*about, msg.candidates, now + millis(msg.start_in_ms), now, wall);
+  paths_.introduced(*about, msg.candidates, now + millis(msg.start_in_ms), now);
   return CoordVerdict::accepted;
 }
 

@@ -37,8 +37,7 @@ std::string_view to_string(PathKind k) noexcept {
   }
 }
 
-void Paths::introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now,
-                       WallTime wall) {
+void Paths::introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now) {
   PathState& ps = paths_[peer];
   const bool first = !ps.introduced;
   ps.introduced = true;
@@ -54,14 +53,7 @@ void Paths::introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start
     ps.round_step = 0;
   }
   if (first) observe(peer, ps, now);
-  // Relay first: traffic should not wait for the punch.
-  if (ps.kind == PathKind::none) {
-    const Endpoint relay = relay_for(ps, now);
-    if (relay.known()) {
-      move_to(peer, relay, now);
-      sessions_.send_initiation(peer, now, wall, false);
-    }
-  }
+  (void)relay_for(ps, now);  // binds the channel now; the next tick moves the peer to the relay
 }
 
 Endpoint Paths::relay_for(PathState& ps, Nanos now) {
@@ -82,10 +74,10 @@ void Paths::tick(Nanos now, WallTime wall) {
     if (!ps.introduced || peers_.find(peer) == nullptr) continue;
     observe(peer, ps, now);
     const Endpoint relay = relay_for(ps, now);
-    // Relay first: while no direct path is proven, and the relay is there, traffic takes it.
-    if (ps.kind == PathKind::none && relay.known()) {
-      move_to(peer, relay, now);
-      sessions_.send_initiation(peer, now, wall, false);
+    // Relay first: while no direct path is proven, and the relay is there, traffic takes it;
+    // a relayed peer follows its relay when that changes (a new allocation on either side).
+    if (ps.kind != PathKind::direct && relay.known() && !(ps.endpoint == relay)) {
+      use_relay(peer, relay, now, wall);
     }
     if (ps.round_start >= 0 && now >= ps.round_start) probe_step(peer, ps, now, wall);
     if (ps.kind == PathKind::direct) {
@@ -94,8 +86,7 @@ void Paths::tick(Nanos now, WallTime wall) {
         log_.peer(*peers_.find(peer), ps.verified == ps.endpoint
                                           ? "direct path dead (no pong), back to the relay"
                                           : "direct path unproven (no pong), to the relay");
-        move_to(peer, relay, now);
-        sessions_.send_initiation(peer, now, wall, false);
+        use_relay(peer, relay, now, wall);
       }
     } else if (ps.round_start < 0 && now - ps.last_round >= kReprobe) {
       ps.round_start = now;  // also asks the lighthouses again (wants_introduction)
@@ -103,6 +94,13 @@ void Paths::tick(Nanos now, WallTime wall) {
     }
     observe(peer, ps, now);
   }
+}
+
+/// The session, if any, carries on through the relay: only the endpoint moves. Without one the
+/// handshake starts there.
+void Paths::use_relay(PeerId peer, const Endpoint& relay, Nanos now, WallTime wall) {
+  move_to(peer, relay, now);
+  if (!has_session(peer)) sessions_.send_initiation(peer, now, wall, false);
 }
 
 void Paths::probe_step(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
@@ -114,16 +112,33 @@ void Paths::probe_step(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
       for (const Candidate& c : ps.candidates.view()) {
         if (is_direct(c)) ping(peer, ps, c.endpoint, now);
       }
-    } else if (ps.kind != PathKind::relayed && ps.candidates.n != 0) {
-      // No relay and no session: the initiation itself is the probe, to each candidate in turn.
-      const Candidate& c = ps.candidates.items[(ps.round_step - 1) % ps.candidates.n];
-      if (is_direct(c)) {
-        move_to(peer, c.endpoint, now);
-        sessions_.send_initiation(peer, now, wall, false);
-      }
+    } else {
+      probe_without_session(peer, ps, now, wall);
     }
   }
   if (ps.round_step == std::size(kProbeSchedule)) ps.round_start = -1;
+}
+
+/// No session yet (no relay, or one that does not carry): the initiation itself is the probe.
+/// The same initiation goes to every direct candidate (protocol.md: a responder takes the first
+/// copy and drops the rest as replays); the response comes back by a path that works, and its
+/// source becomes the endpoint.
+void Paths::probe_without_session(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
+  const PeerState& p = *peers_.find(peer);
+  if (!p.settings.endpoint.known()) {
+    for (const Candidate& c : ps.candidates.view()) {
+      if (is_direct(c)) {
+        move_to(peer, c.endpoint, now);
+        break;
+      }
+    }
+  }
+  sessions_.send_initiation(peer, now, wall, false);  // the timers say when a new one is due
+  for (const Candidate& c : ps.candidates.view()) {
+    if (is_direct(c) && !(c.endpoint == p.settings.endpoint)) {
+      sessions_.copy_initiation_to(peer, c.endpoint, now);
+    }
+  }
 }
 
 void Paths::ping(PeerId peer, PathState& ps, const Endpoint& to, Nanos now) {

@@ -225,10 +225,19 @@ void Sessions::send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry
   ps.cookie.add_macs(msg, now);
   p_.keys.set_pending(peer, *index);
   send_udp(ps.settings.endpoint, &msg, sizeof msg, now);
+  ps.last_initiation = msg;
+  ps.last_initiation_at = now;
   ++stats_.initiations_sent;
   ps.timers.on_handshake_initiated(now);
   ps.timers.on_any_authenticated_packet_sent(now);
   ps.timers.on_any_authenticated_packet_traversal(now);
+}
+
+void Sessions::copy_initiation_to(PeerId peer, const Endpoint& to, Nanos now) {
+  const PeerState& ps = *p_.peers.find(peer);
+  if (ps.last_initiation_at < 0 || now - ps.last_initiation_at >= wire::spec::kRekeyTimeout) return;
+  send_udp(to, &ps.last_initiation, sizeof ps.last_initiation, now);
+  ++stats_.initiations_sent;
 }
 
 void Sessions::send_keepalive(PeerId peer, Nanos now) {

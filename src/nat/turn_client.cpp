@@ -305,6 +305,7 @@ TurnVerdict TurnClient::allocation_answered(const stun::Message& m, Transaction&
   alloc_.mapped = mapped ? *mapped : Endpoint{};
   state_ = TurnState::allocated;
   ++stats_.allocations;
+  allocated_at_ = now;
   events_.push_back({.kind = TurnEvent::Kind::allocated,
                      .relayed = alloc_.relayed,
                      .mapped = alloc_.mapped,
@@ -330,7 +331,14 @@ void TurnClient::fail(Transaction& t, Peer* p, std::uint16_t code, std::string r
                      .error_code = code,
                      .reason = std::move(reason),
                      .what = kOpNames[static_cast<int>(t.op)]});
-  if (p != nullptr) {
+  // 437 Allocation Mismatch to any request: the server has no allocation for the address we
+  // now send from, so our NAT gave the listen port a new mapping (RFC 8656 6.2, 7.2). The old
+  // allocation is unreachable; a new one from the new mapping works at once.
+  // Not for an Allocate, nor for an allocation younger than the back-off: a server that keeps
+  // answering 437 must not turn this into a request loop.
+  const bool rebound = code == kAllocationMismatch && t.op != Op::allocate &&
+                       now - allocated_at_ >= t_.after_failure;
+  if (p != nullptr && !rebound) {
     p->confirmed = false;
     p->next_at = now + t_.after_failure;
     return;
@@ -340,7 +348,8 @@ void TurnClient::fail(Transaction& t, Peer* p, std::uint16_t code, std::string r
   state_ = TurnState::failed;
   alloc_ = {};
   nonce_.clear();
-  next_allocation_ = now + t_.after_failure;
+  alloc_t_.active = false;
+  next_allocation_ = rebound ? now : now + t_.after_failure;
   for (Peer& q : peers_) {
     q.t.active = false;
     q.confirmed = false;

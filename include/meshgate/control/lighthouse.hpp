@@ -81,7 +81,7 @@ class Lighthouse {
     public_endpoint_ = public_endpoint;
   }
   /// A coordination message a worker opened, from `peer`, by the outer `source`. Frees m.
-  void handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now, WallTime wall);
+  void handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now);
   /// Every timer tick: reports, requests for introductions, sessions with the lighthouses.
   void tick(Nanos now, WallTime wall);
   void forget(PeerId peer);
@@ -95,11 +95,11 @@ class Lighthouse {
 
  private:
   CoordVerdict dispatch(const nat::coord::Message& msg, PeerId peer, const Endpoint& source,
-                        Nanos now, WallTime wall);
+                        Nanos now);
   CoordVerdict on_report(const nat::coord::Message& msg, PeerId peer, const Endpoint& source,
                          Nanos now);
   CoordVerdict on_request(const nat::coord::Message& msg, PeerId peer, Nanos now);
-  CoordVerdict on_introduce(const nat::coord::Message& msg, PeerId peer, Nanos now, WallTime wall);
+  CoordVerdict on_introduce(const nat::coord::Message& msg, PeerId peer, Nanos now);
   bool introduce(PeerId to, PeerId about, Nanos now);
   void report_to_lighthouses(Nanos now, WallTime wall);
   void request_introductions(Nanos now);

@@ -81,8 +81,7 @@ class Paths {
         log_(log) {}
 
   /// A lighthouse introduced `peer`: its candidates, and the common start of the probes.
-  void introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now,
-                  WallTime wall);
+  void introduced(PeerId peer, const nat::coord::Candidates& c, Nanos start_at, Nanos now);
   void ping_received(PeerId peer, std::uint64_t txid, const Endpoint& source, Nanos now);
   void pong_received(PeerId peer, std::uint64_t txid, const Endpoint& source, Nanos now);
   /// Whether an authenticated packet from `source` may become the peer's endpoint (roaming):
@@ -115,7 +114,9 @@ class Paths {
   /// Our relayed endpoint for the peer (the TURN server and our channel to its relayed address),
   /// binding the channel first if needed; unknown while there is none.
   Endpoint relay_for(PathState& ps, Nanos now);
+  void use_relay(PeerId peer, const Endpoint& relay, Nanos now, WallTime wall);
   void probe_step(PeerId peer, PathState& ps, Nanos now, WallTime wall);
+  void probe_without_session(PeerId peer, PathState& ps, Nanos now, WallTime wall);
   void ping(PeerId peer, PathState& ps, const Endpoint& to, Nanos now);
   void heartbeat(PeerId peer, PathState& ps, Nanos now);
   void observe(PeerId peer, PathState& ps, Nanos now);

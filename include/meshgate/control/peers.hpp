@@ -21,6 +21,7 @@
 #include "meshgate/noise/cookie.hpp"
 #include "meshgate/noise/handshake.hpp"
 #include "meshgate/peer/timers.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::control {
 
@@ -40,9 +41,12 @@ struct PeerState {
   /// PeerConfig; the endpoint also by Sessions and roaming (the source of an authenticated
   /// message).
   PeerSettings settings;
-  // Sessions: the handshake in progress and the cookie we hold from the peer.
+  // Sessions: the handshake in progress and the cookie we hold from the peer; our latest
+  // initiation, which path probing sends to more than one address.
   noise::Handshake hs;
   noise::CookieSender cookie;
+  wire::MessageInitiation last_initiation{};
+  Nanos last_initiation_at = -1;
   std::uint64_t handshakes = 0;  // sessions derived with this peer (both roles)
   /// Timer hooks: Sessions (messages sent and received) and Timers (worker activity).
   peer::PeerTimers timers;

@@ -64,6 +64,9 @@ class Sessions {
   void handle(rte_mbuf* m, Nanos now, WallTime wall);
   /// Starts (or retries) a handshake unless the timers say it is too soon.
   void send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry);
+  /// Sends the peer's latest initiation again, to `to` instead of its endpoint (probing a
+  /// candidate path), while it is current (younger than REKEY_TIMEOUT); else nothing.
+  void copy_initiation_to(PeerId peer, const Endpoint& to, Nanos now);
   /// An empty transport message; with no session it asks for a handshake instead.
   void send_keepalive(PeerId peer, Nanos now);
   /// The peer's endpoint is now `src` (an authenticated message came from it, or path

@@ -28,6 +28,10 @@
 
 namespace meshgate::nat {
 
+/// The error a server answers a request with when it has no allocation for the request's source
+/// (RFC 8656 6.2).
+inline constexpr std::uint16_t kAllocationMismatch = 437;
+
 struct TurnClientTunables {
   /// RFC 8489's retransmission defaults: a request times out 39.5 s after its first send.
   RetrySchedule request{};
@@ -203,6 +207,7 @@ class TurnClient {
   Bytes<16> key_{};
   Nanos next_allocation_ = 0;  // the next Allocate (not allocated) or Refresh (allocated)
   Transaction alloc_t_;
+  Nanos allocated_at_ = 0;  // the latest successful Allocate
   TurnAllocation alloc_;
   std::vector<Peer> peers_;
   std::uint16_t next_channel_ = stun::kChannelMin;

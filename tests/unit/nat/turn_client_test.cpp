@@ -52,12 +52,14 @@ class FakeTurn {
   std::string password = "password";  // the server's idea of the user's password
   std::string nonce = "nonce-1";
   std::uint32_t lifetime = 600;
-  std::string stale_next;          // non-empty: answer the next authenticated request 438 with it
-  std::uint16_t refuse = 0;        // non-zero: answer authenticated requests with this error
-  bool sign_wrong = false;         // sign success answers with a wrong key
-  bool sign_none = false;          // no MESSAGE-INTEGRITY on success answers
-  bool stale_every = false;        // every authenticated request: 438 with a new nonce
-  std::vector<stun::Method> seen;  // methods of authenticated requests that succeeded
+  std::string stale_next;    // non-empty: answer the next authenticated request 438 with it
+  std::uint16_t refuse = 0;  // non-zero: answer authenticated requests with this error
+  std::optional<stun::Method> refuse_only;  // ... only requests of this method
+  int refuse_left = -1;                     // ... only this many times (-1: always)
+  bool sign_wrong = false;                  // sign success answers with a wrong key
+  bool sign_none = false;                   // no MESSAGE-INTEGRITY on success answers
+  bool stale_every = false;                 // every authenticated request: 438 with a new nonce
+  std::vector<stun::Method> seen;           // methods of authenticated requests that succeeded
 
   Buf respond(const TurnRequest& r) {
     last = bytes_of(r);
@@ -76,7 +78,10 @@ class FakeTurn {
       return error(m, 438, "Stale Nonce", true);
     }
     if (str_attr(m, stun::attr::kNonce) != nonce) return error(m, 438, "Stale Nonce", true);
-    if (refuse != 0) return error(m, refuse, "Refused", false, key);
+    if (refuse != 0 && (!refuse_only || *refuse_only == m.method) && refuse_left != 0) {
+      if (refuse_left > 0) --refuse_left;
+      return error(m, refuse, "Refused", false, key);
+    }
     seen.push_back(m.method);
     return success(m, key);
   }
@@ -427,6 +432,27 @@ TEST(TurnClient, PeerRefusalBacksOffThatPeerOnly) {
   EXPECT_EQ(h.client.channel_of(kPeer), 0x4000);
 }
 
+TEST(TurnClient, AllocationMismatchAllocatesAgainAtOnce) {
+  // Our NAT rebound the listen port: the server knows no allocation for the new mapping and
+  // says 437 to the next request; a new Allocate must not wait out the one-minute back-off.
+  Harness h;
+  h.client.bind_channel(kPeer, h.now);
+  h.step();
+  ASSERT_EQ(h.client.channel_of(kPeer), 0x4000);
+  h.server.refuse = kAllocationMismatch;
+  h.server.refuse_only = stun::Method::channel_bind;
+  h.server.refuse_left = 1;
+  const std::uint64_t allocations = h.client.stats().allocations;
+  h.run_for(seconds(241));  // the channel's refresh at 240 s: 437
+  EXPECT_EQ(h.client.stats().allocations, allocations + 1)
+      << "Allocate (401, then 200) at once, not after a minute";
+  EXPECT_EQ(h.client.state(), TurnState::allocated);
+  EXPECT_EQ(h.client.channel_of(kPeer), 0x4000) << "the channel is bound again";
+  bool mismatch_seen = false;
+  for (const TurnEvent& e : h.events) mismatch_seen |= e.error_code == kAllocationMismatch;
+  EXPECT_TRUE(mismatch_seen);
+}
+
 TEST(TurnClient, LostAllocationIsRebuiltWithItsChannels) {
   Harness h;
   h.client.bind_channel(kPeer, h.now);
@@ -434,10 +460,12 @@ TEST(TurnClient, LostAllocationIsRebuiltWithItsChannels) {
   ASSERT_EQ(h.client.channel_of(kPeer), 0x4000);
   h.server.refuse = 437;  // the Refresh: Allocation Mismatch (the server forgot us)
   h.run_for(seconds(541));
+  // The Refresh's 437 starts a new Allocate at once; the server refuses that too, and only
+  // then does the client back off.
   EXPECT_EQ(h.client.state(), TurnState::failed);
   EXPECT_FALSE(h.client.allocation().relayed.known());
   EXPECT_EQ(h.client.channel_of(kPeer), 0) << "no allocation, no channel";
-  EXPECT_STREQ(h.events.back().what, "Refresh");
+  EXPECT_STREQ(h.events.back().what, "Allocate");
   h.server.refuse = 0;
   h.run_for(seconds(61));
   EXPECT_EQ(h.client.state(), TurnState::allocated);

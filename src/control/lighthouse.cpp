@@ -1,6 +1,8 @@
 // The lighthouse role (lighthouse.hpp).
 #include "meshgate/control/lighthouse.hpp"
 
+#include <algorithm>
+
 #include "meshgate/control/tunables.hpp"
 
 namespace meshgate::control {
@@ -64,11 +66,20 @@ CoordVerdict Lighthouse::on_report(const Message& msg, PeerId peer, const Endpoi
                                    Nanos now) {
   if (!serving_) return CoordVerdict::not_serving;
   Report& r = reports_[peer];
-  r.candidates = msg.candidates;
+  nat::coord::Candidates fresh = msg.candidates;
   // Where the report came from is the peer's mapping towards us: a candidate the peer cannot
   // know itself when it has no STUN server. Through a relay it says nothing about the peer.
-  if (source.channel == 0) r.candidates.add({source, CandidateKind::observed});
+  if (source.channel == 0) fresh.add({source, CandidateKind::observed});
+  const bool changed =
+      r.at != 0 && !std::equal(fresh.view().begin(), fresh.view().end(),
+                               r.candidates.view().begin(), r.candidates.view().end());
+  r.candidates = fresh;
   r.at = now;
+  if (changed) {
+    for (const auto& [to, about] : introduced_) {
+      if (about == peer) introduce(to, peer, now);
+    }
+  }
   return CoordVerdict::accepted;
 }
 
@@ -94,6 +105,7 @@ bool Lighthouse::introduce(PeerId to, PeerId about, Nanos now) {
   if (auto r = reports_.find(about); r != reports_.end()) m.candidates = r->second.candidates;
   if (!paths_.send(to, m, {}, now)) return false;
   ++stats_.introductions_sent;
+  introduced_.insert({to, about});
   return true;
 }
 
@@ -183,6 +195,7 @@ bool Lighthouse::is_lighthouse(PeerId peer) const {
 }
 
 void Lighthouse::forget(PeerId peer) {
+  std::erase_if(introduced_, [&](const auto& e) { return e.first == peer || e.second == peer; });
   reports_.erase(peer);
   reported_at_.erase(peer);
 }

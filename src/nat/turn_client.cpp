@@ -334,10 +334,9 @@ void TurnClient::fail(Transaction& t, Peer* p, std::uint16_t code, std::string r
   // 437 Allocation Mismatch to any request: the server has no allocation for the address we
   // now send from, so our NAT gave the listen port a new mapping (RFC 8656 6.2, 7.2). The old
   // allocation is unreachable; a new one from the new mapping works at once.
-  // Not for an Allocate, nor for an allocation younger than the back-off: a server that keeps
-  // answering 437 must not turn this into a request loop.
-  const bool rebound = code == kAllocationMismatch && t.op != Op::allocate &&
-                       now - allocated_at_ >= t_.after_failure;
+  // Not for an Allocate, nor on a young allocation (TurnClientTunables::rebind_guard).
+  const bool rebound =
+      code == kAllocationMismatch && t.op != Op::allocate && now - allocated_at_ >= t_.rebind_guard;
   if (p != nullptr && !rebound) {
     p->confirmed = false;
     p->next_at = now + t_.after_failure;

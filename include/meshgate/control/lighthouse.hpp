@@ -115,7 +115,10 @@ class Lighthouse {
   const EventLog& log_;
   bool serving_ = false;
   std::optional<Endpoint> public_endpoint_;
-  std::map<PeerId, Report> reports_;      // lighthouse: the latest report of each peer
+  std::map<PeerId, Report> reports_;  // lighthouse: the latest report of each peer
+  /// Lighthouse: (to, about) for every introduction sent, so that a report with new candidates
+  /// (a new TURN allocation, a NAT that rebound) reaches the peers that probe them.
+  std::set<std::pair<PeerId, PeerId>> introduced_;
   std::map<PeerId, Nanos> reported_at_;   // gateway: when each lighthouse last got a report
   nat::coord::Candidates last_reported_;  // gateway: what the latest reports said
   LighthouseStats stats_;

@@ -42,6 +42,10 @@ struct TurnClientTunables {
   /// The wait after a failed allocation (error, wrong credentials, timeout) before trying
   /// again: an error comes back at once, and a refusing server must not become a request loop.
   Nanos after_failure = seconds(60);
+  /// A 437 to a request on an allocation at least this old re-allocates at once (our NAT
+  /// rebound the port); on a younger one it backs off like a failure, so a server that keeps
+  /// answering 437 cannot make a request loop.
+  Nanos rebind_guard = seconds(5);
   /// Permissions last 300 s on the server (RFC 8656 9); channel bindings 600 s, but the
   /// permission a ChannelBind installs still lasts only 300 s, so both are renewed on this one.
   Nanos permission_lifetime = seconds(300);

@@ -55,6 +55,7 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     run_timers(now, wall);
     neighbours_.tick(now);
     stun_.tick(now);
+    follow_rebinding(now);
     turn_.tick(now);
     paths_.tick(now, wall);
     lighthouse_.tick(now, wall);
@@ -156,6 +157,13 @@ void Control::run_timers(Nanos now, WallTime wall) {
     }
     if (a.has(peer::TimerAction::kSendKeepalive)) sessions_.send_keepalive(id, now);
   }
+}
+
+void Control::follow_rebinding(Nanos now) {
+  const std::uint64_t changes = stun_.client().stats().address_changes;
+  if (changes == reflexive_changes_seen_) return;
+  reflexive_changes_seen_ = changes;
+  turn_.client().rebound(now);
 }
 
 void Control::permit_relay(Nanos now) {

@@ -108,6 +108,9 @@ class Control {
   void stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall);
   void run_timers(Nanos now, WallTime wall);
   void next_hop_learnt(const IpAddr& hop, Nanos now);
+  /// A new reflexive address means our NAT rebound the listen port: the TURN allocation, made
+  /// from the old mapping, is re-made.
+  void follow_rebinding(Nanos now);
   /// Every configured or learnt direct endpoint may also reach us through our relayed address.
   void permit_relay(Nanos now);
 
@@ -132,6 +135,7 @@ class Control {
   std::vector<std::function<unsigned(Nanos)>> services_;
   Nanos last_timer_run_ = 0;
   Nanos last_permit_run_ = 0;
+  std::uint64_t reflexive_changes_seen_ = 0;  // StunClientStats::address_changes acted on
   Nanos now_ = 0;
 };
 

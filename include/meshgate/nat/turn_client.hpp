@@ -146,6 +146,12 @@ class TurnClient {
   std::uint16_t bind_channel(const Endpoint& peer, Nanos now);
   /// The peer's channel once the server confirmed the binding; 0 otherwise.
   std::uint16_t channel_of(const Endpoint& peer) const noexcept;
+  /// Our NAT gave the listen port a new mapping (the STUN client saw the reflexive address
+  /// change): the server keeps the allocation for the old one, which nothing reaches any more,
+  /// so a new one is made now, with the same peers and channels.
+  void rebound(Nanos now) {
+    if (state_ == TurnState::allocated) restart(now);
+  }
   /// Whether a permission (or a channel) for the address was asked for.
   bool permitted(const IpAddr& addr) const noexcept;
 

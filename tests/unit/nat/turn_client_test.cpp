@@ -453,6 +453,20 @@ TEST(TurnClient, AllocationMismatchAllocatesAgainAtOnce) {
   EXPECT_TRUE(mismatch_seen);
 }
 
+TEST(TurnClient, ReboundPortAllocatesAgainWithItsChannels) {
+  Harness h;
+  h.client.rebound(h.now);  // nothing allocated yet: nothing to re-make
+  h.client.bind_channel(kPeer, h.now);
+  h.step();
+  ASSERT_EQ(h.client.channel_of(kPeer), 0x4000);
+  h.client.rebound(h.now);
+  EXPECT_EQ(h.client.channel_of(kPeer), 0) << "the old allocation's channel is gone";
+  h.run_for(millis(50));
+  EXPECT_EQ(h.client.state(), TurnState::allocated);
+  EXPECT_EQ(h.client.stats().allocations, 2u);
+  EXPECT_EQ(h.client.channel_of(kPeer), 0x4000) << "the same number on the new allocation";
+}
+
 TEST(TurnClient, LostAllocationIsRebuiltWithItsChannels) {
   Harness h;
   h.client.bind_channel(kPeer, h.now);

@@ -120,9 +120,9 @@ void Paths::probe_step(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
 }
 
 /// No session yet (no relay, or one that does not carry): the initiation itself is the probe.
-/// The same initiation goes to every direct candidate (protocol.md: a responder takes the first
-/// copy and drops the rest as replays); the response comes back by a path that works, and its
-/// source becomes the endpoint.
+/// The same initiation goes to every direct candidate (protocol.md 3.3: a responder takes the
+/// first copy and drops the rest as replays); the response comes back by a path that works, and
+/// its source becomes the endpoint.
 void Paths::probe_without_session(PeerId peer, PathState& ps, Nanos now, WallTime wall) {
   const PeerState& p = *peers_.find(peer);
   if (!p.settings.endpoint.known()) {

@@ -453,15 +453,15 @@ std::string format_peer_paths(std::string_view prometheus_text) {
   for (const std::string& key : order) {
     const PeerView& v = peers[key];
     const std::string path = StatusSamples::at(v.path, "path");
-    out += "peer " + key + ": path " + path;
+    out.append("peer ").append(key).append(": path ").append(path);
     if (path != "none") {
-      out += " " + StatusSamples::at(v.path, "endpoint");
+      out.append(" ").append(StatusSamples::at(v.path, "endpoint"));
       const std::string ch = StatusSamples::at(v.path, "channel");
-      if (!ch.empty()) out += " channel " + ch;
+      if (!ch.empty()) out.append(" channel ").append(ch);
       out += v.rtt + v.age;
     }
     out += "\n";
-    if (!v.candidates.empty()) out += "  candidates: " + v.candidates + "\n";
+    if (!v.candidates.empty()) out.append("  candidates: ").append(v.candidates).append("\n");
   }
   return out;
 }

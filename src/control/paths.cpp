@@ -239,7 +239,8 @@ PathKind Paths::path_of(PeerId peer, Nanos now) const {
 bool Paths::send(PeerId peer, const nat::coord::Message& m, const Endpoint& to, Nanos now) {
   std::uint8_t buf[nat::coord::kMaxMessageSize];
   const std::size_t len = nat::coord::encode(m, buf);
-  const Endpoint& dst = to.known() ? to : peers_.find(peer)->settings.endpoint;
+  const PeerState* p = peers_.find(peer);
+  const Endpoint dst = to.known() || p == nullptr ? to : p->settings.endpoint;
   if (dst.known()) {
     // The next hop's MAC: a miss starts its resolution, and a later ping finds it.
     const auto mac = neighbours_.lookup_or_probe(dp_.outer_next_hop(dst.addr), now);

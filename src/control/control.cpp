@@ -41,9 +41,14 @@ Control::~Control() {
 unsigned Control::poll(Nanos now, WallTime wall) {
   now_ = now;
   rte_mbuf* pkts[impl::kRingBurst];
-  const unsigned n = rte_ring_sc_dequeue_burst(dp_.to_control, reinterpret_cast<void**>(pkts),
-                                               impl::kRingBurst, nullptr);
-  for (unsigned i = 0; i < n; ++i) handle_packet(pkts[i], now, wall);
+  unsigned n = 0;
+  for (rte_ring* ring : {dp_.handshakes, dp_.to_control}) {
+    if (ring == nullptr) continue;
+    const unsigned got =
+        rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), impl::kRingBurst, nullptr);
+    for (unsigned i = 0; i < got; ++i) handle_packet(pkts[i], now, wall);
+    n += got;
+  }
 
   dataplane::Event events[impl::kRingBurst];
   const unsigned ne = rte_ring_sc_dequeue_burst_elem(dp_.events, events, dataplane::kEventSize,

@@ -125,6 +125,9 @@ Status make_control_rings(dataplane::Dataplane& dp, const std::string& name) {
   auto ring = dpdk::make_ring(name + "_ctl", impl::kControlRingSize);
   if (!ring) return Error{ring.error()};
   dp.to_control = *ring;
+  auto handshakes = dpdk::make_ring(name + "_hs", impl::kHandshakeRingSize);
+  if (!handshakes) return Error{handshakes.error()};
+  dp.handshakes = *handshakes;
   dp.events = rte_ring_create_elem((name + "_ev").c_str(), dataplane::kEventSize,
                                    impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
   if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
@@ -203,6 +206,7 @@ Gateway::~Gateway() {
   }
   if (dp_) {
     rte_ring_free(dp_->to_control);
+    rte_ring_free(dp_->handshakes);
     rte_ring_free(dp_->events);
     for (rte_ring* r : dp_->control_tx) rte_ring_free(r);
   }

@@ -42,7 +42,8 @@ Status Sessions::configure(PeerId peer) {
 }
 
 bool Sessions::under_load(Nanos now) {
-  if (rte_ring_count(p_.dp.to_control) >= impl::kUnderLoadBacklog) {
+  rte_ring* queue = p_.dp.handshakes != nullptr ? p_.dp.handshakes : p_.dp.to_control;
+  if (rte_ring_count(queue) >= impl::kUnderLoadBacklog) {
     under_load_until_ = now + impl::kUnderLoadLinger;
   }
   return now < under_load_until_;

@@ -114,7 +114,9 @@ void Worker::to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer)
   mm.kind = kind;
   mm.port = port;
   mm.peer = peer;
-  if (rte_ring_mp_enqueue(dp_.to_control, m) != 0) {
+  rte_ring* ring = kind == ToControl::outer_handshake && dp_.handshakes != nullptr ? dp_.handshakes
+                                                                                   : dp_.to_control;
+  if (rte_ring_mp_enqueue(ring, m) != 0) {
     drop(m, Drop::control_ring_full);
     return;
   }

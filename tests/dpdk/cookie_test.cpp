@@ -37,7 +37,44 @@ void flood_b(RingGateways& net, int n) {
     ASSERT_EQ(rte_ring_enqueue(net.wire_to(1), m), 0);
   }
   for (int i = 0; i < n / 32 + 2; ++i) b.worker(0).poll(net.now());
+  ASSERT_GE(rte_ring_count(b.dataplane().handshakes), 128u);
+}
+
+/// Backs up gateway B's control ring with `n` ARP requests from B's LAN: work for the control
+/// thread that is no handshake. B's worker moves them while B's control thread does not run.
+void lan_arp_flood_b(RingGateways& net, int n) {
+  control::Gateway& b = net.gw(1);
+  LanHost& h = net.host(1);
+  std::uint8_t frame[64];
+  for (int i = 0; i < n; ++i) {
+    const std::uint8_t target[4] = {10, 2, 0, static_cast<std::uint8_t>(10 + i % 200)};
+    const std::size_t len = wire::build_arp_request(frame, h.mac, h.ip4, IpAddr::v4_bytes(target));
+    ASSERT_TRUE(h.inject_frame(frame, len));
+  }
+  for (int i = 0; i < n / 32 + 2; ++i) b.worker(0).poll(net.now());
   ASSERT_GE(rte_ring_count(b.dataplane().to_control), 128u);
+}
+
+TEST(Cookies, ABacklogOfOtherWorkIsNoLoad) {
+  // "Under load" means handshake messages queue up (protocol.md 3.9): LAN chatter, staged
+  // packets and resolutions waiting for the control thread must not make a peer pay a cookie
+  // round trip for its handshake.
+  RingGateways net("ckl", false, {.max_peers = 16, .mbufs = 2047});
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  auto& ca = net.gw(0).control();
+  auto& cb = net.gw(1).control();
+  const auto pkt = udp_packet(a.ip4, b.ip4, 1, 2, pattern(100, 5));
+  ASSERT_TRUE(a.send_ip(pkt));  // a first session: the next hops are resolved
+  ASSERT_TRUE(net.poll_until([&] { return b.received.size() == 1; }));
+  for (int i = 0; i < 121; ++i) net.poll(seconds(1));
+  ASSERT_TRUE(a.send_ip(pkt));  // A rekeys; its initiation is on the wire to B
+  for (int i = 0; i < 3; ++i) net.poll_only(0);
+  ASSERT_EQ(ca.stats().initiations_sent, 2u);
+  lan_arp_flood_b(net, 600);
+  ASSERT_TRUE(net.poll_until([&] { return cb.stats().responses_sent == 2; }, 50))
+      << "B sent " << cb.stats().cookies_sent << " cookies";
+  EXPECT_EQ(cb.stats().cookies_sent, 0u);
 }
 
 TEST(Cookies, UnderLoadACookieReplyThenTheRetryWithMac2IsAccepted) {

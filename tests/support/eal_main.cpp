@@ -8,10 +8,12 @@
 
 namespace meshgate::test {
 
+// 1 GiB of ordinary memory: each RingGateways keeps its mbuf pools until the EAL ends, and a
+// binary creates a dozen of them.
 std::vector<std::string> test_eal_args() {
   return {"--no-huge",
           "-m",
-          "512",
+          "1024",
           "--no-pci",
           "--file-prefix",
           "mgtest" + std::to_string(getpid()),

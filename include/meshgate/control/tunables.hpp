@@ -24,7 +24,8 @@ inline constexpr std::size_t kMaxStaged = 128;
 /// needs a few more).
 inline constexpr std::size_t kMaxUnresolved = 16;
 /// "Under load" (mac2 required, per-source rate limit): this many handshake messages waiting
-/// in the ring, and for this long after the backlog was last seen.
+/// in their ring (other work for the control thread does not count), and for this long after
+/// the backlog was last seen.
 inline constexpr unsigned kUnderLoadBacklog = 128;
 inline constexpr Nanos kUnderLoadLinger = seconds(1);
 /// DSCP AF41 on handshake packets, as the kernel sends them.
@@ -38,6 +39,11 @@ inline constexpr unsigned kControlRingSize = 4096;
 /// Events (keypair used, endpoint changed, want handshake) the workers can queue before they
 /// drop them with control_ring_full: 32 bytes each, so this depth costs 128 KiB and no mbufs.
 inline constexpr unsigned kEventRingSize = 4096;
+/// Handshake messages the workers can queue (dataplane::Dataplane::handshakes): a flood beyond
+/// it is dropped by the workers (control_ring_full), and long before it, at kUnderLoadBacklog,
+/// the control thread asks for cookies. Each queued message holds an mbuf of the pool, as in
+/// kControlRingSize, so the depth stays small.
+inline constexpr unsigned kHandshakeRingSize = 1024;
 /// Control-thread frames waiting for worker 0 to send them, on a port with no TX queue to spare
 /// (AF_XDP on veth): control traffic is a few frames per timer tick, so this is ample; when it
 /// is full the control thread drops the frame (tx_full) rather than wait for worker 0.

@@ -127,7 +127,11 @@ struct Dataplane {
   // and the control thread's own Sealer (events only); all enqueue with the multi-producer
   // calls. Consumer: the control thread.
   rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
-  rte_ring* events = nullptr;      // Event elements (post_event)
+  /// Handshake messages (ToControl::outer_handshake) only, in a ring of their own: its depth is
+  /// the control thread's "under load" signal (protocol.md 3.9), which other work queued for
+  /// the control thread must not raise. Null (tests): they go to `to_control`.
+  rte_ring* handshakes = nullptr;
+  rte_ring* events = nullptr;  // Event elements (post_event)
 
   /// The TURN server of our allocation (the config's TurnServer; unknown: none). ChannelData on
   /// the listen port is unwrapped only from here (unwrap_channel_data).

@@ -56,7 +56,7 @@ void lan_arp_flood_b(RingGateways& net, int n) {
 }
 
 TEST(Cookies, ABacklogOfOtherWorkIsNoLoad) {
-  // "Under load" means handshake messages queue up (protocol.md 3.9): LAN chatter, staged
+  // "Under load" means handshake messages queue up (protocol.md 3.8): LAN chatter, staged
   // packets and resolutions waiting for the control thread must not make a peer pay a cookie
   // round trip for its handshake.
   RingGateways net("ckl", false, {.max_peers = 16, .mbufs = 2047});

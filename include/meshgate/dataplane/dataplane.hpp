@@ -128,7 +128,7 @@ struct Dataplane {
   // calls. Consumer: the control thread.
   rte_ring* to_control = nullptr;  // mbufs (MbufMeta says why)
   /// Handshake messages (ToControl::outer_handshake) only, in a ring of their own: its depth is
-  /// the control thread's "under load" signal (protocol.md 3.9), which other work queued for
+  /// the control thread's "under load" signal (protocol.md 3.8), which other work queued for
   /// the control thread must not raise. Null (tests): they go to `to_control`.
   rte_ring* handshakes = nullptr;
   rte_ring* events = nullptr;  // Event elements (post_event)

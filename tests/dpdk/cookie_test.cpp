@@ -1,4 +1,4 @@
-// Handshakes under load (protocol.md 3.8-3.9): with its control ring backed up, a gateway answers
+// Handshakes under load (protocol.md 3.8-3.9): with its handshake ring backed up, a gateway answers
 // an initiation that has no valid mac2 with a cookie reply instead of doing any DH work; the
 // initiator keeps the cookie and its retransmission, carrying mac2, is accepted.
 #include <gtest/gtest.h>

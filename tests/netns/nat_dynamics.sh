@@ -18,7 +18,6 @@ trap natlab_destroy EXIT
 trap "exit 143" INT TERM
 T0=$SECONDS
 
-mg_nat_probe
 natlab_internet || { tap_fail "internet namespace"; tap_end; exit 1; }
 check "coturn listens on two addresses" natlab_coturn
 check "site lh (public, the lighthouse)" mg_nat_site lh 1 public

@@ -23,7 +23,6 @@ N=20  # pings per direction and pair
 # and for one pair's first echo once it has a path.
 CONVERGE_S=${NAT_PATHS_CONVERGE_S:-90}
 
-mg_nat_probe
 natlab_internet || { tap_fail "internet namespace"; tap_end; exit 1; }
 check "coturn listens on two addresses" natlab_coturn
 

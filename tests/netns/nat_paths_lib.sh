@@ -36,7 +36,6 @@
 #   mg_count_direct NAME PEER             count NAME's packets towards PEER's outer address, as
 #                                         counter "to-PEER" (natlab_counter NAME to-PEER)
 #   mg_expected_path PROFILE PROFILE      what theory says for a pair (the table is here)
-#   MG_NAT_COORD                          1 when this build knows the lighthouse config keys
 
 declare -A MG_CONF
 
@@ -66,45 +65,6 @@ mg_nat_site() {
     in_ns "$lan" ip route add default via "10.200.$i.1"
 }
 
-# Whether this build's config parser knows the NAT traversal keys of the interface contract
-# ([Gateway] Lighthouse / PublicEndpoint, [Peer] Lighthouse). When it does not, the configs are
-# written with those lines commented out ("# not in this build: ..."): the gateways still start,
-# the tunnels to the lighthouse (configured Endpoint) still form, and the checks that need
-# introductions fail, as they should until the feature lands.
-mg_nat_probe() {
-  local f=$WORK/probe$S.conf
-  cat >"$f" <<CONF
-[Interface]
-PrivateKey = $(wg genkey)
-ListenPort = 51820
-[Peer]
-PublicKey = $(wg genkey | wg pubkey)
-AllowedIPs = 10.250.0.0/24
-Endpoint = 192.0.2.1:51820
-Lighthouse = on
-[Gateway]
-InnerAddress = 10.250.1.1/24
-OuterAddress = 192.0.2.2/24
-OuterGateway = 192.0.2.1
-Profile = $MG_ROOT/dpdk-configs/veth-af-packet.profile
-Lighthouse = on
-PublicEndpoint = 192.0.2.2:51820
-CONF
-  if "$MG_BIN" --check-config "$f" >"$WORK/probe.out" 2>&1; then
-    MG_NAT_COORD=1
-  else
-    MG_NAT_COORD=0
-    log "this build rejects the lighthouse keys ($(head -1 "$WORK/probe.out")):"
-    log "they are commented out of the configs; checks that need introductions will fail"
-  fi
-  rm -f "$f"
-}
-
-# mg_conf_compat FILE: comment out the keys this build does not know (see mg_nat_probe).
-mg_conf_compat() {
-  [ "${MG_NAT_COORD:-1}" = 1 ] || sed -i -E 's/^(Lighthouse|PublicEndpoint) =/# not in this build: &/' "$1"
-}
-
 mg_nat_conf() {
   local name=$1 role=${2:-site} more=${3:-} file
   file=$(mg_conf_file "$name")
@@ -117,7 +77,6 @@ Lighthouse = on"
   [ -n "$more" ] && lines+="
 $more"
   mg_site_conf "$name" "$file" "$lines"
-  mg_conf_compat "$file"
 }
 
 mg_conf_peer() {
@@ -129,7 +88,6 @@ mg_conf_peer() {
     echo "AllowedIPs = $(mg_lan_prefix "$peer")"
     [ -z "$extra" ] || printf '%s\n' "$extra"
   } >>"${MG_CONF[$name]}"
-  mg_conf_compat "${MG_CONF[$name]}"
 }
 
 mg_conf_lighthouse() {

@@ -16,7 +16,6 @@ trap "exit 143" INT TERM
 T0=$SECONDS
 N=20
 
-mg_nat_probe
 natlab_internet || { tap_fail "internet namespace"; tap_end; exit 1; }
 check "coturn listens on two addresses" natlab_coturn
 

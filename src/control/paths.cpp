@@ -232,6 +232,9 @@ PathKind Paths::path_of(PeerId peer, Nanos now) const {
   const PathState* ps = find(peer);
   const PeerState* p = peers_.find(peer);
   if (ps == nullptr) return p == nullptr ? PathKind::none : kind_of(p->settings.endpoint);
+  // An endpoint without a session carries nothing yet (a relay whose far side has not bound
+  // its channel, say): the operator is told "none" until it does.
+  if (!has_session(peer)) return PathKind::none;
   if (ps->kind == PathKind::direct && !working_direct(*ps, now)) return PathKind::none;
   return ps->kind;
 }

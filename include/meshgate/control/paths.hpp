@@ -92,8 +92,9 @@ class Paths {
   /// introduced peer not on a direct path); the caller asks and calls requested().
   bool wants_introduction(PeerId peer, Nanos now) const;
   void requested(PeerId peer, Nanos now);
-  /// The path the operator is told about: direct only once a pong proved it (an endpoint being
-  /// tried is "none"), relayed when the endpoint is the relay.
+  /// The path the operator is told about, for a peer a lighthouse introduced: none without a
+  /// session; direct only once a pong proved it (an endpoint being tried is "none"); relayed
+  /// when the endpoint is the relay.
   PathKind path_of(PeerId peer, Nanos now) const;
   /// Every timer tick: relay channels, probe rounds, heartbeats, dead paths, path changes.
   void tick(Nanos now, WallTime wall);

@@ -230,6 +230,14 @@ constexpr Rule kGatewayKeys[] = {
        c.inner_gateway_line = line;
        return parse_next_hops(k, v, c.cfg.gateway.inner_gateway_v4, c.cfg.gateway.inner_gateway_v6);
      }},
+    {"InnerVlan", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_uint_to(k, v, 1, kMaxVlan, c.cfg.gateway.inner_vlan);
+     }},
+    {"OuterVlan", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_uint_to(k, v, 1, kMaxVlan, c.cfg.gateway.outer_vlan);
+     }},
     {"Workers", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        unsigned n = 0;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "meshgate/dataplane/vlan.hpp"
+
 namespace meshgate::dataplane {
 
 Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
@@ -28,14 +30,16 @@ unsigned Worker::poll(Nanos now) {
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, impl::kBurst);
-    if (n != 0) outbound(pkts, n, now);
+    const unsigned k = n != 0 ? untag(pkts, n, PortRole::inner) : 0;
+    if (k != 0) outbound(pkts, k, now);
     if (n < impl::kBurst) finish_outbound(now);
     stats_.rx_inner += n;
     got += n;
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, impl::kBurst);
-    if (n != 0) inbound(pkts, n, now);
+    const unsigned k = n != 0 ? untag(pkts, n, PortRole::outer) : 0;
+    if (k != 0) inbound(pkts, k, now);
     if (n < impl::kBurst) finish_inbound(now);
     stats_.rx_outer += n;
     got += n;
@@ -44,6 +48,11 @@ unsigned Worker::poll(Nanos now) {
   flush();
   if (got == 0) ++stats_.idle_polls;
   return got;
+}
+
+unsigned Worker::untag(rte_mbuf** pkts, unsigned n, PortRole port) noexcept {
+  const std::uint16_t vid = dp_.vlan[static_cast<int>(port)];
+  return vid == 0 ? n : untag_burst(pkts, n, vid, drops_);
 }
 
 unsigned Worker::relay_control_tx() noexcept {

@@ -23,6 +23,8 @@
 //   OuterAddress = 198.51.100.2/24 # required: its Internet-side addresses (the UDP source)
 //   OuterGateway = 198.51.100.1    # next hops, at most one per family; absent = on-link
 //   InnerGateway = 192.168.10.254  # next hops for LAN destinations off the InnerAddress subnets
+//   InnerVlan = 10                 # 802.1Q VLAN id of each port, 1..4094: every frame on it
+//   OuterVlan = 20                 # carries that tag; absent = untagged
 //   Workers = 2                    # 1..128
 //   IdleBackoff = on               # on/off/true/false/yes/no; default off (busy-poll)
 //                                  # InnerPort, OuterPort, Workers, IdleBackoff may instead
@@ -67,6 +69,7 @@ inline constexpr unsigned kMinMtuIpv6 = 1280;  // RFC 8200 section 5
 inline constexpr unsigned kMaxMtu = 9000;      // jumbo frames
 inline constexpr unsigned kDefaultWorkers = 1;
 inline constexpr unsigned kMaxWorkers = 128;
+inline constexpr unsigned kMaxVlan = 4094;  // 802.1Q: 0 means "no VLAN" and 4095 is reserved
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
 inline constexpr std::uint16_t kDefaultStunPort =
     3478;  // the port IANA registered for STUN (RFC 8489)
@@ -123,7 +126,8 @@ struct GatewaySection {
   std::optional<Endpoint> turn_server;        // absent: no TURN relay
   std::string turn_user, turn_password;       // long-term credentials; required with a server
   bool lighthouse = false;                    // introduce configured peers to each other
-  std::optional<Endpoint> public_endpoint;    // a public or port-forwarded address: a candidate
+  std::uint16_t inner_vlan = 0, outer_vlan = 0;  // 802.1Q VLAN id of each port; 0 = untagged
+  std::optional<Endpoint> public_endpoint;       // a public or port-forwarded address: a candidate
 };
 
 struct GatewayConfig {

@@ -106,6 +106,8 @@ struct Dataplane {
   std::uint16_t inner_rx_queues = 1;  // worker i polls the RX queues q with q % workers == i
   std::uint16_t outer_rx_queues = 1;
   std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
+  /// 802.1Q VLAN of each port (index PortRole), 1..4094; 0 = untagged (dataplane/vlan.hpp).
+  std::uint16_t vlan[2] = {0, 0};
   unsigned workers;
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;

@@ -13,6 +13,7 @@
 #define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                     \
   X(multi_segment, "chained mbuf (the data path takes single-segment packets)")                \
   X(not_for_us, "outer packet not addressed to the gateway's address and listen port")         \
+  X(vlan_mismatch, "frame untagged or of another VLAN than its port's")                        \
   X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")              \
   X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")    \
   X(stun_malformed, "STUN message on the listen port whose length field disagrees")            \
@@ -31,7 +32,7 @@
   X(inner_multicast, "LAN multicast or broadcast (not tunnelled)")                             \
   X(no_endpoint, "the peer has no known endpoint yet")                                         \
   X(too_big, "inner packet larger than the tunnel MTU (ICMP too-big sent)")                    \
-  X(no_headroom, "mbuf lacks headroom or tailroom for the WireGuard encapsulation")            \
+  X(no_headroom, "mbuf lacks headroom or tailroom for the headers it must get")                \
   X(control_ring_full, "ring to the control thread is full")                                   \
   X(tx_full, "port TX queue full")                                                             \
   X(staged_overflow, "oldest packet staged for a handshake was dropped (128 per peer)")        \

@@ -36,12 +36,15 @@ class TxQueue {
     pkts_[n_++] = m;
     return sent;
   }
-  /// Sends the queued frames; those the TX queue (or relay ring) did not take are freed and
-  /// counted as tx_full. Returns the number sent.
+  /// Sends the queued frames, tagged when the port has a VLAN; those the TX queue (or relay
+  /// ring) did not take are freed and counted as tx_full. Returns the number sent.
   unsigned flush(DropCounters& drops) noexcept;
   unsigned size() const noexcept { return n_; }
 
  private:
+  /// Tags every queued frame with VLAN `vid`; one that cannot take a tag is freed and counted.
+  void tag_all(std::uint16_t vid, DropCounters& drops) noexcept;
+
   const Dataplane& dp_;
   PortRole role_;
   std::uint16_t queue_;

@@ -172,6 +172,8 @@ class Worker {
   unsigned find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept;
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
+  /// A received burst without its 802.1Q tags when `port` has a VLAN (the kept count).
+  unsigned untag(rte_mbuf** pkts, unsigned n, PortRole port) noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;
   void drop(rte_mbuf* m, wire::DropReason r) noexcept;
   void to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer = kNoPeer) noexcept;

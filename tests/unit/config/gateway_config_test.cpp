@@ -126,6 +126,14 @@ InnerAddress = 192.168.10.1/24
 OuterAddress = 198.51.100.2/24
 )";
 
+TEST(GatewayConfig, VlanOfEachPort) {
+  auto r =
+      parse_config(expand(std::string(kMinimal) + "InnerVlan = 10\nOuterVlan = 4094\n"), "gw.conf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->gateway.inner_vlan, 10u);
+  EXPECT_EQ(r->gateway.outer_vlan, 4094u);
+}
+
 TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   auto r = parse_config(expand(kMinimal), "gw.conf");
   ASSERT_TRUE(r.ok()) << r.error();
@@ -140,6 +148,8 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_FALSE(r->gateway.outer_gateway_v4.has_value());
   EXPECT_FALSE(r->gateway.workers.has_value());
   EXPECT_FALSE(r->gateway.idle_backoff.has_value());
+  EXPECT_EQ(r->gateway.inner_vlan, 0u);  // untagged
+  EXPECT_EQ(r->gateway.outer_vlan, 0u);
   EXPECT_FALSE(r->gateway.profile.has_value());
   EXPECT_FALSE(r->gateway.metrics_listen.has_value());
   EXPECT_TRUE(r->gateway.stun_servers.empty());

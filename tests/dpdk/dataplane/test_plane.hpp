@@ -18,6 +18,7 @@
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
+#include "meshgate/dataplane/sealer.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/wire/build.hpp"
@@ -96,6 +97,18 @@ struct TestPlane {
     }
   }
 
+  // The ports go back (a process has few: RTE_MAX_ETHPORTS), then their rings and the pool.
+  ~TestPlane() {
+    dpdk::close_port(dp->inner_port);
+    dpdk::close_port(dp->outer_port);
+    for (rte_ring* r : {inner_rx, inner_tx, outer_rx, outer_tx, dp->to_control, dp->events}) {
+      rte_ring_free(r);
+    }
+    rte_mempool_free(dp->pool);
+  }
+  TestPlane(const TestPlane&) = delete;
+  TestPlane& operator=(const TestPlane&) = delete;
+
   static IpAddr peer_host(dataplane::PeerId p, std::uint8_t host) {
     return IpAddr::v4((10u << 24) | (p << 8) | host);
   }
@@ -116,6 +129,18 @@ struct TestPlane {
     for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<std::uint8_t>(i * 7);
     wire::OuterTemplate::make(kHostMac, to, *IpAddr::parse("192.168.1.10"), dst, 1234, 80)
         .write(f.data(), len - 28, 1, 0);
+    return f;
+  }
+
+  /// A transport frame for this gateway from peer `p`, carrying `inner`.
+  std::vector<std::uint8_t> sealed_frame(dataplane::PeerId p,
+                                         const std::vector<std::uint8_t>& inner) const {
+    dataplane::Sealer s(*dp, 0, crypto::AeadBackend::sodium);
+    dataplane::DropCounters drops;
+    rte_mbuf* m = mbuf(inner);
+    EXPECT_EQ(s.seal_for_peer(p, &m, 1, monotonic_now(), drops), 1u);
+    auto f = bytes(m);
+    rte_pktmbuf_free(m);
     return f;
   }
 

@@ -57,17 +57,6 @@ TEST(Vlan, TagInsertsAfterTheMacsAndRefusesSharedMbufs) {
   rte_pktmbuf_free(m);
 }
 
-/// A transport frame for this gateway from peer `p`, carrying `inner`.
-Bytes sealed_frame(TestPlane& t, PeerId p, const Bytes& inner) {
-  Sealer s(*t.dp, 0, crypto::AeadBackend::sodium);
-  DropCounters drops;
-  rte_mbuf* m = t.mbuf(inner);
-  EXPECT_EQ(s.seal_for_peer(p, &m, 1, monotonic_now(), drops), 1u);
-  Bytes f = TestPlane::bytes(m);
-  rte_pktmbuf_free(m);
-  return f;
-}
-
 TEST(Vlan, AWorkerOnTaggedPortsTunnelsBothWaysAndSendsOnlyTaggedFrames) {
   constexpr std::uint16_t kInnerVid = 10, kOuterVid = 20;
   TestPlane t(2);
@@ -93,7 +82,7 @@ TEST(Vlan, AWorkerOnTaggedPortsTunnelsBothWaysAndSendsOnlyTaggedFrames) {
 
   // Inbound: a transport frame of the outer VLAN reaches the LAN host tagged with the inner one.
   const Bytes inner = TestPlane::ip_packet(TestPlane::peer_host(1, 7), t.host, 300);
-  ASSERT_EQ(rte_ring_enqueue(t.outer_rx, t.mbuf(tagged(sealed_frame(t, 1, inner), kOuterVid))), 0);
+  ASSERT_EQ(rte_ring_enqueue(t.outer_rx, t.mbuf(tagged(t.sealed_frame(1, inner), kOuterVid))), 0);
   w.poll(now);
   const auto delivered = TestPlane::drain(t.inner_tx);
   ASSERT_EQ(delivered.size(), 1u);

@@ -83,27 +83,15 @@ TEST(WorkerOutbound, UnroutedIsAnsweredWithIcmpUnreachable) {
   EXPECT_EQ(lan[0][f.l4_off + 1], 1);  // host unreachable
 }
 
-/// A transport frame for this gateway from peer `p`, carrying `inner`.
-std::vector<std::uint8_t> sealed_frame(TestPlane& t, PeerId p,
-                                       const std::vector<std::uint8_t>& inner) {
-  Sealer s(*t.dp, 0, crypto::AeadBackend::sodium);
-  DropCounters drops;
-  rte_mbuf* m = t.mbuf(inner);
-  EXPECT_EQ(s.seal_for_peer(p, &m, 1, monotonic_now(), drops), 1u);
-  auto f = TestPlane::bytes(m);
-  rte_pktmbuf_free(m);
-  return f;
-}
-
 TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
   TestPlane t(2);
   Worker w(*t.dp, 0);
   const auto inner = TestPlane::ip_packet(TestPlane::peer_host(1, 7), t.host, 200);
-  const auto good = sealed_frame(t, 1, inner);
+  const auto good = t.sealed_frame(1, inner);
   auto forged = good;
   forged.back() ^= 1;  // the tag
   // Peer 0 sends a packet with peer 1's source address.
-  const auto spoofed = sealed_frame(t, 0, inner);
+  const auto spoofed = t.sealed_frame(0, inner);
   rte_mbuf* pkts[4] = {t.mbuf(good), t.mbuf(good), t.mbuf(forged), t.mbuf(spoofed)};
   const Nanos now = monotonic_now();
   w.inbound(pkts, 4, now);
@@ -123,8 +111,7 @@ TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
 TEST(WorkerInbound, ClassifiesListenPortPayloads) {
   TestPlane t(1);
   Worker w(*t.dp, 0);
-  const auto good =
-      sealed_frame(t, 0, TestPlane::ip_packet(TestPlane::peer_host(0, 7), t.host, 60));
+  const auto good = t.sealed_frame(0, TestPlane::ip_packet(TestPlane::peer_host(0, 7), t.host, 60));
   const wire::FrameInfo f = wire::classify_frame(good.data(), good.size());
   auto with_type = [&](std::uint8_t b0, std::uint8_t b1) {
     auto g = good;

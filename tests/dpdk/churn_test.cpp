@@ -171,9 +171,10 @@ TEST(Churn, PeersComeAndGoAndPrefixesMoveUnderTraffic) {
       switches_away += decoy_owns ? 1 : 0;
       const std::string to = decoy_owns ? decoy : b_hex;
       const std::string from = decoy_owns ? b_hex : decoy;
-      uapi.set("public_key=" + from + "\nreplace_allowed_ips=true\n" +
-               (from == b_hex ? "allowed_ip=fd02::/64\n" : "") + "public_key=" + to +
-               "\nallowed_ip=10.2.0.0/24\n");
+      std::string body = "public_key=" + from + "\nreplace_allowed_ips=true\n";
+      if (from == b_hex) body += "allowed_ip=fd02::/64\n";  // B keeps its IPv6 prefix
+      body += "public_key=" + to + "\nallowed_ip=10.2.0.0/24\n";
+      uapi.set(body);
     }
     // Numbered packets only while B owns its prefix (A drops B's as inner_source_not_allowed
     // while it does not); what A sends meanwhile is routed to the decoy.

@@ -158,8 +158,10 @@ TEST(Churn, PeersComeAndGoAndPrefixesMoveUnderTraffic) {
     const std::string key = random_key_hex();
     const std::string host =
         "10.3." + std::to_string(step / 250) + "." + std::to_string(step % 250);
-    uapi.set("public_key=" + key + "\nendpoint=198.51.100." + std::to_string(10 + step % 40) +
-             ":51820\nallowed_ip=" + host + "/32\n");
+    std::string add = "public_key=" + key;
+    add += "\nendpoint=198.51.100." + std::to_string(10 + step % 40) + ":51820";
+    add += "\nallowed_ip=" + host + "/32\n";
+    uapi.set(add);
     live.push_back(key);
     ASSERT_TRUE(a.send_ip(udp_packet(a.ip4, *IpAddr::parse(host), 9, 9, pattern(100, 1))));
     if (live.size() > kLive) {

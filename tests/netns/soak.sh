@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Soak: one iperf3 TCP stream and a ping through a meshgate tunnel for MG_SOAK_SECONDS (default
 # 1800: 15 rekeys at REKEY_AFTER_TIME = 120 s), against a second meshgate (soak.sh meshgate) or
-# wireguard-go (soak.sh wireguard-go). Checks: no handshake failed (every initiation answered,
-# every one received answered, nothing dropped as handshake_failed), the expected rekeys
+# wireguard-go (soak.sh wireguard-go). Checks: no handshake failed (every initiation received
+# answered, nothing dropped as handshake_failed, retries reported), the expected rekeys
 # happened, the stream never stalled, the ping never stopped, meshgate's memory stayed flat.
 # The `soak` suite, outside the default run: meson test -C build --suite soak
 source "$(dirname "$0")/lib.sh"
@@ -56,9 +56,10 @@ check "the TCP stream ran the whole time and never stalled for 10 s" \
 # A saturating TCP stream fills the bottleneck queue until it drops, so a ping beside it loses
 # packets (more on a loaded machine); an outage shows as a long run of losses.
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WORK/ping.log")
-gap=$(sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' "$WORK/ping.log" | awk 'BEGIN {p = 0; g = 0} {if ($1 - p > g) g = $1 - p; p = $1} END {print g}')
+gap=$(sed -n 's/.* bytes from .*icmp_seq=\([0-9]*\) .*/\1/p' "$WORK/ping.log" | awk 'BEGIN {p = 0; g = 0} {if ($1 - p > g) g = $1 - p; p = $1} END {print g}')
 log "ping: ${got:-0} of $secs answered; longest run without an answer: $((gap - 1)) s"
-check "the ping was never lost for 10 s in a row (no outage)" test "${gap:-99}" -le 10
+check "the ping was answered and never lost for 10 s in a row (no outage)" \
+  test "${got:-0}" -gt 0 -a "${gap:-99}" -le 10
 first=${rss[1]:-${rss[0]}} last=${rss[-1]}
 log "meshgate A RSS: $first KiB after 2 minutes, $last KiB at the end"
 check "meshgate A's memory stayed flat (at most 1 MiB more than after 2 minutes)" test "$last" -le $((first + 1024))
@@ -71,7 +72,10 @@ check "a rekey every REKEY_AFTER_TIME: at least $((secs / 125)) rekeys" test "$r
 for side in mga $([ "$kind" = meshgate ] && echo mgb); do
   read -r isent irecv rsent rrecv < <(handshake_numbers $side)
   log "$side: initiations sent $isent received $irecv, responses sent $rsent received $rrecv"
-  check "$side: every initiation it sent was answered" test "$isent" -eq "$rrecv"
+  # An initiation lost in a queue that the TCP stream keeps full is sent again after 5 s: a
+  # retry, not a failure. A failure is a rekey that never completed (counted above) or packets
+  # dropped because a handshake gave up.
+  log "$side: $((isent - rrecv)) initiations retried"
   check "$side: every initiation it received was answered" test "$irecv" -eq "$rsent"
   check "$side: nothing dropped as handshake_failed" sh -c "! grep -q 'drop handshake_failed' '$WORK/$side.log'"
 done

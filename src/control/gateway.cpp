@@ -8,10 +8,15 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include <algorithm>
+
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
+#include "meshgate/nat/stun.hpp"
+#include "meshgate/wire/headers.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::control {
 
@@ -89,7 +94,16 @@ Result<std::uint16_t> tx_queues_for(dataplane::Dataplane& dp, const std::string&
 /// queue per worker; records their MACs and the RX queues they got.
 Status start_pool_and_ports(dataplane::Dataplane& dp, const std::string& name, unsigned mbufs) {
   const int socket = rte_eth_dev_socket_id(dp.outer_port);
-  auto pool = dpdk::make_pool(name + "_pool", mbufs, socket < 0 ? SOCKET_ID_ANY : socket);
+  // The LAN port carries inner packets up to the tunnel MTU, the Internet port the same sealed:
+  // IPv6, UDP, a TURN ChannelData header and WireGuard's 32 bytes more (padding stops at the
+  // MTU). Neither port less than Ethernet's 1500.
+  constexpr unsigned kSealedOverhead = sizeof(wire::Ipv6Hdr) + sizeof(wire::UdpHdr) +
+                                       nat::stun::kChannelDataHeaderSize +
+                                       wire::spec::kTransportMinSize;
+  const std::uint16_t mtu[2] = {
+      std::max(dpdk::kEthernetMtu, dp.mtu),
+      std::max(dpdk::kEthernetMtu, static_cast<std::uint16_t>(dp.mtu + kSealedOverhead))};
+  auto pool = dpdk::make_pool(name + "_pool", mbufs, socket < 0 ? SOCKET_ID_ANY : socket, mtu[1]);
   if (!pool) return Error{pool.error()};
   dp.pool = *pool;
 
@@ -99,8 +113,11 @@ Status start_pool_and_ports(dataplane::Dataplane& dp, const std::string& name, u
     const auto role = is_inner ? dataplane::PortRole::inner : dataplane::PortRole::outer;
     auto tx_queues = tx_queues_for(dp, name, port, role, queues);
     if (!tx_queues) return Error{tx_queues.error()};
-    auto info = dpdk::setup_port(
-        {.port_id = port, .rx_queues = queues, .tx_queues = *tx_queues, .pool = dp.pool});
+    auto info = dpdk::setup_port({.port_id = port,
+                                  .rx_queues = queues,
+                                  .tx_queues = *tx_queues,
+                                  .pool = dp.pool,
+                                  .mtu = mtu[static_cast<int>(role)]});
     if (!info) return Error{info.error()};
     (is_inner ? dp.addr.inner_mac : dp.addr.outer_mac) = wire::MacAddr::from(info->mac.data());
     (is_inner ? dp.inner_rx_queues : dp.outer_rx_queues) = info->rx_queues;

@@ -4,6 +4,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -66,9 +67,9 @@ PortInfo describe_port(std::uint16_t p, const rte_eth_dev_info& dev) {
   return info;
 }
 
-/// RSS and the TX checksum offloads, each as far as the port offers it; records in `info`
-/// what it got.
-rte_eth_conf port_conf(const rte_eth_dev_info& dev, PortInfo& info) {
+/// RSS and the TX checksum offloads, each as far as the port offers it, and the MTU; records
+/// in `info` what it got.
+rte_eth_conf port_conf(const rte_eth_dev_info& dev, std::uint16_t mtu, PortInfo& info) {
   rte_eth_conf conf{};
   if (info.rx_queues > 1 && dev.flow_type_rss_offloads != 0) {
     // Hash on addresses and UDP ports: every packet of one peer endpoint lands on one queue,
@@ -82,7 +83,23 @@ rte_eth_conf port_conf(const rte_eth_dev_info& dev, PortInfo& info) {
   conf.txmode.offloads = dev.tx_offload_capa & want_tx;
   info.tx_ipv4_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
   info.tx_udp_cksum = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+  conf.rxmode.mtu = mtu;
   return conf;
+}
+
+/// The MTU to configure for a port that must carry IP packets of `mtu` bytes: 0 (the PMD's
+/// default, 1500) up to Ethernet's MTU, else `mtu` if the port's frames are large enough.
+/// AF_PACKET reports 1518-byte frames but carries whatever its kernel interface and its ring
+/// frames (the framesz devarg) hold, so it is left at its default.
+Result<std::uint16_t> configured_mtu(std::uint16_t mtu, const rte_eth_dev_info& dev,
+                                     const PortInfo& info) {
+  if (mtu <= kEthernetMtu) return std::uint16_t{0};
+  const unsigned frame = mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + RTE_ETHER_CRC_LEN;
+  if (dev.max_rx_pktlen >= frame && dev.max_mtu >= mtu) return mtu;
+  if (info.driver == "net_af_packet") return std::uint16_t{0};
+  return Error{"port " + std::to_string(info.port_id) + " (" + info.name + ", " + info.driver +
+               "): MTU " + std::to_string(mtu) + " needed, its frames hold at most " +
+               std::to_string(dev.max_rx_pktlen) + " bytes"};
 }
 
 /// rte_eth_dev_configure(), then every RX queue (filled from the pool) and TX queue.
@@ -136,8 +153,10 @@ Result<PortInfo> setup_port(const PortSetup& s) {
   if (auto st = check_queue_counts(s, dev, rx_queues); !st) return Error{st.error()};
 
   PortInfo info = describe_port(p, dev);
+  auto mtu = configured_mtu(s.mtu, dev, info);
+  if (!mtu) return Error{mtu.error()};
   info.rx_queues = rx_queues;
-  const rte_eth_conf conf = port_conf(dev, info);
+  const rte_eth_conf conf = port_conf(dev, *mtu, info);
   if (auto st = configure_queues(s, dev, conf, info); !st) return Error{st.error()};
   if (auto st = start_port(p, info); !st) return Error{st.error()};
   return info;
@@ -149,11 +168,19 @@ void close_port(std::uint16_t port_id) {
   rte_eth_dev_close(port_id);
 }
 
-Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket) {
-  // 2048 bytes of data room hold a 1514-byte frame; the default headroom (128) holds the
-  // 78 bytes of outer Ethernet/IPv6/UDP/WireGuard headers that encapsulation prepends.
+std::uint16_t data_room_for(unsigned mtu) {
+  // The default 2048 bytes after the headroom hold a 1518-byte tagged frame; the headroom (128)
+  // holds the 78 bytes of outer Ethernet/IPv6/UDP/WireGuard headers that encapsulation
+  // prepends. A larger frame gets a larger buffer, in whole KiB: 9216 for a 9000-byte MTU,
+  // which an AF_PACKET ring with framesz=9216 fills (the PMD wants its frames to fit).
+  const unsigned frame = mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+  const unsigned room = std::max<unsigned>(RTE_MBUF_DEFAULT_DATAROOM, RTE_ALIGN_CEIL(frame, 1024));
+  return static_cast<std::uint16_t>(room + RTE_PKTMBUF_HEADROOM);
+}
+
+Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket, unsigned mtu) {
   rte_mempool* mp =
-      rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+      rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, data_room_for(mtu), socket);
   if (mp == nullptr) {
     return Error{"mbuf pool " + name + " (" + std::to_string(mbufs) +
                  " buffers): " + rte_strerror(rte_errno)};

@@ -3,7 +3,9 @@
 #include "meshgate/control/gateway.hpp"
 
 #include <gtest/gtest.h>
+#include <rte_mbuf.h>
 
+#include "meshgate/wire/checksum.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
 
@@ -55,6 +57,40 @@ TEST(Gateways, HandshakeAndIpv4BothWaysOverIpv4) {
   EXPECT_NE(cb.peers().find(*peer_a)->timers.last_handshake().sec, 0);
   EXPECT_EQ(net.gw(1).worker(0).drops().total(), 0u);
   EXPECT_EQ(net.gw(0).worker(0).drops().total(), 0u);
+}
+
+// MTU 9000 links under a tunnel MTU of 8920: the pool's buffers hold a whole sealed frame, the
+// largest packet crosses both ways, one byte more is answered "fragmentation needed, 8920".
+TEST(Gateways, JumboPacketsCrossAtTheTunnelMtu) {
+  RingGateways::Extra extra;
+  extra.interface[0] = extra.interface[1] = "MTU = 8920\n";
+  RingGateways net("jumbo", false, {}, extra);
+  EXPECT_GE(rte_pktmbuf_data_room_size(net.gw(0).dataplane().pool),
+            RTE_PKTMBUF_HEADROOM + 14 + 4 + 8920 + 84);
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  const auto there = udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(8920 - 28, 3));
+  ASSERT_TRUE(a.send_ip(there));
+  ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
+  EXPECT_EQ(b.received.back(), there);
+  const auto back = udp_packet(b.ip6, a.ip6, 5000, 4000, pattern(8920 - 48, 4));
+  ASSERT_TRUE(b.send_ip(back));
+  ASSERT_TRUE(net.poll_until([&] { return !a.received.empty(); }));
+  EXPECT_EQ(a.received.back(), back);
+
+  a.received.clear();
+  auto too_big = udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(8920 - 28 + 1, 5));
+  too_big[6] = 0x40;  // DF
+  too_big[10] = too_big[11] = 0;
+  store_be16(too_big.data() + 10, wire::ipv4_header_checksum(too_big.data()));
+  ASSERT_TRUE(a.send_ip(too_big));
+  ASSERT_TRUE(net.poll_until([&] { return !a.received.empty(); }));
+  const auto& icmp = a.received.back();
+  ASSERT_GE(icmp.size(), 28u);
+  EXPECT_EQ(icmp[9], wire::spec::kProtoIcmp);
+  EXPECT_EQ(icmp[20], 3);  // destination unreachable
+  EXPECT_EQ(icmp[21], 4);  // fragmentation needed
+  EXPECT_EQ(load_be16(icmp.data() + 26), 8920);
 }
 
 TEST(Gateways, Ipv6InnerOverIpv4) {

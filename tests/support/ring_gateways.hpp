@@ -37,9 +37,9 @@ class RingGateways {
   /// `outer_v6`: peers reach each other over IPv6 instead of IPv4. `limits`: a smaller mbuf
   /// pool lets a test binary create more gateways (pools live as long as the EAL).
   /// Lines appended to each gateway's config file: `peer[i]` to its [Peer], `gateway[i]` to its
-  /// [Gateway] section.
+  /// [Gateway] and `interface[i]` to its [Interface] section.
   struct Extra {
-    std::string peer[2], gateway[2];
+    std::string peer[2], gateway[2], interface[2];
   };
 
   explicit RingGateways(const std::string& tag, bool outer_v6 = false,
@@ -68,10 +68,10 @@ class RingGateways {
         endpoint = "Endpoint = " + (outer_v6 ? "[" + addr + "]" : addr) + ":51820\n";
       }
       const std::string text =
-          "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) +
-          "\nListenPort = 51820\n[Peer]\nPublicKey = " +
-          to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) + "\nAllowedIPs = " + other.lan4 +
-          ", " + other.lan6 + "\n" + endpoint + extra.peer[i] +
+          "[Interface]\nPrivateKey = " + to_base64(key_[i].span()) + "\nListenPort = 51820\n" +
+          extra.interface[i] +
+          "[Peer]\nPublicKey = " + to_base64(as_bytes(crypto::x25519_public(key_[1 - i]))) +
+          "\nAllowedIPs = " + other.lan4 + ", " + other.lan6 + "\n" + endpoint + extra.peer[i] +
           "[Gateway]\nInnerPort = " + std::to_string(inner_[i]) +
           "\nOuterPort = " + std::to_string(outer_[i]) + "\nInnerAddress = " + me.inner_cidr4 +
           ", " + me.inner_cidr6 + "\nOuterAddress = " + me.outer4 + ", " + me.outer6 +

@@ -13,6 +13,8 @@
 
 namespace meshgate::dpdk {
 
+inline constexpr std::uint16_t kEthernetMtu = 1500;
+
 struct PortSetup {
   std::uint16_t port_id = 0;
   std::uint16_t rx_queues = 1;
@@ -20,6 +22,9 @@ struct PortSetup {
   std::uint16_t rx_desc = 1024;
   std::uint16_t tx_desc = 1024;
   rte_mempool* pool = nullptr;
+  /// Largest IP packet the port must carry (its L3 MTU); above Ethernet's 1500 the port is
+  /// configured for jumbo frames, and setup fails if it cannot take them.
+  std::uint16_t mtu = kEthernetMtu;
 };
 
 struct PortInfo {
@@ -46,8 +51,14 @@ Result<PortInfo> setup_port(const PortSetup& s);
 /// Stops and closes a port (idempotent).
 void close_port(std::uint16_t port_id);
 
-/// A packet mbuf pool sized for `mbufs` buffers, each with room for a 1500-byte-MTU frame plus
-/// headroom for the outer headers, on `socket`.
-Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket);
+/// Data room of an mbuf that holds one frame of an L3 MTU `mtu` (Ethernet, an 802.1Q tag)
+/// after the headroom the outer headers are prepended into: DPDK's default 2048 + 128 up to a
+/// 1500-byte MTU, more for jumbo frames (one buffer per frame, never a chain).
+std::uint16_t data_room_for(unsigned mtu);
+
+/// A packet mbuf pool of `mbufs` buffers, each with the data room for frames of an L3 MTU
+/// `mtu`, on `socket`.
+Result<rte_mempool*> make_pool(const std::string& name, unsigned mbufs, int socket,
+                               unsigned mtu = kEthernetMtu);
 
 }  // namespace meshgate::dpdk

@@ -123,10 +123,12 @@ struct Packet {
   std::vector<std::uint8_t> out;  // out-of-place destination || tag
 };
 
-// Deterministic lengths 0..1500 that hit 0, block edges (16, 64) from both sides and odd sizes.
+// Deterministic lengths 0..1500 that hit 0, block edges (16, 64) from both sides and odd sizes,
+// and the jumbo sizes a 9000-byte tunnel MTU seals (8920 is the MTU of a 9000-byte link).
 std::uint32_t length_for(std::size_t i, std::size_t n) {
-  static constexpr std::uint32_t kEdges[] = {0,   1,   15,  16,  17,   63,   64,   65,
-                                             127, 128, 129, 255, 1419, 1420, 1499, 1500};
+  static constexpr std::uint32_t kEdges[] = {0,    1,    15,   16,   17,   63,   64,
+                                             65,   127,  128,  129,  255,  1419, 1420,
+                                             1499, 1500, 8919, 8920, 8999, 9000};
   if (i % 3 == 0) return kEdges[(i / 3 + n) % std::size(kEdges)];
   return static_cast<std::uint32_t>((i * 977 + n * 131) % 1501);
 }

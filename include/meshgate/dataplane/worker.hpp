@@ -170,6 +170,14 @@ class Worker {
   void deliver(InPacket* in, const Opened& o, Nanos now) noexcept;
   /// Stage 3 of outbound: each routed packet's keypair and route, or why not.
   unsigned find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept;
+  /// An outbound frame not sent: answered with the ICMP error `kind` and dropped as `reason`.
+  void refuse_outbound(rte_mbuf* m, wire::IcmpError kind, Drop reason) noexcept;
+  /// An outbound frame whose IP packet (at l3_off) is over the tunnel MTU: fragmented and sealed
+  /// (IPv4 without DF), else refused with ICMP too big.
+  void oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now) noexcept;
+  /// Seals pieces[0..n) (n <= impl::kBurst) for `peer` and queues them for the outer port, or
+  /// stages them when the peer has no session yet.
+  void seal_fragments(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept;
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;

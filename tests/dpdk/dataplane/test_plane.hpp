@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <rte_config.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -16,11 +17,14 @@
 #include <vector>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/crypto/aead.hpp"
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/wire/build.hpp"
+#include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::test {
 
@@ -96,6 +100,16 @@ struct TestPlane {
     }
   }
 
+  // The ports go back, so that a test binary may make more planes than DPDK has port ids.
+  ~TestPlane() {
+    for (std::uint16_t port : {dp->inner_port, dp->outer_port}) {
+      rte_eth_dev_stop(port);
+      rte_eth_dev_close(port);
+    }
+  }
+  TestPlane(const TestPlane&) = delete;
+  TestPlane& operator=(const TestPlane&) = delete;
+
   static IpAddr peer_host(dataplane::PeerId p, std::uint8_t host) {
     return IpAddr::v4((10u << 24) | (p << 8) | host);
   }
@@ -148,5 +162,32 @@ struct TestPlane {
     return n;
   }
 };
+
+/// A sealed frame's WireGuard header fields and its plaintext (padded).
+struct Opened {
+  std::uint32_t receiver = 0;
+  std::uint64_t counter = 0;
+  std::vector<std::uint8_t> plain;  // padded
+};
+
+/// Checks a sealed frame's outer headers and opens it with `key`.
+inline Opened open_frame(const TestPlane& t, const std::vector<std::uint8_t>& frame,
+                         const SecretKey& key) {
+  const wire::FrameInfo f =
+      wire::classify_frame(frame.data(), frame.size(), {.verify_ipv4_checksum = true});
+  EXPECT_TRUE(f.ok()) << wire::drop_reason_name(f.drop);
+  EXPECT_EQ(f.dst_addr(), t.dp->addr.outer_v4);
+  EXPECT_EQ(f.dst_port, test::kListen);
+  const std::uint8_t* wg = frame.data() + f.payload_off;
+  EXPECT_EQ(wire::classify(wg, f.payload_len).type, wire::MessageType::transport);
+  Opened o;
+  o.receiver = load_le32(wg + 4);
+  o.counter = load_le64(wg + 8);
+  const std::size_t len = f.payload_len - wire::spec::kTransportMinSize;
+  o.plain.resize(len);
+  EXPECT_TRUE(crypto::aead_open(o.plain.data(), key, o.counter,
+                                wg + wire::spec::kTransportHeaderSize, len, {}));
+  return o;
+}
 
 }  // namespace meshgate::test

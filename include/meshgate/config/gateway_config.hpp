@@ -37,6 +37,8 @@
 //                                  # port defaults to 3478; absent = no TURN
 //   TurnUser = user                # its long-term credentials: both required with TurnServer
 //   TurnPassword = password
+//   MssClamp = on                  # on/off: lower the MSS of TCP SYNs through the tunnel to
+//                                  # MTU - 40 (IPv4) / MTU - 60 (IPv6); default on
 //
 // Differences from `wg`, on purpose: an IP prefix in the AllowedIPs of two peers is an error
 // (WireGuard silently moves it to the later peer, which in a file is almost always a mistake);
@@ -68,6 +70,7 @@ inline constexpr unsigned kMaxMtu = 9000;      // jumbo frames
 inline constexpr unsigned kDefaultWorkers = 1;
 inline constexpr unsigned kMaxWorkers = 128;
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
+inline constexpr bool kDefaultMssClamp = true;      // as most site-to-site guides set it up
 inline constexpr std::uint16_t kDefaultStunPort =
     3478;  // the port IANA registered for STUN (RFC 8489)
 
@@ -123,6 +126,7 @@ struct GatewaySection {
   std::optional<Endpoint> turn_server;        // absent: no TURN relay
   std::string turn_user, turn_password;       // long-term credentials; required with a server
   bool lighthouse = false;                    // introduce configured peers to each other
+  bool mss_clamp = kDefaultMssClamp;          // lower the MSS of TCP SYNs to fit the tunnel MTU
   std::optional<Endpoint> public_endpoint;    // a public or port-forwarded address: a candidate
 };
 

@@ -26,6 +26,7 @@
 #include "meshgate/peer/allowed_ips.hpp"
 #include "meshgate/wire/headers.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -106,6 +107,7 @@ struct Dataplane {
   std::uint16_t inner_rx_queues = 1;  // worker i polls the RX queues q with q % workers == i
   std::uint16_t outer_rx_queues = 1;
   std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
+  wire::MssLimit mss;        // TCP SYNs forwarded either way: MSS at most this (0: no clamping)
   unsigned workers;
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;

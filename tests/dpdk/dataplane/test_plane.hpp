@@ -23,6 +23,7 @@
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/wire/build.hpp"
+#include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
 
@@ -131,6 +132,14 @@ struct TestPlane {
     wire::OuterTemplate::make(kHostMac, to, *IpAddr::parse("192.168.1.10"), dst, 1234, 80)
         .write(f.data(), len - 28, 1, 0);
     return f;
+  }
+
+  /// An IPv4 packet as a router forwards it: TTL one lower, header checksum summed again.
+  static std::vector<std::uint8_t> forwarded(std::vector<std::uint8_t> ip) {
+    --ip[8];
+    store_be16(ip.data() + 10, 0);
+    store_be16(ip.data() + 10, wire::ipv4_header_checksum(ip.data()));
+    return ip;
   }
 
   rte_mbuf* mbuf(const std::vector<std::uint8_t>& bytes) const {

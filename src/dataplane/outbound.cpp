@@ -2,7 +2,10 @@
 //
 //   1 classify   Ethernet/IP; ARP and NDP to the control thread
 //   2 route      longest-prefix match of the inner destination -> peer
-//   3 key        the peer's current keypair; none usable: stage via the control thread
+//   3 forward    a router's rewrites (wire/rewrite.hpp): TTL (ICMP time exceeded when it runs
+//                out), the MSS of TCP SYNs
+//   3 key        the peer's current keypair; none usable: stage via the control thread; an IPv4
+//                packet without DF over the tunnel MTU is cut into fragments sealed on their own
 //   4-6          the Sealer (sealer.hpp): nonces, pad and seal in one AEAD batch, WireGuard and
 //                outer headers, the peer's activity row
 //   7 TX         queue the frames for the Internet port
@@ -16,6 +19,8 @@
 
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/fragment.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -95,8 +100,9 @@ void Worker::finish_outbound(Nanos now) {
   }
 }
 
-// --- 3: key and route. No route: ICMP unreachable; over the MTU: ICMP too big; no usable key or
-// endpoint yet: stage via the control thread, which starts a handshake -------------------------
+// --- 3: key and route. No route: ICMP unreachable; over the MTU: fragments (IPv4 without DF) or
+// ICMP too big; no usable key or endpoint yet: stage via the control thread, which starts a
+// handshake -------------------------------------------------------------------------------------
 unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
   const unsigned nr = r.n;
   // The lines were prefetched a burst ago and may have dropped to L2 under this burst's packet
@@ -109,13 +115,19 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
   for (unsigned i = 0; i < nr; ++i) {
     rte_mbuf* m = r.m[i];
     const PeerId peer = r.peer[i];
-    if (peer == kNoPeer || r.l3_len[i] > dp_.mtu) {
-      // Rare: classify again rather than carry every frame's FrameInfo through the burst.
-      const wire::FrameInfo f = wire::classify_frame(rte_pktmbuf_mtod(m, const std::uint8_t*),
-                                                     m->data_len, {.verify_ipv4_checksum = false});
-      const bool no_route = peer == kNoPeer;
-      send_icmp_error(m, f, no_route ? wire::IcmpError::unreachable : wire::IcmpError::too_big);
-      drop(m, no_route ? Drop::no_route : Drop::too_big);
+    if (peer == kNoPeer) {
+      refuse_outbound(m, wire::IcmpError::unreachable, Drop::no_route);
+      continue;
+    }
+    // A router's rewrites: TTL, and the MSS of a SYN (the ECN field goes to the outer header
+    // in the Sealer). Only a TTL run out stops the packet here.
+    if (wire::forward_ip(rte_pktmbuf_mtod_offset(m, std::uint8_t*, r.l3_off[i]), r.l3_len[i],
+                         wire::kEcnNotEct, dp_.mss) != wire::Forward::ok) {
+      refuse_outbound(m, wire::IcmpError::time_exceeded, Drop::ttl_expired);
+      continue;
+    }
+    if (r.l3_len[i] > dp_.mtu) {
+      oversized(m, r.l3_off[i], peer, now);
       continue;
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
@@ -135,6 +147,66 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
     out[k++] = {m, kp, route, peer, r.l3_len[i], 0};
   }
   return k;
+}
+
+void Worker::refuse_outbound(rte_mbuf* m, wire::IcmpError kind, Drop reason) noexcept {
+  // Rare: classify again rather than carry every frame's FrameInfo through the burst.
+  const wire::FrameInfo f = wire::classify_frame(rte_pktmbuf_mtod(m, const std::uint8_t*),
+                                                 m->data_len, {.verify_ipv4_checksum = false});
+  send_icmp_error(m, f, kind);
+  drop(m, reason);
+}
+
+void Worker::oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now) noexcept {
+  // A router fragments IPv4 without DF (RFC 791, RFC 1812 5.2.6) and nothing else: DF asks for
+  // path-MTU discovery (RFC 1191), and IPv6 routers never fragment (RFC 8200 5).
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const std::uint8_t*, l3_off);
+  if ((ip[0] >> 4) != 4 || (load_be16(ip + 6) & wire::spec::kIpv4FlagDf) != 0) {
+    refuse_outbound(m, wire::IcmpError::too_big, Drop::too_big);
+    return;
+  }
+  rte_pktmbuf_adj(m, l3_off);
+  wire::Ipv4Fragmenter frag(rte_pktmbuf_mtod(m, const std::uint8_t*), load_be16(ip + 2), dp_.mtu);
+  if (!frag.ok()) {
+    drop(m, Drop::fragment_bad_options);
+    return;
+  }
+  // Each fragment in a new mbuf, sealed in batches of its own: the burst's OutPacket array has
+  // room for one packet per packet received, not for the pieces of one.
+  rte_mbuf* pieces[impl::kBurst];
+  unsigned n = 0;
+  while (!frag.done()) {
+    rte_mbuf* p = rte_pktmbuf_alloc(dp_.pool);
+    if (p == nullptr || rte_pktmbuf_tailroom(p) < dp_.mtu) {
+      rte_pktmbuf_free(p);  // null: a no-op
+      drop(m, p == nullptr ? Drop::no_mbuf : Drop::no_headroom);
+      seal_made(pieces, n, peer, now);  // those made: the far end may yet get the rest
+      return;
+    }
+    const std::size_t len = frag.next(rte_pktmbuf_mtod(p, std::uint8_t*));
+    rte_pktmbuf_append(p, static_cast<std::uint16_t>(len));
+    pieces[n++] = p;
+    if (n == impl::kBurst) {
+      seal_made(pieces, n, peer, now);
+      n = 0;
+    }
+  }
+  rte_pktmbuf_free(m);
+  seal_made(pieces, n, peer, now);
+}
+
+void Worker::seal_made(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept {
+  if (n == 0) return;
+  // 0 taken: no usable keypair or route yet; staged like any other packet of the peer.
+  const unsigned taken = sealer_.seal_for_peer(peer, pieces, n, now, drops_);
+  for (unsigned i = 0; i < n; ++i) {
+    if (i >= taken) {
+      to_control(pieces[i], ToControl::stage, PortRole::inner, peer);
+    } else if (pieces[i] != nullptr) {
+      ++stats_.encrypted;
+      queue_tx(pieces[i], PortRole::outer);
+    }
+  }
 }
 
 }  // namespace meshgate::dataplane

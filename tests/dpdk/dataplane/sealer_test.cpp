@@ -16,33 +16,9 @@
 namespace meshgate::dataplane {
 namespace {
 
+using test::open_frame;
+using test::Opened;
 using test::TestPlane;
-
-struct Opened {
-  std::uint32_t receiver = 0;
-  std::uint64_t counter = 0;
-  std::vector<std::uint8_t> plain;  // padded
-};
-
-/// Checks a sealed frame's outer headers and opens it with `key`.
-Opened open_frame(const TestPlane& t, const std::vector<std::uint8_t>& frame,
-                  const SecretKey& key) {
-  const wire::FrameInfo f =
-      wire::classify_frame(frame.data(), frame.size(), {.verify_ipv4_checksum = true});
-  EXPECT_TRUE(f.ok()) << wire::drop_reason_name(f.drop);
-  EXPECT_EQ(f.dst_addr(), t.dp->addr.outer_v4);
-  EXPECT_EQ(f.dst_port, test::kListen);
-  const std::uint8_t* wg = frame.data() + f.payload_off;
-  EXPECT_EQ(wire::classify(wg, f.payload_len).type, wire::MessageType::transport);
-  Opened o;
-  o.receiver = load_le32(wg + 4);
-  o.counter = load_le64(wg + 8);
-  const std::size_t len = f.payload_len - wire::spec::kTransportMinSize;
-  o.plain.resize(len);
-  EXPECT_TRUE(crypto::aead_open(o.plain.data(), key, o.counter,
-                                wg + wire::spec::kTransportHeaderSize, len, {}));
-  return o;
-}
 
 TEST(Sealer, SealedFrameOpensWithThePeersKeyToTheOriginalBytes) {
   TestPlane t(2);

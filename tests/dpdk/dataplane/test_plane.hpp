@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <rte_config.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -16,12 +17,16 @@
 #include <vector>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/crypto/aead.hpp"
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/sealer.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/wire/build.hpp"
+#include "meshgate/wire/checksum.hpp"
+#include "meshgate/wire/classify.hpp"
+#include "meshgate/wire/messages.hpp"
 
 namespace meshgate::test {
 
@@ -144,6 +149,14 @@ struct TestPlane {
     return f;
   }
 
+  /// An IPv4 packet as a router forwards it: TTL one lower, header checksum summed again.
+  static std::vector<std::uint8_t> forwarded(std::vector<std::uint8_t> ip) {
+    --ip[8];
+    store_be16(ip.data() + 10, 0);
+    store_be16(ip.data() + 10, wire::ipv4_header_checksum(ip.data()));
+    return ip;
+  }
+
   rte_mbuf* mbuf(const std::vector<std::uint8_t>& bytes) const {
     rte_mbuf* m = rte_pktmbuf_alloc(dp->pool);
     EXPECT_NE(m, nullptr);
@@ -173,5 +186,32 @@ struct TestPlane {
     return n;
   }
 };
+
+/// A sealed frame's WireGuard header fields and its plaintext (padded).
+struct Opened {
+  std::uint32_t receiver = 0;
+  std::uint64_t counter = 0;
+  std::vector<std::uint8_t> plain;  // padded
+};
+
+/// Checks a sealed frame's outer headers and opens it with `key`.
+inline Opened open_frame(const TestPlane& t, const std::vector<std::uint8_t>& frame,
+                         const SecretKey& key) {
+  const wire::FrameInfo f =
+      wire::classify_frame(frame.data(), frame.size(), {.verify_ipv4_checksum = true});
+  EXPECT_TRUE(f.ok()) << wire::drop_reason_name(f.drop);
+  EXPECT_EQ(f.dst_addr(), t.dp->addr.outer_v4);
+  EXPECT_EQ(f.dst_port, test::kListen);
+  const std::uint8_t* wg = frame.data() + f.payload_off;
+  EXPECT_EQ(wire::classify(wg, f.payload_len).type, wire::MessageType::transport);
+  Opened o;
+  o.receiver = load_le32(wg + 4);
+  o.counter = load_le64(wg + 8);
+  const std::size_t len = f.payload_len - wire::spec::kTransportMinSize;
+  o.plain.resize(len);
+  EXPECT_TRUE(crypto::aead_open(o.plain.data(), key, o.counter,
+                                wg + wire::spec::kTransportHeaderSize, len, {}));
+  return o;
+}
 
 }  // namespace meshgate::test

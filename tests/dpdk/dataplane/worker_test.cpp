@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/classify.hpp"
+#include "packets.hpp"
 #include "test_plane.hpp"
 
 namespace meshgate::dataplane {
@@ -44,15 +47,35 @@ TEST(AdmitFrame, TakesOurMacAndMulticastDropsTheRestWithAReason) {
   EXPECT_EQ(rte_mempool_in_use_count(t.dp->pool), 3u);
 }
 
-TEST(WorkerOutbound, OverTheMtuIsDroppedAndAnsweredWithIcmpTooBig) {
-  TestPlane t(1);
-  Worker w(*t.dp, 0);
-  rte_mbuf* pkts[2] = {t.mbuf(TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1421)),
-                       t.mbuf(TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1420))};
+/// Runs `frames` from the LAN host through the worker's outbound stages and flushes.
+void send_out(TestPlane& t, Worker& w, const std::vector<std::vector<std::uint8_t>>& frames) {
+  std::vector<rte_mbuf*> pkts;
+  for (const auto& f : frames) pkts.push_back(t.mbuf(f));
   const Nanos now = monotonic_now();
-  w.outbound(pkts, 2, now);
+  w.outbound(pkts.data(), static_cast<unsigned>(pkts.size()), now);
   w.finish_outbound(now);
   w.flush();
+}
+
+/// The inner packets of the sealed frames peer `p` sent, padding stripped.
+std::vector<std::vector<std::uint8_t>> opened(const TestPlane& t, PeerId p) {
+  std::vector<std::vector<std::uint8_t>> out;
+  for (const auto& frame : TestPlane::drain(t.outer_tx)) {
+    auto plain = test::open_frame(t, frame, t.keys[p]).plain;
+    plain.resize(wire::inner_packet_length(plain.data(), plain.size()));
+    out.push_back(plain);
+  }
+  return out;
+}
+
+TEST(WorkerOutbound, OverTheMtuWithDfIsDroppedAndAnsweredWithIcmpTooBig) {
+  TestPlane t(1);
+  Worker w(*t.dp, 0);
+  auto big = TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1421);
+  big[14 + 6] |= 0x40;  // DF
+  store_be16(big.data() + 14 + 10, 0);
+  store_be16(big.data() + 14 + 10, wire::ipv4_header_checksum(big.data() + 14));
+  send_out(t, w, {big, TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1420)});
   EXPECT_EQ(w.drops()[Drop::too_big], 1u);
   EXPECT_EQ(TestPlane::drain(t.outer_tx).size(), 1u);  // the 1420-byte one, sealed
   const auto lan = TestPlane::drain(t.inner_tx);
@@ -65,6 +88,37 @@ TEST(WorkerOutbound, OverTheMtuIsDroppedAndAnsweredWithIcmpTooBig) {
   EXPECT_EQ(load_be16(lan[0].data() + f.l4_off + 6), 1420);  // next-hop MTU
   EXPECT_EQ(f.dst_addr(), t.host);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
+}
+
+TEST(WorkerOutbound, OverTheMtuWithoutDfIsFragmentedAndTheFragmentsReassemble) {
+  TestPlane t(1);
+  Worker w(*t.dp, 0);
+  // A full burst of them: the fragments do not fit the burst's own batch.
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (unsigned i = 0; i < kBurst; ++i) {
+    frames.push_back(TestPlane::lan_frame(TestPlane::peer_host(0, 5), 1500 + i));
+    store_be16(frames.back().data() + 14 + 4, static_cast<std::uint16_t>(i));  // IPv4 id
+    store_be16(frames.back().data() + 14 + 10, 0);
+    store_be16(frames.back().data() + 14 + 10,
+               wire::ipv4_header_checksum(frames.back().data() + 14));
+  }
+  send_out(t, w, frames);
+  EXPECT_EQ(w.drops().total(), 0u);
+  EXPECT_TRUE(TestPlane::drain(t.inner_tx).empty());  // no ICMP: DF was clear
+  const auto inner = opened(t, 0);
+  ASSERT_EQ(inner.size(), 2 * kBurst);
+  std::map<std::uint16_t, std::vector<std::vector<std::uint8_t>>> by_id;
+  for (const auto& p : inner) {
+    EXPECT_LE(p.size(), 1420u);
+    by_id[load_be16(p.data() + 4)].push_back(p);
+  }
+  ASSERT_EQ(by_id.size(), kBurst);
+  for (unsigned i = 0; i < kBurst; ++i) {
+    const auto want = TestPlane::forwarded({frames[i].begin() + 14, frames[i].end()});
+    EXPECT_EQ(test::reference_reassemble(by_id[static_cast<std::uint16_t>(i)]), want) << i;
+  }
+  EXPECT_EQ(w.stats().encrypted, 2 * kBurst);
+  EXPECT_EQ(rte_mempool_in_use_count(t.dp->pool), 0u);  // the originals were freed
 }
 
 TEST(WorkerOutbound, UnroutedIsAnsweredWithIcmpUnreachable) {
@@ -101,7 +155,8 @@ TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
   ASSERT_EQ(lan.size(), 1u);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data() + 6), test::kInnerMac);
-  EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()), inner);  // unpadded
+  EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()),
+            TestPlane::forwarded(inner));  // unpadded, TTL one lower
   EXPECT_EQ(w.drops()[Drop::wg_replay], 1u);
   EXPECT_EQ(w.drops()[Drop::wg_auth_failed], 1u);
   EXPECT_EQ(w.drops()[Drop::inner_source_not_allowed], 1u);

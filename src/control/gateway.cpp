@@ -242,12 +242,12 @@ void Gateway::print_stats(FILE* out) const {
     std::fprintf(
         out,
         "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
-        "to control %llu\n",
+        "to control %llu, reassembled %llu\n",
         l.name.c_str(), static_cast<unsigned long long>(l.rx_inner),
         static_cast<unsigned long long>(l.rx_outer), static_cast<unsigned long long>(l.tx_inner),
         static_cast<unsigned long long>(l.tx_outer), static_cast<unsigned long long>(l.encrypted),
-        static_cast<unsigned long long>(l.decrypted),
-        static_cast<unsigned long long>(l.to_control));
+        static_cast<unsigned long long>(l.decrypted), static_cast<unsigned long long>(l.to_control),
+        static_cast<unsigned long long>(l.reassembled));
     for (std::size_t i = 0; i < l.drops.size(); ++i) {
       if (l.drops[i] != 0) {
         std::fprintf(out, "  drop %-26s %llu\n", dataplane::drop_name(i),

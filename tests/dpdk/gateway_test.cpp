@@ -110,5 +110,14 @@ TEST(Gateways, HandshakeMessagesCountInThePeersTransferAsWgShowDoes) {
   EXPECT_EQ(transfer(net.gw(1).control()), std::make_pair(kInit + kData, kResp));
 }
 
+// [Gateway] Mbufs sizes the pool (over the limits a test passes), and the gateway runs on it.
+TEST(Gateways, TheConfigsMbufsSizesThePool) {
+  RingGateways net("mbp", false, {.max_peers = 16, .mbufs = 2047},
+                   {.gateway = {"Mbufs = 3000\n", "Mbufs = 3001\n"}});
+  EXPECT_EQ(net.gw(0).dataplane().pool->size, 3000u);
+  EXPECT_EQ(net.gw(1).dataplane().pool->size, 3001u);
+  exchange_both_ways(net, false);
+}
+
 }  // namespace
 }  // namespace meshgate::test

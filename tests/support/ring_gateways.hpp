@@ -80,7 +80,11 @@ class RingGateways {
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
       if (!settings) ADD_FAILURE() << settings.error();
-      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings, limits);
+      // The sized default pool (about 17000 mbufs) would not let a test binary make the many
+      // gateways it does in 1 GiB; a test that wants it sets Mbufs in the config.
+      control::GatewayLimits l = limits;
+      if (l.mbufs == 0) l.mbufs = 8191;
+      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings, l);
       if (!gw) ADD_FAILURE() << gw.error();
       gw_[i] = std::move(*gw);
       LanHost& h = host_[i];

@@ -67,6 +67,9 @@ inline constexpr unsigned kMinMtuIpv6 = 1280;  // RFC 8200 section 5
 inline constexpr unsigned kMaxMtu = 9000;      // jumbo frames
 inline constexpr unsigned kDefaultWorkers = 1;
 inline constexpr unsigned kMaxWorkers = 128;
+/// [Gateway] Mbufs: at least one port queue's worth of buffers, at most 16 Mi (about 36 GiB).
+inline constexpr unsigned kMinMbufs = 1023;
+inline constexpr unsigned kMaxMbufs = 16u << 20;
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
 inline constexpr std::uint16_t kDefaultStunPort =
     3478;  // the port IANA registered for STUN (RFC 8489)
@@ -116,8 +119,9 @@ struct GatewaySection {
   std::optional<IpAddr> outer_gateway_v4, outer_gateway_v6;  // absent = endpoints on-link
   std::optional<IpAddr> inner_gateway_v4, inner_gateway_v6;  // absent = LAN is on-link only
   std::optional<unsigned> workers;                           // 1..kMaxWorkers
-  std::optional<bool> idle_backoff;           // absent: the profile's, else kDefaultIdleBackoff
-  std::optional<std::string> profile;         // EAL profile path, resolved against the file's dir
+  std::optional<unsigned> mbufs;       // pool size; absent: sized from the gateway (mbuf_budget)
+  std::optional<bool> idle_backoff;    // absent: the profile's, else kDefaultIdleBackoff
+  std::optional<std::string> profile;  // EAL profile path, resolved against the file's dir
   std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
   std::vector<Endpoint> stun_servers;         // file order, no duplicates; empty: no STUN
   std::optional<Endpoint> turn_server;        // absent: no TURN relay

@@ -27,19 +27,6 @@ using dataplane::Drop;
 
 const control::GatewayLimits kSmall{.max_peers = 16, .mbufs = 4095};
 
-/// The frames waiting on a wire ring (the mbufs are freed).
-std::vector<Bytes> drain(rte_ring* r) {
-  std::vector<Bytes> out;
-  void* v;
-  while (rte_ring_dequeue(r, &v) == 0) {
-    auto* m = static_cast<rte_mbuf*>(v);
-    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
-    out.emplace_back(p, p + m->data_len);
-    rte_pktmbuf_free(m);
-  }
-  return out;
-}
-
 bool inject(rte_ring* r, rte_mempool* pool, const Bytes& frame) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (m == nullptr) return false;

@@ -245,6 +245,13 @@ constexpr Rule kGatewayKeys[] = {
        if (st) c.cfg.gateway.workers = n;
        return st;
      }},
+    {"Mbufs", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       unsigned n = 0;
+       Status st = parse_uint_to(k, v, kMinMbufs, kMaxMbufs, n);
+       if (st) c.cfg.gateway.mbufs = n;
+       return st;
+     }},
     {"IdleBackoff", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        bool on = false;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "meshgate/control/mbuf_budget.hpp"
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "meshgate/dpdk/port.hpp"
@@ -89,6 +90,19 @@ Result<std::uint16_t> tx_queues_for(dataplane::Dataplane& dp, const std::string&
   if (relay == nullptr) return Error{"relay ring: " + std::string(rte_strerror(rte_errno))};
   dp.control_tx[static_cast<int>(role)] = relay;
   return queues;
+}
+
+/// The pool's size: the config's Mbufs, else the limits', else what the shape needs
+/// (docs/design.md, "The mbuf pool").
+unsigned pool_size(const config::GatewayConfig& cfg, const config::GatewaySettings& settings,
+                   const GatewayLimits& limits, const dataplane::ReassemblyLimits& frags) {
+  if (cfg.gateway.mbufs) return *cfg.gateway.mbufs;
+  if (limits.mbufs != 0) return limits.mbufs;
+  return mbuf_budget({.workers = settings.workers,
+                      .rx_queues = settings.workers,
+                      .tx_queues = settings.workers + 1,
+                      .reassembly_mbufs = frags.max_mbufs()})
+      .total();
 }
 
 /// The mbuf pool (on the Internet port's NUMA socket), then both ports started with one RX
@@ -189,7 +203,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
 
   // The order matters to the destructor: it closes the ports only once both started, and frees
   // whichever rings exist.
-  if (auto st = start_pool_and_ports(dp, name, limits.mbufs); !st) return Error{st.error()};
+  if (auto st = start_pool_and_ports(dp, name, pool_size(cfg, settings, limits, dp.reassembly));
+      !st) {
+    return Error{st.error()};
+  }
   gw->ports_started_ = true;
   set_addresses(dp.addr, cfg.gateway);
   // Before the first poll: the workers unwrap ChannelData from this server only.
@@ -262,12 +279,12 @@ void Gateway::print_stats(FILE* out) const {
     std::fprintf(
         out,
         "%s: rx inner %llu outer %llu, tx inner %llu outer %llu, sealed %llu, opened %llu, "
-        "to control %llu\n",
+        "to control %llu, reassembled %llu\n",
         l.name.c_str(), static_cast<unsigned long long>(l.rx_inner),
         static_cast<unsigned long long>(l.rx_outer), static_cast<unsigned long long>(l.tx_inner),
         static_cast<unsigned long long>(l.tx_outer), static_cast<unsigned long long>(l.encrypted),
-        static_cast<unsigned long long>(l.decrypted),
-        static_cast<unsigned long long>(l.to_control));
+        static_cast<unsigned long long>(l.decrypted), static_cast<unsigned long long>(l.to_control),
+        static_cast<unsigned long long>(l.reassembled));
     for (std::size_t i = 0; i < l.drops.size(); ++i) {
       if (l.drops[i] != 0) {
         std::fprintf(out, "  drop %-26s %llu\n", dataplane::drop_name(i),

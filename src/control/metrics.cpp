@@ -246,6 +246,8 @@ std::string format_prometheus(const MetricsSnapshot& s) {
        nullptr},
       {"meshgate_to_control_packets_total", "packets handed to the control thread per lcore",
        &LcoreMetrics::to_control, nullptr},
+      {"meshgate_reassembled_packets_total", "outer datagrams reassembled from fragments per lcore",
+       &LcoreMetrics::reassembled, nullptr},
   };
   for (const LcoreCounter& c : kLcore) {
     if (c.help != nullptr) w.help(c.name, "counter", c.help);

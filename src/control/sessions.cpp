@@ -140,6 +140,7 @@ void Sessions::handle_initiation(const std::uint8_t* raw, const Endpoint& src, N
   PeerState& ps = *p_.peers.find(peer);
   // An authenticated initiation replaces whatever handshake we had in flight (protocol.md 3.10).
   p_.keys.drop_pending(peer);
+  count_bytes(peer, sizeof msg, false);
   learn_endpoint(peer, src, now);
   ps.timers.on_any_authenticated_packet_received(now);
   ps.timers.on_any_authenticated_packet_traversal(now);
@@ -158,7 +159,7 @@ void Sessions::handle_initiation(const std::uint8_t* raw, const Endpoint& src, N
   p_.keys.install(peer, kp, /*initiator=*/false, p_.routes.tag(peer));
   ++ps.handshakes;
   ps.timers.on_session_derived(now);
-  send_udp(src, &resp, sizeof resp, now);
+  if (send_udp(src, &resp, sizeof resp, now)) count_bytes(peer, sizeof resp, true);
   ++stats_.responses_sent;
   ps.timers.on_handshake_response_sent(now);
   ps.timers.on_any_authenticated_packet_sent(now);
@@ -178,6 +179,7 @@ void Sessions::handle_response(const std::uint8_t* raw, const Endpoint& src, Nan
   noise::SessionKeys kp;
   if (d == noise::HandshakeDrop::none) d = noise::begin_session(ps.hs, kp, now);
   if (d != noise::HandshakeDrop::none) return count(d);
+  count_bytes(*peer, sizeof msg, false);
   learn_endpoint(*peer, src, now);
   p_.keys.install(*peer, kp, /*initiator=*/true, p_.routes.tag(*peer));
   ++ps.handshakes;
@@ -225,7 +227,7 @@ void Sessions::send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry
   }
   ps.cookie.add_macs(msg, now);
   p_.keys.set_pending(peer, *index);
-  send_udp(ps.settings.endpoint, &msg, sizeof msg, now);
+  if (send_udp(ps.settings.endpoint, &msg, sizeof msg, now)) count_bytes(peer, sizeof msg, true);
   ps.last_initiation = msg;
   ps.last_initiation_at = now;
   ++stats_.initiations_sent;
@@ -237,7 +239,9 @@ void Sessions::send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry
 void Sessions::copy_initiation_to(PeerId peer, const Endpoint& to, Nanos now) {
   const PeerState& ps = *p_.peers.find(peer);
   if (ps.last_initiation_at < 0 || now - ps.last_initiation_at >= wire::spec::kRekeyTimeout) return;
-  send_udp(to, &ps.last_initiation, sizeof ps.last_initiation, now);
+  if (send_udp(to, &ps.last_initiation, sizeof ps.last_initiation, now)) {
+    count_bytes(peer, sizeof ps.last_initiation, true);
+  }
   ++stats_.initiations_sent;
 }
 
@@ -270,10 +274,17 @@ void Sessions::zero(PeerId peer) {
   p_.peers.find(peer)->hs.reset();
 }
 
-void Sessions::send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now) {
+bool Sessions::send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now) {
   const Transmitter::Frame f =
       p_.tx.udp_frame(to, static_cast<const std::uint8_t*>(payload), len, impl::kHandshakeTos);
-  if (f.m != nullptr) p_.neighbours.send(f.m, PortRole::outer, f.next_hop, now);
+  if (f.m == nullptr) return false;
+  p_.neighbours.send(f.m, PortRole::outer, f.next_hop, now);
+  return true;
+}
+
+void Sessions::count_bytes(PeerId peer, std::size_t len, bool sent) noexcept {
+  dataplane::PeerActivity& a = p_.dp.activity(p_.dp.workers, peer);
+  dataplane::PeerActivity::add(sent ? a.tx_bytes : a.rx_bytes, len);
 }
 
 }  // namespace meshgate::control

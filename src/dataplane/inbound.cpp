@@ -45,7 +45,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   // packet needs no line of its peer's row or route: the keypair's receive line has the peer,
   // and the endpoint tag for the roaming check.
   InBurst& cur = in_burst_[in_next_];
-  classify_burst(pkts, n, cur);
+  classify_burst(pkts, n, cur, now);
   finish_inbound(now);
   for (unsigned i = 0; i < cur.n; ++i) {
     const Keypair* kp = dp_.keypairs.lookup_recv(cur.p[i].index);
@@ -56,7 +56,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   in_next_ ^= 1;
 }
 
-void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
+void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now) {
   InPacket* in = b.p;
   unsigned k = 0;
   const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
@@ -78,8 +78,9 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
       continue;
     }
     if (f.fragment) {
-      drop(m, v6 ? wire::DropReason::ipv6_fragment : wire::DropReason::ipv4_fragment);
-      continue;
+      m = reassemble(m, f, now);
+      if (m == nullptr) continue;
+      p = rte_pktmbuf_mtod(m, std::uint8_t*);
     }
     if (f.l4_proto != wire::spec::kProtoUdp || f.dst_port != listen_port) {
       to_control(m, ToControl::outer_local, PortRole::outer);
@@ -105,6 +106,13 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b) {
                static_cast<std::uint8_t>(f.tos & 3)};
   }
   b.n = k;
+}
+
+rte_mbuf* Worker::reassemble(rte_mbuf* m, wire::FrameInfo& f, Nanos now) noexcept {
+  rte_mbuf* whole = frags_.add(m, f, now, drops_);
+  // The datagram goes on as if it had come whole: the same checks, on its rewritten header.
+  if (whole == nullptr || !admit_frame(whole, f, dp_.addr.outer_mac, true, drops_)) return nullptr;
+  return whole;
 }
 
 bool Worker::not_transport(rte_mbuf* m, const wire::Classified& c, std::uint8_t*& wg,

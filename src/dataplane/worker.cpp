@@ -18,7 +18,8 @@ Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
       id_(id),
       queue_(static_cast<std::uint16_t>(id)),
       sealer_(dp, id, backend),
-      tx_{TxQueue(dp, PortRole::inner, queue_), TxQueue(dp, PortRole::outer, queue_)} {}
+      tx_{TxQueue(dp, PortRole::inner, queue_), TxQueue(dp, PortRole::outer, queue_)},
+      frags_(dp.reassembly, SOCKET_ID_ANY) {}
 
 unsigned Worker::poll(Nanos now) {
   rte_mbuf* pkts[impl::kBurst];
@@ -45,6 +46,7 @@ unsigned Worker::poll(Nanos now) {
     got += n;
   }
   if (id_ == 0) got += relay_control_tx();
+  frags_.expire(now, drops_);
   flush();
   if (got == 0) ++stats_.idle_polls;
   return got;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include "meshgate/control/uapi_server.hpp"
 #include "meshgate/wire/checksum.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
@@ -113,6 +114,45 @@ TEST(Gateways, Ipv4AndIpv6InnerOverIpv6) {
       cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));
   ASSERT_TRUE(peer_a);
   EXPECT_EQ(cb.peers().find(*peer_a)->settings.endpoint.str(), "[2001:db8::2]:51820");
+}
+
+/// The "rx_bytes" and "tx_bytes" of a UAPI get (the gateway has one peer), as `wg show
+/// transfer` reads them.
+std::pair<std::uint64_t, std::uint64_t> transfer(control::Control& c) {
+  auto dev = control::make_uapi_device(c);
+  control::uapi::Connection conn(*dev);
+  std::string out;
+  EXPECT_TRUE(conn.feed("get=1\n\n", out));
+  auto field = [&](const std::string& key) -> std::uint64_t {
+    const auto at = out.find("\n" + key + "=");
+    return at == std::string::npos ? ~0ULL : std::stoull(out.substr(at + key.size() + 2));
+  };
+  return {field("rx_bytes"), field("tx_bytes")};
+}
+
+// The kernel counts the initiations and responses a peer sends and receives in its transfer
+// counters (the UDP payload); cookie replies in neither. One 100-byte packet from A starts the
+// handshake and goes once it completes: the initiator has sent an initiation and that message,
+// and received a response; the responder the other way round.
+TEST(Gateways, HandshakeMessagesCountInThePeersTransferAsWgShowDoes) {
+  RingGateways net("hsb");
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  ASSERT_TRUE(a.send_ip(udp_packet(a.ip4, b.ip4, 1, 2, pattern(72, 1))));  // 100 bytes of IP
+  ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
+  constexpr std::uint64_t kInit = wire::spec::kInitiationSize, kResp = wire::spec::kResponseSize;
+  constexpr std::uint64_t kData = wire::spec::kTransportMinSize + 112;  // padded to 16 bytes
+  EXPECT_EQ(transfer(net.gw(0).control()), std::make_pair(kResp, kInit + kData));  // rx, tx
+  EXPECT_EQ(transfer(net.gw(1).control()), std::make_pair(kInit + kData, kResp));
+}
+
+// [Gateway] Mbufs sizes the pool (over the limits a test passes), and the gateway runs on it.
+TEST(Gateways, TheConfigsMbufsSizesThePool) {
+  RingGateways net("mbp", false, {.max_peers = 16, .mbufs = 2047},
+                   {.gateway = {"Mbufs = 3000\n", "Mbufs = 3001\n"}});
+  EXPECT_EQ(net.gw(0).dataplane().pool->size, 3000u);
+  EXPECT_EQ(net.gw(1).dataplane().pool->size, 3001u);
+  exchange_both_ways(net, false);
 }
 
 }  // namespace

@@ -23,19 +23,6 @@ using Bytes = std::vector<std::uint8_t>;
 // Small pools: this binary makes several gateway pairs, and pools live as long as the EAL.
 const control::GatewayLimits kSmall{.max_peers = 16, .mbufs = 2047};
 
-/// Everything waiting on a wire ring, as byte strings (the mbufs are freed).
-std::vector<Bytes> drain(rte_ring* r) {
-  std::vector<Bytes> out;
-  void* v;
-  while (rte_ring_dequeue(r, &v) == 0) {
-    auto* m = static_cast<rte_mbuf*>(v);
-    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
-    out.emplace_back(p, p + m->data_len);
-    rte_pktmbuf_free(m);
-  }
-  return out;
-}
-
 TEST(Relay, SessionsAnswerARelayedInitiationThroughTheRelay) {
   RingGateways net("rl", false, kSmall);
   control::Gateway& a = net.gw(0);

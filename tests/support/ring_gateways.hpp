@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 #include <rte_config.h>
+#include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lan_host.hpp"
 #include "meshgate/base/bytes.hpp"
@@ -31,6 +33,19 @@ inline const SiteSpec kSiteA{"10.1.0.1/24",     "fd01::1/64",     "10.1.0.2",   
                              "198.51.100.2/24", "2001:db8::2/64", "10.1.0.0/24", "fd01::/64"};
 inline const SiteSpec kSiteB{"10.2.0.1/24",     "fd02::1/64",     "10.2.0.2",    "fd02::2",
                              "198.51.100.3/24", "2001:db8::3/64", "10.2.0.0/24", "fd02::/64"};
+
+/// The frames waiting on a wire ring, as byte strings (the mbufs are freed).
+inline std::vector<std::vector<std::uint8_t>> drain(rte_ring* r) {
+  std::vector<std::vector<std::uint8_t>> out;
+  void* v;
+  while (rte_ring_dequeue(r, &v) == 0) {
+    auto* m = static_cast<rte_mbuf*>(v);
+    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    out.emplace_back(p, p + m->data_len);
+    rte_pktmbuf_free(m);
+  }
+  return out;
+}
 
 class RingGateways {
  public:
@@ -80,7 +95,11 @@ class RingGateways {
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
       if (!settings) ADD_FAILURE() << settings.error();
-      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings, limits);
+      // The sized default pool (about 17000 mbufs) would not let a test binary make the many
+      // gateways it does in 1 GiB; a test that wants it sets Mbufs in the config.
+      control::GatewayLimits l = limits;
+      if (l.mbufs == 0) l.mbufs = 8191;
+      auto gw = control::Gateway::create(p + "g" + std::to_string(i), *cfg, *settings, l);
       if (!gw) ADD_FAILURE() << gw.error();
       gw_[i] = std::move(*gw);
       LanHost& h = host_[i];

@@ -72,6 +72,9 @@ inline constexpr unsigned kMaxMtu = 9000;      // jumbo frames
 inline constexpr unsigned kDefaultWorkers = 1;
 inline constexpr unsigned kMaxWorkers = 128;
 inline constexpr unsigned kMaxVlan = 4094;  // 802.1Q: 0 means "no VLAN" and 4095 is reserved
+/// [Gateway] Mbufs: at least one port queue's worth of buffers, at most 16 Mi (about 36 GiB).
+inline constexpr unsigned kMinMbufs = 1023;
+inline constexpr unsigned kMaxMbufs = 16u << 20;
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
 inline constexpr bool kDefaultMssClamp = true;      // as most site-to-site guides set it up
 inline constexpr std::uint16_t kDefaultStunPort =
@@ -122,13 +125,14 @@ struct GatewaySection {
   std::optional<IpAddr> outer_gateway_v4, outer_gateway_v6;  // absent = endpoints on-link
   std::optional<IpAddr> inner_gateway_v4, inner_gateway_v6;  // absent = LAN is on-link only
   std::optional<unsigned> workers;                           // 1..kMaxWorkers
-  std::optional<bool> idle_backoff;           // absent: the profile's, else kDefaultIdleBackoff
-  std::optional<std::string> profile;         // EAL profile path, resolved against the file's dir
-  std::optional<std::string> metrics_listen;  // "127.0.0.1:9586": Prometheus endpoint
-  std::vector<Endpoint> stun_servers;         // file order, no duplicates; empty: no STUN
-  std::optional<Endpoint> turn_server;        // absent: no TURN relay
-  std::string turn_user, turn_password;       // long-term credentials; required with a server
-  bool lighthouse = false;                    // introduce configured peers to each other
+  std::optional<unsigned> mbufs;       // pool size; absent: sized from the gateway (mbuf_budget)
+  std::optional<bool> idle_backoff;    // absent: the profile's, else kDefaultIdleBackoff
+  std::optional<std::string> profile;  // EAL profile path, resolved against the file's dir
+  std::optional<std::string> metrics_listen;     // "127.0.0.1:9586": Prometheus endpoint
+  std::vector<Endpoint> stun_servers;            // file order, no duplicates; empty: no STUN
+  std::optional<Endpoint> turn_server;           // absent: no TURN relay
+  std::string turn_user, turn_password;          // long-term credentials; required with a server
+  bool lighthouse = false;                       // introduce configured peers to each other
   std::uint16_t inner_vlan = 0, outer_vlan = 0;  // 802.1Q VLAN id of each port; 0 = untagged
   bool mss_clamp = kDefaultMssClamp;             // lower the MSS of TCP SYNs to fit the tunnel MTU
   std::optional<Endpoint> public_endpoint;       // a public or port-forwarded address: a candidate

@@ -29,7 +29,9 @@ void register_telemetry();
 
 struct GatewayLimits {
   std::uint32_t max_peers = 1024;
-  unsigned mbufs = 8191;  // pool size; each port queue holds up to 1024 descriptors
+  /// Pool size; 0: the config's Mbufs, else mbuf_budget() of the gateway's shape. Tests set a
+  /// small one to fit several gateways in one EAL; the config's Mbufs still wins.
+  unsigned mbufs = 0;
 };
 
 class Gateway {

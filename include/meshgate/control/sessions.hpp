@@ -87,8 +87,13 @@ class Sessions {
   void handle_initiation(const std::uint8_t* msg, const Endpoint& src, Nanos now);
   void handle_response(const std::uint8_t* msg, const Endpoint& src, Nanos now, WallTime wall);
   void handle_cookie_reply(const std::uint8_t* msg, Nanos now);
-  /// An authenticated message from `src`: the peer is there now (protocol.md 8.3).
-  void send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
+  /// Sends a handshake message; false when no frame could be made (no mbuf, no outer address
+  /// of the endpoint's family).
+  bool send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
+  /// Handshake bytes in the peer's transfer counters, as the kernel counts them: initiations
+  /// and responses sent to the peer, and those received from it that authenticated (cookie
+  /// replies in neither). The control thread's own activity row (Dataplane::activity).
+  void count_bytes(PeerId peer, std::size_t len, bool sent) noexcept;
   void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }
 
   SessionParts p_;

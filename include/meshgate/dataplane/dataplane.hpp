@@ -21,6 +21,7 @@
 #include "meshgate/dataplane/keypairs.hpp"
 #include "meshgate/dataplane/neighbour.hpp"
 #include "meshgate/dataplane/peers.hpp"
+#include "meshgate/dataplane/reassembly.hpp"
 #include "meshgate/dpdk/rcu.hpp"
 #include "meshgate/nat/stun.hpp"
 #include "meshgate/peer/allowed_ips.hpp"
@@ -114,6 +115,7 @@ struct Dataplane {
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;
   bool idle_backoff = false;
+  ReassemblyLimits reassembly;  // each worker's table of outer fragments
 
   // Tables: control thread writes, workers read.
   PeerTable peers;

@@ -10,39 +10,43 @@
 #include "meshgate/wire/drop_reasons.hpp"
 
 // X(identifier, "description")
-#define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                     \
-  X(multi_segment, "chained mbuf (the data path takes single-segment packets)")                \
-  X(not_for_us, "outer packet not addressed to the gateway's address and listen port")         \
-  X(vlan_mismatch, "frame untagged or of another VLAN than its port's")                        \
-  X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")              \
-  X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")    \
-  X(stun_malformed, "STUN message on the listen port whose length field disagrees")            \
-  X(channel_data_malformed, "TURN ChannelData whose length runs past the datagram")            \
-  X(channel_data_unknown_source, "ChannelData not from our TURN server")                       \
-  X(channel_data_not_wireguard, "ChannelData from our TURN server, no WireGuard inside")       \
-  X(wg_bad_size, "WireGuard message of a wrong size for its type")                             \
-  X(wg_no_keypair, "receiver index names no live keypair")                                     \
-  X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")          \
-  X(wg_auth_failed, "ChaCha20-Poly1305 tag did not verify")                                    \
-  X(wg_replay, "counter replayed or older than the replay window")                             \
-  X(inner_bad_packet, "decrypted plaintext is not a sane IPv4/IPv6 packet")                    \
-  X(inner_source_not_allowed, "inner source address is not in the sending peer's allowed IPs") \
-  X(inner_not_ip, "LAN frame is neither IP nor ARP/NDP")                                       \
-  X(no_route, "no peer's allowed IPs contain the destination (ICMP unreachable sent)")         \
-  X(inner_multicast, "LAN multicast or broadcast (not tunnelled)")                             \
-  X(no_endpoint, "the peer has no known endpoint yet")                                         \
-  X(too_big, "inner packet over the tunnel MTU, DF set or IPv6 (ICMP too-big sent)")           \
-  X(fragment_bad_options, "IPv4 packet to fragment has malformed options")                     \
-  X(no_mbuf, "mbuf pool empty: a fragment could not be made")                                  \
-  X(ttl_expired, "TTL or hop limit ran out at the gateway (ICMP time exceeded sent)")          \
-  X(ecn_ce_not_ect, "outer packet marked CE, inner packet not ECN-capable (RFC 6040 4.2)")     \
-  X(no_headroom, "mbuf lacks headroom or tailroom for the headers it must get")                \
-  X(control_ring_full, "ring to the control thread is full")                                   \
-  X(tx_full, "port TX queue full")                                                             \
-  X(staged_overflow, "oldest packet staged for a handshake was dropped (128 per peer)")        \
-  X(handshake_failed, "packets staged for a handshake that gave up")                           \
-  X(neighbour_unresolved, "next hop's MAC address could not be resolved")                      \
-  X(control_rejected, "handshake, cookie or control message rejected by the control thread")   \
+#define MESHGATE_DATAPLANE_DROP_REASONS(X)                                                       \
+  X(multi_segment, "chained mbuf (the data path takes single-segment packets)")                  \
+  X(fragment_malformed, "outer fragment: bad length or offset, or its pieces disagree")          \
+  X(fragment_table_full, "outer fragment of a new datagram while the reassembly table is full")  \
+  X(fragment_expired, "outer fragment of a datagram not complete within the reassembly timeout") \
+  X(fragmented_too_big, "reassembled outer datagram larger than one mbuf")                       \
+  X(not_for_us, "outer packet not addressed to the gateway's address and listen port")           \
+  X(vlan_mismatch, "frame untagged or of another VLAN than its port's")                          \
+  X(other_mac, "unicast frame for another MAC address (the port is promiscuous)")                \
+  X(wg_bad_type, "UDP payload on the listen port is not a WireGuard, STUN or TURN message")      \
+  X(stun_malformed, "STUN message on the listen port whose length field disagrees")              \
+  X(channel_data_malformed, "TURN ChannelData whose length runs past the datagram")              \
+  X(channel_data_unknown_source, "ChannelData not from our TURN server")                         \
+  X(channel_data_not_wireguard, "ChannelData from our TURN server, no WireGuard inside")         \
+  X(wg_bad_size, "WireGuard message of a wrong size for its type")                               \
+  X(wg_no_keypair, "receiver index names no live keypair")                                       \
+  X(wg_key_expired, "keypair older than REJECT_AFTER_TIME or past its message limit")            \
+  X(wg_auth_failed, "ChaCha20-Poly1305 tag did not verify")                                      \
+  X(wg_replay, "counter replayed or older than the replay window")                               \
+  X(inner_bad_packet, "decrypted plaintext is not a sane IPv4/IPv6 packet")                      \
+  X(inner_source_not_allowed, "inner source address is not in the sending peer's allowed IPs")   \
+  X(inner_not_ip, "LAN frame is neither IP nor ARP/NDP")                                         \
+  X(no_route, "no peer's allowed IPs contain the destination (ICMP unreachable sent)")           \
+  X(inner_multicast, "LAN multicast or broadcast (not tunnelled)")                               \
+  X(no_endpoint, "the peer has no known endpoint yet")                                           \
+  X(too_big, "inner packet over the tunnel MTU, DF set or IPv6 (ICMP too-big sent)")             \
+  X(fragment_bad_options, "IPv4 packet to fragment has malformed options")                       \
+  X(no_mbuf, "mbuf pool empty: a fragment could not be made")                                    \
+  X(ttl_expired, "TTL or hop limit ran out at the gateway (ICMP time exceeded sent)")            \
+  X(ecn_ce_not_ect, "outer packet marked CE, inner packet not ECN-capable (RFC 6040 4.2)")       \
+  X(no_headroom, "mbuf lacks headroom or tailroom for the headers it must get")                  \
+  X(control_ring_full, "ring to the control thread is full")                                     \
+  X(tx_full, "port TX queue full")                                                               \
+  X(staged_overflow, "oldest packet staged for a handshake was dropped (128 per peer)")          \
+  X(handshake_failed, "packets staged for a handshake that gave up")                             \
+  X(neighbour_unresolved, "next hop's MAC address could not be resolved")                        \
+  X(control_rejected, "handshake, cookie or control message rejected by the control thread")     \
   X(peer_removed, "packets staged for a peer that was removed")
 
 namespace meshgate::dataplane {

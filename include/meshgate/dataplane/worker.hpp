@@ -18,6 +18,7 @@
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
+#include "meshgate/dataplane/reassembly.hpp"
 #include "meshgate/dataplane/sealer.hpp"
 #include "meshgate/dataplane/tunables.hpp"
 #include "meshgate/dataplane/tx_queue.hpp"
@@ -125,6 +126,8 @@ class Worker {
   unsigned id() const noexcept { return id_; }
   const DropCounters& drops() const noexcept { return drops_; }
   const WorkerStats& stats() const noexcept { return stats_; }
+  /// Outer datagrams put back together from fragments (Reassembly::reassembled).
+  const std::uint64_t& reassembled() const noexcept { return frags_.reassembled(); }
 
  private:
   /// Queues a finished frame for a port's TX queue (sent on flush()).
@@ -144,7 +147,10 @@ class Worker {
   void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
   /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
   void prefetch_keys(const OutBurst& r) noexcept;
-  void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b);
+  void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now);
+  /// An outer fragment for our address: the whole datagram admitted again (`f` its new
+  /// classification) once complete, else nullptr (it waits in frags_, or was dropped).
+  rte_mbuf* reassemble(rte_mbuf* m, wire::FrameInfo& f, Nanos now) noexcept;
   /// A listen-port payload (wg, len from source) that is not a well-formed transport message:
   /// handshakes and STUN to the control thread, the rest dropped; true when it was ChannelData
   /// from our TURN server carrying a transport message, and wg, len and source now describe
@@ -207,6 +213,7 @@ class Worker {
   WorkerStats stats_;
   OutBurst out_burst_[2];  // [out_next_]: the call in progress; the other: waiting
   InBurst in_burst_[2];
+  Reassembly frags_;  // outer fragments waiting for the rest of their datagram
   unsigned out_next_ = 0, in_next_ = 0;
 };
 

@@ -89,7 +89,8 @@ class Sessions {
   void handle_cookie_reply(const std::uint8_t* msg, Nanos now);
   /// An authenticated message from `src`: the peer is there now (protocol.md 8.3).
   void send_udp(const Endpoint& to, const void* payload, std::size_t len, Nanos now);
-  void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }
+  /// Every refused handshake message: counted (metrics, print_stats) and logged, rate-limited.
+  void count(noise::HandshakeDrop d);
 
   SessionParts p_;
   noise::StaticIdentity identity_;

@@ -24,4 +24,19 @@ void EventLog::line(const char* fmt, ...) const {
   std::fflush(out_);
 }
 
+void EventLog::drop(std::string_view reason, std::string_view why) const {
+  if (out_ == nullptr) return;
+  Throttle& t = throttle_[reason];
+  const Nanos now = monotonic_now();
+  if (t.last != 0 && now - t.last < seconds(1)) {
+    ++t.unlogged;
+    return;
+  }
+  line("dropped (%.*s): %.*s; %llu more since the last such line", static_cast<int>(reason.size()),
+       reason.data(), static_cast<int>(why.size()), why.data(),
+       static_cast<unsigned long long>(t.unlogged));
+  t.last = now;
+  t.unlogged = 0;
+}
+
 }  // namespace meshgate::control

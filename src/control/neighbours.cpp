@@ -60,13 +60,9 @@ void Neighbours::handle_arp(const std::uint8_t* f, const wire::FrameInfo& info, 
   const wire::ArpMessage a = wire::parse_arp(f, info);
   const IpAddr& ours = own_address(dp_.addr, port, false);
   if (a.spa.family == IpAddr::Family::none || a.spa == ours) return;
-  if (a.op == wire::spec::kArpOpReply) {
-    (void)dp_.neighbours.confirm(a.spa, a.sha, now);
-  } else {
-    (void)dp_.neighbours.learn(a.spa, a.sha, now);
-  }
-  learnt(a.spa, a.sha, now);
-  if (a.op != wire::spec::kArpOpRequest || !(a.tpa == ours)) return;
+  const bool to_us = a.op == wire::spec::kArpOpRequest && a.tpa == ours;
+  take(a.spa, a.sha, a.op == wire::spec::kArpOpReply, to_us, port, now);
+  if (!to_us) return;
   std::uint8_t out[128];
   reply(out, wire::build_arp_reply(out, port_mac(dp_, port), ours, a.sha, a.spa), port);
   ++stats_.arp_replies;
@@ -77,10 +73,7 @@ void Neighbours::handle_ndp(const std::uint8_t* f, const wire::FrameInfo& info, 
   const auto nd = wire::parse_ndp(f, info);
   if (!nd) return;
   if (nd->type == wire::spec::kNdpNeighbourAdvert) {
-    if (nd->lla) {
-      (void)dp_.neighbours.confirm(nd->target, *nd->lla, now);
-      learnt(nd->target, *nd->lla, now);
-    }
+    if (nd->lla) take(nd->target, *nd->lla, /*reply=*/true, false, port, now);
     return;
   }
   if (nd->type != wire::spec::kNdpNeighbourSolicit) return;
@@ -88,16 +81,30 @@ void Neighbours::handle_ndp(const std::uint8_t* f, const wire::FrameInfo& info, 
   const bool from_unspecified = std::all_of(nd->src.bytes.begin(), nd->src.bytes.end(),
                                             [](std::uint8_t b) { return b == 0; });
   if (!nd->lla || from_unspecified) return;
-  (void)dp_.neighbours.learn(nd->src, *nd->lla, now);
-  learnt(nd->src, *nd->lla, now);
   const IpAddr& ours = own_address(dp_.addr, port, true);
-  if (!(nd->target == ours)) return;
+  const bool to_us = nd->target == ours;
+  take(nd->src, *nd->lla, /*reply=*/false, to_us, port, now);
+  if (!to_us) return;
   std::uint8_t out[128];
   reply(out,
         wire::build_neighbour_advertisement(out, port_mac(dp_, port), ours, *nd->lla, nd->src, ours,
                                             wire::NaFlags{}),
         port);
   ++stats_.nd_replies;
+}
+
+void Neighbours::take(const IpAddr& ip, const wire::MacAddr& mac, bool reply, bool to_us,
+                      PortRole port, Nanos now) {
+  // Only what the gateway asked for (an entry exists: wanted, or known) or, for the sender of a
+  // request addressed to the gateway, a new stale entry within its segment's share (neighbour.hpp).
+  const bool known = dp_.neighbours.state(ip).has_value();
+  Status st = Error{"not asked for"};
+  if (reply && known) {
+    st = dp_.neighbours.confirm(ip, mac, now);
+  } else if (!reply && (known || to_us)) {
+    st = dp_.neighbours.learn(ip, mac, now, static_cast<unsigned>(port));
+  }
+  if (st) learnt(ip, mac, now);
 }
 
 void Neighbours::reply(const std::uint8_t* frame, std::size_t len, PortRole port) {

@@ -12,12 +12,8 @@ void PeerConfig::set_private_key(const SecretKey& key) {
 }
 
 Result<PeerId> PeerConfig::add_peer(const PeerSettings& s, Nanos now) {
-  auto id = peers_.add(s);
+  auto id = peers_.add(s, [this](PeerId fresh) { return sessions_.configure(fresh); });
   if (!id) return id;
-  if (Status st = sessions_.configure(*id); !st) {
-    peers_.remove(*id);
-    return Error{st.error()};
-  }
   (void)routes_.update(*id, now);  // nothing is staged for a new peer yet
   if (s.persistent_keepalive != 0) set_persistent_keepalive(*id, s.persistent_keepalive, now);
   return id;

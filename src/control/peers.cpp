@@ -3,7 +3,7 @@
 
 namespace meshgate::control {
 
-Result<PeerId> Peers::add(const PeerSettings& s) {
+Result<PeerId> Peers::add(const PeerSettings& s, const Prepare& prepare) {
   if (by_key_.count(s.public_key) != 0) return Error{"peer already configured"};
   PeerId id = 0;
   while (id < records_.size() && (records_[id] || cooling_ids_.count(id) != 0)) ++id;
@@ -11,21 +11,28 @@ Result<PeerId> Peers::add(const PeerSettings& s) {
     return Error{"too many peers (the gateway was started for " +
                  std::to_string(dp_.peers.capacity()) + ")"};
   }
-  dp_.reset_activity(id);
-  for (std::size_t i = 0; i < s.allowed_ips.size(); ++i) {
-    if (Status st = dp_.allowed.insert(s.allowed_ips[i], id); !st) {
-      // Nothing routes to the id yet (the peer is not active): take back what went in.
-      for (std::size_t j = 0; j < i; ++j) dp_.allowed.remove(s.allowed_ips[j], id);
-      reclaim_allowed_ips();
+  // Every check before the first change: an insert takes a prefix from the peer holding it, so a
+  // failure half way could not be undone by removing what went in.
+  for (const Prefix& p : s.allowed_ips) {
+    if (Status st = peer::AllowedIps::check(peer::IpPrefix::from(p), id); !st)
       return Error{st.error()};
-    }
   }
-  reclaim_allowed_ips();
   if (id == records_.size()) records_.emplace_back();
   records_[id] = std::make_unique<PeerState>();
   records_[id]->settings = s;
   records_[id]->cookie.init(s.public_key);
+  if (prepare) {
+    // Nothing is published yet: no worker has seen the id, so it is free again at once.
+    if (Status st = prepare(id); !st) {
+      records_[id].reset();
+      if (id + 1 == records_.size()) records_.pop_back();  // end() as before
+      return Error{st.error()};
+    }
+  }
   by_key_[s.public_key] = id;
+  dp_.reset_activity(id);
+  for (const Prefix& p : s.allowed_ips) (void)dp_.allowed.insert(p, id);  // checked above
+  reclaim_allowed_ips();
   dp_.peers[id].active.store(true, std::memory_order_release);
   return id;
 }

@@ -41,6 +41,11 @@ Status Sessions::configure(PeerId peer) {
   return noise::handshake_configure(ps.hs, identity_, ps.settings.public_key, psk);
 }
 
+void Sessions::count(noise::HandshakeDrop d) {
+  ++stats_.handshake_drops[static_cast<int>(d)];
+  p_.log.drop(noise::to_string(d), noise::describe(d));
+}
+
 bool Sessions::under_load(Nanos now) {
   rte_ring* queue = p_.dp.handshakes != nullptr ? p_.dp.handshakes : p_.dp.to_control;
   if (rte_ring_count(queue) >= impl::kUnderLoadBacklog) {

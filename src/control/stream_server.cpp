@@ -44,12 +44,24 @@ void StreamServer::accept_all(Nanos now) {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a client that went away
-    if (clients_.size() >= kMaxClients) {
+    if (clients_.size() >= kMaxClients && !evict_idle()) {
       ::close(fd);
       continue;
     }
     clients_.push_back(Client{fd, factory_(), {}, false, now});
   }
+}
+
+bool StreamServer::evict_idle() {
+  auto oldest = clients_.end();
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (!it->out.empty() || it->closing) continue;  // a reply is on its way: let it finish
+    if (oldest == clients_.end() || it->last_active < oldest->last_active) oldest = it;
+  }
+  if (oldest == clients_.end()) return false;
+  close_client(*oldest);
+  clients_.erase(oldest);
+  return true;
 }
 
 bool StreamServer::serve(Client& c, short revents, Nanos now) {

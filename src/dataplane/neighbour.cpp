@@ -4,6 +4,8 @@
 #include <bit>
 #include <string>
 
+#include "meshgate/crypto/random.hpp"
+
 namespace meshgate::dataplane {
 namespace {
 
@@ -59,9 +61,11 @@ struct NeighbourTable::Meta {
   std::uint8_t probes = 0;
   Nanos since = 0;  // time of the last state change or probe
   Nanos last_used = 0;
+  std::int8_t unasked_on = -1;  // the segment learn() created it on, until want(); -1: asked
 };
 
 NeighbourTable::NeighbourTable(const NeighbourConfig& cfg) : cfg_(cfg) {
+  while (cfg_.hash_seed == 0) crypto::random_bytes(&cfg_.hash_seed, sizeof cfg_.hash_seed);
   const std::size_t cap = std::bit_ceil(cfg.capacity < 16 ? std::size_t{16} : cfg.capacity);
   mask_ = cap - 1;
   max_live_ = cap / 4 * 3;
@@ -156,6 +160,7 @@ void NeighbourTable::set_mac(std::size_t i, const wire::MacAddr& mac, bool valid
 }
 
 void NeighbourTable::remove(std::size_t i) noexcept {
+  if (meta_[i].unasked_on >= 0) --unasked_[meta_[i].unasked_on];
   Slot& s = slots_[i];
   s.mac.store(0, std::memory_order_relaxed);
   s.seq.store(next_seq(s.seq.load(std::memory_order_relaxed), kTombstone, 0),
@@ -187,12 +192,21 @@ Status NeighbourTable::confirm(const IpAddr& ip, const wire::MacAddr& mac, Nanos
   return ok_status();
 }
 
-Status NeighbourTable::learn(const IpAddr& ip, const wire::MacAddr& mac, Nanos now) {
+Status NeighbourTable::learn(const IpAddr& ip, const wire::MacAddr& mac, Nanos now,
+                             unsigned segment) {
   std::size_t i = find(ip);
   if (i == npos) {
+    if (segment >= kNeighbourSegments || unasked_[segment] >= max_live_ / 4) {
+      return Error{
+          "neighbour table: no room for more unasked entries on this segment; not "
+          "adding " +
+          ip.str()};
+    }
     auto r = insert(ip, now);
     if (!r) return Error{r.error()};
     i = *r;
+    meta_[i].unasked_on = static_cast<std::int8_t>(segment);
+    ++unasked_[segment];
   } else {
     const Meta& m = meta_[i];
     const bool usable = m.state == NeighState::reachable || m.state == NeighState::stale ||
@@ -216,6 +230,10 @@ Result<bool> NeighbourTable::want(const IpAddr& ip, Nanos now) {
     return true;
   }
   meta_[i].last_used = now;
+  if (meta_[i].unasked_on >= 0) {  // needed now: it counts as asked for
+    --unasked_[meta_[i].unasked_on];
+    meta_[i].unasked_on = -1;
+  }
   if (meta_[i].state == NeighState::stale) slots_[i].used.store(1, std::memory_order_relaxed);
   return false;
 }

@@ -5,11 +5,16 @@
 
 namespace meshgate::peer {
 
-Status AllowedIps::insert(const IpPrefix& prefix, PeerId peer) {
+Status AllowedIps::check(const IpPrefix& prefix, PeerId peer) {
   if (peer == kNoPeer) return Error{"allowed IP: invalid peer id"};
   if (prefix.cidr > prefix.max_cidr()) {
     return Error{"allowed IP " + prefix.to_string() + ": prefix length out of range"};
   }
+  return ok_status();
+}
+
+Status AllowedIps::insert(const IpPrefix& prefix, PeerId peer) {
+  if (Status st = check(prefix, peer); !st) return st;
   if (prefix.family == IpPrefix::Family::kV4) {
     v4_.insert(prefix.v4, prefix.cidr, peer);
     v4_table_.insert(prefix.v4, prefix.cidr, peer);

@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #include "meshgate/control/uapi_server.hpp"
 #include "meshgate/wire/checksum.hpp"
 #include "packets.hpp"
@@ -92,6 +97,48 @@ TEST(Gateways, JumboPacketsCrossAtTheTunnelMtu) {
   EXPECT_EQ(icmp[20], 3);  // destination unreachable
   EXPECT_EQ(icmp[21], 4);  // fragmentation needed
   EXPECT_EQ(load_be16(icmp.data() + 26), 8920);
+}
+
+/// What `write` prints to a FILE*.
+template <class F>
+std::string captured(F write) {
+  char* buf = nullptr;
+  std::size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  write(f);
+  std::fclose(f);
+  std::string out(buf, len);
+  std::free(buf);  // NOLINT(cppcoreguidelines-no-malloc): open_memstream's buffer
+  return out;
+}
+
+// An initiation that arrives while the keypair table is full cannot be answered: it is counted
+// under its reason (metrics, the exit statistics) and logged, never dropped silently.
+TEST(Gateways, HandshakeRefusedForAFullKeypairTableIsCountedAndLogged) {
+  RingGateways net("kpfull");
+  control::Gateway& gb = net.gw(1);
+  char* log_buf = nullptr;
+  std::size_t log_len = 0;
+  FILE* log = open_memstream(&log_buf, &log_len);
+  gb.control().set_log(log);
+  while (gb.dataplane().keypairs.reserve()) {
+  }
+  const auto reason = static_cast<int>(noise::HandshakeDrop::no_free_index);
+  ASSERT_TRUE(net.host(0).send_ip(
+      udp_packet(net.host(0).ip4, net.host(1).ip4, 4000, 5000, pattern(100, 1))));
+  EXPECT_TRUE(
+      net.poll_until([&] { return gb.control().stats().handshake_drops[reason] != 0; }, 500));
+  const auto events = gb.metrics().handshake_events;
+  EXPECT_NE(std::find(events.begin(), events.end(),
+                      std::pair<std::string, std::uint64_t>{
+                          "rejected_no_free_index", gb.control().stats().handshake_drops[reason]}),
+            events.end());
+  EXPECT_NE(captured([&](FILE* f) { gb.print_stats(f); }).find("no_free_index"), std::string::npos);
+  gb.control().set_log(nullptr);
+  std::fclose(log);
+  const std::string logged(log_buf, log_len);
+  std::free(log_buf);  // NOLINT(cppcoreguidelines-no-malloc): open_memstream's buffer
+  EXPECT_NE(logged.find("dropped (no_free_index)"), std::string::npos) << logged;
 }
 
 TEST(Gateways, Ipv6InnerOverIpv4) {

@@ -100,5 +100,50 @@ TEST(LiveConfig, ARemovedPeersIdWaitsTwoGracePeriods) {
   EXPECT_EQ(*third, *first) << "the id should be free again once the grace periods are over";
 }
 
+// A peer add that fails changes nothing: no record, no id held back, no allowed IP taken from the
+// peer that had it; the last free id goes to the next add at once.
+TEST(LiveConfig, AFailedPeerAddLeavesNothing) {
+  RingGateways net("halfadd", false, control::GatewayLimits{.max_peers = 2, .mbufs = 1023});
+  auto& c = net.gw(0).control();
+  const auto& allowed = net.gw(0).dataplane().allowed;
+  const peer::PeerId b = c.peers().ids().at(0);
+  const std::uint32_t in_b = IpAddr::parse("10.2.0.5")->v4_host_order();
+  const std::uint32_t in_new = IpAddr::parse("10.8.0.5")->v4_host_order();
+  const std::size_t prefixes = allowed.size();
+  auto settings = [](const std::vector<Prefix>& ips) {
+    control::PeerSettings s;
+    s.public_key = crypto::x25519_public(crypto::x25519_generate());
+    s.allowed_ips = ips;
+    return s;
+  };
+  auto expect_unchanged = [&] {
+    EXPECT_EQ(c.peers().ids(), std::vector<peer::PeerId>{b});
+    EXPECT_EQ(c.peers().end(), b + 1);
+    EXPECT_EQ(allowed.size(), prefixes);
+    EXPECT_EQ(allowed.lookup(in_b), b) << "B lost an allowed IP to a peer that was never added";
+    EXPECT_EQ(allowed.lookup(in_new), peer::kNoPeer);
+  };
+
+  // B's own prefix first, then one that cannot go in.
+  Prefix bad = *Prefix::parse("10.9.0.0/16");
+  bad.len = 40;
+  auto r = c.config().add_peer(settings({*Prefix::parse("10.2.0.0/24"), bad}), monotonic_now());
+  EXPECT_FALSE(r.ok());
+  expect_unchanged();
+
+  // A key the handshake refuses (the interface's own).
+  control::PeerSettings own = settings({*Prefix::parse("10.8.0.0/24")});
+  own.public_key = c.sessions().identity().public_key;
+  r = c.config().add_peer(own, monotonic_now());
+  EXPECT_FALSE(r.ok());
+  expect_unchanged();
+
+  // No grace period in between: the failed adds published nothing, so the id is free.
+  r = c.config().add_peer(settings({*Prefix::parse("10.8.0.0/24")}), monotonic_now());
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(allowed.lookup(in_new), *r);
+  EXPECT_EQ(allowed.lookup(in_b), b);
+}
+
 }  // namespace
 }  // namespace meshgate::test

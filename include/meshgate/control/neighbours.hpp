@@ -64,6 +64,10 @@ class Neighbours {
   void handle_arp(const std::uint8_t* f, const wire::FrameInfo& info, PortRole port, Nanos now);
   void handle_ndp(const std::uint8_t* f, const wire::FrameInfo& info, PortRole port, Nanos now);
   void reply(const std::uint8_t* frame, std::size_t len, PortRole port);
+  /// News of `ip` at `mac` from a reply (ARP reply, NA) or a request; `to_us`: a request for
+  /// the gateway's own address on `port`. Taken only as neighbour.hpp says.
+  void take(const IpAddr& ip, const wire::MacAddr& mac, bool reply, bool to_us, PortRole port,
+            Nanos now);
   void learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
   void probe(const IpAddr& ip);
 

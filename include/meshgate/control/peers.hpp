@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,9 +62,13 @@ class Peers {
  public:
   explicit Peers(dataplane::Dataplane& dp) : dp_(dp) {}
 
-  /// A new record with a free id, its allowed IPs inserted and the peer active for the workers.
-  /// A failure (duplicate key, table full, an allowed IP that does not fit) leaves nothing.
-  Result<PeerId> add(const PeerSettings& s);
+  /// Readies a new record before it is published (Sessions::configure); an error undoes the add.
+  using Prepare = std::function<Status(PeerId)>;
+  /// A new record with a free id, `prepare` run on it, then its allowed IPs inserted and the peer
+  /// active for the workers. All or nothing: a failure (duplicate key, table full, an allowed IP
+  /// that does not fit, `prepare`) leaves no record, id, allowed IP or key behind, and takes no
+  /// prefix from another peer.
+  Result<PeerId> add(const PeerSettings& s, const Prepare& prepare = {});
   /// Unpublishes the peer (inactive, allowed IPs gone) and drops its record. The id is handed
   /// out again only after two RCU grace periods: a worker's pipeline carries a routed packet
   /// across one quiescent state, and a reused id could send it to the new peer. The parts that

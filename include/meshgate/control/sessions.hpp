@@ -94,7 +94,8 @@ class Sessions {
   /// and responses sent to the peer, and those received from it that authenticated (cookie
   /// replies in neither). The control thread's own activity row (Dataplane::activity).
   void count_bytes(PeerId peer, std::size_t len, bool sent) noexcept;
-  void count(noise::HandshakeDrop d) noexcept { ++stats_.handshake_drops[static_cast<int>(d)]; }
+  /// Every refused handshake message: counted (metrics, print_stats) and logged, rate-limited.
+  void count(noise::HandshakeDrop d);
 
   SessionParts p_;
   noise::StaticIdentity identity_;

@@ -3,8 +3,11 @@
 //
 // poll() never blocks: one poll(2) with a zero timeout over the listening socket and the
 // clients, then accepts, reads and writes what is ready. A client gets at most kMaxClients
-// siblings and kIdleTimeout without traffic. Each client has a Session made by the factory;
-// the session turns bytes in into bytes out and says when to close.
+// siblings and kIdleTimeout without traffic. A new client is always let in: when the table is
+// full, the client that has been waiting on its peer longest (nothing of a reply left to send)
+// is closed to make room, so idle connections cannot lock the operator's `wg` out. Each client
+// has a Session made by the factory; the session turns bytes in into bytes out and says when to
+// close.
 //
 // Thread contract: everything on one thread (the control thread).
 #pragma once
@@ -31,7 +34,8 @@ class StreamServer {
   using Factory = std::function<std::unique_ptr<Session>()>;
 
   static constexpr std::size_t kMaxClients = 32;
-  static constexpr Nanos kIdleTimeout = seconds(30);
+  /// `wg` sends its whole request at once; a client silent this long is gone or hostile.
+  static constexpr Nanos kIdleTimeout = seconds(5);
 
   /// Takes a listening, non-blocking socket.
   StreamServer(int listen_fd, Factory factory)
@@ -52,6 +56,8 @@ class StreamServer {
     Nanos last_active = 0;
   };
   void accept_all(Nanos now);
+  /// Closes the longest-silent client with no reply in flight; false if every one has one.
+  bool evict_idle();
   bool serve(Client& c, short revents, Nanos now);  // false: close it now
   void close_client(Client& c);
 

@@ -19,6 +19,14 @@
 //   failed      lookups miss; removed after failed_hold (3 s), so the next want() starts over.
 //   An entry not used for gc_unused (5 min; Linux's gc_stale_time is 60 s) is removed.
 //
+// What goes in (against poisoning from a LAN host): entries are created by want() (the gateway
+// needs the address) and by learn() for the sender of a request addressed to the gateway itself
+// (Linux creates a stale entry for exactly those). Entries learn() created and nobody wanted are
+// "unasked": at most a quarter of max_entries() per segment (inner, outer), so a flood of
+// requests on one segment can neither fill the table nor take the room of the other segment, and
+// want() always finds room. The hash seed is random per table, so nobody outside can aim
+// addresses at one probe chain.
+//
 // Layout: a fixed-capacity open-addressing table (power of two) with linear probing. Slots never
 // move while readers may look at them: removal leaves a tombstone (turned back into an empty slot
 // when it ends a probe chain), and a reused slot is published with a per-slot sequence word:
@@ -50,8 +58,11 @@ struct NeighbourConfig {
   unsigned max_probes = 3;             // Linux mcast_solicit / ucast_solicit
   Nanos failed_hold = seconds(3);      // how long a failed entry suppresses new probes
   Nanos gc_unused = seconds(300);      // an entry nobody used for this long is removed
-  std::uint64_t hash_seed = 0x9E3779B97F4A7C15ull;  // set a random one against crafted collisions
+  std::uint64_t hash_seed = 0;         // 0: a random one (crafted collisions); tests may fix one
 };
+
+/// The LAN segment an entry is on (PortRole's values): each has its own bound on unasked entries.
+inline constexpr unsigned kNeighbourSegments = 2;
 
 enum class NeighState : std::uint8_t { incomplete, reachable, stale, probe, failed };
 
@@ -79,10 +90,11 @@ class NeighbourTable {
   /// A reply (ARP reply, solicited NA) proves `ip` is at `mac` now: the entry becomes reachable,
   /// created if absent. Error only when the table is full.
   Status confirm(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
-  /// Unconfirmed news of a mapping (an ARP request from the host, an unsolicited NA with O set,
-  /// a gratuitous ARP): creates or updates the entry as stale, as Linux does. A reachable entry
-  /// with the same MAC stays reachable.
-  Status learn(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
+  /// Unconfirmed news of a mapping (a request addressed to the gateway, a gratuitous ARP):
+  /// creates or updates the entry as stale, as Linux does. A reachable entry with the same MAC
+  /// stays reachable. A new entry is "unasked" on `segment` (< kNeighbourSegments); error when
+  /// that segment already holds its share of them, or the table is full.
+  Status learn(const IpAddr& ip, const wire::MacAddr& mac, Nanos now, unsigned segment = 0);
   /// A worker needed `ip` and missed. True when a broadcast / multicast probe should be sent now
   /// (a new incomplete entry); false while resolution is in progress, failed recently, or the
   /// entry is usable. Error when the table is full.
@@ -97,6 +109,9 @@ class NeighbourTable {
   std::size_t size() const noexcept { return live_; }
   std::size_t capacity() const noexcept { return mask_ + 1; }
   std::size_t max_entries() const noexcept { return max_live_; }
+  /// Entries learn() created that nobody wanted since, on `segment`.
+  std::size_t unasked(unsigned segment) const noexcept { return unasked_[segment]; }
+  std::uint64_t hash_seed() const noexcept { return cfg_.hash_seed; }
 
  private:
   struct Slot;
@@ -115,6 +130,7 @@ class NeighbourTable {
   std::size_t mask_ = 0;
   std::size_t max_live_ = 0;
   std::size_t live_ = 0;
+  std::size_t unasked_[kNeighbourSegments] = {};
   std::unique_ptr<Slot[]> slots_;  // shared with workers
   std::unique_ptr<Meta[]> meta_;   // control thread only
 };

@@ -32,7 +32,9 @@ class Rcu {
   void defer(std::function<void()> reclaim);
   /// Runs every deferred reclamation whose grace period is over; returns how many ran.
   std::size_t poll();
-  /// Blocks until every reader has passed a quiescent state, then runs all deferred work.
+  /// Blocks until every reader has passed a quiescent state, then runs all deferred work,
+  /// including what that work defers in turn: nothing is pending when it returns (shutdown: the
+  /// callbacks capture the control thread's parts, which go next).
   void synchronize();
   std::size_t pending() const { return deferred_.size(); }
 

@@ -59,6 +59,8 @@ class AllowedIps {
   /// Gives `prefix` to `peer`, taking it from any other peer. Errors: cidr past the family's
   /// length, or peer == kNoPeer.
   Status insert(const IpPrefix& prefix, PeerId peer);
+  /// What insert() checks: an insert that passed it cannot fail.
+  static Status check(const IpPrefix& prefix, PeerId peer);
   Status insert(const Prefix& prefix, PeerId peer) { return insert(IpPrefix::from(prefix), peer); }
   /// Removes exactly `prefix` (host bits ignored) if `peer` owns it; false otherwise.
   bool remove(const IpPrefix& prefix, PeerId peer);

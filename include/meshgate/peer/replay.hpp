@@ -9,15 +9,20 @@
 // caller serialises check() per keypair: the data path holds Keypair::replay_lock around it
 // (dataplane/keypairs.hpp), because a keypair's packets may reach two workers when its peer
 // roams between RSS queues; uncontended, that is one atomic exchange per run of packets on one
-// keypair. The receive path calls exhausted() and prefetch() without the lock: exhausted() is
-// then a plain, racy read of the highest counter, and a stale "no" costs only one AEAD open,
-// since check() under the lock rejects every counter at or past the limit. The control thread only
-// creates the window (with the keypair) and destroys it after an RCU grace period.
+// keypair. The receive path calls exhausted() and prefetch() without the lock.
+//  - highest_: written by check() under the caller's lock, read by exhausted() from any worker
+//    without it. Racy by design, so it is a std::atomic with relaxed loads and stores (on x86-64
+//    a plain mov, as before): a stale "no" from exhausted() costs only one AEAD open, since
+//    check() under the lock rejects every counter at or past the limit.
+//  - ring_: read and written by check() under the lock only; prefetch() is a hint, no access.
+// The control thread only resets the window before it publishes the keypair (the release store
+// that makes it live orders the reset) and destroys it after an RCU grace period.
 //
 // check() must run only after the packet authenticated (AEAD tag verified): a forged counter
 // would otherwise move the window forward and make honest packets look old.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -43,7 +48,7 @@ class BasicReplayWindow {
 
   /// Back to "nothing received yet" (counter 0 is acceptable).
   void reset() noexcept {
-    highest_ = 0;
+    highest_.store(0, std::memory_order_relaxed);
     std::memset(ring_, 0, sizeof ring_);
   }
 
@@ -52,10 +57,11 @@ class BasicReplayWindow {
   [[nodiscard]] bool check(std::uint64_t counter) noexcept {
     if (__builtin_expect(counter >= kLimit, 0)) return false;
     const std::uint64_t block = counter / kWordBits;
-    if (counter > highest_) {
-      advance(block);
-      highest_ = counter;
-    } else if (__builtin_expect(highest_ - counter > kWindowSize, 0)) {
+    const std::uint64_t highest = highest_.load(std::memory_order_relaxed);
+    if (counter > highest) {
+      advance(highest / kWordBits, block);
+      highest_.store(counter, std::memory_order_relaxed);
+    } else if (__builtin_expect(highest - counter > kWindowSize, 0)) {
       return false;
     }
     std::uint64_t& word = ring_[block & (kRingWords - 1)];
@@ -72,17 +78,16 @@ class BasicReplayWindow {
   }
 
   /// Highest counter accepted so far (0 when nothing was).
-  std::uint64_t highest() const noexcept { return highest_; }
+  std::uint64_t highest() const noexcept { return highest_.load(std::memory_order_relaxed); }
 
   /// The keypair can receive nothing more: the last usable counter (kLimit - 1) was accepted.
   /// The receive path rejects the keypair itself before decrypting (protocol.md 4, step 2).
-  bool exhausted() const noexcept { return highest_ >= kLimit - 1; }
+  bool exhausted() const noexcept { return highest() >= kLimit - 1; }
 
  private:
   /// Clears ring words current+1 .. block, where current is the highest counter's block;
   /// a jump of a whole ring or more clears every word once.
-  void advance(std::uint64_t block) noexcept {
-    const std::uint64_t current = highest_ / kWordBits;
+  void advance(std::uint64_t current, std::uint64_t block) noexcept {
     std::uint64_t n = block - current;
     if (n > kRingWords) n = kRingWords;
     for (std::uint64_t i = 1; i <= n; ++i) ring_[(current + i) & (kRingWords - 1)] = 0;
@@ -90,7 +95,8 @@ class BasicReplayWindow {
 
   // No alignment of its own: a keypair keeps highest_ in the line of its receive key, which the
   // receive path loads anyway (dataplane/keypairs.hpp).
-  std::uint64_t highest_ = 0;
+  std::atomic<std::uint64_t> highest_ = 0;
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
   std::uint64_t ring_[kRingWords] = {};
 };
 

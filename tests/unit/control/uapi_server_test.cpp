@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 namespace meshgate::control {
 namespace {
@@ -104,6 +105,24 @@ TEST_F(UapiSocket, ModesAndRoundTrip) {
   ::close(connect_client());
   (*s)->poll(monotonic_now());
   EXPECT_EQ(exchange(**s, "get=1\n\n"), "listen_port=1234\nerrno=0\n\n");
+}
+
+// Connections that never send a request cannot lock the operator out: with the table full of
+// them, `wg` still gets its answer at once, and the longest-idle one is what makes room.
+TEST_F(UapiSocket, IdleConnectionsDoNotLockTheOperatorOut) {
+  auto s = UapiServer::open(path_, dev_);
+  ASSERT_TRUE(s) << s.error();
+  std::vector<int> idle;
+  for (std::size_t i = 0; i < StreamServer::kMaxClients; ++i) {
+    idle.push_back(connect_client());
+    ASSERT_GE(idle.back(), 0);
+    (*s)->poll(monotonic_now());  // accepted (the listen backlog is shorter than the table)
+  }
+  EXPECT_EQ(exchange(**s, "get=1\n\n"), "listen_port=51820\nerrno=0\n\n");
+  char c = 0;
+  EXPECT_EQ(::recv(idle.front(), &c, 1, MSG_DONTWAIT), 0) << "the oldest idle client stays";
+  EXPECT_EQ(::recv(idle.back(), &c, 1, MSG_DONTWAIT), -1) << "a newer idle client was closed";
+  for (int fd : idle) ::close(fd);
 }
 
 TEST_F(UapiSocket, RemovedOnExit) {

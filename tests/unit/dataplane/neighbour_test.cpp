@@ -150,6 +150,40 @@ TEST(Neighbour, MatchesNaiveModel) {
   }
 }
 
+// Poisoning: a host floods a segment with requests from ever new senders. Unasked entries stay
+// within their segment's share, so next hops the gateway needs on either segment still resolve.
+TEST(Neighbour, UnaskedFloodLeavesRoomForWantedNextHops) {
+  NeighbourTable t({.capacity = 64});
+  std::size_t taken = 0;
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    taken += t.learn(IpAddr::v4(0x0A000100 + i), kMac1, 0, /*segment=*/0).ok() ? 1 : 0;
+  }
+  EXPECT_EQ(taken, t.max_entries() / 4);
+  EXPECT_EQ(t.unasked(0), taken);
+  EXPECT_EQ(t.unasked(1), 0u);
+  // A sender on the other segment still gets in, and wanted next hops on both resolve.
+  EXPECT_TRUE(t.learn(ip("198.51.100.7"), kMac2, 0, /*segment=*/1).ok());
+  for (const char* hop : {"10.0.0.1", "198.51.100.1"}) {
+    const auto w = t.want(ip(hop), millis(1));
+    ASSERT_TRUE(w.ok()) << hop << ": " << w.error();
+    EXPECT_TRUE(*w);
+    ASSERT_TRUE(t.confirm(ip(hop), kMac2, millis(2)).ok());
+    EXPECT_EQ(t.lookup(ip(hop)), kMac2);
+  }
+  // An unasked entry the gateway then needs no longer counts against the flood's share.
+  EXPECT_FALSE(t.want(IpAddr::v4(0x0A000100), millis(3)).value());
+  EXPECT_EQ(t.unasked(0), taken - 1);
+}
+
+// Crafted collisions need the hash seed: each table draws its own.
+TEST(Neighbour, HashSeedIsRandomPerTable) {
+  NeighbourTable a, b;
+  EXPECT_NE(a.hash_seed(), 0u);
+  EXPECT_NE(a.hash_seed(), b.hash_seed());
+  EXPECT_NE(a.hash_seed(), 0x9E3779B97F4A7C15ull);                // the old fixed seed
+  EXPECT_EQ(NeighbourTable({.hash_seed = 42}).hash_seed(), 42u);  // tests may still fix one
+}
+
 TEST(Neighbour, FullTableIsAClearError) {
   NeighbourTable t({.capacity = 16});
   EXPECT_EQ(t.capacity(), 16u);

@@ -183,3 +183,10 @@ std::vector<std::uint8_t> FuzzGateway::udp_to_us(const Endpoint& from, const std
 }
 
 }  // namespace meshgate::fuzz
+
+// libFuzzer calls this once before the first input: the EAL and the gateway start here, not in
+// the middle of the first input's run.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  (void)meshgate::fuzz::FuzzGateway::get();
+  return 0;
+}

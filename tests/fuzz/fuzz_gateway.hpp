@@ -3,7 +3,8 @@
 // TURN server configured, stepped on the fuzzer's thread with a simulated clock. A target hands
 // it a frame on the Internet or the LAN port, steps it, and everything it sent is drained.
 //
-// The gateway lives for the whole fuzzing process (DPDK mempools live as long as the EAL), so
+// fuzz_gateway.cpp defines the targets' LLVMFuzzerInitialize, which creates it. The gateway
+// lives for the whole fuzzing process (DPDK mempools live as long as the EAL), so
 // state carries over between inputs as it does for a long-running daemon.
 #pragma once
 

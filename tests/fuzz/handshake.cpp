@@ -147,12 +147,6 @@ void want_initiation(FuzzGateway& g) {
 using meshgate::fuzz::FuzzGateway;
 using meshgate::fuzz::World;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)FuzzGateway::get();
-  (void)meshgate::fuzz::peer();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   auto& g = FuzzGateway::get();

@@ -7,11 +7,6 @@
 
 #include "fuzz_gateway.hpp"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)meshgate::fuzz::FuzzGateway::get();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto& g = meshgate::fuzz::FuzzGateway::get();
   g.inject(true, data, size);

@@ -51,11 +51,6 @@ void parse_directly(const std::uint8_t* d, std::size_t n) {
 using meshgate::fuzz::FuzzGateway;
 using meshgate::fuzz::World;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)FuzzGateway::get();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   meshgate::fuzz::parse_directly(data + 1, size - 1);

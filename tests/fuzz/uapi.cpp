@@ -26,11 +26,6 @@ meshgate::control::uapi::Device& device() {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  (void)device();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,7 @@ void put(const std::string& target, const std::string& name, const Blob& bytes) 
   ::mkdir(dir.c_str(), 0755);
   FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
   if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) {
-    std::perror(name.c_str());
-    std::exit(1);
+    throw std::runtime_error("cannot write " + dir + "/" + name);
   }
   std::fclose(f);
 }
@@ -97,7 +97,7 @@ Blob initiation() {
   id.set_private_key(FuzzGateway::peer_key());
   const Key32 gw = crypto::x25519_public(FuzzGateway::gateway_key());
   noise::Handshake hs;
-  if (!noise::handshake_configure(hs, id, gw, nullptr)) std::exit(1);
+  if (!noise::handshake_configure(hs, id, gw, nullptr)) throw std::runtime_error("handshake");
   wire::MessageInitiation msg;
   (void)noise::create_initiation(msg, hs, id, 0x01020304, wall_now());
   noise::CookieSender macs;
@@ -142,7 +142,7 @@ Blob stun_message(nat::stun::Method m, nat::stun::Class c, bool error) {
     b.add_fingerprint();
   }
   const auto len = b.finish();
-  if (!len) std::exit(1);
+  if (!len) throw std::runtime_error(len.error());
   return {buf, buf + *len};
 }
 
@@ -185,7 +185,7 @@ void texts() {
       "\x10set=1\npublic_key=" + pub_hex +
           "\nendpoint=198.51.100.3:51820\nreplace_allowed_ips=true\n"
           "allowed_ip=10.2.0.0/24\nallowed_ip=fd02::/64\npersistent_keepalive_interval=25\n\n");
-  put("uapi", "set_listen_port", std::string("\x00set=1\nlisten_port=51821\n\n", 27));
+  put("uapi", "set_listen_port", std::string(1, '\0') + "set=1\nlisten_port=51821\n\n");
   put("config", "gateway.conf",
       "[Interface]\nPrivateKey = " + to_base64(FuzzGateway::gateway_key().span()) +
           "\nListenPort = 51820\n\n[Peer]\nPublicKey = " + to_base64(as_bytes(peer_pub)) +
@@ -207,9 +207,14 @@ int main(int argc, char** argv) {
   }
   meshgate::fuzz::g_dir = argv[1];
   ::mkdir(argv[1], 0755);
-  meshgate::fuzz::frames();
-  meshgate::fuzz::handshakes();
-  meshgate::fuzz::stun_and_coord();
-  meshgate::fuzz::texts();
+  try {
+    meshgate::fuzz::frames();
+    meshgate::fuzz::handshakes();
+    meshgate::fuzz::stun_and_coord();
+    meshgate::fuzz::texts();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz_make_corpus: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

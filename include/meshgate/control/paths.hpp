@@ -145,7 +145,6 @@ class Paths {
   /// Peers a lighthouse introduced (`introduced`), and peers the lighthouses were asked about.
   std::map<PeerId, PathState> paths_;
   PathStats stats_;
-  std::uint64_t txid_seed_ = 0;
 };
 
 }  // namespace meshgate::control

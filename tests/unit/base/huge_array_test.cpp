@@ -17,6 +17,9 @@ TEST(HugeArray, RowsStartDefaultConstructed) {
   EXPECT_EQ(a[999], 7u);
 }
 
+// Only the ASan build (build-asan) has LeakSanitizer to ask; elsewhere the test does not exist
+// rather than being skipped.
+#ifdef MESHGATE_LSAN_ROOTS
 /// Stores a new object in a[i] from a frame of its own, so no live stack slot or register of the
 /// caller still points to it when LeakSanitizer looks.
 [[gnu::noinline]] void store_new(HugeArray<int*>& a, std::size_t i) {
@@ -24,15 +27,12 @@ TEST(HugeArray, RowsStartDefaultConstructed) {
 }
 
 TEST(HugeArray, WhatOnlyARowPointsToIsNoLeak) {
-#ifndef MESHGATE_LSAN_ROOTS
-  GTEST_SKIP() << "LeakSanitizer runs only in the ASan build (build-asan)";
-#else
   HugeArray<int*> a(4);
   store_new(a, 2);
   EXPECT_EQ(__lsan_do_recoverable_leak_check(), 0);
   delete a[2];
-#endif
 }
+#endif
 
 }  // namespace
 }  // namespace meshgate

@@ -24,6 +24,9 @@ tag_link() {
 }
 
 topo_create
+# The gateway namespace's own kernel sends IPv6 router solicitations and MLD reports, untagged,
+# from the veth ends meshgate's ports sit on; only meshgate's frames are under test here.
+in_ns $NS_GA sysctl -qw net.ipv6.conf.lan0.disable_ipv6=1 net.ipv6.conf.wan0.disable_ipv6=1
 tag_link $NS_HA eth0 10
 in_ns $NS_HA ip addr add 10.1.0.2/24 dev eth0
 in_ns $NS_HA ip addr add fd01::2/64 dev eth0 nodad

@@ -119,15 +119,16 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
       refuse_outbound(m, wire::IcmpError::unreachable, Drop::no_route);
       continue;
     }
-    // A router's rewrites: TTL, and the MSS of a SYN (the ECN field goes to the outer header
-    // in the Sealer). Only a TTL run out stops the packet here.
-    if (wire::forward_ip(rte_pktmbuf_mtod_offset(m, std::uint8_t*, r.l3_off[i]), r.l3_len[i],
-                         wire::kEcnNotEct, dp_.mss) != wire::Forward::ok) {
-      refuse_outbound(m, wire::IcmpError::time_exceeded, Drop::ttl_expired);
+    // In the order of Linux's ip_forward(): the TTL, then the MTU (so that "too big" quotes the
+    // packet as it came), then a router's rewrites: TTL, and the MSS of a SYN (the ECN field
+    // goes to the outer header in the Sealer).
+    auto* ip = rte_pktmbuf_mtod_offset(m, std::uint8_t*, r.l3_off[i]);
+    if (r.l3_len[i] > dp_.mtu && !wire::ttl_runs_out(ip)) {
+      oversized(m, r.l3_off[i], peer, now);
       continue;
     }
-    if (r.l3_len[i] > dp_.mtu) {
-      oversized(m, r.l3_off[i], peer, now);
+    if (wire::forward_ip(ip, r.l3_len[i], wire::kEcnNotEct, dp_.mss) != wire::Forward::ok) {
+      refuse_outbound(m, wire::IcmpError::time_exceeded, Drop::ttl_expired);
       continue;
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
@@ -165,6 +166,9 @@ void Worker::oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now
     refuse_outbound(m, wire::IcmpError::too_big, Drop::too_big);
     return;
   }
+  // Rewritten as any forwarded packet, before it is cut (its TTL is known to be > 1).
+  wire::forward_ip(rte_pktmbuf_mtod_offset(m, std::uint8_t*, l3_off), load_be16(ip + 2),
+                   wire::kEcnNotEct, dp_.mss);
   rte_pktmbuf_adj(m, l3_off);
   wire::Ipv4Fragmenter frag(rte_pktmbuf_mtod(m, const std::uint8_t*), load_be16(ip + 2), dp_.mtu);
   if (!frag.ok()) {

@@ -22,7 +22,7 @@ constexpr std::uint8_t kEcnDecap[4][4] = {
 
 Forward forward_v4(std::uint8_t* ip, std::size_t len, std::uint8_t outer_ecn,
                    std::uint16_t mss) noexcept {
-  if (ip[8] <= 1) return Forward::ttl_expired;
+  if (ttl_runs_out(ip)) return Forward::ttl_expired;
   const std::uint8_t ecn = kEcnDecap[outer_ecn & 3][ip[1] & 3];
   if (ecn == kEcnDrop) return Forward::ecn_ce_not_ect;
   // Two header words change: version/IHL/TOS and TTL/protocol.
@@ -44,7 +44,7 @@ Forward forward_v4(std::uint8_t* ip, std::size_t len, std::uint8_t outer_ecn,
 
 Forward forward_v6(std::uint8_t* ip, std::size_t len, std::uint8_t outer_ecn,
                    std::uint16_t mss) noexcept {
-  if (ip[7] <= 1) return Forward::ttl_expired;
+  if (ttl_runs_out(ip)) return Forward::ttl_expired;
   const std::uint8_t ecn = kEcnDecap[outer_ecn & 3][(ip[1] >> 4) & 3];
   if (ecn == kEcnDrop) return Forward::ecn_ce_not_ect;
   ip[1] = static_cast<std::uint8_t>((ip[1] & 0xCF) | (ecn << 4));

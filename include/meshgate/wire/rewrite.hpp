@@ -45,6 +45,12 @@ constexpr std::uint8_t ecn_encapsulate(std::uint8_t inner_ecn) noexcept {
   return static_cast<std::uint8_t>(inner_ecn ^ (inner_ecn == kEcnCe ? 1 : 0));
 }
 
+/// True when a router must not forward the IPv4 or IPv6 packet at `ip`: its TTL / hop limit is
+/// 0 or 1 (RFC 1812 5.3.1, RFC 8200 3), to be answered with ICMP time exceeded.
+inline bool ttl_runs_out(const std::uint8_t* ip) noexcept {
+  return ((ip[0] & 0x20) != 0 ? ip[7] : ip[8]) <= 1;  // the version bit as in ecn_of()
+}
+
 /// What forward_ip() decided about a packet.
 enum class Forward : std::uint8_t {
   ok,              // rewritten, send it on

@@ -27,6 +27,7 @@
 #include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "packets.hpp"
 
 namespace meshgate::test {
 
@@ -147,14 +148,6 @@ struct TestPlane {
     auto f = bytes(m);
     rte_pktmbuf_free(m);
     return f;
-  }
-
-  /// An IPv4 packet as a router forwards it: TTL one lower, header checksum summed again.
-  static std::vector<std::uint8_t> forwarded(std::vector<std::uint8_t> ip) {
-    --ip[8];
-    store_be16(ip.data() + 10, 0);
-    store_be16(ip.data() + 10, wire::ipv4_header_checksum(ip.data()));
-    return ip;
   }
 
   rte_mbuf* mbuf(const std::vector<std::uint8_t>& bytes) const {

@@ -114,7 +114,7 @@ TEST(WorkerOutbound, OverTheMtuWithoutDfIsFragmentedAndTheFragmentsReassemble) {
   }
   ASSERT_EQ(by_id.size(), kBurst);
   for (unsigned i = 0; i < kBurst; ++i) {
-    const auto want = TestPlane::forwarded({frames[i].begin() + 14, frames[i].end()});
+    const auto want = test::forwarded({frames[i].begin() + 14, frames[i].end()});
     EXPECT_EQ(test::reference_reassemble(by_id[static_cast<std::uint16_t>(i)]), want) << i;
   }
   EXPECT_EQ(w.stats().encrypted, 2 * kBurst);
@@ -156,7 +156,7 @@ TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
   EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data() + 6), test::kInnerMac);
   EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()),
-            TestPlane::forwarded(inner));  // unpadded, TTL one lower
+            test::forwarded(inner));  // unpadded, TTL one lower
   EXPECT_EQ(w.drops()[Drop::wg_replay], 1u);
   EXPECT_EQ(w.drops()[Drop::wg_auth_failed], 1u);
   EXPECT_EQ(w.drops()[Drop::inner_source_not_allowed], 1u);

@@ -159,15 +159,15 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
     scaled = scaled || scaling(cases, c.median) > 0;
     peered = peered || peer_scaling(cases, c.median) > 0;
   }
-  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
-               "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps", "AEAD Gb/s",
-               "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
+  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
+               "mtu", "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps",
+               "AEAD Gb/s", "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
                runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
-    std::fprintf(out, "%-9s %5s %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
-                 direction_name(r.direction), size_text(r.size).c_str(), r.peers, r.workers,
-                 r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
+    std::fprintf(out, "%-9s %5s %5u %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
+                 direction_name(r.direction), size_text(r.size).c_str(), unsigned{r.mtu}, r.peers,
+                 r.workers, r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
                  100 * r.ratio);
     if (scaled) {
       const double x = scaling(cases, r);
@@ -212,7 +212,7 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
     const CaseResult& r = cases[i].median;
     o << "    {\"mode\": \"inmem\", \"direction\": \"" << direction_name(r.direction)
       << "\", \"size\": " << (r.size == kImix ? "\"imix\"" : std::to_string(r.size))
-      << ", \"avg_size\": " << r.avg_size << ", \"peers\": " << r.peers
+      << ", \"avg_size\": " << r.avg_size << ", \"mtu\": " << r.mtu << ", \"peers\": " << r.peers
       << ", \"workers\": " << r.workers << ", \"burst\": " << r.burst
       << ", \"runs\": " << cases[i].runs << ", \"mpps\": " << r.mpps << ", \"gbps\": " << r.gbps
       << ", \"gbps_min\": " << cases[i].gbps_min << ", \"gbps_max\": " << cases[i].gbps_max

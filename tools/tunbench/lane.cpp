@@ -62,7 +62,7 @@ std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles
   std::uint64_t n = 0;
   const std::uint64_t t0 = rte_rdtsc();
   std::uint64_t t = t0;
-  do {
+  while (n == 0 || t < until) {  // one burst at least
     if (open) {
       batch_.open(open_jobs_);
     } else {
@@ -70,7 +70,7 @@ std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles
     }
     n += burst_;
     t = rte_rdtsc();
-  } while (t < until);
+  }
   cycles += t - t0;
   return n;
 }

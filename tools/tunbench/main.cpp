@@ -281,6 +281,7 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
 /// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
 /// error), else -1.
 int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before the EAL starts any other thread
   for (int c; (c = getopt_long(argc, argv, "", kInmemOptions, nullptr)) != -1;) {
     if (c == kHelp) {
       usage(stdout);

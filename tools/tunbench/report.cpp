@@ -33,6 +33,7 @@ bool same_case(const CaseResult& a, const CaseResult& b) {
 
 double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
   std::vector<double> x;
+  x.reserve(v.size());
   for (const CaseResult& r : v) x.push_back(r.*field);
   std::sort(x.begin(), x.end());
   const std::size_t n = x.size();
@@ -77,7 +78,9 @@ Machine Machine::probe(int argc, char** argv) {
   }
   char buf[32];
   const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   m.date = buf;
   return m;
 }
@@ -306,6 +309,7 @@ Status run_gnuplot(const std::string& path, const std::string& text) {
     if (!(f << text)) return Error{script + ": cannot write"};
   }
   const std::string cmd = "gnuplot '" + script + "'";
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tunbench's one thread, after every case has run
   if (std::system(cmd.c_str()) != 0) return Error{"gnuplot failed on " + script};
   return meshgate::ok_status();
 }

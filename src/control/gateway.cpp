@@ -21,6 +21,18 @@
 
 namespace meshgate::control {
 
+std::uint16_t port_mtu(dataplane::PortRole role, std::uint16_t tunnel_mtu) {
+  // The LAN port carries inner packets up to the tunnel MTU, the Internet port the same sealed:
+  // IPv6, UDP, a TURN ChannelData header and WireGuard's 32 bytes more (padding stops at the
+  // MTU).
+  constexpr unsigned kSealedOverhead = sizeof(wire::Ipv6Hdr) + sizeof(wire::UdpHdr) +
+                                       nat::stun::kChannelDataHeaderSize +
+                                       wire::spec::kTransportMinSize;
+  const unsigned mtu =
+      role == dataplane::PortRole::inner ? tunnel_mtu : tunnel_mtu + kSealedOverhead;
+  return static_cast<std::uint16_t>(std::max<unsigned>(dpdk::kEthernetMtu, mtu));
+}
+
 namespace {
 
 int worker_main(void* arg) {
@@ -109,15 +121,8 @@ unsigned pool_size(const config::GatewayConfig& cfg, const config::GatewaySettin
 /// queue per worker; records their MACs and the RX queues they got.
 Status start_pool_and_ports(dataplane::Dataplane& dp, const std::string& name, unsigned mbufs) {
   const int socket = rte_eth_dev_socket_id(dp.outer_port);
-  // The LAN port carries inner packets up to the tunnel MTU, the Internet port the same sealed:
-  // IPv6, UDP, a TURN ChannelData header and WireGuard's 32 bytes more (padding stops at the
-  // MTU). Neither port less than Ethernet's 1500.
-  constexpr unsigned kSealedOverhead = sizeof(wire::Ipv6Hdr) + sizeof(wire::UdpHdr) +
-                                       nat::stun::kChannelDataHeaderSize +
-                                       wire::spec::kTransportMinSize;
-  const std::uint16_t mtu[2] = {
-      std::max(dpdk::kEthernetMtu, dp.mtu),
-      std::max(dpdk::kEthernetMtu, static_cast<std::uint16_t>(dp.mtu + kSealedOverhead))};
+  const std::uint16_t mtu[2] = {port_mtu(dataplane::PortRole::inner, dp.mtu),
+                                port_mtu(dataplane::PortRole::outer, dp.mtu)};
   auto pool = dpdk::make_pool(name + "_pool", mbufs, socket < 0 ? SOCKET_ID_ANY : socket, mtu[1]);
   if (!pool) return Error{pool.error()};
   dp.pool = *pool;

@@ -10,12 +10,21 @@
 #include <memory>
 
 #include "lane.hpp"
+#include "meshgate/config/gateway_config.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "site.hpp"
 
 namespace tunbench {
 
 using namespace meshgate;
+
+unsigned largest_packet(unsigned size) {
+  return size == kImix ? *std::max_element(std::begin(kImixPattern), std::end(kImixPattern)) : size;
+}
+
+std::uint16_t case_mtu(unsigned size) {
+  return static_cast<std::uint16_t>(std::max(config::kDefaultMtu, largest_packet(size)));
+}
 
 const char* direction_name(Direction d) {
   switch (d) {
@@ -40,6 +49,7 @@ CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lan
   CaseResult r;
   r.direction = spec.direction;
   r.size = spec.size;
+  r.mtu = spec.mtu;
   r.peers = spec.peers;
   r.workers = spec.workers;
   r.burst = spec.burst;
@@ -81,6 +91,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   CaseSpec spec;
   spec.direction = dir;
   spec.size = size;
+  spec.mtu = case_mtu(size);
   spec.peers = peers;
   spec.workers = workers;
   spec.burst = opt.burst;
@@ -91,9 +102,9 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.relayed = opt.relayed;
   spec.progress = opt.progress;
   char label[128];
-  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B, %u peers, %u workers%s", ++bench.done,
-                bench.total, direction_name(dir), size_label(size).c_str(), peers, workers,
-                opt.relayed ? ", relayed" : "");
+  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B (MTU %u), %u peers, %u workers%s",
+                ++bench.done, bench.total, direction_name(dir), size_label(size).c_str(),
+                unsigned{spec.mtu}, peers, workers, opt.relayed ? ", relayed" : "");
   spec.label = label;
   return spec;
 }
@@ -101,8 +112,10 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
 /// One run: every lane at once behind a barrier, then the checks that nothing went astray.
 Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Site& receiver) {
   const unsigned workers = spec.workers;
-  sender.renew(monotonic_now());
-  receiver.renew(monotonic_now());
+  for (Site* site : {&sender, &receiver}) {
+    site->renew(monotonic_now());
+    site->dp().mtu = spec.mtu;  // the workers are idle between cases
+  }
   std::atomic<unsigned> barrier{0};
   for (unsigned i = 0; i < workers; ++i) {
     bench.lanes[i]->prepare_case(sender, receiver, spec, &barrier);
@@ -174,7 +187,9 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
                  std::to_string(max_workers) + " workers need one each (--lcores)"};
   }
-  auto ports = Ports::create(max_workers, opt.chunk);
+  std::uint16_t mtu = 0;
+  for (unsigned size : opt.sizes) mtu = std::max(mtu, case_mtu(size));
+  auto ports = Ports::create(max_workers, opt.chunk, mtu);
   if (!ports) return Error{ports.error()};
   Bench bench{.opt = opt,
               .lcores = std::move(lcores),

@@ -38,6 +38,17 @@ enum class Direction { outbound, inbound, both };
 const char* direction_name(Direction d);
 
 inline constexpr unsigned kImix = 0;  // the size value that stands for IMIX
+/// The simple IMIX, 7:4:1 of 40, 576 and 1500-byte inner IP packets (average 4084 / 12 =
+/// 340.33 B), interleaved; a case's frames hold it whole (Lane::prepare_case).
+inline constexpr unsigned kImixPattern[12] = {40, 576, 40, 40, 576, 40, 1500, 40, 576, 40, 40, 576};
+/// Inner packet sizes: the smallest frame tunbench builds (IPv4 20, UDP 8 and the 8-byte
+/// sequence number it checks), the largest the tunnel MTU can be (config::kMaxMtu).
+inline constexpr unsigned kMinSize = 20 + 8 + 8;
+/// The largest inner packet of a size choice (a fixed size, or kImix).
+unsigned largest_packet(unsigned size);
+/// The tunnel MTU a case of that size choice runs at: the gateway's default (1420), or its
+/// largest packet where that is larger, so cases up to 1420 B run as they always have.
+std::uint16_t case_mtu(unsigned size);
 
 struct InmemOptions {
   std::vector<unsigned> sizes{64, 128, 256, 512, 1024, 1420, kImix};
@@ -60,6 +71,7 @@ struct CaseResult {
   Direction direction{};
   unsigned size = 0;  // kImix for IMIX
   double avg_size = 0;
+  std::uint16_t mtu = 0;  // both sites' tunnel MTU (case_mtu)
   unsigned peers = 0, workers = 0, burst = 0;
   std::uint64_t packets = 0;
   double mpps = 0, gbps = 0, cycles_per_packet = 0;

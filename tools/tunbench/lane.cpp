@@ -18,11 +18,11 @@ using namespace meshgate;
 
 namespace {
 
-constexpr unsigned kSlotBytes = 1536;  // reference frame per slot
-constexpr unsigned kBufBytes = 2048;   // AEAD rig buffer per packet, as in aead-limit.c
-// IMIX, 7:4:1 of 64, 576 and 1420-byte inner packets (the classic 40/576/1500 mix with the
-// small end at 64 and the large end at the tunnel MTU), interleaved.
-constexpr unsigned kImixPattern[12] = {64, 576, 64, 64, 576, 64, 1420, 64, 576, 64, 64, 576};
+/// Bytes between packets in a buffer of packets of up to `len` bytes: 2048 up to 2032-byte
+/// packets and their tag, as in aead-limit.c, whole cache lines above.
+unsigned stride_for(unsigned len) {
+  return std::max(2048u, (len + 16 + 63) / 64 * 64);
+}
 
 std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
   s ^= s >> 12;
@@ -39,14 +39,14 @@ AeadRig::AeadRig(unsigned burst, unsigned len)
     : batch_(crypto::AeadBackend::ipsec_mb),
       burst_(burst),
       len_(len),
-      plain_(burst * kBufBytes),
-      sealed_(burst * kBufBytes),
+      plain_(std::size_t{burst} * stride_for(len)),
+      sealed_(std::size_t{burst} * stride_for(len)),
       seal_jobs_(burst),
       open_jobs_(burst) {
   for (std::size_t i = 0; i < plain_.size(); ++i) plain_[i] = static_cast<std::uint8_t>(i * 13);
   for (unsigned i = 0; i < burst; ++i) {
-    std::uint8_t* p = &plain_[i * kBufBytes];
-    std::uint8_t* c = &sealed_[i * kBufBytes];
+    std::uint8_t* p = &plain_[std::size_t{i} * stride_for(len)];
+    std::uint8_t* c = &sealed_[std::size_t{i} * stride_for(len)];
     // One keypair, consecutive counters: a burst as the outbound path builds it.
     seal_jobs_[i] = {.key = key_, .counter = i, .src = p, .dst = c, .len = len, .tag = c + len};
     open_jobs_[i] = {.key = key_, .counter = i, .src = c, .dst = p, .len = len, .tag = c + len};
@@ -62,7 +62,7 @@ std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles
   std::uint64_t n = 0;
   const std::uint64_t t0 = rte_rdtsc();
   std::uint64_t t = t0;
-  do {
+  while (n == 0 || t < until) {  // one burst at least
     if (open) {
       batch_.open(open_jobs_);
     } else {
@@ -70,7 +70,7 @@ std::uint64_t AeadRig::run(bool open, std::uint64_t until, std::uint64_t& cycles
     }
     n += burst_;
     t = rte_rdtsc();
-  } while (t < until);
+  }
   cycles += t - t0;
   return n;
 }
@@ -86,7 +86,6 @@ Lane::Lane(unsigned id, const Ports& ports, unsigned chunk)
       slots_(chunk),
       frames_(chunk),
       sealed_(chunk),
-      ref_(std::size_t{chunk} * kSlotBytes),
       size_(chunk),
       peer_of_(chunk) {
   for (unsigned j = 0; j < chunk; ++j) {
@@ -117,37 +116,48 @@ void Lane::prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
   owned_.clear();
   for (PeerId p = id_; p < spec.peers; p += spec.workers) owned_.push_back(p);
 
-  // Frames: Ethernet (the gateway's own MAC both ways, as inbound writes it) + IPv4 + UDP +
-  // an 8-byte sequence number + a fixed pattern. Addresses are filled in per trip.
+  // IMIX: the largest multiple of its 12-packet pattern that fits the lane's slots, so every
+  // trip carries the exact mix.
+  const auto capacity = static_cast<unsigned>(slots_.size());
+  const unsigned pattern = std::size(kImixPattern);
+  chunk_ = spec.size == kImix ? capacity - capacity % pattern : capacity;
+  slot_bytes_ = (14 + largest_packet(spec.size) + 63) / 64 * 64;
+  ref_.assign(std::size_t{chunk_} * slot_bytes_, 0);
+  plain_.resize(slot_bytes_ + 16);  // and the padding, to a multiple of 16
   chunk_bytes_ = 0;
   rigs_.clear();
   for (unsigned j = 0; j < chunk_; ++j) {
-    const unsigned size = spec.size == kImix ? kImixPattern[j % 12] : spec.size;
-    size_[j] = static_cast<std::uint16_t>(size);
+    const unsigned size = spec.size == kImix ? kImixPattern[j % pattern] : spec.size;
+    write_frame(j, size);
     chunk_bytes_ += size;
-    std::uint8_t* r = &ref_[std::size_t{j} * kSlotBytes];
-    std::memset(r, 0, kSlotBytes);
-    std::memcpy(r, ports_.inner_mac.b.data(), 6);
-    std::memcpy(r + 6, ports_.inner_mac.b.data(), 6);
-    store_be16(r + 12, 0x0800);
-    std::uint8_t* ip = r + 14;
-    ip[0] = 0x45;
-    store_be16(ip + 2, static_cast<std::uint16_t>(size));
-    store_be16(ip + 4, static_cast<std::uint16_t>(j));
-    ip[8] = 64;
-    ip[9] = 17;
-    std::uint8_t* udp = ip + 20;
-    store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
-    store_be16(udp + 2, 5201);
-    store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
-    for (unsigned k = 36; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
-    rte_mbuf* m = slots_[j];
-    rte_pktmbuf_reset(m);
-    std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(14 + size)), r, 14 + size);
-    frames_[j] = m;
     if (!rigs_.count(size)) rigs_[size] = std::make_unique<AeadRig>(spec.burst, size);
   }
   drops_before_ = out_->drops().total() + in_->drops().total();
+}
+
+void Lane::write_frame(unsigned j, unsigned size) {
+  // Ethernet (the gateway's own MAC both ways, as inbound writes it) + IPv4 + UDP + an 8-byte
+  // sequence number + a fixed pattern. Addresses are filled in per trip.
+  size_[j] = static_cast<std::uint16_t>(size);
+  std::uint8_t* r = &ref_[std::size_t{j} * slot_bytes_];
+  std::memcpy(r, ports_.inner_mac.b.data(), 6);
+  std::memcpy(r + 6, ports_.inner_mac.b.data(), 6);
+  store_be16(r + 12, 0x0800);
+  std::uint8_t* ip = r + 14;
+  ip[0] = 0x45;
+  store_be16(ip + 2, static_cast<std::uint16_t>(size));
+  store_be16(ip + 4, static_cast<std::uint16_t>(j));
+  ip[8] = 64;
+  ip[9] = 17;
+  std::uint8_t* udp = ip + 20;
+  store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
+  store_be16(udp + 2, 5201);
+  store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
+  for (unsigned k = kMinSize; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
+  rte_mbuf* m = slots_[j];
+  rte_pktmbuf_reset(m);
+  std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(14 + size)), r, 14 + size);
+  frames_[j] = m;
 }
 
 int Lane::main(void* arg) {
@@ -229,7 +239,7 @@ void Lane::address_frames() {
                             : owned_[static_cast<std::size_t>(
                                   (static_cast<unsigned __int128>(next_random(rng_)) * n) >> 64)];
     peer_of_[j] = p;
-    std::uint8_t* r = &ref_[std::size_t{j} * kSlotBytes];
+    std::uint8_t* r = &ref_[std::size_t{j} * slot_bytes_];
     std::uint8_t* ip = r + 14;
     store_be32(ip + 12, peer_net(p) | 1);
     store_be32(ip + 16, peer_net(p) | 2);
@@ -275,7 +285,7 @@ bool Lane::trip() {
   const std::uint64_t t1 = rte_rdtsc();
   unsigned got = rte_ring_sc_dequeue_burst(outer_tx_, reinterpret_cast<void**>(sealed_.data()),
                                            chunk_, nullptr);
-  if (got != chunk_ || !std::equal(sealed_.begin(), sealed_.end(), slots_.begin())) {
+  if (got != chunk_ || !std::equal(sealed_.begin(), sealed_.begin() + chunk_, slots_.begin())) {
     check_drops();
     return fail("outbound sent " + std::to_string(got) + " of " + std::to_string(chunk_) +
                 " frames, or out of order");
@@ -288,7 +298,7 @@ bool Lane::trip() {
   const std::uint64_t t3 = rte_rdtsc();
   got = rte_ring_sc_dequeue_burst(inner_tx_, reinterpret_cast<void**>(frames_.data()), chunk_,
                                   nullptr);
-  if (got != chunk_ || !std::equal(frames_.begin(), frames_.end(), slots_.begin())) {
+  if (got != chunk_ || !std::equal(frames_.begin(), frames_.begin() + chunk_, slots_.begin())) {
     check_drops();
     return fail("inbound delivered " + std::to_string(got) + " of " + std::to_string(chunk_) +
                 " frames, or out of order");
@@ -308,8 +318,8 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
   const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
   const unsigned size = size_[j];
   // The plaintext is padded as the sender's MTU says (WireGuard's rule, as the data path pads).
-  const auto padded = static_cast<unsigned>(wire::padded_len(size, kTunnelMtu));
-  const std::uint8_t* ref = &ref_[std::size_t{j} * kSlotBytes];
+  const auto padded = static_cast<unsigned>(wire::padded_len(size, spec_.mtu));
+  const std::uint8_t* ref = &ref_[std::size_t{j} * slot_bytes_];
   const std::uint8_t* ip = p + 14;
   // Relayed: the ChannelData header (channel, WireGuard message length) after UDP.
   const unsigned hdr = spec_.relayed ? 46 : 42;
@@ -326,7 +336,7 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
       load_le32(wg + 4) != receiver_->index(peer_of_[j])) {
     return fail("outbound frame " + std::to_string(j) + " has wrong outer headers");
   }
-  std::uint8_t plain[kSlotBytes];
+  std::uint8_t* plain = plain_.data();
   if (!crypto::aead_open(plain, receiver_->key(peer_of_[j]), load_le64(wg + 8), wg + 16, padded,
                          {})) {
     return fail("outbound frame " + std::to_string(j) + " does not open with libsodium");
@@ -345,7 +355,7 @@ bool Lane::verify_inner() {
     const rte_mbuf* m = frames_[j];
     const unsigned len = 14u + size_[j];
     if (m->data_len != len || m->pkt_len != len ||
-        std::memcmp(rte_pktmbuf_mtod(m, const std::uint8_t*), &ref_[std::size_t{j} * kSlotBytes],
+        std::memcmp(rte_pktmbuf_mtod(m, const std::uint8_t*), &ref_[std::size_t{j} * slot_bytes_],
                     len) != 0) {
       return fail("inbound frame " + std::to_string(j) + " differs from what went out");
     }

@@ -45,7 +45,8 @@ struct LaneTotals {
 
 struct CaseSpec {
   Direction direction{};
-  unsigned size = 0;  // kImix or a fixed inner size
+  unsigned size = 0;      // kImix or a fixed inner size
+  std::uint16_t mtu = 0;  // both sites' tunnel MTU (case_mtu)
   unsigned peers = 0, workers = 0, burst = 32;
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
@@ -77,6 +78,7 @@ class Lane {
  private:
   void run();
   bool trip();
+  void write_frame(unsigned j, unsigned size);
   void address_frames();
   bool check_outer(unsigned slot, const rte_mbuf* m);
   bool verify_inner();
@@ -88,13 +90,15 @@ class Lane {
 
   unsigned id_;
   const Ports& ports_;
-  unsigned chunk_;
+  unsigned chunk_;           // frames in flight this case: all the slots, or a whole IMIX pattern
+  unsigned slot_bytes_ = 0;  // ref_'s bytes per slot, for this case's largest frame
   rte_ring* outer_tx_;
   rte_ring* inner_tx_;
-  std::vector<rte_mbuf*> slots_;   // mbuf of slot j, fixed for the lane's life
-  std::vector<rte_mbuf*> frames_;  // slot order, inner frames
-  std::vector<rte_mbuf*> sealed_;  // outbound's output, in the order it came out
-  std::vector<std::uint8_t> ref_;  // the frame each slot should carry (kSlotBytes each)
+  std::vector<rte_mbuf*> slots_;     // mbuf of slot j, fixed for the lane's life
+  std::vector<rte_mbuf*> frames_;    // slot order, inner frames
+  std::vector<rte_mbuf*> sealed_;    // outbound's output, in the order it came out
+  std::vector<std::uint8_t> ref_;    // the frame each slot should carry (slot_bytes_ each)
+  std::vector<std::uint8_t> plain_;  // check_outer()'s decrypted frame
   std::vector<std::uint16_t> size_;
   std::vector<PeerId> peer_of_;  // peer of slot j in the current trip
   std::vector<PeerId> owned_;    // peers this lane sends to

@@ -16,6 +16,7 @@
 
 #include "inmem.hpp"
 #include "meshgate/config/eal_profile.hpp"
+#include "meshgate/config/gateway_config.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "netns.hpp"
 #include "report.hpp"
@@ -34,8 +35,9 @@ void usage(FILE* out) {
       "inmem: the daemon's worker code (Worker::outbound / Worker::inbound and the TX flush onto\n"
       "net_ring ports) on in-memory packets, each case next to the raw ipsec-mb AEAD rate of\n"
       "the same core, measured in the same run.\n"
-      "  --sizes LIST      inner IP packet sizes, 64..1420, and imix (7:4:1 of 64/576/1420)\n"
-      "                    (default 64,128,256,512,1024,1420,imix)\n"
+      "  --sizes LIST      inner IP packet sizes in bytes, 36..9000, and imix (7:4:1 of\n"
+      "                    40/576/1500); the tunnel MTU of a case is 1420, or its largest\n"
+      "                    packet above that (default 64,128,256,512,1024,1420,imix)\n"
       "  --peers LIST      peers with a live keypair, traffic spread over them (default 1)\n"
       "  --workers LIST    workers, one lcore each (default 1)\n"
       "  --direction LIST  outbound,inbound,both (default all three)\n"
@@ -53,29 +55,63 @@ void usage(FILE* out) {
       "  --quiet           no progress line\n"
       "  --relayed         every peer through a TURN relay: ChannelData both ways\n"
       "\n"
+      "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
       "over N times the fewest workers' figure; vs 1 peer: the ratio over the ratio of the same\n"
       "case with the fewest peers.\n",
       out);
 }
 
-bool parse_list(std::string_view s, std::vector<unsigned>& out, unsigned lo, unsigned hi,
-                bool allow_imix = false) {
+/// One number of a list; false unless all of `item` is one.
+bool parse_number(std::string_view item, unsigned& v) {
+  auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+  return ec == std::errc() && p == item.data() + item.size();
+}
+
+bool parse_list(std::string_view s, std::vector<unsigned>& out, unsigned lo, unsigned hi) {
   out.clear();
   while (!s.empty()) {
     const std::size_t comma = s.find(',');
-    const std::string_view item = s.substr(0, comma);
     unsigned v = 0;
-    if (allow_imix && item == "imix") {
-      v = kImix;
-    } else {
-      auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-      if (ec != std::errc() || p != item.data() + item.size() || v < lo || v > hi) return false;
-    }
+    if (!parse_number(s.substr(0, comma), v) || v < lo || v > hi) return false;
     out.push_back(v);
     s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
   }
   return !out.empty();
+}
+
+/// One item of --sizes: an inner IP packet size kMinSize..config::kMaxMtu, or imix. The error
+/// names the option, the item and the limit it broke.
+meshgate::Result<unsigned> parse_size(const std::string& item) {
+  if (item == "imix") return kImix;
+  unsigned v = 0;
+  if (!parse_number(item, v)) {
+    return meshgate::Error{"--sizes: '" + item + "' is neither a size in bytes nor imix"};
+  }
+  if (v < kMinSize) {
+    return meshgate::Error{"--sizes: " + item + " B is below " + std::to_string(kMinSize) +
+                           " B, the smallest packet tunbench builds (IPv4, UDP and its 8-byte "
+                           "sequence number)"};
+  }
+  if (v > meshgate::config::kMaxMtu) {
+    return meshgate::Error{"--sizes: " + item + " B is above " +
+                           std::to_string(meshgate::config::kMaxMtu) +
+                           " B, the largest tunnel MTU"};
+  }
+  return v;
+}
+
+meshgate::Status parse_sizes(std::string_view s, std::vector<unsigned>& out) {
+  out.clear();
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    auto v = parse_size(std::string(s.substr(0, comma)));
+    if (!v) return meshgate::Error{v.error()};
+    out.push_back(*v);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  if (out.empty()) return meshgate::Error{"--sizes: no size given"};
+  return meshgate::ok_status();
 }
 
 /// One number in [lo, hi]: `out` is set only when it parses.
@@ -197,12 +233,10 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
-/// Stores option `c` (kSizes..kRelayed) with its argument; false if the value does not parse.
+/// Stores option `c` (kPeers..kRelayed) with its argument; false if the value does not parse.
 bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
   InmemOptions& opt = a.opt;
   switch (c) {
-    case kSizes:
-      return parse_list(arg, opt.sizes, 64, 1420, true);
     case kPeers:
       return parse_list(arg, opt.peers, 1, 1000000);
     case kWorkers:
@@ -247,6 +281,7 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
 /// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
 /// error), else -1.
 int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before the EAL starts any other thread
   for (int c; (c = getopt_long(argc, argv, "", kInmemOptions, nullptr)) != -1;) {
     if (c == kHelp) {
       usage(stdout);
@@ -255,6 +290,13 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
     if (c < kSizes || c > kRelayed) {  // '?': unknown, or a missing argument
       usage(stderr);
       return 2;
+    }
+    if (c == kSizes) {
+      if (auto st = parse_sizes(optarg, a.opt.sizes); !st) {
+        fail(st.error());
+        return 2;  // a usage error
+      }
+      continue;
     }
     if (!set_inmem_option(c, optarg, a)) {  // a usage error, as an unknown option
       fail(std::string("bad value for --") + kInmemOptions[c - kSizes].name + ": " + optarg);

@@ -33,6 +33,7 @@ bool same_case(const CaseResult& a, const CaseResult& b) {
 
 double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
   std::vector<double> x;
+  x.reserve(v.size());
   for (const CaseResult& r : v) x.push_back(r.*field);
   std::sort(x.begin(), x.end());
   const std::size_t n = x.size();
@@ -77,7 +78,9 @@ Machine Machine::probe(int argc, char** argv) {
   }
   char buf[32];
   const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   m.date = buf;
   return m;
 }
@@ -159,15 +162,15 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
     scaled = scaled || scaling(cases, c.median) > 0;
     peered = peered || peer_scaling(cases, c.median) > 0;
   }
-  std::fprintf(out, "%-9s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
-               "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps", "AEAD Gb/s",
-               "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
+  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
+               "mtu", "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps",
+               "AEAD Gb/s", "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
                runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
-    std::fprintf(out, "%-9s %5s %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
-                 direction_name(r.direction), size_text(r.size).c_str(), r.peers, r.workers,
-                 r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
+    std::fprintf(out, "%-9s %5s %5u %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
+                 direction_name(r.direction), size_text(r.size).c_str(), unsigned{r.mtu}, r.peers,
+                 r.workers, r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
                  100 * r.ratio);
     if (scaled) {
       const double x = scaling(cases, r);
@@ -212,7 +215,7 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
     const CaseResult& r = cases[i].median;
     o << "    {\"mode\": \"inmem\", \"direction\": \"" << direction_name(r.direction)
       << "\", \"size\": " << (r.size == kImix ? "\"imix\"" : std::to_string(r.size))
-      << ", \"avg_size\": " << r.avg_size << ", \"peers\": " << r.peers
+      << ", \"avg_size\": " << r.avg_size << ", \"mtu\": " << r.mtu << ", \"peers\": " << r.peers
       << ", \"workers\": " << r.workers << ", \"burst\": " << r.burst
       << ", \"runs\": " << cases[i].runs << ", \"mpps\": " << r.mpps << ", \"gbps\": " << r.gbps
       << ", \"gbps_min\": " << cases[i].gbps_min << ", \"gbps_max\": " << cases[i].gbps_max
@@ -306,6 +309,7 @@ Status run_gnuplot(const std::string& path, const std::string& text) {
     if (!(f << text)) return Error{script + ": cannot write"};
   }
   const std::string cmd = "gnuplot '" + script + "'";
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tunbench's one thread, after every case has run
   if (std::system(cmd.c_str()) != 0) return Error{"gnuplot failed on " + script};
   return meshgate::ok_status();
 }

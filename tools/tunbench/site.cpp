@@ -6,6 +6,8 @@
 #include <bit>
 #include <string>
 
+#include "meshgate/config/gateway_config.hpp"
+#include "meshgate/control/gateway.hpp"
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/crypto/random.hpp"
 #include "meshgate/dpdk/port.hpp"
@@ -37,7 +39,7 @@ IpAddr inner_address() {
   return IpAddr::v4(0xC0A84D01);
 }  // 192.168.77.1
 
-Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
+Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t mtu) {
   Ports ports;
   const unsigned ring_size = std::bit_ceil(std::max(2 * in_flight, 1024u));
   for (int side = 0; side < 2; ++side) {
@@ -58,14 +60,18 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight) {
     (side == 0 ? ports.inner : ports.outer) = *port;
     (side == 0 ? ports.inner_tx : ports.outer_tx) = tx;
   }
-  auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024, SOCKET_ID_ANY);
+  auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024, SOCKET_ID_ANY,
+                              control::port_mtu(dataplane::PortRole::outer, mtu));
   if (!pool) return Error{pool.error()};
   ports.pool = *pool;
   for (std::uint16_t port : {ports.inner, ports.outer}) {
-    auto info = dpdk::setup_port({.port_id = port,
-                                  .rx_queues = static_cast<std::uint16_t>(workers),
-                                  .tx_queues = static_cast<std::uint16_t>(workers + 1),
-                                  .pool = ports.pool});
+    auto info = dpdk::setup_port(
+        {.port_id = port,
+         .rx_queues = static_cast<std::uint16_t>(workers),
+         .tx_queues = static_cast<std::uint16_t>(workers + 1),
+         .pool = ports.pool,
+         .mtu = control::port_mtu(
+             port == ports.inner ? dataplane::PortRole::inner : dataplane::PortRole::outer, mtu)});
     if (!info) return Error{info.error()};
     (port == ports.inner ? ports.inner_mac : ports.outer_mac) =
         wire::MacAddr::from(info->mac.data());
@@ -81,7 +87,7 @@ void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsig
   dp.outer_port = ports.outer;
   dp.inner_rx_queues = dp.outer_rx_queues = static_cast<std::uint16_t>(workers);
   dp.listen_port = kListenPort;
-  dp.mtu = kTunnelMtu;
+  dp.mtu = config::kDefaultMtu;  // run_case() sets each case's
   dp.pool = ports.pool;
   dp.addr.inner_mac = ports.inner_mac;
   dp.addr.outer_mac = ports.outer_mac;

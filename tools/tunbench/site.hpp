@@ -38,15 +38,14 @@ struct Ports {
   meshgate::wire::MacAddr inner_mac, outer_mac;
   rte_mempool* pool = nullptr;
 
-  /// Ports for up to `workers` workers with `in_flight` frames each.
-  static meshgate::Result<Ports> create(unsigned workers, unsigned in_flight);
+  /// Ports for up to `workers` workers with `in_flight` frames each, configured as the gateway
+  /// configures its own for a tunnel MTU `mtu`, with mbufs that hold such frames whole.
+  static meshgate::Result<Ports> create(unsigned workers, unsigned in_flight, std::uint16_t mtu);
 };
 
 /// Addresses of the test network.
 inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
 inline constexpr std::uint16_t kListenPort = 51820;
-/// Both sites' tunnel MTU: the largest inner packet (--sizes stops there).
-inline constexpr std::uint16_t kTunnelMtu = 1420;
 std::uint32_t peer_net(PeerId p);  // host order
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();

@@ -27,6 +27,11 @@ namespace meshgate::control {
 /// Registers the /meshgate/* DPDK telemetry commands once per process (telemetry.cpp).
 void register_telemetry();
 
+/// The L3 MTU a port of `role` is configured for when the tunnel MTU is `tunnel_mtu`: the LAN
+/// port the tunnel MTU, the Internet port that sealed (docs/design.md, "MTU and jumbo
+/// frames"); neither below Ethernet's 1500. The mbuf pool is made for the outer one.
+std::uint16_t port_mtu(dataplane::PortRole role, std::uint16_t tunnel_mtu);
+
 struct GatewayLimits {
   std::uint32_t max_peers = 1024;
   /// Pool size; 0: the config's Mbufs, else mbuf_budget() of the gateway's shape. Tests set a

@@ -296,6 +296,10 @@ constexpr Rule kGatewayKeys[] = {
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        return parse_flag(k, v, c.cfg.gateway.lighthouse);
      }},
+    {"MssClamp", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_flag(k, v, c.cfg.gateway.mss_clamp);
+     }},
     {"PublicEndpoint", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        auto e = Endpoint::parse(v);

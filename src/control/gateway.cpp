@@ -83,6 +83,7 @@ std::unique_ptr<dataplane::Dataplane> make_dataplane(const config::GatewayConfig
   dp->idle_backoff = settings.idle_backoff;
   dp->vlan[static_cast<int>(dataplane::PortRole::inner)] = cfg.gateway.inner_vlan;
   dp->vlan[static_cast<int>(dataplane::PortRole::outer)] = cfg.gateway.outer_vlan;
+  dp->mss = cfg.gateway.mss_clamp ? wire::mss_limit_for_mtu(dp->mtu) : wire::MssLimit{};
   return dp;
 }
 

@@ -10,7 +10,9 @@
 //                peer's activity row, the inner packet's length (padding stripped); a
 //                coordination message (nat/coord.hpp) goes to the control thread, no roaming
 //   6 source     inner source within the sending peer's allowed IPs (one burst lookup)
-//   7 frame      strip padding and outer headers, Ethernet to the LAN neighbour, queue for TX;
+//   7 frame      strip padding and outer headers; a router's rewrites (wire/rewrite.hpp): TTL
+//                (ICMP time exceeded back through the tunnel), ECN from the outer header
+//                (RFC 6040), the MSS of TCP SYNs; Ethernet to the LAN neighbour, queue for TX;
 //                packets for the gateway's own LAN address go to the control thread instead
 //
 // Stages run as a one-burst pipeline: a burst is classified (and routed) when it arrives and
@@ -25,6 +27,7 @@
 #include "meshgate/nat/stun.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -93,7 +96,14 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now) 
     }
     const std::uint32_t index = load_le32(wg + 4);
     dp_.keypairs.prefetch_recv(index);
-    in[k++] = {m, nullptr, wg, wg_len, load_le64(wg + 8), index, source};
+    in[k++] = {m,
+               nullptr,
+               wg,
+               wg_len,
+               load_le64(wg + 8),
+               index,
+               source,
+               static_cast<std::uint8_t>(f.tos & 3)};
   }
   b.n = k;
 }
@@ -331,6 +341,11 @@ void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;
     }
+    const wire::Forward fw = wire::forward_ip(inner, o.inner_len[i], ip.outer_ecn, dp_.mss);
+    if (fw != wire::Forward::ok) {
+      refuse_inbound(m, fw, peer, now);
+      continue;
+    }
     const IpAddr next =
         dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16));
     if (!(next == hop)) {
@@ -340,6 +355,30 @@ void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
     if (!add_ethernet(m, hop, hop_mac, v6, PortRole::inner)) continue;
     queue_tx(m, PortRole::inner);
   }
+}
+
+void Worker::refuse_inbound(rte_mbuf* m, wire::Forward why, PeerId peer, Nanos now) noexcept {
+  if (why == wire::Forward::ecn_ce_not_ect) {
+    drop(m, Drop::ecn_ce_not_ect);
+    return;
+  }
+  // As a router behind a WireGuard interface: the error goes back into the tunnel, from our LAN
+  // address (the peer's allowed IPs for us hold it, as they hold our LAN).
+  const auto* pkt = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const IpAddr& from = (pkt[0] >> 4) == 6 ? dp_.addr.inner_v6 : dp_.addr.inner_v4;
+  rte_mbuf* r = from.family == IpAddr::Family::none ? nullptr : rte_pktmbuf_alloc(dp_.pool);
+  if (r != nullptr) {
+    const std::size_t len =
+        wire::build_icmp_error_ip(rte_pktmbuf_mtod(r, std::uint8_t*), rte_pktmbuf_tailroom(r),
+                                  wire::IcmpError::time_exceeded, pkt, m->data_len, from, dp_.mtu);
+    if (len == 0) {
+      rte_pktmbuf_free(r);
+    } else {
+      rte_pktmbuf_append(r, static_cast<std::uint16_t>(len));
+      seal_made(&r, 1, peer, now);
+    }
+  }
+  drop(m, Drop::ttl_expired);
 }
 
 }  // namespace meshgate::dataplane

@@ -2,6 +2,8 @@
 //
 //   1 classify   Ethernet/IP; ARP and NDP to the control thread
 //   2 route      longest-prefix match of the inner destination -> peer
+//   3 forward    a router's rewrites (wire/rewrite.hpp): TTL (ICMP time exceeded when it runs
+//                out), the MSS of TCP SYNs
 //   3 key        the peer's current keypair; none usable: stage via the control thread; an IPv4
 //                packet without DF over the tunnel MTU is cut into fragments sealed on their own
 //   4-6          the Sealer (sealer.hpp): nonces, pad and seal in one AEAD batch, WireGuard and
@@ -18,6 +20,7 @@
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/fragment.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -116,8 +119,16 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
       refuse_outbound(m, wire::IcmpError::unreachable, Drop::no_route);
       continue;
     }
-    if (r.l3_len[i] > dp_.mtu) {
+    // In the order of Linux's ip_forward(): the TTL, then the MTU (so that "too big" quotes the
+    // packet as it came), then a router's rewrites: TTL, and the MSS of a SYN (the ECN field
+    // goes to the outer header in the Sealer).
+    auto* ip = rte_pktmbuf_mtod_offset(m, std::uint8_t*, r.l3_off[i]);
+    if (r.l3_len[i] > dp_.mtu && !wire::ttl_runs_out(ip)) {
       oversized(m, r.l3_off[i], peer, now);
+      continue;
+    }
+    if (wire::forward_ip(ip, r.l3_len[i], wire::kEcnNotEct, dp_.mss) != wire::Forward::ok) {
+      refuse_outbound(m, wire::IcmpError::time_exceeded, Drop::ttl_expired);
       continue;
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
@@ -155,6 +166,9 @@ void Worker::oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now
     refuse_outbound(m, wire::IcmpError::too_big, Drop::too_big);
     return;
   }
+  // Rewritten as any forwarded packet, before it is cut (its TTL is known to be > 1).
+  wire::forward_ip(rte_pktmbuf_mtod_offset(m, std::uint8_t*, l3_off), load_be16(ip + 2),
+                   wire::kEcnNotEct, dp_.mss);
   rte_pktmbuf_adj(m, l3_off);
   wire::Ipv4Fragmenter frag(rte_pktmbuf_mtod(m, const std::uint8_t*), load_be16(ip + 2), dp_.mtu);
   if (!frag.ok()) {
@@ -170,22 +184,22 @@ void Worker::oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now
     if (p == nullptr || rte_pktmbuf_tailroom(p) < dp_.mtu) {
       rte_pktmbuf_free(p);  // null: a no-op
       drop(m, p == nullptr ? Drop::no_mbuf : Drop::no_headroom);
-      seal_fragments(pieces, n, peer, now);  // those made: the far end may yet get the rest
+      seal_made(pieces, n, peer, now);  // those made: the far end may yet get the rest
       return;
     }
     const std::size_t len = frag.next(rte_pktmbuf_mtod(p, std::uint8_t*));
     rte_pktmbuf_append(p, static_cast<std::uint16_t>(len));
     pieces[n++] = p;
     if (n == impl::kBurst) {
-      seal_fragments(pieces, n, peer, now);
+      seal_made(pieces, n, peer, now);
       n = 0;
     }
   }
   rte_pktmbuf_free(m);
-  seal_fragments(pieces, n, peer, now);
+  seal_made(pieces, n, peer, now);
 }
 
-void Worker::seal_fragments(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept {
+void Worker::seal_made(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept {
   if (n == 0) return;
   // 0 taken: no usable keypair or route yet; staged like any other packet of the peer.
   const unsigned taken = sealer_.seal_for_peer(peer, pieces, n, now, drops_);

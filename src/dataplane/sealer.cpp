@@ -6,6 +6,7 @@
 
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -106,6 +107,8 @@ unsigned Sealer::pad_and_seal(OutPacket* out, unsigned k, DropCounters& drops) n
       continue;
     }
     auto* plain = rte_pktmbuf_mtod(o.m, std::uint8_t*);
+    // Read before the seal hides it; DSCP is not copied (the kernel's WireGuard does not).
+    o.tos = o.inner_len == 0 ? 0 : wire::ecn_encapsulate(wire::ecn_of(plain));
     std::memset(plain + o.inner_len, 0, padded - o.inner_len);
     rte_pktmbuf_append(o.m, static_cast<std::uint16_t>(grow));
     jobs[nj++] = {.key = o.kp->send_key,
@@ -154,7 +157,7 @@ void Sealer::frame_and_account(OutPacket* out, unsigned k, Nanos now,
     auto* frame = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(o.m, o.route->outer.len));
     // The IPv4 id only has to differ between packets in flight (RFC 6864): the low bits of the
     // nonce counter do.
-    o.route->outer.write(frame, wg_len, static_cast<std::uint16_t>(o.counter), 0);
+    o.route->outer.write(frame, wg_len, static_cast<std::uint16_t>(o.counter), o.tos);
     if (o.peer != tally_peer) {
       settle();
       tally_peer = o.peer;

@@ -264,6 +264,8 @@ std::size_t icmp4_error(std::uint8_t* out, std::size_t cap, IcmpError kind, cons
   if (kind == IcmpError::too_big) {
     icmp.code = spec::kIcmpCodeFragNeeded;
     icmp.rest.set(std::min<std::uint32_t>(mtu, 0xFFFF));  // RFC 1191: unused16, next-hop MTU16
+  } else if (kind == IcmpError::time_exceeded) {
+    icmp.type = spec::kIcmpTimeExceeded;  // code 0: TTL exceeded in transit
   } else {
     icmp.code = spec::kIcmpCodeHostUnreach;
   }
@@ -290,6 +292,8 @@ std::size_t icmp6_error(std::uint8_t* out, std::size_t cap, IcmpError kind, cons
   if (kind == IcmpError::too_big) {
     icmp.type = spec::kIcmp6PacketTooBig;
     icmp.rest.set(mtu);
+  } else if (kind == IcmpError::time_exceeded) {
+    icmp.type = spec::kIcmp6TimeExceeded;  // code 0: hop limit exceeded in transit
   } else {
     icmp.type = spec::kIcmp6DestUnreach;
     icmp.code = spec::kIcmp6CodeAddrUnreach;

@@ -135,7 +135,7 @@ TEST(Cookies, UnderLoadACookieReplyThenTheRetryWithMac2IsAccepted) {
   b.received.clear();
   ASSERT_TRUE(a.send_ip(pkt));
   ASSERT_TRUE(net.poll_until([&] { return b.received.size() == 1; }));
-  EXPECT_EQ(b.received.back(), pkt);
+  EXPECT_EQ(b.received.back(), forwarded(pkt, 2));
 }
 
 }  // namespace

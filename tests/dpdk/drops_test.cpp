@@ -76,7 +76,7 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
   };
 
   const std::vector<Row> rows = {
-      {"valid data frame", [&] { expect_delivered(t.inject(valid), inner); }},
+      {"valid data frame", [&] { expect_delivered(t.inject(valid), forwarded(inner, 2)); }},
       {"replay of the valid frame", [&] { expect_drop(t.inject(valid), Drop::wg_replay); }},
       {"frame too short",
        [&] {
@@ -206,7 +206,7 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
       {"crafted data message (checks the crafting itself)",
        [&] {
          const Bytes p = udp_packet(a.ip4, b.ip4, 1, 2, pattern(33, 5));
-         expect_delivered(t.inject(crafted(p)), p);
+         expect_delivered(t.inject(crafted(p)), forwarded(p));
        }},
       {"keepalive: authenticated, counted, delivered nowhere",
        [&] {
@@ -253,7 +253,7 @@ TEST_P(InboundVerdicts, EachCraftedPacketHasOneNamedVerdict) {
   b.received.clear();
   ASSERT_TRUE(a.send_ip(again));
   ASSERT_TRUE(t.net().poll_until([&] { return !b.received.empty(); }));
-  EXPECT_EQ(b.received.back(), again);
+  EXPECT_EQ(b.received.back(), forwarded(again, 2));
 }
 
 INSTANTIATE_TEST_SUITE_P(Outer, InboundVerdicts, ::testing::Values(false, true), outer_name);
@@ -394,7 +394,7 @@ TEST_P(MalformedStorm, EveryPacketAccountedForAndTheTunnelSurvives) {
   EXPECT_EQ(delivered, o.tx_inner);
   EXPECT_LE(delivered, 1u);
   for (std::size_t i = delivered_before; i < b.received.size(); ++i)
-    EXPECT_EQ(b.received[i], inner);
+    EXPECT_EQ(b.received[i], forwarded(inner, 2));
   // The storm reached every stage.
   const auto& d = t.worker_b().drops();
   for (auto slot :
@@ -418,7 +418,7 @@ TEST_P(MalformedStorm, EveryPacketAccountedForAndTheTunnelSurvives) {
   const Bytes again = udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(500, 6));
   ASSERT_TRUE(a.send_ip(again));
   ASSERT_TRUE(t.net().poll_until([&] { return !b.received.empty(); }, 100));
-  EXPECT_EQ(b.received.back(), again);
+  EXPECT_EQ(b.received.back(), forwarded(again, 2));
 }
 
 INSTANTIATE_TEST_SUITE_P(Outer, MalformedStorm, ::testing::Values(false, true), outer_name);

@@ -28,12 +28,12 @@ void exchange_both_ways(RingGateways& net, bool inner_v6) {
   ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }))
       << "nothing reached host B; A sent " << net.gw(0).control().stats().initiations_sent
       << " initiations, B got " << net.gw(1).control().stats().initiations_received;
-  EXPECT_EQ(b.received.back(), there);  // byte for byte, padding stripped
+  EXPECT_EQ(b.received.back(), forwarded(there, 2));  // byte for byte but the TTL, unpadded
 
   const auto back = udp_packet(b_ip, a_ip, 5000, 4000, pattern(1200, 9));
   ASSERT_TRUE(b.send_ip(back));
   ASSERT_TRUE(net.poll_until([&] { return !a.received.empty(); }));
-  EXPECT_EQ(a.received.back(), back);
+  EXPECT_EQ(a.received.back(), forwarded(back, 2));
 
   // A burst in each direction arrives complete and in order.
   a.received.clear();
@@ -45,6 +45,7 @@ void exchange_both_ways(RingGateways& net, bool inner_v6) {
     ASSERT_TRUE(a.send_ip(sent.back()));
   }
   ASSERT_TRUE(net.poll_until([&] { return b.received.size() == sent.size(); }));
+  for (auto& p : sent) p = forwarded(p, 2);
   EXPECT_EQ(b.received, sent);
 }
 
@@ -78,11 +79,11 @@ TEST(Gateways, JumboPacketsCrossAtTheTunnelMtu) {
   const auto there = udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(8920 - 28, 3));
   ASSERT_TRUE(a.send_ip(there));
   ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
-  EXPECT_EQ(b.received.back(), there);
+  EXPECT_EQ(b.received.back(), forwarded(there, 2));
   const auto back = udp_packet(b.ip6, a.ip6, 5000, 4000, pattern(8920 - 48, 4));
   ASSERT_TRUE(b.send_ip(back));
   ASSERT_TRUE(net.poll_until([&] { return !a.received.empty(); }));
-  EXPECT_EQ(a.received.back(), back);
+  EXPECT_EQ(a.received.back(), forwarded(back, 2));
 
   a.received.clear();
   auto too_big = udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(8920 - 28 + 1, 5));
@@ -155,7 +156,7 @@ TEST(Gateways, Ipv4AndIpv6InnerOverIpv6) {
   const auto p = udp_packet(a.ip6, b.ip6, 1, 2, pattern(700, 3));
   ASSERT_TRUE(a.send_ip(p));
   ASSERT_TRUE(net.poll_until([&] { return !b.received.empty(); }));
-  EXPECT_EQ(b.received.back(), p);
+  EXPECT_EQ(b.received.back(), forwarded(p, 2));
   auto& cb = net.gw(1).control();
   auto peer_a =
       cb.peers().find(crypto::x25519_public(net.gw(0).control().sessions().identity().private_key));

@@ -218,7 +218,7 @@ TEST(OutboundVerdicts, NoRouteAndTooBigAnswerWithIcmp) {
     a.received.clear();
     ASSERT_TRUE(a.send_ip(fits));
     ASSERT_TRUE(t.net().poll_until([&] { return !b.received.empty(); }, 50));
-    EXPECT_EQ(b.received.back(), fits);
+    EXPECT_EQ(b.received.back(), forwarded(fits, 2));
     EXPECT_TRUE(a.received.empty()) << "no ICMP error for a packet that fits";
   }
   EXPECT_EQ(t.worker_b().drops().total(), 0u);

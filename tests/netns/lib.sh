@@ -155,6 +155,16 @@ mg_conf() {
   } >"$file"
 }
 
+# mg_pair_start: meshgate at both sites of the topology (A knows B's endpoint, B learns A's),
+# configs $WORK/a$S.conf and $WORK/b$S.conf, processes mga and mgb; two TAP checks.
+mg_pair_start() {
+  gen_keys a; gen_keys b
+  mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
+  mg_conf "$WORK/b$S.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
+  check "meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a$S.conf"
+  check "meshgate starts at site B" start_meshgate $NS_GB mgb "$WORK/b$S.conf"
+}
+
 # start_meshgate NS NAME CONF: runs meshgate in NS and waits until it is up.
 # The tunnel is named after the config file. EAL runtime directories and UAPI sockets are
 # shared by all namespaces, so tests name their config files with this run's suffix ($S);

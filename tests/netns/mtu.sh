@@ -44,11 +44,7 @@ refused_v6() {
 
 # --- meshgate at both sites --------------------------------------------------------------------
 topo_create
-gen_keys a; gen_keys b
-mg_conf "$WORK/a$S.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
-mg_conf "$WORK/b$S.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
-check "meshgate starts at site A" start_meshgate $NS_GA mga "$WORK/a$S.conf"
-check "meshgate starts at site B" start_meshgate $NS_GB mgb "$WORK/b$S.conf"
+mg_pair_start
 check "meshgate pair: small ping A->B (tunnel up)" in_ns $NS_HA ping -c 2 -i 0.2 -W 3 10.2.0.2
 fragments_cross "meshgate pair"
 check "meshgate pair: DF set over the MTU: ICMP fragmentation needed, mtu 1420" refused_with_mtu

@@ -285,6 +285,7 @@ inline void expect_drop(const Outcome& o, DropReason r) {
   expect_drop(o, drop_index(r));
 }
 
+/// `inner` as B must deliver it: its TTL already lowered by the gateways it crossed.
 inline void expect_delivered(const Outcome& o, const Bytes& inner) {
   EXPECT_EQ(o.rx_outer, 1u) << o.describe();
   EXPECT_TRUE(o.drops.empty()) << o.describe();

@@ -91,6 +91,19 @@ inline std::vector<std::uint8_t> tcp_packet(const IpAddr& src, const IpAddr& dst
   return p;
 }
 
+/// The IPv4 or IPv6 packet `ip` as it leaves `hops` routers: TTL / hop limit that much lower,
+/// the IPv4 header checksum summed again (each meshgate gateway on the path is one router).
+inline std::vector<std::uint8_t> forwarded(std::vector<std::uint8_t> ip, unsigned hops = 1) {
+  if ((ip[0] >> 4) == 6) {
+    ip[7] = static_cast<std::uint8_t>(ip[7] - hops);
+    return ip;
+  }
+  ip[8] = static_cast<std::uint8_t>(ip[8] - hops);
+  store_be16(ip.data() + 10, 0);
+  store_be16(ip.data() + 10, wire::ipv4_header_checksum(ip.data()));
+  return ip;
+}
+
 /// The ones'-complement sum of `bytes` the slow, obvious way (RFC 1071 section 1: big-endian
 /// 16-bit words, an odd byte padded, carries folded at the end): the reference the fast
 /// checksum code is checked against. 0xFFFF over a header or segment whose checksum is right.

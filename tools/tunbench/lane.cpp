@@ -31,6 +31,19 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
   return s * 0x2545F4914F6CDD1Dull;
 }
 
+// True when `got` is the reference IPv4 packet `ref` of `size` bytes as `hops` routers pass it
+// on: each gateway lowers the TTL (docs/design.md, "Forwarding rewrites"); no other byte moves.
+bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
+                     unsigned hops) {
+  std::uint8_t hdr[20];
+  std::memcpy(hdr, ref, sizeof hdr);
+  hdr[8] = static_cast<std::uint8_t>(hdr[8] - hops);
+  store_be16(hdr + 10, 0);
+  store_be16(hdr + 10, wire::ipv4_header_checksum(hdr));
+  return std::memcmp(got, hdr, sizeof hdr) == 0 &&
+         std::memcmp(got + sizeof hdr, ref + sizeof hdr, size - sizeof hdr) == 0;
+}
+
 }  // namespace
 
 // --- raw AEAD ------------------------------------------------------------------------------------
@@ -341,7 +354,7 @@ bool Lane::check_outer(unsigned j, const rte_mbuf* m) {
                          {})) {
     return fail("outbound frame " + std::to_string(j) + " does not open with libsodium");
   }
-  if (std::memcmp(plain, ref + 14, size) != 0 ||
+  if (!forwarded_equal(plain, ref + 14, size, 1) ||
       std::any_of(plain + size, plain + padded, [](std::uint8_t b) { return b != 0; })) {
     return fail("outbound frame " + std::to_string(j) + " decrypts to other bytes");
   }
@@ -354,9 +367,11 @@ bool Lane::verify_inner() {
   for (unsigned j = 0; j < chunk_; j += spec_.verify_every) {
     const rte_mbuf* m = frames_[j];
     const unsigned len = 14u + size_[j];
-    if (m->data_len != len || m->pkt_len != len ||
-        std::memcmp(rte_pktmbuf_mtod(m, const std::uint8_t*), &ref_[std::size_t{j} * slot_bytes_],
-                    len) != 0) {
+    const auto* got = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    const std::uint8_t* ref = &ref_[std::size_t{j} * slot_bytes_];
+    // Through both gateways: two hops.
+    if (m->data_len != len || m->pkt_len != len || std::memcmp(got, ref, 14) != 0 ||
+        !forwarded_equal(got + 14, ref + 14, size_[j], 2)) {
       return fail("inbound frame " + std::to_string(j) + " differs from what went out");
     }
     ++totals_.verified;

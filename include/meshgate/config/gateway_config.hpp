@@ -39,6 +39,8 @@
 //                                  # port defaults to 3478; absent = no TURN
 //   TurnUser = user                # its long-term credentials: both required with TurnServer
 //   TurnPassword = password
+//   MssClamp = on                  # on/off: lower the MSS of TCP SYNs through the tunnel to
+//                                  # MTU - 40 (IPv4) / MTU - 60 (IPv6); default on
 //
 // Differences from `wg`, on purpose: an IP prefix in the AllowedIPs of two peers is an error
 // (WireGuard silently moves it to the later peer, which in a file is almost always a mistake);
@@ -74,6 +76,7 @@ inline constexpr unsigned kMaxVlan = 4094;  // 802.1Q: 0 means "no VLAN" and 409
 inline constexpr unsigned kMinMbufs = 1023;
 inline constexpr unsigned kMaxMbufs = 16u << 20;
 inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server default
+inline constexpr bool kDefaultMssClamp = true;      // as most site-to-site guides set it up
 inline constexpr std::uint16_t kDefaultStunPort =
     3478;  // the port IANA registered for STUN (RFC 8489)
 
@@ -131,6 +134,7 @@ struct GatewaySection {
   std::string turn_user, turn_password;          // long-term credentials; required with a server
   bool lighthouse = false;                       // introduce configured peers to each other
   std::uint16_t inner_vlan = 0, outer_vlan = 0;  // 802.1Q VLAN id of each port; 0 = untagged
+  bool mss_clamp = kDefaultMssClamp;             // lower the MSS of TCP SYNs to fit the tunnel MTU
   std::optional<Endpoint> public_endpoint;       // a public or port-forwarded address: a candidate
 };
 

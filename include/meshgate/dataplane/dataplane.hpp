@@ -27,6 +27,7 @@
 #include "meshgate/peer/allowed_ips.hpp"
 #include "meshgate/wire/headers.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -109,6 +110,7 @@ struct Dataplane {
   std::uint16_t mtu = 1420;  // tunnel MTU: largest inner packet
   /// 802.1Q VLAN of each port (index PortRole), 1..4094; 0 = untagged (dataplane/vlan.hpp).
   std::uint16_t vlan[2] = {0, 0};
+  wire::MssLimit mss;  // TCP SYNs forwarded either way: MSS at most this (0: no clamping)
   unsigned workers;
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;

@@ -38,6 +38,8 @@
   X(too_big, "inner packet over the tunnel MTU, DF set or IPv6 (ICMP too-big sent)")             \
   X(fragment_bad_options, "IPv4 packet to fragment has malformed options")                       \
   X(no_mbuf, "mbuf pool empty: a fragment could not be made")                                    \
+  X(ttl_expired, "TTL or hop limit ran out at the gateway (ICMP time exceeded sent)")            \
+  X(ecn_ce_not_ect, "outer packet marked CE, inner packet not ECN-capable (RFC 6040 4.2)")       \
   X(no_headroom, "mbuf lacks headroom or tailroom for the headers it must get")                  \
   X(control_ring_full, "ring to the control thread is full")                                     \
   X(tx_full, "port TX queue full")                                                               \

@@ -2,7 +2,8 @@
 // (architecture section 2, "Outbound", stages 4-6; protocol.md 4, sending).
 //
 //   4 nonces     one atomic add per keypair per burst
-//   5 seal       pad to 16 (never beyond the MTU), make room for the headers, one AEAD batch
+//   5 seal       pad to 16 (never beyond the MTU), make room for the headers, the outer ECN
+//                field from the inner's (RFC 6040), one AEAD batch
 //   6 frame      WireGuard header, outer Ethernet/IP/UDP from the peer's route, the peer's
 //                activity row, a handshake request when the key wants refreshing
 //
@@ -38,6 +39,7 @@ struct OutPacket {
   PeerId peer;
   std::uint16_t inner_len;
   std::uint64_t counter;  // set by Sealer::seal
+  std::uint8_t tos = 0;   // outer TOS / traffic class: set by Sealer::seal (ECN from the inner)
 };
 
 class Sealer {

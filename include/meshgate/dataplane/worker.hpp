@@ -25,6 +25,7 @@
 #include "meshgate/wire/build.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "meshgate/wire/rewrite.hpp"
 
 namespace meshgate::dataplane {
 
@@ -46,6 +47,7 @@ struct InPacket {
   std::uint64_t counter;
   std::uint32_t index;  // receiver index
   Endpoint source;
+  std::uint8_t outer_ecn;  // the outer IP header's ECN field (RFC 6040 decapsulation)
 };
 
 /// The checks both directions start with: one segment, headers sane, addressed to `our_mac`
@@ -181,9 +183,13 @@ class Worker {
   /// An outbound frame whose IP packet (at l3_off) is over the tunnel MTU: fragmented and sealed
   /// (IPv4 without DF), else refused with ICMP too big.
   void oversized(rte_mbuf* m, std::uint16_t l3_off, PeerId peer, Nanos now) noexcept;
-  /// Seals pieces[0..n) (n <= impl::kBurst) for `peer` and queues them for the outer port, or
+  /// Seals packets the worker made itself (fragments, ICMP errors to a peer's hosts),
+  /// pieces[0..n) with n <= impl::kBurst, for `peer` and queues them for the outer port, or
   /// stages them when the peer has no session yet.
-  void seal_fragments(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept;
+  void seal_made(rte_mbuf** pieces, unsigned n, PeerId peer, Nanos now) noexcept;
+  /// An opened inner packet (m cut to it) that forward_ip() stopped: `why`. A TTL run out is
+  /// answered with ICMP time exceeded through the tunnel to its sender, `peer`'s host.
+  void refuse_inbound(rte_mbuf* m, wire::Forward why, PeerId peer, Nanos now) noexcept;
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
   /// A received burst without its 802.1Q tags when `port` has a VLAN (the kept count).

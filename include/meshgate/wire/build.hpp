@@ -25,12 +25,12 @@ static_assert(kOuterV4Len == 42 && kOuterV6Len == 62);
 // --- outer headers, from a per-peer template ----------------------------------------------------
 
 /// Prebuilt Ethernet + IP + UDP bytes for one peer endpoint and next hop. Per packet only the
-/// lengths, the IPv4 id, the TOS / traffic class (the caller's `tos`: the data path passes 0, so
-/// no ECN or DSCP is copied from the inner packet) and the checksums change; the IPv4 checksum
-/// is finished from a precomputed sum of the constant words, so writing a header is one 42-byte
-/// copy and a handful of adds. IPv4: DF clear, like kernel WireGuard, so `ip_id` should differ
-/// per packet in flight (RFC 6864); UDP checksum 0 (allowed over IPv4, RFC 768). IPv6: the UDP
-/// checksum (mandatory) is computed over the payload.
+/// lengths, the IPv4 id, the TOS / traffic class (the caller's `tos`: the data path passes the
+/// inner packet's ECN field by RFC 6040, wire/rewrite.hpp, and no DSCP) and the checksums change;
+/// the IPv4 checksum is finished from a precomputed sum of the constant words, so writing a header
+/// is one 42-byte copy and a handful of adds. IPv4: DF clear, like kernel WireGuard, so `ip_id`
+/// should differ per packet in flight (RFC 6864); UDP checksum 0 (allowed over IPv4, RFC 768).
+/// IPv6: the UDP checksum (mandatory) is computed over the payload.
 ///
 /// With a channel (a relayed endpoint: the destination is a TURN server) the headers end with
 /// the 4-byte TURN ChannelData header (RFC 8656 12, nat::stun::channel_data_header) after the
@@ -102,10 +102,12 @@ std::size_t build_neighbour_advertisement(std::uint8_t* buf, const MacAddr& src_
 // --- ICMP errors --------------------------------------------------------------------------------
 
 enum class IcmpError : std::uint8_t {
-  too_big,      // ICMPv4 3/4 "fragmentation needed" with next-hop MTU (RFC 1191) or ICMPv6 2
-                // "packet too big" (RFC 4443 3.2)
-  unreachable,  // ICMPv4 3/1 host unreachable or ICMPv6 1/3 address unreachable: no route, as
-                // the kernel WireGuard device answers (protocol.md 8.2)
+  too_big,        // ICMPv4 3/4 "fragmentation needed" with next-hop MTU (RFC 1191) or ICMPv6 2
+                  // "packet too big" (RFC 4443 3.2)
+  unreachable,    // ICMPv4 3/1 host unreachable or ICMPv6 1/3 address unreachable: no route, as
+                  // the kernel WireGuard device answers (protocol.md 8.2)
+  time_exceeded,  // ICMPv4 11/0 or ICMPv6 3/0: the TTL / hop limit ran out here (RFC 1812
+                  // 5.3.1, RFC 4443 3.3)
 };
 
 /// The ICMP error about the IP packet `pkt` (pkt_len = its IP length, already classified), as an

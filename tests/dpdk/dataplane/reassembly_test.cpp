@@ -130,7 +130,7 @@ void delivered_in_pieces(bool outer_v6) {
   for (const Bytes& f : in_order) ASSERT_TRUE(inject(c.net.wire_to(1), b.dataplane().pool, f));
   c.net.poll_only(1);
   ASSERT_EQ(host.received.size(), 1u);
-  EXPECT_EQ(host.received[0], inner);
+  EXPECT_EQ(host.received[0], forwarded(inner, 2));
 
   // Last piece first, then the first, then the middle ones.
   auto pieces = fragments(c.transport(second), 256, 0x5678);
@@ -140,7 +140,7 @@ void delivered_in_pieces(bool outer_v6) {
   for (const Bytes& f : pieces) ASSERT_TRUE(inject(c.net.wire_to(1), b.dataplane().pool, f));
   for (int i = 0; i < 5; ++i) c.net.poll_only(1);  // the first IPv6 packet to the host: NDP
   ASSERT_EQ(host.received.size(), 2u) << dump(b);
-  EXPECT_EQ(host.received[1], second);
+  EXPECT_EQ(host.received[1], forwarded(second, 2));
 
   EXPECT_EQ(b.worker(0).reassembled(), 2u);
   EXPECT_EQ(b.worker(0).drops().total(), 0u);

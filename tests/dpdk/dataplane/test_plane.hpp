@@ -24,8 +24,10 @@
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/wire/build.hpp"
+#include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/messages.hpp"
+#include "packets.hpp"
 
 namespace meshgate::test {
 

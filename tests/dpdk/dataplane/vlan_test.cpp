@@ -88,7 +88,7 @@ TEST(Vlan, AWorkerOnTaggedPortsTunnelsBothWaysAndSendsOnlyTaggedFrames) {
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(load_be16(delivered[0].data() + 12), wire::spec::kEtherTypeVlan);
   EXPECT_EQ(load_be16(delivered[0].data() + 14), kInnerVid);
-  EXPECT_EQ(Bytes(delivered[0].begin() + 18, delivered[0].end()), inner);
+  EXPECT_EQ(Bytes(delivered[0].begin() + 18, delivered[0].end()), test::forwarded(inner));
   EXPECT_EQ(rte_mempool_in_use_count(t.dp->pool), 0u);
 }
 

@@ -114,7 +114,7 @@ TEST(WorkerOutbound, OverTheMtuWithoutDfIsFragmentedAndTheFragmentsReassemble) {
   }
   ASSERT_EQ(by_id.size(), kBurst);
   for (unsigned i = 0; i < kBurst; ++i) {
-    const std::vector<std::uint8_t> want(frames[i].begin() + 14, frames[i].end());
+    const auto want = test::forwarded({frames[i].begin() + 14, frames[i].end()});
     EXPECT_EQ(test::reference_reassemble(by_id[static_cast<std::uint16_t>(i)]), want) << i;
   }
   EXPECT_EQ(w.stats().encrypted, 2 * kBurst);
@@ -155,7 +155,8 @@ TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
   ASSERT_EQ(lan.size(), 1u);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data()), test::kHostMac);
   EXPECT_EQ(wire::MacAddr::from(lan[0].data() + 6), test::kInnerMac);
-  EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()), inner);  // unpadded
+  EXPECT_EQ(std::vector<std::uint8_t>(lan[0].begin() + 14, lan[0].end()),
+            test::forwarded(inner));  // unpadded, TTL one lower
   EXPECT_EQ(w.drops()[Drop::wg_replay], 1u);
   EXPECT_EQ(w.drops()[Drop::wg_auth_failed], 1u);
   EXPECT_EQ(w.drops()[Drop::inner_source_not_allowed], 1u);

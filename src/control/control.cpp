@@ -16,7 +16,7 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
       tx_(dp, tx_queue, drops_),
       peers_(dp),
       keys_(dp),
-      neighbours_(dp, tx_, drops_),
+      neighbours_(dp, tx_, drops_, log_),
       routes_(dp, peers_, neighbours_, keys_),
       staging_(tx_, drops_),
       sessions_({dp, peers_, keys_, routes_, staging_, neighbours_, tx_, drops_, log_}),
@@ -192,6 +192,8 @@ ControlStats Control::stats() const {
   static_cast<HandshakeStats&>(s) = sessions_.stats();
   s.arp_replies = neighbours_.stats().arp_replies;
   s.nd_replies = neighbours_.stats().nd_replies;
+  s.neighbour_refused = neighbours_.stats().refused;
+  s.neighbour_not_sent = neighbours_.stats().not_sent;
   s.echo_replies = local_.echo_replies();
   return s;
 }

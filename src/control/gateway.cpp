@@ -301,7 +301,7 @@ void Gateway::print_stats(FILE* out) const {
   std::fprintf(out,
                "handshakes: initiations sent %llu received %llu, responses sent %llu received "
                "%llu, cookies sent %llu received %llu, keepalives %llu, arp/nd replies %llu/%llu, "
-               "echo replies %llu\n",
+               "echo replies %llu, neighbour news refused %llu, neighbour frames not sent %llu\n",
                static_cast<unsigned long long>(c.initiations_sent),
                static_cast<unsigned long long>(c.initiations_received),
                static_cast<unsigned long long>(c.responses_sent),
@@ -311,7 +311,9 @@ void Gateway::print_stats(FILE* out) const {
                static_cast<unsigned long long>(c.keepalives_sent),
                static_cast<unsigned long long>(c.arp_replies),
                static_cast<unsigned long long>(c.nd_replies),
-               static_cast<unsigned long long>(c.echo_replies));
+               static_cast<unsigned long long>(c.echo_replies),
+               static_cast<unsigned long long>(c.neighbour_refused),
+               static_cast<unsigned long long>(c.neighbour_not_sent));
   for (const PeerMetrics& p : snap.peers) {
     std::fprintf(
         out,

@@ -16,11 +16,16 @@ using nat::coord::Message;
 using nat::coord::Type;
 
 constexpr const char* kVerdictNames[] = MESHGATE_REASON_NAMES(MESHGATE_COORD_VERDICTS);
+constexpr const char* kVerdictTexts[] = MESHGATE_REASON_TEXTS(MESHGATE_COORD_VERDICTS, "none");
 
 }  // namespace
 
 std::string_view to_string(CoordVerdict v) noexcept {
   return reason_lookup(kVerdictNames, v, "?");
+}
+
+std::string_view describe(CoordVerdict v) noexcept {
+  return reason_lookup(kVerdictTexts, v, "?");
 }
 
 void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos now) {
@@ -34,9 +39,13 @@ void Lighthouse::handle(rte_mbuf* m, PeerId peer, const Endpoint& source, Nanos 
   ++stats_.messages[ok ? static_cast<std::size_t>(msg.type) : 0][static_cast<std::size_t>(v)];
   if (v == CoordVerdict::accepted) return;
   drops_.add(dataplane::Drop::control_rejected);
+  // Throttled: a peer that floods bad messages must not flood the log.
+  const std::string from =
+      "coordination message from peer " + std::to_string(peer) + " (" + source.str() + "): ";
   if (!ok) {
-    log_.line("meshgate: coordination message from peer %u dropped: %s\n", peer,
-              std::string(nat::coord::to_string(why)).c_str());
+    log_.drop("coord_malformed", from + std::string(nat::coord::to_string(why)));
+  } else {
+    log_.drop(to_string(v), from + std::string(describe(v)));
   }
 }
 

@@ -104,12 +104,25 @@ void Neighbours::take(const IpAddr& ip, const wire::MacAddr& mac, bool reply, bo
   } else if (!reply && (known || to_us)) {
     st = dp_.neighbours.learn(ip, mac, now, static_cast<unsigned>(port));
   }
-  if (st) learnt(ip, mac, now);
+  if (st) {
+    learnt(ip, mac, now);
+    return;
+  }
+  // A request between two other hosts is none of the gateway's business; a reply it did not ask
+  // for, or news it has no room for, is a refusal worth an operator's attention.
+  if (!reply && !to_us) return;
+  ++stats_.refused;
+  log_.drop("neighbour_refused", ip.str() + " at " + mac.str() + " from the " +
+                                     (port == PortRole::inner ? "inner" : "outer") +
+                                     " port: " + st.error());
 }
 
 void Neighbours::reply(const std::uint8_t* frame, std::size_t len, PortRole port) {
   rte_mbuf* r = rte_pktmbuf_alloc(dp_.pool);
-  if (r == nullptr) return;
+  if (r == nullptr) {
+    not_sent("an ARP or neighbour discovery answer");
+    return;
+  }
   std::memcpy(rte_pktmbuf_append(r, static_cast<std::uint16_t>(len)), frame, len);
   tx_.queue(r, port);
 }
@@ -125,12 +138,20 @@ void Neighbours::learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now) {
   if (learnt_) learnt_(ip, now);
 }
 
+void Neighbours::not_sent(const char* what) {
+  ++stats_.not_sent;
+  log_.drop("neighbour_not_sent", std::string(what) + " not sent: the mbuf pool is empty");
+}
+
 void Neighbours::probe(const IpAddr& ip) {
   const PortRole port = port_for(dp_, ip);
   const IpAddr& src = own_address(dp_.addr, port, ip.is_v6());
   if (src.family == IpAddr::Family::none) return;
   rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
-  if (m == nullptr) return;
+  if (m == nullptr) {
+    not_sent("a probe for a next hop");
+    return;
+  }
   auto* buf = rte_pktmbuf_mtod(m, std::uint8_t*);
   const wire::MacAddr& mac = port_mac(dp_, port);
   const std::size_t len = ip.is_v6() ? wire::build_neighbour_solicitation(buf, mac, src, ip)

@@ -52,8 +52,13 @@ void StunDiscovery::handle(rte_mbuf* m, Nanos now) {
   const bool stun = nat::stun::demux(payload, f.payload_len).kind == nat::stun::PayloadKind::stun;
   // A rejected STUN message is counted twice: by its verdict (why), and as a drop (so the drop
   // counters still account for every frame the control thread was handed).
-  if (!stun || client_.on_message(payload, f.payload_len, src, now) != nat::StunVerdict::none) {
+  if (!stun) {
     drops_.add(dataplane::Drop::control_rejected);
+    log_.drop("stun_not_stun", "a message handed over as STUN from " + src.str() + " is not STUN");
+  } else if (const nat::StunVerdict v = client_.on_message(payload, f.payload_len, src, now);
+             v != nat::StunVerdict::none) {
+    drops_.add(dataplane::Drop::control_rejected);
+    log_.drop(nat::to_string(v), std::string(nat::describe(v)) + " (from " + src.str() + ")");
   }
   rte_pktmbuf_free(m);
   log_events(now);

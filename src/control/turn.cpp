@@ -77,6 +77,7 @@ void TurnRelay::handle(rte_mbuf* m, Nanos now) {
   if (v != nat::TurnVerdict::none && v != nat::TurnVerdict::challenge &&
       v != nat::TurnVerdict::stale_nonce) {
     drops_.add(dataplane::Drop::control_rejected);
+    log_.drop(nat::to_string(v), nat::describe(v));
   }
   rte_pktmbuf_free(m);
   log_events();
@@ -92,6 +93,8 @@ void TurnRelay::on_data_indication(const std::uint8_t* payload, std::size_t len,
     // The server relays only what a permission lets in, so this is not a peer of ours.
     ++stats_.data_unpermitted;
     drops_.add(dataplane::Drop::control_rejected);
+    log_.drop("turn_data_unpermitted",
+              "a TURN Data indication from a peer address without a permission of ours");
     return;
   }
   ++stats_.data_indications;

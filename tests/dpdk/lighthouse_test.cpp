@@ -71,6 +71,7 @@ TEST(Lighthouse, MessagesNobodyMaySendAreCountedAndIgnored) {
   const PeerId b_at_a = peer_of(a, b);
   const PeerId a_at_b = peer_of(b, a);
   const std::uint64_t rejected_before = b.control().drops()[dataplane::Drop::control_rejected];
+  LogCapture log(b);
 
   coord::Message m;
   m.type = coord::Type::introduce;  // A is no lighthouse of B's
@@ -99,6 +100,11 @@ TEST(Lighthouse, MessagesNobodyMaySendAreCountedAndIgnored) {
                 CoordVerdict::malformed)],
             1u);
   EXPECT_EQ(b.control().drops()[dataplane::Drop::control_rejected] - rejected_before, 4u);
+  // Each refusal is logged too (throttled per reason, and these are all different).
+  for (const char* r : {"dropped (not_lighthouse)", "dropped (unknown_peer)",
+                        "dropped (unexpected)", "dropped (coord_malformed)"}) {
+    EXPECT_TRUE(log.has(r)) << r << " missing from:\n" << log.text();
+  }
   EXPECT_EQ(b.control().lighthouse().stats().introductions_sent, 0u);
 
   // The tunnel still carries traffic both ways.

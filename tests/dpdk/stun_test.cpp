@@ -123,6 +123,7 @@ TEST(Stun, AnswerOnTheOuterPortSetsTheReflexiveAddress) {
 TEST(Stun, WrongTransactionAndStrayChannelDataAreCountedAndChangeNothing) {
   RingGateways net("stunx", false, kSmall);
   control::Gateway& a = net.gw(0);
+  LogCapture log(a);
   a.control().stun().set_servers({kServer}, net.now());
   WireServer server(net);
   const auto tid = server.next_request();
@@ -138,6 +139,7 @@ TEST(Stun, WrongTransactionAndStrayChannelDataAreCountedAndChangeNothing) {
 
   EXPECT_FALSE(a.control().stun().client().reflexive().address.known());
   EXPECT_EQ(verdicts(a, nat::StunVerdict::unknown_transaction), 1u);
+  EXPECT_TRUE(log.has("dropped (unknown_transaction): ")) << log.text();  // never silent
   EXPECT_EQ(verdicts(a, nat::StunVerdict::none), 0u);
   EXPECT_EQ(rejected(a), 1u);  // the stray answer
   EXPECT_EQ(a.worker(0).drops()[dataplane::Drop::channel_data_unknown_source], 1u);

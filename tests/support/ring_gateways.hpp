@@ -8,6 +8,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -166,6 +168,33 @@ class RingGateways {
   Nanos now_ = 0;
   Nanos start_ = 0;
   WallTime wall0_{};
+};
+
+/// Everything a gateway's control thread logs while this lives (its EventLog, into memory).
+class LogCapture {
+ public:
+  explicit LogCapture(control::Gateway& g) : g_(g), f_(open_memstream(&buf_, &len_)) {
+    g_.control().set_log(f_);
+  }
+  ~LogCapture() {
+    g_.control().set_log(nullptr);
+    std::fclose(f_);
+    std::free(buf_);  // NOLINT(cppcoreguidelines-no-malloc): open_memstream's buffer
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  /// What was logged so far.
+  std::string text() {
+    std::fflush(f_);
+    return {buf_, len_};
+  }
+  bool has(const std::string& s) { return text().find(s) != std::string::npos; }
+
+ private:
+  control::Gateway& g_;
+  char* buf_ = nullptr;
+  std::size_t len_ = 0;
+  FILE* f_;
 };
 
 }  // namespace meshgate::test

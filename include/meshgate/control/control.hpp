@@ -53,6 +53,7 @@ namespace meshgate::control {
 /// Counters of the control plane, gathered from its parts (a snapshot).
 struct ControlStats : HandshakeStats {
   std::uint64_t arp_replies = 0, nd_replies = 0, echo_replies = 0;
+  std::uint64_t neighbour_refused = 0, neighbour_not_sent = 0;  // NeighbourStats
 };
 
 class Control {

@@ -47,6 +47,7 @@ namespace meshgate::control {
 MESHGATE_REASON_ENUM(CoordVerdict, MESHGATE_COORD_VERDICTS)
 inline constexpr std::size_t kCoordVerdictCount = MESHGATE_REASON_COUNT(MESHGATE_COORD_VERDICTS);
 std::string_view to_string(CoordVerdict v) noexcept;
+std::string_view describe(CoordVerdict v) noexcept;
 
 /// Written by the control thread only.
 struct LighthouseStats {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "meshgate/base/ip.hpp"
+#include "meshgate/control/event_log.hpp"
 #include "meshgate/control/transmit.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
@@ -28,6 +29,11 @@ const IpAddr& own_address(const dataplane::GatewayAddresses& a, PortRole port, b
 /// Written by the control thread only.
 struct NeighbourStats {
   std::uint64_t arp_replies = 0, nd_replies = 0;
+  /// ARP replies and neighbour advertisements nobody asked for, and news the table had no room
+  /// for (neighbour.hpp's rules against poisoning): not learnt, counted and logged.
+  std::uint64_t refused = 0;
+  /// Replies and probes not sent for want of an mbuf.
+  std::uint64_t not_sent = 0;
 };
 
 class Neighbours {
@@ -35,8 +41,9 @@ class Neighbours {
   /// Told of every next hop whose MAC was learnt or changed (Control updates peer routes).
   using LearntHook = std::function<void(const IpAddr& ip, Nanos now)>;
 
-  Neighbours(dataplane::Dataplane& dp, Transmitter& tx, dataplane::DropCounters& drops)
-      : dp_(dp), tx_(tx), drops_(drops) {}
+  Neighbours(dataplane::Dataplane& dp, Transmitter& tx, dataplane::DropCounters& drops,
+             const EventLog& log)
+      : dp_(dp), tx_(tx), drops_(drops), log_(log) {}
   ~Neighbours();
   Neighbours(const Neighbours&) = delete;
   Neighbours& operator=(const Neighbours&) = delete;
@@ -70,10 +77,13 @@ class Neighbours {
             Nanos now);
   void learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now);
   void probe(const IpAddr& ip);
+  /// Counts and logs a frame the mbuf pool had no room for.
+  void not_sent(const char* what);
 
   dataplane::Dataplane& dp_;
   Transmitter& tx_;
   dataplane::DropCounters& drops_;
+  const EventLog& log_;
   LearntHook learnt_;
   /// Frames waiting for a next hop's MAC, by next hop (their port is in their MbufMeta).
   std::map<HopKey, std::deque<rte_mbuf*>> unresolved_;

@@ -75,7 +75,7 @@ void aead_batch_seal(benchmark::State& state, AeadBackend backend) {
   const auto len = static_cast<std::uint32_t>(state.range(1));
   AeadBatch batch(backend);
   Burst b(n, len);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     batch.seal(b.jobs);
     benchmark::ClobberMemory();
   }
@@ -91,7 +91,7 @@ void aead_batch_open(benchmark::State& state, AeadBackend backend) {
   batch.seal(b.jobs);
   b.point_at_sealed(len);
   std::size_t good = 0;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     good = batch.open(b.jobs);
     benchmark::DoNotOptimize(good);
   }
@@ -150,7 +150,7 @@ void bare_ipsec_mb_seal(benchmark::State& state) {
   IMB_MGR* m = bare_manager(state);
   if (m == nullptr) return;
   auto b = std::make_unique<BareBuffers>();
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     for (int j = 0; j < kBareJobs; ++j) {
       fill_bare(IMB_GET_NEXT_JOB(m), *b, j, len);
       IMB_SUBMIT_JOB(m);
@@ -172,7 +172,7 @@ void bare_ipsec_mb_burst_seal(benchmark::State& state) {
   if (m == nullptr) return;
   auto b = std::make_unique<BareBuffers>();
   IMB_JOB* jobs[kBareJobs];
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     const std::uint32_t got = IMB_GET_NEXT_BURST(m, kBareJobs, jobs);
     for (std::uint32_t j = 0; j < got; ++j) fill_bare(jobs[j], *b, static_cast<int>(j), len);
     std::uint32_t done = IMB_SUBMIT_BURST_NOCHECK(m, got, jobs);
@@ -291,6 +291,7 @@ std::vector<std::uint8_t> gather(const std::vector<IMB_SGL_IOV>& segs, bool outp
 [[noreturn]] void fail_check(std::uint32_t len, std::size_t room, const char* what) {
   std::fprintf(stderr, "aead_bench: chained SGL check (%u bytes, %zu-byte mbufs) failed: %s\n", len,
                room, what);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): at start-up, before the benchmarks start any thread
   std::exit(1);
 }
 
@@ -329,7 +330,7 @@ void jumbo_contiguous(benchmark::State& state, bool seal) {
   AeadJob opening = p.flat_job(false);
   batch.seal({&sealing, 1});
   std::size_t good = 1;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     if (seal) {
       batch.seal({&sealing, 1});
     } else {
@@ -348,7 +349,7 @@ void jumbo_chained(benchmark::State& state, bool seal) {
   std::unique_ptr<IMB_MGR, void (*)(IMB_MGR*)> m(bare_manager(state), free_mb_mgr);
   if (!m) return;
   bool ok = run_chain(m.get(), p, true);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     ok = run_chain(m.get(), p, seal);
     benchmark::ClobberMemory();
   }

@@ -8,9 +8,10 @@
 // Read off: AeadBatchSeal/ipsec_mb/burst:64/size:S over BareIpsecMbSeal/size:S (target >= 95%),
 // and AeadBatchSeal/sodium over AeadBatchSeal/ipsec_mb at the same burst and size.
 //
-// Jumbo{Seal,Open}/chained_sgl/size:S over Jumbo{Seal,Open}/contiguous/size:S: what sealing a
-// packet held in a chain of default 2 KiB mbufs (ipsec-mb's SGL API) costs against the one
-// contiguous buffer per frame that meshgate uses (design.md, "MTU and jumbo frames").
+// Jumbo{Seal,Open}/chained_sgl/size:S/room:2048 over Jumbo{Seal,Open}/contiguous/size:S: what
+// sealing a packet held in a chain of default 2 KiB mbufs (ipsec-mb's SGL API) costs against the
+// one contiguous buffer per frame that meshgate uses (design.md, "MTU and jumbo frames";
+// figures in bench/RESULTS.md). room:9216 is the SGL job over one segment, without the chain.
 #include <benchmark/benchmark.h>
 #include <intel-ipsec-mb.h>
 

@@ -33,7 +33,7 @@ void BM_OuterV4Template(benchmark::State& st) {
   const OuterTemplate t = OuterTemplate::make(kMacA, kMacB, *IpAddr::parse("192.0.2.1"),
                                               *IpAddr::parse("198.51.100.2"), 51820, 51820);
   std::uint16_t id = 0;
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (auto& p : b.pkts) t.write(p.data(), kPayload, id++, 0);
     benchmark::ClobberMemory();
   }
@@ -45,7 +45,7 @@ void BM_OuterV6Template(benchmark::State& st) {  // includes the UDP checksum ov
   Burst b(kOuterV6Len + kPayload);
   const OuterTemplate t = OuterTemplate::make(kMacA, kMacB, *IpAddr::parse("2001:db8::1"),
                                               *IpAddr::parse("2001:db8::2"), 51820, 51820);
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (auto& p : b.pkts) t.write(p.data(), kPayload, 0, 0);
     benchmark::ClobberMemory();
   }
@@ -62,7 +62,7 @@ void BM_ClassifyBurst(benchmark::State& st) {
                                                    *IpAddr::parse("198.51.100.2"), 51820, 51820);
   for (auto& p : b.pkts) t.write(p.data(), kPayload, 0, 0);
   std::array<FrameInfo, kBurst> out{};
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (int i = 0; i < kBurst; ++i) {
       out[i] = classify_frame(b.pkts[i].data(), b.pkts[i].size());
     }
@@ -76,7 +76,7 @@ BENCHMARK(BM_ClassifyBurst)->Arg(0)->Arg(1)->ArgName("v6");
 void BM_Checksum(benchmark::State& st) {
   std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.range(0)) + 1, 0x5A);
   std::uint16_t acc = 0;
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     acc ^= ones_sum(buf.data(), static_cast<std::size_t>(st.range(0)));
     benchmark::DoNotOptimize(acc);
   }
@@ -100,7 +100,7 @@ void BM_FrameBurst(benchmark::State& st) {
   const OuterTemplate t = OuterTemplate::make(kMacA, kMacB, *IpAddr::parse("192.0.2.1"),
                                               *IpAddr::parse("198.51.100.2"), 51820, 51820);
   std::uint64_t counter = 0;
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (auto& p : pkts) {
       std::uint8_t* wg = p.data() + kOuterV4Len;
       store_le32(wg, 4);
@@ -126,7 +126,7 @@ void BM_ParseBurst(benchmark::State& st) {
     store_le32(p.data() + kOuterV4Len, 4);
   }
   std::uint64_t acc = 0;
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (auto& p : pkts) {
       const FrameInfo f = classify_frame(p.data(), kOuterV4Len + kPayload);
       const std::uint8_t* wg = p.data() + f.payload_off;
@@ -164,7 +164,7 @@ void BM_ForwardIp(benchmark::State& st) {
   }
   const std::size_t ip_len = v6 ? 40 + 8 + 64 : 20 + 8 + 64;
   const MssLimit mss = mss_limit_for_mtu(1420);
-  for (auto _ : st) {
+  for ([[maybe_unused]] auto _ : st) {
     for (auto& p : b.pkts) {
       std::uint8_t* ip = p.data() + 14;
       ip[v6 ? 7 : 8] = 64;

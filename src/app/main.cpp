@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,7 @@ int parse_args(int argc, char** argv, Args& a) {
                                     {"set-role", required_argument, nullptr, 'R'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the main thread, before any other thread starts
   for (int c; (c = getopt_long(argc, argv, "c:k:p:s:h", kOptions, nullptr)) != -1;) {
     switch (c) {
       case 'c':
@@ -201,9 +203,8 @@ int run_gateway(const std::string& name, const meshgate::config::GatewayConfig& 
   return rc;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The whole process but the last-resort catch in main().
+int run(int argc, char** argv) {
   Args args;
   if (int rc = parse_args(argc, argv, args); rc >= 0) return rc;
   if (!args.set_role.empty()) {
@@ -234,4 +235,17 @@ int main(int argc, char** argv) {
   cfg->interface.private_key.clear();
   meshgate::dpdk::eal_cleanup();
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // e.g. bad_alloc while building the gateway
+    std::fprintf(stderr, "meshgate: unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "meshgate: unexpected error\n");
+  }
+  return 1;
 }

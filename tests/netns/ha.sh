@@ -9,7 +9,8 @@
 #
 # Checks: traffic flows through the active one; only it answers ARP for the shared LAN address;
 # after SIGKILL of the active meshgate and its keepalived, the standby takes over with a ping
-# gap of at most 2 s, announces the address, and an iperf3 TCP stream started before survives.
+# gap of at most 2 s, announces the addresses (host A's IPv6 neighbour entry moves to its MAC
+# without a solicitation), and an iperf3 TCP stream started before survives.
 source "$(dirname "$0")/lib.sh"
 NS_LB=mglb$S NS_GA2=mgga2$S
 trap 'ha_destroy' EXIT
@@ -44,8 +45,12 @@ ha_topo() {
 
   in_ns $NS_HA ip addr add 10.1.0.2/24 dev eth0
   in_ns $NS_HA ip route add default via 10.1.0.1
+  in_ns $NS_HA ip addr add fd01::2/64 dev eth0 nodad
+  in_ns $NS_HA ip -6 route add default via fd01::1
   in_ns $NS_HB ip addr add 10.2.0.2/24 dev eth0
   in_ns $NS_HB ip route add default via 10.2.0.1
+  in_ns $NS_HB ip addr add fd02::2/64 dev eth0 nodad
+  in_ns $NS_HB ip -6 route add default via fd02::1
   in_ns $NS_INET ip addr add 198.51.100.1/24 dev brA
   in_ns $NS_INET ip addr add 203.0.113.1/24 dev eb
   in_ns $NS_INET sysctl -qw net.ipv4.ip_forward=1
@@ -89,6 +94,8 @@ vrrp_instance site_a {
 EOF
 }
 
+# neigh_is ADDR MAC: host A's neighbour entry for ADDR names MAC.
+neigh_is() { in_ns $NS_HA ip neigh show "$1" dev eth0 | grep -qi "lladdr $2"; }
 mac_of() { in_ns "$1" cat /sys/class/net/lan0/address; }
 # ARP replies for the site's LAN address, by sender MAC, in a tcpdump -e text capture.
 replies_from() { grep -ci "^[0-9:.]* $1 .*Reply 10.1.0.1 is-at" "$2"; }
@@ -101,10 +108,11 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 ha_topo
 gen_keys a; gen_keys b
 for i in 1 2; do
-  mg_conf "$WORK/a$i$S.conf" a b "10.2.0.0/24" 203.0.113.2:51820 10.1.0.1/24 198.51.100.2/24 198.51.100.1
+  mg_conf "$WORK/a$i$S.conf" a b "10.2.0.0/24, fd02::/64" 203.0.113.2:51820 "10.1.0.1/24, fd01::1/64" \
+    198.51.100.2/24 198.51.100.1
   echo "Role = standby" >>"$WORK/a$i$S.conf"
 done
-mg_conf "$WORK/b$S.conf" b a "10.1.0.0/24" "" 10.2.0.1/24 203.0.113.2/24 203.0.113.1
+mg_conf "$WORK/b$S.conf" b a "10.1.0.0/24, fd01::/64" "" "10.2.0.1/24, fd02::1/64" 203.0.113.2/24 203.0.113.1
 MAC1=$(mac_of $NS_GA) MAC2=$(mac_of $NS_GA2)
 log "gwA1 lan0 $MAC1, gwA2 lan0 $MAC2"
 
@@ -125,6 +133,8 @@ done
 check "keepalived makes A1 active (notify hook)" wait_for 15 grep -q "role: active" "$WORK/mga1.log"
 check "ping IPv4 host A -> host B through A1" wait_for 15 in_ns $NS_HA ping -c 1 -W 1 10.2.0.2
 check "A1 answers ARP for 10.1.0.1 after a fresh request" fresh_arp
+check "ping IPv6 host A -> host B through A1" in_ns $NS_HA ping -c 2 -i 0.2 -W 2 fd02::2
+check "host A has fd01::1 at A1's MAC" neigh_is fd01::1 "$MAC1"
 check "A2 stays standby" sh -c "! grep -q 'role: active' '$WORK/mga2.log'"
 
 # Failover under load: a ping every 0.1 s and a TCP stream (20 Mbit/s: three DPDK processes
@@ -149,6 +159,8 @@ check "pings answered before and after the failover ($answered of 140)" test "$a
 check "ping gap over the failover at most 2 s (was ${gap} s)" le "$gap" 2
 check "the TCP stream started before the failover completes" \
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if "error" not in d and d["end"]["sum_received"]["bytes"] > 0 else 1)' "$WORK/iperf3-cli.log"
+check "A2's unsolicited NA moved host A's fd01::1 to A2's MAC" neigh_is fd01::1 "$MAC2"
+check "ping IPv6 host A -> host B through A2" in_ns $NS_HA ping -c 2 -i 0.2 -W 2 fd02::2
 check "host A reaches A2 after a fresh ARP request" fresh_arp
 kill "$(cat "$WORK/tcpdump1.pid")" 2>/dev/null; sleep 0.5
 n1=$(replies_from "$MAC1" "$WORK/tcpdump1.log"); n2=$(replies_from "$MAC2" "$WORK/tcpdump1.log")

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "meshgate/config/gateway_settings.hpp"
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/dpdk/eal.hpp"
+#include "role.hpp"
 #include "status.hpp"
 
 namespace {
@@ -29,6 +31,7 @@ void usage(FILE* out) {
       "       meshgate --check-config FILE [--profile FILE]\n"
       "       meshgate --strip FILE\n"
       "       meshgate --status FILE\n"
+      "       meshgate --set-role active|standby --config FILE\n"
       "\n"
       "  --config FILE        wg-quick style config with a [Gateway] section; the tunnel (and\n"
       "                       UAPI socket) is named after the file, without .conf\n"
@@ -37,7 +40,9 @@ void usage(FILE* out) {
       "  --strip FILE         print the config's wg-syntax part, for `wg syncconf TUNNEL\n"
       "                       <(meshgate --strip FILE)` on a running gateway\n"
       "  --status FILE        the running gateway's reflexive address, NAT class and STUN\n"
-      "                       counters, read from its MetricsListen endpoint\n",
+      "                       counters, read from its MetricsListen endpoint\n"
+      "  --set-role ROLE      switch the running gateway of a high-availability pair (the\n"
+      "                       tunnel named after --config) to active or standby\n",
       out);
 }
 
@@ -58,6 +63,7 @@ struct Args {
   std::string profile_path;  // empty: the config's Gateway.Profile
   bool check_only = false;
   bool strip = false;
+  std::string set_role;  // --set-role: talk to the running gateway instead
 };
 
 /// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
@@ -68,8 +74,10 @@ int parse_args(int argc, char** argv, Args& a) {
                                     {"profile", required_argument, nullptr, 'p'},
                                     {"strip", required_argument, nullptr, 's'},
                                     {"status", required_argument, nullptr, 'S'},
+                                    {"set-role", required_argument, nullptr, 'R'},
                                     {"help", no_argument, nullptr, 'h'},
                                     {nullptr, 0, nullptr, 0}};
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the main thread, before any other thread starts
   for (int c; (c = getopt_long(argc, argv, "c:k:p:s:h", kOptions, nullptr)) != -1;) {
     switch (c) {
       case 'c':
@@ -91,6 +99,9 @@ int parse_args(int argc, char** argv, Args& a) {
         return 0;
       case 'S':
         return meshgate::app::print_status(optarg);
+      case 'R':
+        a.set_role = optarg;
+        break;
       default:
         usage(stderr);
         return 2;
@@ -192,11 +203,13 @@ int run_gateway(const std::string& name, const meshgate::config::GatewayConfig& 
   return rc;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+/// The whole process but the last-resort catch in main().
+int run(int argc, char** argv) {
   Args args;
   if (int rc = parse_args(argc, argv, args); rc >= 0) return rc;
+  if (!args.set_role.empty()) {
+    return meshgate::app::set_role(tunnel_name(args.config_path), args.set_role);
+  }
   auto cfg = meshgate::config::load_config(args.config_path);
   if (!cfg) return fail(cfg.error());
   for (const std::string& w : cfg->warnings) {
@@ -222,4 +235,17 @@ int main(int argc, char** argv) {
   cfg->interface.private_key.clear();
   meshgate::dpdk::eal_cleanup();
   return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // e.g. bad_alloc while building the gateway
+    std::fprintf(stderr, "meshgate: unexpected error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "meshgate: unexpected error\n");
+  }
+  return 1;
 }

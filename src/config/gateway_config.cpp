@@ -300,6 +300,13 @@ constexpr Rule kGatewayKeys[] = {
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        return parse_flag(k, v, c.cfg.gateway.mss_clamp);
      }},
+    {"Role", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       const std::optional<Role> r = parse_role(v);
+       if (!r) return Status(invalid(k, v, "expected active or standby"));
+       c.cfg.gateway.role = *r;
+       return ok_status();
+     }},
     {"PublicEndpoint", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        auto e = Endpoint::parse(v);

@@ -18,6 +18,16 @@ std::string InterfaceAddress::str() const {
   return addr.str() + "/" + std::to_string(prefix_len);
 }
 
+std::optional<Role> parse_role(std::string_view s) {
+  if (s == "active") return Role::active;
+  if (s == "standby") return Role::standby;
+  return std::nullopt;
+}
+
+const char* role_name(Role r) noexcept {
+  return r == Role::standby ? "standby" : "active";
+}
+
 namespace detail {
 
 Error invalid(std::string_view key, std::string_view value, std::string_view why) {

@@ -46,7 +46,14 @@ unsigned Control::poll(Nanos now, WallTime wall) {
     if (ring == nullptr) continue;
     const unsigned got =
         rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), impl::kRingBurst, nullptr);
-    for (unsigned i = 0; i < got; ++i) handle_packet(pkts[i], now, wall);
+    for (unsigned i = 0; i < got; ++i) {
+      if (standby()) {  // queued by a worker before the switch: a standby answers nothing
+        drops_.add(dataplane::Drop::standby);
+        rte_pktmbuf_free(pkts[i]);
+      } else {
+        handle_packet(pkts[i], now, wall);
+      }
+    }
     n += got;
   }
 
@@ -57,19 +64,43 @@ unsigned Control::poll(Nanos now, WallTime wall) {
 
   if (now - last_timer_run_ >= impl::kTimerPeriod) {
     last_timer_run_ = now;
-    run_timers(now, wall);
-    neighbours_.tick(now);
-    stun_.tick(now);
-    follow_rebinding(now);
-    turn_.tick(now);
-    paths_.tick(now, wall);
-    lighthouse_.tick(now, wall);
-    permit_relay(now);
+    // A standby's timers wait: what they would send is the active gateway's to send. The
+    // services (the UAPI that switches the role among them) run in both roles.
+    if (!standby()) tick(now, wall);
     for (auto& service : services_) service(now);
   }
   dp_.rcu.poll();
   tx_.flush();
   return n + ne;
+}
+
+void Control::tick(Nanos now, WallTime wall) {
+  run_timers(now, wall);
+  neighbours_.tick(now);
+  stun_.tick(now);
+  follow_rebinding(now);
+  turn_.tick(now);
+  paths_.tick(now, wall);
+  lighthouse_.tick(now, wall);
+  permit_relay(now);
+}
+
+void Control::set_role(config::Role role, Nanos now, WallTime wall) {
+  const bool standby = role == config::Role::standby;
+  if (standby == this->standby()) return;
+  dp_.standby.store(standby, std::memory_order_relaxed);
+  log_.line("role: %s", config::role_name(role));
+  if (standby) return;
+  neighbours_.announce();
+  // Sessions of the other gateway are unknown here: a fresh handshake with every peer we can
+  // reach. Their TAI64N timestamps come from the wall clock, so a peer that accepted the other
+  // gateway's last initiation accepts these (docs/design.md, "High availability").
+  for (PeerId id : peers_.ids()) {
+    if (peers_.find(id)->settings.endpoint.known()) {
+      sessions_.send_initiation(id, now, wall, false);
+    }
+  }
+  tx_.flush();
 }
 
 void Control::run() {
@@ -195,6 +226,7 @@ ControlStats Control::stats() const {
   s.neighbour_refused = neighbours_.stats().refused;
   s.neighbour_not_sent = neighbours_.stats().not_sent;
   s.echo_replies = local_.echo_replies();
+  s.announcements = neighbours_.stats().announcements;
   return s;
 }
 

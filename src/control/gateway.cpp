@@ -81,6 +81,7 @@ std::unique_ptr<dataplane::Dataplane> make_dataplane(const config::GatewayConfig
   dp->listen_port.store(cfg.interface.listen_port);
   dp->mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
   dp->idle_backoff = settings.idle_backoff;
+  dp->standby.store(cfg.gateway.role == config::Role::standby, std::memory_order_relaxed);
   dp->vlan[static_cast<int>(dataplane::PortRole::inner)] = cfg.gateway.inner_vlan;
   dp->vlan[static_cast<int>(dataplane::PortRole::outer)] = cfg.gateway.outer_vlan;
   dp->mss = cfg.gateway.mss_clamp ? wire::mss_limit_for_mtu(dp->mtu) : wire::MssLimit{};

@@ -141,6 +141,7 @@ MetricsSnapshot Gateway::metrics() const {
   s.tunnel = name_;
   const Control& c = *control_;
   s.listen_port = c.config().listen_port();
+  s.standby = c.standby();
   for (PeerId id : c.peers().ids()) {
     const PeerState& ps = *c.peers().find(id);
     const dataplane::PeerTotals pr = dp_->peer_totals(id);

@@ -208,6 +208,9 @@ std::string format_prometheus(const MetricsSnapshot& s) {
       {"meshgate_peer_handshakes_total", "counter", "sessions derived with the peer",
        &PeerMetrics::handshakes},
   };
+  w.help("meshgate_standby", "gauge",
+         "1 while the gateway is a high-availability standby (sends and answers nothing)");
+  w.sample("meshgate_standby", "", s.standby ? 1 : 0);
   std::vector<std::string> keys;
   for (const PeerMetrics& p : s.peers)
     keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));

@@ -127,6 +127,30 @@ void Neighbours::reply(const std::uint8_t* frame, std::size_t len, PortRole port
   tx_.queue(r, port);
 }
 
+void Neighbours::announce() {
+  static constexpr std::uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                                 0,    0,    0, 0, 0, 0, 0, 1};
+  const IpAddr all_nodes = IpAddr::v6_bytes(kAllNodes);
+  for (PortRole port : {PortRole::inner, PortRole::outer}) {
+    const wire::MacAddr& mac = port_mac(dp_, port);
+    std::uint8_t out[128];
+    if (const IpAddr& v4 = own_address(dp_.addr, port, false); v4.is_v4()) {
+      // Sender and target both our address: RFC 5227's announcement, which peers that hold an
+      // entry for the address update without being asked.
+      reply(out, wire::build_arp_request(out, mac, v4, v4), port);
+      ++stats_.announcements;
+    }
+    if (const IpAddr& v6 = own_address(dp_.addr, port, true); v6.is_v6()) {
+      reply(out,
+            wire::build_neighbour_advertisement(out, mac, v6,
+                                                wire::MacAddr::ipv6_multicast(kAllNodes), all_nodes,
+                                                v6, {.solicited = false, .override_entry = true}),
+            port);
+      ++stats_.announcements;
+    }
+  }
+}
+
 void Neighbours::learnt(const IpAddr& ip, const wire::MacAddr& mac, Nanos now) {
   if (auto it = unresolved_.find(key(ip)); it != unresolved_.end()) {
     for (rte_mbuf* m : it->second) {
@@ -162,6 +186,9 @@ void Neighbours::probe(const IpAddr& ip) {
 
 std::optional<wire::MacAddr> Neighbours::lookup_or_probe(const IpAddr& next_hop, Nanos now) {
   if (auto mac = dp_.neighbours.lookup(next_hop)) return mac;
+  // A standby asks nothing and marks nothing as asked: once active, its first frame for the
+  // next hop probes at once instead of waiting out a retry interval.
+  if (dp_.standby.load(std::memory_order_relaxed)) return std::nullopt;
   auto want = dp_.neighbours.want(next_hop, now);
   if (want && *want) probe(next_hop);
   return std::nullopt;

@@ -220,6 +220,9 @@ void Sessions::handle_cookie_reply(const std::uint8_t* raw, Nanos now) {
 void Sessions::send_initiation(PeerId peer, Nanos now, WallTime wall, bool retry) {
   PeerState& ps = *p_.peers.find(peer);
   if (!identity_.has_private_key || !ps.settings.endpoint.known()) return;
+  // A standby sends nothing; not even the timers may count an initiation as sent, so the one
+  // Control::set_role starts on becoming active goes out at once.
+  if (p_.dp.standby.load(std::memory_order_relaxed)) return;
   if (!ps.timers.prepare_initiation(now, retry)) return;
   p_.keys.drop_pending(peer);
   const auto index = p_.keys.reserve();
@@ -251,6 +254,7 @@ void Sessions::copy_initiation_to(PeerId peer, const Endpoint& to, Nanos now) {
 }
 
 void Sessions::send_keepalive(PeerId peer, Nanos now) {
+  if (p_.dp.standby.load(std::memory_order_relaxed)) return;  // as in send_initiation
   rte_mbuf* m = rte_pktmbuf_alloc(p_.dp.pool);
   if (m == nullptr) return;
   if (p_.tx.send_to_peer(peer, &m, 1, now) == 0) {

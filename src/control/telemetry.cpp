@@ -1,5 +1,5 @@
 // DPDK telemetry commands (read with dpdk-telemetry.py -f <file-prefix>):
-//   /meshgate/info                   tunnel, listen port, peer and lcore counts
+//   /meshgate/info                   tunnel, listen port, HA role, peer and lcore counts
 //   /meshgate/peers                  public keys of the peers (base64), in PeerId order
 //   /meshgate/peer,<n|public key>    one peer: endpoint, bytes, packets, handshakes
 //   /meshgate/workers                lcore names: worker0.., control
@@ -38,6 +38,7 @@ int cmd_info(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_string(d, "tunnel", s.tunnel.c_str());
   add_u64(d, "listen_port", s.listen_port);
+  rte_tel_data_add_dict_string(d, "role", s.standby ? "standby" : "active");
   add_u64(d, "peers", s.peers.size());
   add_u64(d, "lcores", s.lcores.size());
   return 0;

@@ -20,6 +20,12 @@ Transmitter::Transmitter(dataplane::Dataplane& dp, std::uint16_t queue,
       outer_(dp, PortRole::outer, queue) {}
 
 void Transmitter::queue(rte_mbuf* m, PortRole port) noexcept {
+  // Every frame of the control thread passes here: an HA standby sends nothing at all.
+  if (dp_.standby.load(std::memory_order_relaxed)) {
+    drops_.add(dataplane::Drop::standby);
+    rte_pktmbuf_free(m);
+    return;
+  }
   if (port == PortRole::inner) {
     stats_.tx_inner += inner_.push(m, drops_);
   } else {

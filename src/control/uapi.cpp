@@ -84,6 +84,10 @@ int SetRequest::interface_key(std::string_view key, std::string_view value) {
     if (value != "true") return kEinval;
     return dev_.remove_all_peers();
   }
+  if (key == kRoleKey) {
+    const std::optional<config::Role> role = config::parse_role(value);
+    return role ? dev_.set_role(*role) : kEinval;
+  }
   return kEinval;  // unknown, get-only, or a peer key before any public_key
 }
 

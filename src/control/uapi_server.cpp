@@ -74,6 +74,10 @@ class ControlDevice : public uapi::Device {
     cfg_.remove_all_peers();
     return 0;
   }
+  int set_role(config::Role role) override {
+    c_.set_role(role, c_.now(), wall_now());
+    return 0;
+  }
 
   bool has_peer(const Key32& k) override { return peers_.find(k).has_value(); }
   int add_peer(const Key32& k) override {

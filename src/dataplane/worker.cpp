@@ -28,10 +28,11 @@ unsigned Worker::poll(Nanos now) {
   // burst); a short or empty one means the queue is drained, so the waiting burst is finished
   // now (see outbound()).
   unsigned got = 0;
+  standby_ = dp_.standby.load(std::memory_order_relaxed);
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, impl::kBurst);
-    const unsigned k = n != 0 ? untag(pkts, n, PortRole::inner) : 0;
+    const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::inner) : 0;
     if (k != 0) outbound(pkts, k, now);
     if (n < impl::kBurst) finish_outbound(now);
     stats_.rx_inner += n;
@@ -39,7 +40,7 @@ unsigned Worker::poll(Nanos now) {
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, impl::kBurst);
-    const unsigned k = n != 0 ? untag(pkts, n, PortRole::outer) : 0;
+    const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::outer) : 0;
     if (k != 0) inbound(pkts, k, now);
     if (n < impl::kBurst) finish_inbound(now);
     stats_.rx_outer += n;
@@ -52,7 +53,12 @@ unsigned Worker::poll(Nanos now) {
   return got;
 }
 
-unsigned Worker::untag(rte_mbuf** pkts, unsigned n, PortRole port) noexcept {
+unsigned Worker::admit_burst(rte_mbuf** pkts, unsigned n, PortRole port) noexcept {
+  if (standby_) {
+    // A standby answers nothing (not even ARP): its peer of the pair owns the addresses.
+    for (unsigned i = 0; i < n; ++i) drop(pkts[i], Drop::standby);
+    return 0;
+  }
   const std::uint16_t vid = dp_.vlan[static_cast<int>(port)];
   return vid == 0 ? n : untag_burst(pkts, n, vid, drops_);
 }
@@ -106,6 +112,9 @@ void Worker::flush() {
 }
 
 void Worker::queue_tx(rte_mbuf* m, PortRole port) noexcept {
+  // Every frame a worker sends passes here: a standby's leftovers (a burst waiting in a stage
+  // when the role changed, a relayed control frame) never reach the wire.
+  if (standby_) return drop(m, Drop::standby);
   const unsigned sent = tx_[static_cast<int>(port)].push(m, drops_);
   (port == PortRole::inner ? stats_.tx_inner : stats_.tx_outer) += sent;
 }

@@ -29,6 +29,8 @@
 //   IdleBackoff = on               # on/off/true/false/yes/no; default off (busy-poll)
 //                                  # InnerPort, OuterPort, Workers, IdleBackoff may instead
 //                                  # come from the EAL profile; this file wins
+//   Role = standby                 # active (default) or standby: one of an HA pair starts as
+//                                  # standby, sending nothing, until told otherwise
 //   Profile = eal.profile          # EAL profile; relative to this file's directory
 //   MetricsListen = 127.0.0.1:9586 # Prometheus text endpoint (HTTP GET /metrics); numeric
 //                                  # address:port or [v6]:port; absent = none
@@ -79,6 +81,14 @@ inline constexpr bool kDefaultIdleBackoff = false;  // busy-poll is the server d
 inline constexpr bool kDefaultMssClamp = true;      // as most site-to-site guides set it up
 inline constexpr std::uint16_t kDefaultStunPort =
     3478;  // the port IANA registered for STUN (RFC 8489)
+
+/// What a gateway of a high-availability pair is (docs/design.md, "High availability"): active,
+/// the default and what a lone gateway is, or standby, which sends nothing and answers nothing.
+/// [Gateway] Role sets the role at start; the UAPI's meshgate_role key changes it at run time.
+enum class Role : std::uint8_t { active, standby };
+/// "active" or "standby"; anything else: nullopt.
+std::optional<Role> parse_role(std::string_view s);
+const char* role_name(Role r) noexcept;
 
 /// An address assigned to an interface, with its subnet: "192.168.10.1/24". Unlike Prefix, the
 /// host bits are the point. A bare address means /32 or /128.
@@ -136,6 +146,7 @@ struct GatewaySection {
   std::uint16_t inner_vlan = 0, outer_vlan = 0;  // 802.1Q VLAN id of each port; 0 = untagged
   bool mss_clamp = kDefaultMssClamp;             // lower the MSS of TCP SYNs to fit the tunnel MTU
   std::optional<Endpoint> public_endpoint;       // a public or port-forwarded address: a candidate
+  Role role = Role::active;                      // the role it starts in
 };
 
 struct GatewayConfig {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "meshgate/base/time.hpp"
+#include "meshgate/config/gateway_config.hpp"
 #include "meshgate/control/event_log.hpp"
 #include "meshgate/control/key_slots.hpp"
 #include "meshgate/control/lighthouse.hpp"
@@ -54,6 +55,7 @@ namespace meshgate::control {
 struct ControlStats : HandshakeStats {
   std::uint64_t arp_replies = 0, nd_replies = 0, echo_replies = 0;
   std::uint64_t neighbour_refused = 0, neighbour_not_sent = 0;  // NeighbourStats
+  std::uint64_t announcements = 0;                              // Neighbours::announce's frames
 };
 
 class Control {
@@ -98,6 +100,13 @@ class Control {
   /// The clock of the current (or last) poll(): what services called from poll() use.
   Nanos now() const noexcept { return now_; }
 
+  /// High availability (docs/design.md): a standby sends nothing and answers nothing; its
+  /// tables stay loaded. Becoming active announces the gateway's addresses on both ports
+  /// (Neighbours::announce) and starts a handshake with every peer whose endpoint is known.
+  /// The same role again does nothing. Control thread (the UAPI's meshgate_role key).
+  void set_role(config::Role role, Nanos now, WallTime wall);
+  bool standby() const noexcept { return dp_.standby.load(std::memory_order_relaxed); }
+
   /// The control plane's drops by reason (its own, not any worker's).
   const dataplane::DropCounters& drops() const noexcept { return drops_; }
   ControlStats stats() const;
@@ -108,6 +117,8 @@ class Control {
   /// An inner packet for a peer without a usable session: it waits, and a handshake starts.
   void stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall);
   void run_timers(Nanos now, WallTime wall);
+  /// Every timer-period job of an active gateway: timers, probes, STUN, TURN, paths.
+  void tick(Nanos now, WallTime wall);
   void next_hop_learnt(const IpAddr& hop, Nanos now);
   /// A new reflexive address means our NAT rebound the listen port: the TURN allocation, made
   /// from the old mapping, is re-made.

@@ -85,6 +85,7 @@ struct CoordinationMetrics {
 struct MetricsSnapshot {
   std::string tunnel;
   std::uint16_t listen_port = 0;
+  bool standby = false;  // an HA standby (Control::set_role)
   std::vector<PeerMetrics> peers;
   std::vector<LcoreMetrics> lcores;
   std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n

@@ -34,6 +34,7 @@ struct NeighbourStats {
   std::uint64_t refused = 0;
   /// Replies and probes not sent for want of an mbuf.
   std::uint64_t not_sent = 0;
+  std::uint64_t announcements = 0;  // gratuitous ARP requests and unsolicited NAs sent
 };
 
 class Neighbours {
@@ -60,6 +61,11 @@ class Neighbours {
   void resolve(rte_mbuf* m, Nanos now);
   /// The next hop's MAC; unknown: probes it (once per retry interval) and returns nullopt.
   std::optional<wire::MacAddr> lookup_or_probe(const IpAddr& next_hop, Nanos now);
+  /// Tells both segments that the gateway's own addresses are here, at this gateway's MACs: a
+  /// gratuitous ARP request for each IPv4 address and an unsolicited neighbour advertisement
+  /// (override, to all nodes) for each IPv6 one. An HA standby becoming active sends them, so
+  /// the hosts and routers that knew the other gateway's MACs switch at once.
+  void announce();
   /// Probes what is due and drops frames whose next hop failed to resolve.
   void tick(Nanos now);
 

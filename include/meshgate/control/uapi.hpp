@@ -13,6 +13,8 @@
 //  - interface keys are valid only before the first public_key; unknown keys, get-only keys
 //    and bad values are EINVAL; a line without '=' is EPROTO; a line over kMaxLine is EIO and
 //    closes the connection; an unknown operation closes the connection without a reply;
+//  - meshgate's own interface key, meshgate_role=active|standby (set only; docs/design.md, "High
+//    availability"), switches a gateway of an HA pair; `wg` never sends it;
 //  - set replies carry a negative errno (`wg` prints strerror(-n)), get replies a positive one
 //    (a negative number breaks `wg`'s get parser).
 //
@@ -30,6 +32,7 @@
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/secret.hpp"
 #include "meshgate/base/time.hpp"
+#include "meshgate/config/gateway_config.hpp"
 
 namespace meshgate::control::uapi {
 
@@ -42,6 +45,9 @@ inline constexpr int kEproto = 71;
 /// Longest line accepted. The longest legitimate one is an endpoint with an IPv6 scope
 /// (< 100 bytes); anything far beyond is garbage or an attack on memory.
 inline constexpr std::size_t kMaxLine = 1024;
+
+/// The set-only interface key that switches an HA gateway's role (meshgate's, not WireGuard's).
+inline constexpr std::string_view kRoleKey = "meshgate_role";
 
 /// One peer as `get=1` reports it.
 struct PeerInfo {
@@ -78,6 +84,8 @@ class Device {
   virtual int set_listen_port(std::uint16_t port) = 0;    // 0: pick one
   virtual int set_fwmark(std::uint32_t mark) = 0;
   virtual int remove_all_peers() = 0;
+  /// meshgate_role: a device without high availability refuses it.
+  virtual int set_role(config::Role /*role*/) { return kEinval; }
 
   virtual bool has_peer(const Key32& peer) = 0;
   virtual int add_peer(const Key32& peer) = 0;  // no endpoint, no allowed IPs, no PSK

@@ -145,6 +145,11 @@ struct Dataplane {
 
   /// Written by the control thread (shutdown); read by workers once per poll.
   std::atomic<bool> stop{false};
+  /// High availability (docs/design.md, "High availability"): true while this gateway is the
+  /// standby of a pair, which sends nothing on either port and drops what it receives. Written
+  /// by the gateway before the first poll and then by the control thread only (Control::
+  /// set_role); workers read it once per poll.
+  std::atomic<bool> standby{false};
   /// The UDP port of the tunnel: the control thread may change it at run time (UAPI
   /// listen_port); workers read it once per burst.
   std::atomic<std::uint16_t> listen_port{51820};

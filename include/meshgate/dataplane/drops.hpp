@@ -47,7 +47,8 @@
   X(handshake_failed, "packets staged for a handshake that gave up")                             \
   X(neighbour_unresolved, "next hop's MAC address could not be resolved")                        \
   X(control_rejected, "handshake, cookie or control message rejected by the control thread")     \
-  X(peer_removed, "packets staged for a peer that was removed")
+  X(peer_removed, "packets staged for a peer that was removed")                                  \
+  X(standby, "received or to be sent while the gateway is an HA standby (it answers nothing)")
 
 namespace meshgate::dataplane {
 

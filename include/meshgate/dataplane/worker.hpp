@@ -192,8 +192,9 @@ class Worker {
   void refuse_inbound(rte_mbuf* m, wire::Forward why, PeerId peer, Nanos now) noexcept;
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
-  /// A received burst without its 802.1Q tags when `port` has a VLAN (the kept count).
-  unsigned untag(rte_mbuf** pkts, unsigned n, PortRole port) noexcept;
+  /// A received burst ready for its stage: without its 802.1Q tags when `port` has a VLAN (the
+  /// kept count); a standby's burst is all dropped (0 kept).
+  unsigned admit_burst(rte_mbuf** pkts, unsigned n, PortRole port) noexcept;
   void drop(rte_mbuf* m, Drop d) noexcept;
   void drop(rte_mbuf* m, wire::DropReason r) noexcept;
   void to_control(rte_mbuf* m, ToControl kind, PortRole port, PeerId peer = kNoPeer) noexcept;
@@ -215,6 +216,7 @@ class Worker {
   InBurst in_burst_[2];
   Reassembly frags_;  // outer fragments waiting for the rest of their datagram
   unsigned out_next_ = 0, in_next_ = 0;
+  bool standby_ = false;  // Dataplane::standby as this poll read it
 };
 
 }  // namespace meshgate::dataplane

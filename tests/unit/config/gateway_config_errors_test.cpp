@@ -152,6 +152,8 @@ const std::vector<Case>& cases() {
        "t.conf:6: invalid InnerVlan '0': out of range 1..4094"},
       {"OuterVlan reserved", base("OuterVlan = 4095\n"),
        "t.conf:6: invalid OuterVlan '4095': out of range 1..4094"},
+      {"Role of keepalived's words", base("Role = master\n"),
+       "t.conf:6: invalid Role 'master': expected active or standby"},
       {"Mbufs too few", base("Mbufs = 100\n"),
        "t.conf:6: invalid Mbufs '100': out of range 1023..16777216"},
       {"Mbufs not a number", base("Mbufs = many\n"),

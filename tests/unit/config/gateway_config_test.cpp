@@ -136,6 +136,15 @@ TEST(GatewayConfig, VlanOfEachPort) {
   EXPECT_EQ(r->gateway.outer_vlan, 4094u);
 }
 
+TEST(GatewayConfig, RoleOfAHighAvailabilityPair) {
+  auto r = parse_config(expand(std::string(kMinimal) + "Role = standby\n"), "gw.conf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->gateway.role, Role::standby);
+  r = parse_config(expand(std::string(kMinimal) + "Role = active\n"), "gw.conf");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->gateway.role, Role::active);
+}
+
 TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   auto r = parse_config(expand(kMinimal), "gw.conf");
   ASSERT_TRUE(r.ok()) << r.error();
@@ -158,6 +167,7 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_TRUE(r->gateway.stun_servers.empty());
   EXPECT_FALSE(r->gateway.turn_server.has_value());
   EXPECT_TRUE(r->gateway.turn_user.empty());
+  EXPECT_EQ(r->gateway.role, Role::active);  // a lone gateway is simply active
 }
 
 TEST(GatewayConfig, TurnServerAndCredentials) {

@@ -52,6 +52,15 @@ TEST(Prometheus, PeerLcoreDropAndHandshakeSamples) {
             t.rfind("# TYPE meshgate_rx_packets_total"));
 }
 
+TEST(Prometheus, HighAvailabilityRole) {
+  MetricsSnapshot s = sample();
+  EXPECT_NE(format_prometheus(s).find("meshgate_standby{tunnel=\"site-a\"} 0\n"),
+            std::string::npos);
+  s.standby = true;
+  EXPECT_NE(format_prometheus(s).find("meshgate_standby{tunnel=\"site-a\"} 1\n"),
+            std::string::npos);
+}
+
 NatMetrics nat_sample() {
   NatMetrics n;
   n.servers = {*Endpoint::parse("203.0.113.1:3478")};

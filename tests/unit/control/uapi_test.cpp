@@ -64,6 +64,12 @@ class FakeDevice : public Device {
     mark = m;
     return 0;
   }
+  std::optional<config::Role> role;
+  int set_role(config::Role r) override {
+    ++calls;
+    role = r;
+    return 0;
+  }
   int remove_all_peers() override {
     ++calls;
     peers.clear();
@@ -200,6 +206,14 @@ TEST(UapiSet, ZeroPrivateKeyRemovesIt) {
   EXPECT_FALSE(dev.private_key);
 }
 
+TEST(UapiSet, MeshgateRoleSwitchesAHighAvailabilityGateway) {
+  FakeDevice dev;
+  EXPECT_EQ(talk(dev, "set=1\nmeshgate_role=standby\n\n"), "errno=0\n\n");
+  EXPECT_EQ(dev.role, config::Role::standby);
+  EXPECT_EQ(talk(dev, "set=1\nmeshgate_role=active\n\n"), "errno=0\n\n");
+  EXPECT_EQ(dev.role, config::Role::active);
+}
+
 TEST(UapiSet, UppercaseHexIsAccepted) {
   FakeDevice dev;
   std::string k = hex(0xab);
@@ -249,6 +263,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"port_empty", "set=1\nlisten_port=\n\n", "errno=-22\n\n"},
         BadLine{"fwmark_too_big", "set=1\nfwmark=4294967296\n\n", "errno=-22\n\n"},
         BadLine{"replace_peers_false", "set=1\nreplace_peers=false\n\n", "errno=-22\n\n"},
+        BadLine{"role_unknown", "set=1\nmeshgate_role=master\n\n", "errno=-22\n\n"},
+        BadLine{"role_in_peer_section",
+                "set=1\npublic_key=" + hex(5) + "\nmeshgate_role=active\n\n", "errno=-22\n\n"},
         BadLine{"bad_endpoint", "set=1\npublic_key=" + hex(5) + "\nendpoint=example.org:1\n\n",
                 "errno=-22\n\n"},
         BadLine{"v6_endpoint_without_brackets",

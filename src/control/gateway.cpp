@@ -13,6 +13,7 @@
 #include "meshgate/control/mbuf_budget.hpp"
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/nat/stun.hpp"
@@ -37,6 +38,7 @@ namespace {
 
 int worker_main(void* arg) {
   static_cast<dataplane::Worker*>(arg)->run();
+  dpdk::released(arg);  // for join(): the lcore's end is not visible to TSan (dpdk/handoff.hpp)
   return 0;
 }
 
@@ -276,6 +278,7 @@ Status Gateway::start() {
 
 void Gateway::join() {
   for (unsigned lc : lcores_) rte_eal_wait_lcore(lc);
+  for (const auto& w : workers_) dpdk::acquired(w.get());
   lcores_.clear();
 }
 

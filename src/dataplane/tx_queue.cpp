@@ -4,6 +4,7 @@
 #include <rte_ring.h>
 
 #include "meshgate/dataplane/vlan.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 
 namespace meshgate::dataplane {
 
@@ -29,6 +30,7 @@ unsigned TxQueue::flush(DropCounters& drops) noexcept {
   // Tags go on at the port, not before the relay ring: worker 0 tags the relayed frames.
   if (relay == nullptr && dp_.vlan[role] != 0) tag_all(dp_.vlan[role], drops);
   if (n_ == 0) return 0;
+  dpdk::hand_over(pkts_, n_);
   const unsigned sent =
       relay != nullptr
           ? rte_ring_sp_enqueue_burst(relay, reinterpret_cast<void**>(pkts_), n_, nullptr)

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "meshgate/dataplane/vlan.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 
 namespace meshgate::dataplane {
 
@@ -32,6 +33,7 @@ unsigned Worker::poll(Nanos now) {
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.inner_port, q, pkts, impl::kBurst);
+    dpdk::take_over(pkts, n);
     const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::inner) : 0;
     if (k != 0) outbound(pkts, k, now);
     if (n < impl::kBurst) finish_outbound(now);
@@ -40,6 +42,7 @@ unsigned Worker::poll(Nanos now) {
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, impl::kBurst);
+    dpdk::take_over(pkts, n);
     const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::outer) : 0;
     if (k != 0) inbound(pkts, k, now);
     if (n < impl::kBurst) finish_inbound(now);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "meshgate/base/ip.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 #include "meshgate/wire/build.hpp"
 #include "meshgate/wire/classify.hpp"
 
@@ -32,6 +33,7 @@ struct LanHost {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) return false;
     std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(len)), frame, len);
+    dpdk::hand_over(&m, 1);
     if (rte_ring_enqueue(to_gw, m) != 0) {
       rte_pktmbuf_free(m);
       return false;
@@ -53,6 +55,7 @@ struct LanHost {
   unsigned service() {
     rte_mbuf* pkts[64];
     const unsigned n = rte_ring_dequeue_burst(from_gw, reinterpret_cast<void**>(pkts), 64, nullptr);
+    dpdk::take_over(pkts, n);
     for (unsigned i = 0; i < n; ++i) {
       handle(rte_pktmbuf_mtod(pkts[i], const std::uint8_t*), pkts[i]->data_len);
       rte_pktmbuf_free(pkts[i]);

@@ -20,6 +20,7 @@
 #include "meshgate/config/gateway_settings.hpp"
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/crypto/x25519.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 
 namespace meshgate::test {
@@ -42,6 +43,7 @@ inline std::vector<std::vector<std::uint8_t>> drain(rte_ring* r) {
   void* v;
   while (rte_ring_dequeue(r, &v) == 0) {
     auto* m = static_cast<rte_mbuf*>(v);
+    dpdk::take_over(&m, 1);
     const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
     out.emplace_back(p, p + m->data_len);
     rte_pktmbuf_free(m);

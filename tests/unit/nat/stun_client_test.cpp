@@ -76,7 +76,8 @@ class FakeNet {
   std::vector<Datagram> exchange(const StunRequest& r) {
     if (down.count(r.to.str()) != 0) return {};
     const Endpoint mapped = outbound(r.to);
-    const stun::Message m = parse_ok(bytes_of(r));
+    const Buf request = bytes_of(r);  // m points into it: it must outlive m
+    const stun::Message m = parse_ok(request);
     EXPECT_GE(m.fingerprint, 0) << "requests carry FINGERPRINT";
     stun::ChangeRequest ch;
     if (auto c = stun::get_change_request(m)) ch = *c;

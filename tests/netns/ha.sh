@@ -124,13 +124,18 @@ check "a standby answers no ARP: no ping from host A before keepalived runs" \
   sh -c "! ip netns exec $NS_HA ping -c 2 -i 0.3 -W 1 10.1.0.1"
 ka_conf "$WORK/ka1.conf" 1 192.168.77.1 192.168.77.2 150 "$WORK/a1$S.conf"
 ka_conf "$WORK/ka2.conf" 2 192.168.77.2 192.168.77.1 100 "$WORK/a2$S.conf"
-for i in 1 2; do
-  ns=$NS_GA; [ $i = 2 ] && ns=$NS_GA2
-  # Its own pid files: the defaults under /run are one per machine.
-  bg $ns ka$i keepalived -n -l -f "$WORK/ka$i.conf" -p "$WORK/ka$i-main.pid" \
-    -r "$WORK/ka$i-vrrp.pid" -c "$WORK/ka$i-chk.pid" -b "$WORK/ka$i-bfd.pid" -i ha$i$S
-done
+# start_ka I NS: keepalived for gateway I, with its own pid files (the defaults under /run are
+# one per machine).
+start_ka() {
+  bg "$2" ka$1 keepalived -n -l -f "$WORK/ka$1.conf" -p "$WORK/ka$1-main.pid" \
+    -r "$WORK/ka$1-vrrp.pid" -c "$WORK/ka$1-chk.pid" -b "$WORK/ka$1-bfd.pid" -i ha$1$S
+}
+# A1 first, A2 once A1 is master: with nopreempt, two servers started together elect whichever
+# one's track script comes up first (its 1 s interval is not aligned between them), not the
+# higher priority, so the test brings the pair up in the order an operator would.
+start_ka 1 $NS_GA
 check "keepalived makes A1 active (notify hook)" wait_for 15 grep -q "role: active" "$WORK/mga1.log"
+start_ka 2 $NS_GA2
 check "ping IPv4 host A -> host B through A1" wait_for 15 in_ns $NS_HA ping -c 1 -W 1 10.2.0.2
 check "A1 answers ARP for 10.1.0.1 after a fresh request" fresh_arp
 check "ping IPv6 host A -> host B through A1" in_ns $NS_HA ping -c 2 -i 0.2 -W 2 fd02::2

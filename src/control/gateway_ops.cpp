@@ -196,6 +196,15 @@ Status Gateway::open_metrics(const std::string& address) {
   return ok_status();
 }
 
+Status Gateway::open_sync(std::optional<Endpoint> listen, std::optional<Endpoint> partner) {
+  sync_device_ = make_uapi_device(*control_);
+  auto sync = StateSync::open(*control_, *sync_device_, listen, partner);
+  if (!sync) return Error{sync.error()};
+  sync_ = std::move(*sync);
+  control_->add_service([this](Nanos now) { return sync_->poll(now); });
+  return ok_status();
+}
+
 void Gateway::enable_telemetry() {
   register_telemetry();
   control_->add_service([this](Nanos) -> unsigned {

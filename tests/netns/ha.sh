@@ -10,7 +10,9 @@
 # Checks: traffic flows through the active one; only it answers ARP for the shared LAN address;
 # after SIGKILL of the active meshgate and its keepalived, the standby takes over with a ping
 # gap of at most 2 s, announces the addresses (host A's IPv6 neighbour entry moves to its MAC
-# without a solicitation), and an iperf3 TCP stream started before survives.
+# without a solicitation), and an iperf3 TCP stream started before survives State sync: an
+# endpoint A1 learnt by roaming and a peer added with `wg` on A1 reach A2 before the failover,
+# and A2 reaches site B at that endpoint after it.
 source "$(dirname "$0")/lib.sh"
 NS_LB=mglb$S NS_GA2=mgga2$S
 trap 'ha_destroy' EXIT
@@ -110,7 +112,9 @@ gen_keys a; gen_keys b
 for i in 1 2; do
   mg_conf "$WORK/a$i$S.conf" a b "10.2.0.0/24, fd02::/64" 203.0.113.2:51820 "10.1.0.1/24, fd01::1/64" \
     198.51.100.2/24 198.51.100.1
-  echo "Role = standby" >>"$WORK/a$i$S.conf"
+  # Each server accepts the other's state sync on its management address (mirrored).
+  printf 'Role = standby\nSyncListen = 192.168.77.%s:51821\nSyncPeer = 192.168.77.%s:51821\n' \
+    "$i" $((3 - i)) >>"$WORK/a$i$S.conf"
 done
 mg_conf "$WORK/b$S.conf" b a "10.1.0.0/24, fd01::/64" "" "10.2.0.1/24, fd02::1/64" 203.0.113.2/24 203.0.113.1
 MAC1=$(mac_of $NS_GA) MAC2=$(mac_of $NS_GA2)
@@ -141,6 +145,34 @@ check "A1 answers ARP for 10.1.0.1 after a fresh request" fresh_arp
 check "ping IPv6 host A -> host B through A1" in_ns $NS_HA ping -c 2 -i 0.2 -W 2 fd02::2
 check "host A has fd01::1 at A1's MAC" neigh_is fd01::1 "$MAC1"
 check "A2 stays standby" sh -c "! grep -q 'role: active' '$WORK/mga2.log'"
+
+# State sync: site B's packets start to come from a new address (its NAT rebinds), A1 learns it
+# by roaming and A2 from A1. A's packets to B's old address are dropped from then on, so after
+# the failover only a gateway that knows the new endpoint reaches B.
+check "A1 connects to A2 for state sync" \
+  wait_for 10 grep -q "ha sync: connected to partner 192.168.77.2:51821" "$WORK/mga1.log"
+# rebind_b: from now on B's packets leave the Internet namespace from 203.0.113.99:40000, and
+# A's to B's old address are dropped (replies to B's new flows pass: they are de-NATed).
+rebind_b() {
+  in_ns $NS_INET nft -f - <<NFT || return 1
+table ip roam {
+  chain rebind { type nat hook postrouting priority 100; ip saddr 203.0.113.2 udp sport 51820 snat to 203.0.113.99:40000; }
+  chain oldpath { type filter hook forward priority 0; ip daddr 203.0.113.2 udp dport 51820 ct direction original drop; }
+}
+NFT
+  in_ns $NS_INET conntrack -F >/dev/null 2>&1  # flows made before go through the rules too
+}
+check "site B's NAT rebinds to 203.0.113.99:40000 (nftables)" rebind_b
+check "host B reaches host A from B's new address" wait_for 10 in_ns $NS_HB ping -c 1 -W 1 10.1.0.2
+check "A1 learnt B's new endpoint by roaming" \
+  wait_for 5 sh -c "wg show a1$S endpoints | grep -q '203.0.113.99:40000'"
+check "A2, standby, has it from A1" \
+  wait_for 5 sh -c "wg show a2$S endpoints | grep -q '203.0.113.99:40000'"
+gen_keys c
+wg set "a1$S" peer "$(cat "$WORK/c.pub")" allowed-ips 10.3.0.0/24
+check "a peer added with wg on A1 reaches A2" \
+  wait_for 5 sh -c "wg show a2$S allowed-ips | grep -q '10.3.0.0/24'"
+check "A2 applied the changes as a standby" grep -q "peer change(s) from the active partner" "$WORK/mga2.log"
 
 # Failover under load: a ping every 0.1 s and a TCP stream (20 Mbit/s: three DPDK processes
 # share the cores) run while the active server dies.
@@ -173,5 +205,9 @@ log "ARP replies for 10.1.0.1: $n1 from A1, $n2 from A2"
 check "only one gateway at a time answered ARP: A1's replies all precede A2's" \
   awk -v m1="$MAC1" -v m2="$MAC2" 'tolower($0) ~ /reply 10\.1\.0\.1 is-at/ { if (tolower($2) == m2) seen2 = 1; else if (tolower($2) == m1 && seen2) bad = 1 } END { exit bad }' "$WORK/tcpdump1.log"
 check "both gateways answered in their turn" test "$n1" -ge 1 -a "$n2" -ge 1
+check "A2 reached B at the endpoint it had from A1 (a handshake since the failover)" \
+  sh -c "wg show a2$S latest-handshakes | awk '\$2 > 0 { ok = 1 } END { exit !ok }'"
+check "A2, now active, looks for its partner to sync" \
+  wait_for 5 grep -q "ha sync: cannot reach partner 192.168.77.1:51821" "$WORK/mga2.log"
 check "A2 stops cleanly on SIGTERM" stop_meshgate mga2
 tap_end

@@ -142,6 +142,11 @@ MetricsSnapshot Gateway::metrics() const {
   const Control& c = *control_;
   s.listen_port = c.config().listen_port();
   s.standby = c.standby();
+  if (sync_) {
+    s.ha_sync = true;
+    s.ha_sync_connected = sync_->connected();
+    s.ha_sync_stats = sync_->stats();
+  }
   for (PeerId id : c.peers().ids()) {
     const PeerState& ps = *c.peers().find(id);
     const dataplane::PeerTotals pr = dp_->peer_totals(id);

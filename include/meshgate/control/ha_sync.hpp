@@ -33,6 +33,7 @@
 #include "meshgate/base/result.hpp"
 #include "meshgate/base/secret.hpp"
 #include "meshgate/base/time.hpp"
+#include "meshgate/control/metrics.hpp"
 #include "meshgate/control/peers.hpp"
 #include "meshgate/control/stream_server.hpp"
 #include "meshgate/control/uapi.hpp"
@@ -125,15 +126,6 @@ class Snapshot {
   std::uint64_t round_ = 0;
 };
 
-struct SyncStats {
-  std::uint64_t connections = 0;     // active: connections that got the standby's hello
-  std::uint64_t frames_sent = 0;     // active: heartbeats included
-  std::uint64_t frames_applied = 0;  // standby: frames with changes, applied
-  std::uint64_t frames_ignored = 0;  // standby: frames that came while this gateway was active
-  std::uint64_t lines_refused = 0;   // standby: set lines that failed (the frame stops there)
-  std::uint64_t refused = 0;         // standby: connections closed on a bad hello or frame
-};
-
 }  // namespace ha_sync
 
 /// Both ends of the sync: a listener for the standby's side (SyncListen) and a client for the
@@ -151,7 +143,9 @@ class StateSync {
 
   /// Accepts, applies, connects and sends what is due; a Control service.
   unsigned poll(Nanos now);
-  const ha_sync::SyncStats& stats() const noexcept { return stats_; }
+  const HaSyncStats& stats() const noexcept { return stats_; }
+  /// Active: the link to the standby is up (its hello came).
+  bool connected() const noexcept { return link_ == Link::up; }
 
  private:
   class Session;
@@ -184,7 +178,7 @@ class StateSync {
   std::uint64_t counter_ = 0;
   ha_sync::Snapshot snapshot_;
   bool logged_unreachable_ = false;  // one line per outage, not one per retry
-  ha_sync::SyncStats stats_;
+  HaSyncStats stats_;
 };
 
 }  // namespace meshgate::control

@@ -13,6 +13,7 @@
 #                             the LAN bridge from the start
 #   start_ka I NS             keepalived for gateway I (log $WORK/kaI.log)
 #   ka_state I                the VRRP state keepalived I entered last (MASTER, BACKUP, FAULT)
+#   ka_is I STATE             ka_state I is STATE
 #   load_start TAG SECONDS    host A pings host B every 0.1 s and sends an iperf3 TCP stream
 #   load_checks TAG EVENT MIN waits for that load to end; three checks (MIN pings answered,
 #                             longest gap at most 2 s, the stream completed)
@@ -111,6 +112,7 @@ start_ka() {
     -r "$WORK/ka$1-vrrp.pid" -c "$WORK/ka$1-chk.pid" -b "$WORK/ka$1-bfd.pid" -i ha$1$S
 }
 ka_state() { sed -n 's/.*(site_a) Entering \([A-Z]*\) STATE.*/\1/p' "$WORK/ka$1.log" | tail -n 1; }
+ka_is() { [ "$(ka_state "$1")" = "$2" ]; }
 
 # neigh_is ADDR MAC: host A's neighbour entry for ADDR names MAC.
 neigh_is() { in_ns $NS_HA ip neigh show "$1" dev eth0 | grep -qi "lladdr $2"; }

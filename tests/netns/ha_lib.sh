@@ -78,7 +78,7 @@ global_defs {
   enable_script_security
 }
 vrrp_script meshgate_running {
-  script "/usr/bin/pgrep -f -- '--config $mgconf'"
+  script "$(command -v wg) show $(basename "$mgconf" .conf) listen-port"
   interval 1
   fall 1
   rise 1

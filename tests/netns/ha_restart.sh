@@ -8,6 +8,8 @@
 #      A1's keepalived stays BACKUP and A2 stays active: no flap, no loss, A1 answers no ARP.
 #   c. planned switchover: SIGTERM to A2's keepalived (a priority-0 advert and the notify hook's
 #      STOP): A1 becomes active, A2 standby.
+#   d. a lone server's meshgate restarts and is slow to come up: keepalived makes it active
+#      once it answers, not before (the track script asks meshgate, not pgrep).
 #
 # Each event: the ping gap at most 2 s, the TCP stream completes.
 source "$(dirname "$0")/ha_lib.sh"
@@ -64,6 +66,20 @@ log "ARP replies for 10.1.0.1 over the switchover: $n2 from A2, $n1 from A1"
 check "A1 answers ARP after the switchover" test "$n1" -ge 1
 check "only one gateway at a time answered ARP: A2's replies all precede A1's" \
   replies_in_turn "$MAC2" "$MAC1" "$WORK/tcpdump3.log"
-check "A1 stops cleanly on SIGTERM" stop_meshgate mga1b
+
+# d. A lone server's meshgate restarts (its partner in maintenance: keepalived stopped) and is
+# slow to come up: SIGSTOP holds it for 3 s before its UAPI socket exists, as a long EAL start
+# (hugepages, device probing) would. keepalived must not make the server MASTER before meshgate
+# can take the role, or the notify hook finds no socket and the site stays down.
+check "A1's meshgate stops cleanly on SIGTERM (A2 in maintenance)" stop_meshgate mga1b
+check "A1's keepalived goes FAULT" wait_for 5 ka_is 1 FAULT
+bg $NS_GA mga1c "$MG_BIN" --config "$WORK/a1$S.conf"
+kill -STOP "$(cat "$WORK/mga1c.pid")"
+sleep 3
+kill -CONT "$(cat "$WORK/mga1c.pid")"
+check "A1's meshgate comes up after its slow start" wait_for 30 grep -q " up: " "$WORK/mga1c.log"
+check "keepalived makes A1 active once its meshgate answers" wait_for 10 grep -q "role: active" "$WORK/mga1c.log"
+check "host A reaches host B through A1" wait_for 10 in_ns $NS_HA ping -c 1 -W 1 10.2.0.2
+check "A1 stops cleanly on SIGTERM" stop_meshgate mga1c
 check "A2 stops cleanly on SIGTERM" stop_meshgate mga2
 tap_end

@@ -17,6 +17,7 @@
 #   load_start TAG SECONDS    host A pings host B every 0.1 s and sends an iperf3 TCP stream
 #   load_checks TAG EVENT MIN waits for that load to end; three checks (MIN pings answered,
 #                             longest gap at most 2 s, the stream completed)
+#   load_lost TAG             how many of that load's pings went unanswered
 #   arp_capture NAME          tcpdump of ARP on the LAN bridge into $WORK/NAME.log
 #   replies_in_turn M1 M2 LOG no ARP reply from M1 after the first one from M2
 #   announced MAC LOG         a gratuitous ARP for 10.1.0.1 from MAC
@@ -157,6 +158,9 @@ load_checks() {
   check "the TCP stream started before $event completes" \
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if "error" not in d and d["end"]["sum_received"]["bytes"] > 0 else 1)' "$WORK/iperf3-cli$tag.log"
 }
+
+# load_lost TAG: pings load_start sent and got no answer for (ping's own summary).
+load_lost() { awk '/packets transmitted/ { print $1 - $4 }' "$WORK/ping$1.log"; }
 
 # ha_start: both sites, A1 made active by its keepalived, A2's keepalived started after (the
 # documented order); checks that a standby answers nothing and that traffic takes A1.

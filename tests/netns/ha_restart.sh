@@ -42,6 +42,8 @@ check "A2's keepalived stays MASTER" ka_is 2 MASTER
 check "A1's new meshgate never became active" sh -c "! grep -q 'role: active' '$WORK/mga1b.log'"
 check "A2 became active once and stays active" occurrences 1 "role: " "$WORK/mga2.log"
 load_checks b "A1's return" 140
+lost=$(load_lost b)
+check "at most 2 pings lost across A1's return (lost ${lost:-?})" test "${lost:-99}" -le 2
 check "host A reaches host B after a fresh ARP request" fresh_arp
 kill "$(cat "$WORK/tcpdump2.pid")" 2>/dev/null; sleep 0.5
 n1=$(replies_from "$MAC1" "$WORK/tcpdump2.log"); n2=$(replies_from "$MAC2" "$WORK/tcpdump2.log")

@@ -24,10 +24,10 @@ std::uint16_t free_tcp_port() {
 }
 
 /// Site A's second server: gateway 0's private key and peer (without its endpoint), standby,
-/// on ring ports of its own, accepting the sync on 127.0.0.1:`port`.
+/// on ring ports of its own, accepting the sync on a free port of 127.0.0.1 (address()).
 class Twin {
  public:
-  Twin(const std::string& tag, RingGateways& net, std::uint16_t port) {
+  Twin(const std::string& tag, RingGateways& net) : port_(free_tcp_port()) {
     for (int i = 0; i < 2; ++i) {
       rings_[i] = *dpdk::make_ring(tag + "r" + std::to_string(i), 1024);
       ports_[i] = *dpdk::make_ring_port(tag + "p" + std::to_string(i), rings_[i], 1, rings_[i], 2);
@@ -40,7 +40,7 @@ class Twin {
         "\nOuterPort = " + std::to_string(ports_[1]) +
         "\nInnerAddress = 10.1.0.1/24\nOuterAddress = 198.51.100.2/24\nWorkers = 1\n"
         "Role = standby\nSyncListen = 127.0.0.1:" +
-        std::to_string(port) + "\n";
+        std::to_string(port_) + "\n";
     auto cfg = config::parse_config(text, "twin.conf");
     EXPECT_TRUE(cfg) << cfg.error();
     auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
@@ -52,6 +52,8 @@ class Twin {
     EXPECT_TRUE(st) << st.error();
   }
   control::Gateway& gw() { return *gw_; }
+  /// Where it accepts the sync: a partner's SyncPeer.
+  Endpoint address() const { return *Endpoint::parse("127.0.0.1:" + std::to_string(port_)); }
   /// The twin's view of a peer: its endpoint and allowed IPs as `wg show` would print them.
   std::string peer(const Key32& key) {
     auto id = gw_->control().peers().find(key);
@@ -62,6 +64,7 @@ class Twin {
   }
 
  private:
+  std::uint16_t port_;
   rte_ring* rings_[2] = {};
   std::uint16_t ports_[2] = {};
   std::unique_ptr<control::Gateway> gw_;
@@ -86,11 +89,9 @@ Key32 key_of(std::uint8_t b) {
 
 TEST(HaSync, WhatTheActiveLearnsAndWhatWgChangesReachTheStandby) {
   RingGateways net("hsync");
-  const std::uint16_t port = free_tcp_port();
-  Twin twin("hsynct", net, port);
+  Twin twin("hsynct", net);
   LogCapture twin_log(twin.gw());
-  ASSERT_TRUE(
-      net.gw(0).open_sync(std::nullopt, *Endpoint::parse("127.0.0.1:" + std::to_string(port))));
+  ASSERT_TRUE(net.gw(0).open_sync(std::nullopt, twin.address()));
   const Key32 b = crypto::x25519_public(net.private_key(1));
 
   // The full state on connecting: the standby learns B's endpoint, which only A's config has.
@@ -135,12 +136,10 @@ TEST(HaSync, WhatTheActiveLearnsAndWhatWgChangesReachTheStandby) {
 
 TEST(HaSync, APartnerWithAnotherPrivateKeyWritesNothing) {
   RingGateways net("hsyncx");
-  const std::uint16_t port = free_tcp_port();
-  Twin twin("hsyncxt", net, port);
+  Twin twin("hsyncxt", net);
   LogCapture twin_log(twin.gw());
   // Site B's gateway, not A's twin, sends to the standby: its frames fail their check.
-  ASSERT_TRUE(
-      net.gw(1).open_sync(std::nullopt, *Endpoint::parse("127.0.0.1:" + std::to_string(port))));
+  ASSERT_TRUE(net.gw(1).open_sync(std::nullopt, twin.address()));
   const Key32 b = crypto::x25519_public(net.private_key(1));
   ASSERT_TRUE(run_until(net, twin, [&] { return twin.gw().sync()->stats().refused > 0; }));
   EXPECT_EQ(twin.gw().sync()->stats().frames_applied, 0u);

@@ -95,7 +95,7 @@ std::vector<std::string> Snapshot::changes(const Interface& iface, std::vector<P
   if (full) {
     sent_.clear();
     iface_.reset();
-    cur = "replace_peers=true\n";
+    cur.append(kFullBegin).append("\n");
   }
   if (!iface_ || !(*iface_ == iface)) {
     cur += "listen_port=" + std::to_string(iface.listen_port) + "\n";
@@ -118,8 +118,59 @@ std::vector<std::string> Snapshot::changes(const Interface& iface, std::vector<P
     cur += "public_key=" + to_hex(as_bytes(it->first)) + "\nremove=true\n";
     it = sent_.erase(it);
   }
+  if (full) cur.append(kFullEnd).append("\n");
   if (!cur.empty()) bodies.push_back(std::move(cur));
   return bodies;
+}
+
+Applier::Outcome Applier::apply(std::string_view payload) {
+  Outcome out;
+  uapi::SetRequest req(dev_);
+  bool full_end = false;
+  std::string_view rest = payload;
+  while (out.rc == 0 && !rest.empty()) {
+    const std::size_t nl = rest.find('\n');
+    const std::string_view text = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (!text.empty()) out.rc = line(req, text, out, full_end);
+  }
+  const int fin = req.finish();
+  if (out.rc == 0) out.rc = fin;
+  if (out.rc == 0 && full_end) out.removed = remove_unseen();
+  return out;
+}
+
+int Applier::line(uapi::SetRequest& req, std::string_view text, Outcome& out, bool& full_end) {
+  if (text == kFullBegin) {
+    full_ = true;
+    seen_.clear();
+    return 0;
+  }
+  if (text == kFullEnd) {
+    full_end = full_;
+    return 0;
+  }
+  if (text.starts_with(uapi::kRoleKey)) return uapi::kEinval;  // keepalived's, not the partner's
+  const int rc = req.line(text);
+  constexpr std::string_view kPeer = "public_key=";
+  if (rc == 0 && text.starts_with(kPeer)) {
+    ++out.peers;
+    Key32 k{};
+    if (full_ && from_hex(text.substr(kPeer.size()), k)) seen_.insert(k);
+  }
+  return rc;
+}
+
+std::size_t Applier::remove_unseen() {
+  full_ = false;
+  std::size_t removed = 0;
+  for (const uapi::PeerInfo& p : dev_.get().peers) {
+    if (seen_.count(p.public_key) != 0) continue;
+    dev_.remove_peer(p.public_key);
+    ++removed;
+  }
+  seen_.clear();
+  return removed;
 }
 
 }  // namespace ha_sync
@@ -151,7 +202,7 @@ std::vector<ha_sync::PeerRecord> records_of(const Control& c) {
 /// The standby's end of one connection: the hello, then frames to apply.
 class StateSync::Session : public StreamServer::Session {
  public:
-  explicit Session(StateSync& sync) : sync_(sync) {}
+  explicit Session(StateSync& sync) : sync_(sync), applier_(sync.dev_) {}
   ~Session() override { secure_wipe(hello_.data(), hello_.size()); }
 
   bool on_data(std::string_view in, std::string& out) override {
@@ -168,7 +219,7 @@ class StateSync::Session : public StreamServer::Session {
       const auto r = reader_->next(payload);
       if (r == ha_sync::FrameReader::Result::need_more) return true;
       if (r == ha_sync::FrameReader::Result::bad) return refuse("a frame that failed its check");
-      sync_.apply(payload);
+      sync_.apply(payload, applier_);
       secure_wipe(payload.data(), payload.size());
     }
   }
@@ -198,6 +249,7 @@ class StateSync::Session : public StreamServer::Session {
   }
 
   StateSync& sync_;
+  ha_sync::Applier applier_;
   std::string hello_;
   std::optional<ha_sync::FrameReader> reader_;
 };
@@ -227,7 +279,7 @@ unsigned StateSync::poll(Nanos now) {
   return work + poll_partner(now);
 }
 
-void StateSync::apply(std::string_view payload) {
+void StateSync::apply(std::string_view payload, ha_sync::Applier& applier) {
   if (payload.empty()) return;  // a heartbeat
   if (!control_.standby()) {
     // Both active for a moment (a takeover in progress): our own state wins.
@@ -235,28 +287,18 @@ void StateSync::apply(std::string_view payload) {
     control_.log().drop("ha_sync_ignored", "ha sync: a frame from the partner while active");
     return;
   }
-  uapi::SetRequest req(dev_);
-  std::size_t peers = 0;
-  int rc = 0;
-  std::string_view rest = payload;
-  while (rc == 0 && !rest.empty()) {
-    const std::size_t nl = rest.find('\n');
-    const std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    if (line.empty()) continue;
-    // The role is keepalived's to set, never the partner's.
-    rc = line.starts_with(uapi::kRoleKey) ? uapi::kEinval : req.line(line);
-    if (line.starts_with("public_key=")) ++peers;
-  }
-  const int fin = req.finish();
-  if (rc == 0) rc = fin;
+  const ha_sync::Applier::Outcome out = applier.apply(payload);
   ++stats_.frames_applied;
-  if (rc != 0) {
+  if (out.rc != 0) {
     ++stats_.lines_refused;
-    control_.log().line("ha sync: a change from the partner was refused (errno %d)", rc);
+    control_.log().line("ha sync: a change from the partner was refused (errno %d)", out.rc);
     return;
   }
-  control_.log().line("ha sync: %zu peer change(s) from the active partner", peers);
+  control_.log().line("ha sync: %zu peer change(s) from the active partner", out.peers);
+  if (out.removed != 0) {
+    control_.log().line("ha sync: %zu peer(s) the active partner does not have removed",
+                        out.removed);
+  }
 }
 
 unsigned StateSync::poll_partner(Nanos now) {

@@ -23,8 +23,16 @@ std::uint16_t free_tcp_port() {
   return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
 
-/// Site A's second server: gateway 0's private key and peer (without its endpoint), standby,
-/// on ring ports of its own, accepting the sync on a free port of 127.0.0.1 (address()).
+Key32 key_of(std::uint8_t b) {
+  SecretKey k;
+  std::fill(k.data(), k.data() + k.size(), b);
+  return crypto::x25519_public(k);
+}
+
+/// Site A's second server: gateway 0's private key and peer B, standby, on ring ports of its
+/// own, accepting the sync on a free port of 127.0.0.1 (address()). Its file differs from the
+/// active's as a stale copy would: B at an old endpoint, with the Lighthouse flag (a key of the
+/// file only; the sync must keep it), and a peer the active no longer has.
 class Twin {
  public:
   Twin(const std::string& tag, RingGateways& net) : port_(free_tcp_port()) {
@@ -36,7 +44,10 @@ class Twin {
         "[Interface]\nPrivateKey = " + to_base64(net.private_key(0).span()) +
         "\nListenPort = 51820\n[Peer]\nPublicKey = " +
         to_base64(as_bytes(crypto::x25519_public(net.private_key(1)))) +
-        "\nAllowedIPs = 10.2.0.0/24\n[Gateway]\nInnerPort = " + std::to_string(ports_[0]) +
+        "\nAllowedIPs = 10.2.0.0/24\nEndpoint = 192.0.2.1:51820\nLighthouse = on\n"
+        "[Peer]\nPublicKey = " +
+        to_base64(as_bytes(key_of(9))) +
+        "\nAllowedIPs = 10.9.0.0/24\n[Gateway]\nInnerPort = " + std::to_string(ports_[0]) +
         "\nOuterPort = " + std::to_string(ports_[1]) +
         "\nInnerAddress = 10.1.0.1/24\nOuterAddress = 198.51.100.2/24\nWorkers = 1\n"
         "Role = standby\nSyncListen = 127.0.0.1:" +
@@ -81,12 +92,6 @@ bool run_until(RingGateways& net, Twin& twin, F done, int steps = 3000) {
   return done();
 }
 
-Key32 key_of(std::uint8_t b) {
-  SecretKey k;
-  std::fill(k.data(), k.data() + k.size(), b);
-  return crypto::x25519_public(k);
-}
-
 TEST(HaSync, WhatTheActiveLearnsAndWhatWgChangesReachTheStandby) {
   RingGateways net("hsync");
   Twin twin("hsynct", net);
@@ -94,11 +99,17 @@ TEST(HaSync, WhatTheActiveLearnsAndWhatWgChangesReachTheStandby) {
   ASSERT_TRUE(net.gw(0).open_sync(std::nullopt, twin.address()));
   const Key32 b = crypto::x25519_public(net.private_key(1));
 
-  // The full state on connecting: the standby learns B's endpoint, which only A's config has.
+  // The full state on connecting: the standby learns B's endpoint as the active has it, keeps
+  // B's Lighthouse flag, and drops the peer the active does not have.
   ASSERT_TRUE(run_until(net, twin, [&] {
     return twin.peer(b) == "198.51.100.3:51820 10.2.0.0/24 fd02::/64";
   })) << twin.peer(b);
   EXPECT_EQ(net.gw(0).sync()->stats().connections, 1u);
+  ASSERT_TRUE(run_until(net, twin, [&] { return twin.peer(key_of(9)) == "absent"; }));
+  const control::Peers& twin_peers = twin.gw().control().peers();
+  EXPECT_TRUE(twin_peers.find(*twin_peers.find(b))->settings.lighthouse);
+  EXPECT_TRUE(twin_log.has("ha sync: 1 peer(s) the active partner does not have removed"))
+      << twin_log.text();
 
   // `wg set` on the active: a new peer with a PSK, and B's endpoint as roaming would move it.
   control::PeerConfig& cfg = net.gw(0).control().config();
@@ -143,7 +154,8 @@ TEST(HaSync, APartnerWithAnotherPrivateKeyWritesNothing) {
   const Key32 b = crypto::x25519_public(net.private_key(1));
   ASSERT_TRUE(run_until(net, twin, [&] { return twin.gw().sync()->stats().refused > 0; }));
   EXPECT_EQ(twin.gw().sync()->stats().frames_applied, 0u);
-  EXPECT_EQ(twin.peer(b), "(none) 10.2.0.0/24");  // as its config has it: no endpoint
+  EXPECT_EQ(twin.peer(b), "192.0.2.1:51820 10.2.0.0/24");  // as its config has it
+  EXPECT_EQ(twin.peer(key_of(9)), "(none) 10.9.0.0/24");
   EXPECT_TRUE(twin_log.has("ha sync: connection closed after a frame that failed its check"))
       << twin_log.text();
 }

@@ -13,9 +13,11 @@
 // preshared keys a frame carries or replays a frame into another connection.
 //
 // A payload is the body of a UAPI set request (uapi.hpp): the standby applies it with the same
-// code as `wg set`. The first frame of a connection replaces every peer; the later ones carry
-// what changed, found by comparing each peer with what was last sent (Snapshot). An empty frame
-// is a heartbeat.
+// code as `wg set`. The first frames of a connection carry the whole state between two marker
+// lines (kFullBegin, kFullEnd: peers the standby has and the active does not are removed at the
+// end; the others are updated in place, so what only the config file gives, such as a peer's
+// Lighthouse flag, stays); the later ones carry what changed, found by comparing each peer with
+// what was last sent (Snapshot). An empty frame is a heartbeat.
 //
 // Thread contract: everything on the control thread (a Control service).
 #pragma once
@@ -24,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +48,9 @@ class Control;
 namespace ha_sync {
 
 inline constexpr std::string_view kMagic = "meshgate-ha-sync-1\n";
+/// Lines of a payload that only the sync knows (never a UAPI key): around the full state.
+inline constexpr std::string_view kFullBegin = "meshgate_sync=full_begin";
+inline constexpr std::string_view kFullEnd = "meshgate_sync=full_end";
 inline constexpr std::size_t kRandomLen = 16;
 inline constexpr std::size_t kHelloLen = kMagic.size() + kRandomLen;
 /// A frame's payload at most; Snapshot cuts a full state into frames below kFrameTarget.
@@ -110,9 +116,9 @@ class Snapshot {
     friend bool operator==(const Interface&, const Interface&) = default;
   };
   /// Set request bodies (each under kFrameTarget but for one huge peer) that bring a standby
-  /// holding what was returned before to `peers`. `full`: everything, and the first body starts
-  /// with replace_peers=true (a new connection; the standby's state is unknown); it always
-  /// gives a body. Otherwise, nothing changed: no body.
+  /// holding what was returned before to `peers`. `full`: everything between kFullBegin and
+  /// kFullEnd (a new connection; the standby's state is unknown). Otherwise, nothing changed:
+  /// no body.
   std::vector<std::string> changes(const Interface& iface, std::vector<PeerRecord> peers,
                                    bool full);
 
@@ -124,6 +130,29 @@ class Snapshot {
   std::optional<Interface> iface_;
   std::map<Key32, Sent> sent_;
   std::uint64_t round_ = 0;
+};
+
+/// The standby's side of the payloads of one connection: each applied as one set request
+/// (uapi::SetRequest, as `wg set`), less the role key (keepalived's alone), with the full
+/// state's markers handled.
+class Applier {
+ public:
+  explicit Applier(uapi::Device& dev) : dev_(dev) {}
+  struct Outcome {
+    int rc = 0;               // 0, or the errno of the line that stopped the payload
+    std::size_t peers = 0;    // peer sections applied
+    std::size_t removed = 0;  // peers removed at a full state's end
+  };
+  Outcome apply(std::string_view payload);
+
+ private:
+  int line(uapi::SetRequest& req, std::string_view text, Outcome& out, bool& full_end);
+  /// Removes the peers the full state did not name.
+  std::size_t remove_unseen();
+
+  uapi::Device& dev_;
+  bool full_ = false;     // between kFullBegin and kFullEnd
+  std::set<Key32> seen_;  // peers named since kFullBegin
 };
 
 }  // namespace ha_sync
@@ -160,8 +189,8 @@ class StateSync {
   bool flush(Nanos now);
   /// Ends the connection (or the attempt) and schedules the next one; logs why.
   void close_partner(Nanos now, const std::string& why);
-  /// Applies one payload on the standby (Session's frames).
-  void apply(std::string_view payload);
+  /// Applies one payload of a Session's connection (a standby's; an active one ignores it).
+  void apply(std::string_view payload, ha_sync::Applier& applier);
 
   Control& control_;
   uapi::Device& dev_;

@@ -88,35 +88,32 @@ TEST(HaSyncKey, DependsOnThePrivateKeyAndBothRandoms) {
   EXPECT_FALSE(k.ct_equals(connection_key(secret(9), s, a)));
 }
 
-/// Applies bodies to `dev` as the standby does (ha_sync.cpp's StateSync::apply, less the role
-/// check): each body one set request.
-void apply_bodies(uapi::FakeDevice& dev, const std::vector<std::string>& bodies) {
-  for (const std::string& body : bodies) {
-    uapi::SetRequest req(dev);
-    std::string_view rest = body;
-    while (!rest.empty()) {
-      const std::size_t nl = rest.find('\n');
-      ASSERT_NE(nl, std::string_view::npos) << body;
-      ASSERT_EQ(req.line(rest.substr(0, nl)), 0) << rest.substr(0, nl);
-      rest.remove_prefix(nl + 1);
-    }
-    ASSERT_EQ(req.finish(), 0);
-  }
+/// Applies bodies through `applier` as the standby does; every one must apply cleanly.
+void apply_bodies(Applier& applier, const std::vector<std::string>& bodies) {
+  for (const std::string& body : bodies) ASSERT_EQ(applier.apply(body).rc, 0) << body;
 }
 
 TEST(HaSyncSnapshot, AFullStateReplacesWhatTheStandbyHad) {
   uapi::FakeDevice standby;
-  standby.peers[Key32{}].endpoint = *Endpoint::parse("192.0.2.99:1");  // stale, not the active's
+  const Key32 stale = peer(9, nullptr, {}).public_key;  // the standby's alone: goes at the end
+  standby.peers[stale].endpoint = *Endpoint::parse("192.0.2.99:1");
   Snapshot snap;
   std::vector<PeerRecord> peers{peer(1, "198.51.100.7:51820", {"10.2.0.0/24", "fd02::/64"}),
                                 peer(2, nullptr, {"10.3.0.0/24"})};
   peers[1].preshared_key = secret(5);
   peers[1].persistent_keepalive = 25;
+  standby.peers[peers[1].public_key].keepalive = 7;  // both have it: updated in place
   const auto bodies = snap.changes({51820, 0}, peers, true);
   ASSERT_EQ(bodies.size(), 1u);
-  EXPECT_TRUE(bodies[0].starts_with("replace_peers=true\nlisten_port=51820\n")) << bodies[0];
-  apply_bodies(standby, bodies);
+  EXPECT_TRUE(bodies[0].starts_with("meshgate_sync=full_begin\nlisten_port=51820\n")) << bodies[0];
+  EXPECT_TRUE(bodies[0].ends_with("meshgate_sync=full_end\n")) << bodies[0];
+  Applier applier(standby);
+  const Applier::Outcome out = applier.apply(bodies[0]);
+  EXPECT_EQ(out.rc, 0);
+  EXPECT_EQ(out.peers, 2u);
+  EXPECT_EQ(out.removed, 1u);
   ASSERT_EQ(standby.peers.size(), 2u);
+  EXPECT_EQ(standby.peers.count(stale), 0u);
   const uapi::FakePeer& p1 = standby.peers.at(peers[0].public_key);
   EXPECT_EQ(p1.endpoint.str(), "198.51.100.7:51820");
   EXPECT_EQ(p1.allowed, (std::vector<std::string>{"10.2.0.0/24", "fd02::/64"}));
@@ -127,13 +124,39 @@ TEST(HaSyncSnapshot, AFullStateReplacesWhatTheStandbyHad) {
   EXPECT_EQ(p2.keepalive, 25);
 }
 
+TEST(HaSyncApplier, TheRoleKeyIsRefusedAndStopsThePayload) {
+  uapi::FakeDevice standby;
+  Applier applier(standby);
+  const Applier::Outcome out = applier.apply("meshgate_role=active\nlisten_port=1\n");
+  EXPECT_EQ(out.rc, uapi::kEinval);
+  EXPECT_FALSE(standby.role.has_value());
+  EXPECT_EQ(standby.port, 51820);
+}
+
+TEST(HaSyncApplier, AFullStateCutIntoFramesRemovesOnlyAtItsEnd) {
+  uapi::FakeDevice standby;
+  const Key32 stale = peer(9, nullptr, {}).public_key;
+  standby.peers[stale];
+  Applier applier(standby);
+  const PeerRecord p = peer(1, nullptr, {"10.2.0.0/24"});
+  EXPECT_EQ(applier.apply(std::string(kFullBegin) + "\n" + peer_section(p)).removed, 0u);
+  EXPECT_EQ(standby.peers.count(stale), 1u) << "not before the end of the full state";
+  EXPECT_EQ(applier.apply(std::string(kFullEnd) + "\n").removed, 1u);
+  EXPECT_EQ(standby.peers.count(stale), 0u);
+  EXPECT_EQ(standby.peers.count(p.public_key), 1u);
+  // A later change names one peer: nothing else goes.
+  EXPECT_EQ(applier.apply(peer_section(peer(2, nullptr, {}))).removed, 0u);
+  EXPECT_EQ(standby.peers.size(), 2u);
+}
+
 TEST(HaSyncSnapshot, LaterBodiesCarryOnlyWhatChanged) {
   uapi::FakeDevice standby;
   Snapshot snap;
   std::vector<PeerRecord> peers{peer(1, "198.51.100.7:51820", {"10.2.0.0/24"}),
                                 peer(2, "198.51.100.8:51820", {"10.3.0.0/24"}),
                                 peer(3, nullptr, {"10.4.0.0/24"})};
-  apply_bodies(standby, snap.changes({51820, 0}, peers, true));
+  Applier applier(standby);
+  apply_bodies(applier, snap.changes({51820, 0}, peers, true));
   EXPECT_TRUE(snap.changes({51820, 0}, peers, false).empty());
 
   peers[0].endpoint = *Endpoint::parse("203.0.113.50:40000");  // roamed
@@ -142,12 +165,12 @@ TEST(HaSyncSnapshot, LaterBodiesCarryOnlyWhatChanged) {
   peers.push_back(peer(4, nullptr, {"10.5.0.0/24"}));          // a new peer
   auto bodies = snap.changes({51820, 0}, peers, false);
   ASSERT_EQ(bodies.size(), 1u);
-  EXPECT_EQ(bodies[0].find("replace_peers"), std::string::npos);
+  EXPECT_EQ(bodies[0].find("meshgate_sync"), std::string::npos);
   EXPECT_EQ(bodies[0].find("listen_port"), std::string::npos);
   EXPECT_NE(bodies[0].find(to_hex(as_bytes(peer(3, nullptr, {}).public_key)) + "\nremove=true\n"),
             std::string::npos)
       << bodies[0];
-  apply_bodies(standby, bodies);
+  apply_bodies(applier, bodies);
   ASSERT_EQ(standby.peers.size(), 3u);
   EXPECT_EQ(standby.peers.at(peers[0].public_key).endpoint.str(), "203.0.113.50:40000");
   EXPECT_EQ(standby.peers.at(peers[1].public_key).allowed,
@@ -183,12 +206,14 @@ TEST(HaSyncSnapshot, AManyPeerStateIsCutIntoFramesAtPeerBoundaries) {
   ASSERT_GT(bodies.size(), 1u);
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     EXPECT_LT(bodies[i].size(), kFrameTarget + 1024);
-    EXPECT_EQ(bodies[i].find("replace_peers"), i == 0 ? 0 : std::string::npos);
+    EXPECT_EQ(bodies[i].find(kFullBegin), i == 0 ? 0 : std::string::npos);
     if (i > 0) {
       EXPECT_TRUE(bodies[i].starts_with("public_key=")) << i;
     }
   }
-  apply_bodies(standby, bodies);
+  EXPECT_TRUE(bodies.back().ends_with(std::string(kFullEnd) + "\n"));
+  Applier applier(standby);
+  apply_bodies(applier, bodies);
   EXPECT_EQ(standby.peers.size(), 2000u);
 }
 

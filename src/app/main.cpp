@@ -165,6 +165,9 @@ meshgate::Status open_operator_interfaces(meshgate::control::Gateway& g, const s
                                           const meshgate::config::GatewayConfig& cfg) {
   meshgate::Status ops = g.open_uapi(meshgate::control::UapiServer::socket_path(name));
   if (ops && cfg.gateway.metrics_listen) ops = g.open_metrics(*cfg.gateway.metrics_listen);
+  if (ops && (cfg.gateway.sync_listen || cfg.gateway.sync_peer)) {
+    ops = g.open_sync(cfg.gateway.sync_listen, cfg.gateway.sync_peer);
+  }
   g.enable_telemetry();
   return ops;
 }

@@ -261,13 +261,10 @@ constexpr Rule kGatewayKeys[] = {
      }},
     {"MetricsListen", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
-       auto e = Endpoint::parse(v);
-       if (!e || e->port == 0) {
-         return Status(
-             invalid(k, v, "expected a numeric address:port or [v6]:port, e.g. 127.0.0.1:9586"));
-       }
-       c.cfg.gateway.metrics_listen = std::string(v);
-       return ok_status();
+       std::optional<Endpoint> e;
+       Status st = parse_socket_address(k, v, e, "127.0.0.1:9586");
+       if (st) c.cfg.gateway.metrics_listen = std::string(v);
+       return st;
      }},
     {"StunServer", kRepeatable,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t line) {
@@ -307,14 +304,17 @@ constexpr Rule kGatewayKeys[] = {
        c.cfg.gateway.role = *r;
        return ok_status();
      }},
+    {"SyncListen", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_socket_address(k, v, c.cfg.gateway.sync_listen, "192.0.2.11:51821");
+     }},
+    {"SyncPeer", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_socket_address(k, v, c.cfg.gateway.sync_peer, "192.0.2.12:51821");
+     }},
     {"PublicEndpoint", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
-       auto e = Endpoint::parse(v);
-       if (!e || e->port == 0) {
-         return Status(invalid(k, v, "expected a numeric address:port, e.g. 198.51.100.7:51820"));
-       }
-       c.cfg.gateway.public_endpoint = *e;
-       return ok_status();
+       return parse_socket_address(k, v, c.cfg.gateway.public_endpoint, "198.51.100.7:51820");
      }},
     {"Profile", kSingle,
      [](ConfigCtx& c, std::string_view, std::string_view v, std::size_t) {

@@ -173,6 +173,17 @@ Status parse_turn_server(std::string_view key, std::string_view v, std::optional
                  "[2001:db8::1]:3478 (no host names)");
 }
 
+Status parse_socket_address(std::string_view key, std::string_view v, std::optional<Endpoint>& out,
+                            std::string_view example) {
+  auto e = Endpoint::parse(v);
+  if (!e || e->port == 0) {
+    return invalid(key, v,
+                   "expected a numeric address:port or [v6]:port, e.g. " + std::string(example));
+  }
+  out = *e;
+  return ok_status();
+}
+
 Status parse_port_ref(std::string_view key, std::string_view v, std::optional<std::string>& out) {
   if (std::isdigit(static_cast<unsigned char>(v.front())) != 0 &&
       v.find_first_not_of("0123456789") == std::string_view::npos) {

@@ -55,6 +55,10 @@ Status parse_stun_servers(std::string_view key, std::string_view v, std::vector<
 /// One TURN server, written as a StunServer item (its port also defaults to 3478).
 Status parse_turn_server(std::string_view key, std::string_view v, std::optional<Endpoint>& out);
 
+/// A numeric "address:port" or "[v6]:port" with a port other than 0; `example` goes in the error.
+Status parse_socket_address(std::string_view key, std::string_view v, std::optional<Endpoint>& out,
+                            std::string_view example);
+
 /// A DPDK port: a port id (0..65535) or a device name such as net_af_packet0 or 0000:03:00.0.
 Status parse_port_ref(std::string_view key, std::string_view v, std::optional<std::string>& out);
 

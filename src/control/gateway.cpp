@@ -244,6 +244,8 @@ Gateway::~Gateway() {
   metrics_server_.reset();
   uapi_.reset();
   uapi_device_.reset();
+  sync_.reset();
+  sync_device_.reset();
   workers_.clear();
   if (ports_started_) {
     dpdk::close_port(dp_->inner_port);

@@ -142,6 +142,11 @@ MetricsSnapshot Gateway::metrics() const {
   const Control& c = *control_;
   s.listen_port = c.config().listen_port();
   s.standby = c.standby();
+  if (sync_) {
+    s.ha_sync = true;
+    s.ha_sync_connected = sync_->connected();
+    s.ha_sync_stats = sync_->stats();
+  }
   for (PeerId id : c.peers().ids()) {
     const PeerState& ps = *c.peers().find(id);
     const dataplane::PeerTotals pr = dp_->peer_totals(id);
@@ -193,6 +198,15 @@ Status Gateway::open_metrics(const std::string& address) {
     return std::make_unique<HttpMetricsSession>([this] { return format_prometheus(metrics()); });
   });
   control_->add_service([this](Nanos now) { return metrics_server_->poll(now); });
+  return ok_status();
+}
+
+Status Gateway::open_sync(std::optional<Endpoint> listen, std::optional<Endpoint> partner) {
+  sync_device_ = make_uapi_device(*control_);
+  auto sync = StateSync::open(*control_, *sync_device_, listen, partner);
+  if (!sync) return Error{sync.error()};
+  sync_ = std::move(*sync);
+  control_->add_service([this](Nanos now) { return sync_->poll(now); });
   return ok_status();
 }
 

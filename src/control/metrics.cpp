@@ -184,6 +184,30 @@ void write_coordination(Writer& w, const CoordinationMetrics& c) {
   }
 }
 
+/// HA state sync (ha_sync.hpp), for a gateway that has it configured.
+void write_ha_sync(Writer& w, const MetricsSnapshot& s) {
+  const HaSyncStats& st = s.ha_sync_stats;
+  w.help("meshgate_ha_sync_connected", "gauge",
+         "1 while this (active) gateway's state sync link to its standby partner is up");
+  w.sample("meshgate_ha_sync_connected", "", s.ha_sync_connected ? 1 : 0);
+  w.help("meshgate_ha_sync_connections_total", "counter",
+         "state sync links this gateway made to its standby partner");
+  w.sample("meshgate_ha_sync_connections_total", "", st.connections);
+  w.help("meshgate_ha_sync_frames_total", "counter",
+         "state sync frames: sent (active, heartbeats included), applied or ignored (received "
+         "while standby or active)");
+  const std::pair<const char*, std::uint64_t> frames[] = {
+      {"sent", st.frames_sent}, {"applied", st.frames_applied}, {"ignored", st.frames_ignored}};
+  for (const auto& [event, n] : frames) {
+    w.sample("meshgate_ha_sync_frames_total", label("event", event), n);
+  }
+  w.help("meshgate_ha_sync_refused_total", "counter",
+         "state sync refusals: connections closed on a frame that failed its check, and changes "
+         "the standby could not apply");
+  w.sample("meshgate_ha_sync_refused_total", label("what", "connection"), st.refused);
+  w.sample("meshgate_ha_sync_refused_total", label("what", "change"), st.lines_refused);
+}
+
 }  // namespace
 
 std::string format_prometheus(const MetricsSnapshot& s) {
@@ -211,6 +235,7 @@ std::string format_prometheus(const MetricsSnapshot& s) {
   w.help("meshgate_standby", "gauge",
          "1 while the gateway is a high-availability standby (sends and answers nothing)");
   w.sample("meshgate_standby", "", s.standby ? 1 : 0);
+  if (s.ha_sync) write_ha_sync(w, s);
   std::vector<std::string> keys;
   for (const PeerMetrics& p : s.peers)
     keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));

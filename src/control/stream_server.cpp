@@ -164,24 +164,27 @@ Result<int> listen_unix(const std::string& path) {
   return fd;
 }
 
+socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss) {
+  ss = sockaddr_storage{};
+  if (ep.addr.is_v4()) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(ep.port);
+    std::memcpy(&s4->sin_addr, ep.addr.bytes.data(), 4);
+    return sizeof *s4;
+  }
+  auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  s6->sin6_family = AF_INET6;
+  s6->sin6_port = htons(ep.port);
+  std::memcpy(&s6->sin6_addr, ep.addr.bytes.data(), 16);
+  return sizeof *s6;
+}
+
 Result<int> listen_tcp(const std::string& address) {
   auto ep = Endpoint::parse(address);
   if (!ep) return Error{"'" + address + "' is not address:port or [v6]:port"};
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (ep->addr.is_v4()) {
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(ep->port);
-    std::memcpy(&s4->sin_addr, ep->addr.bytes.data(), 4);
-    len = sizeof *s4;
-  } else {
-    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(ep->port);
-    std::memcpy(&s6->sin6_addr, ep->addr.bytes.data(), 16);
-    len = sizeof *s6;
-  }
+  const socklen_t len = to_sockaddr(*ep, ss);
   const int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Error{errno_text("socket")};
   const int one = 1;

@@ -121,6 +121,8 @@ class RingGateways {
   }
 
   control::Gateway& gw(int i) { return *gw_[i]; }
+  /// Gateway i's private key (a twin of it, as in a high-availability pair, needs the same).
+  const SecretKey& private_key(int i) const { return key_[i]; }
   LanHost& host(int i) { return host_[i]; }
   rte_ring* wire_to(int i) { return i == 1 ? ab_ : ba_; }  // ring feeding gateway i's outer RX
   Nanos now() const { return now_; }

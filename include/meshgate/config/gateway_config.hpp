@@ -31,6 +31,10 @@
 //                                  # come from the EAL profile; this file wins
 //   Role = standby                 # active (default) or standby: one of an HA pair starts as
 //                                  # standby, sending nothing, until told otherwise
+//   SyncListen = 192.0.2.11:51821  # HA state sync: where this server accepts its partner's
+//                                  # state while standby (management network; numeric)
+//   SyncPeer = 192.0.2.12:51821    # where the partner listens: this server sends it its state
+//                                  # while active. Both servers of a pair set both, mirrored
 //   Profile = eal.profile          # EAL profile; relative to this file's directory
 //   MetricsListen = 127.0.0.1:9586 # Prometheus text endpoint (HTTP GET /metrics); numeric
 //                                  # address:port or [v6]:port; absent = none
@@ -147,6 +151,8 @@ struct GatewaySection {
   bool mss_clamp = kDefaultMssClamp;             // lower the MSS of TCP SYNs to fit the tunnel MTU
   std::optional<Endpoint> public_endpoint;       // a public or port-forwarded address: a candidate
   Role role = Role::active;                      // the role it starts in
+  std::optional<Endpoint> sync_listen;           // HA state sync: accept the partner here
+  std::optional<Endpoint> sync_peer;             // HA state sync: the partner's SyncListen
 };
 
 struct GatewayConfig {

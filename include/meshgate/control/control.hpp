@@ -88,6 +88,8 @@ class Control {
 
   /// Where handshake and peer events are logged (one line each); null: nowhere.
   void set_log(FILE* log) noexcept { log_.set(log); }
+  /// The control thread's log, for the services that report through it (state sync).
+  const EventLog& log() const noexcept { return log_; }
   /// Called on every timer tick on the control thread: the UAPI and metrics sockets.
   void add_service(std::function<unsigned(Nanos)> service) {
     services_.push_back(std::move(service));

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "meshgate/config/gateway_config.hpp"
 #include "meshgate/config/gateway_settings.hpp"
 #include "meshgate/control/control.hpp"
+#include "meshgate/control/ha_sync.hpp"
 #include "meshgate/control/metrics.hpp"
 #include "meshgate/control/uapi_server.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
@@ -66,6 +68,11 @@ class Gateway {
   Status open_uapi(const std::string& path);
   /// Prometheus text on "addr:port" (HTTP GET /metrics).
   Status open_metrics(const std::string& address);
+  /// State sync of a high-availability pair (ha_sync.hpp): accept the partner on `listen` and,
+  /// while active, send it our state at `partner` (either may be none).
+  Status open_sync(std::optional<Endpoint> listen, std::optional<Endpoint> partner);
+  /// Null without open_sync.
+  const StateSync* sync() const noexcept { return sync_.get(); }
   /// Answers DPDK telemetry's /meshgate/* commands (telemetry.cpp) through MetricsHub.
   void enable_telemetry();
   /// Counters now (control thread; relaxed reads of what the workers write).
@@ -88,6 +95,8 @@ class Gateway {
   std::unique_ptr<uapi::Device> uapi_device_;
   std::unique_ptr<UapiServer> uapi_;
   std::unique_ptr<StreamServer> metrics_server_;
+  std::unique_ptr<uapi::Device> sync_device_;
+  std::unique_ptr<StateSync> sync_;
 };
 
 }  // namespace meshgate::control

@@ -82,10 +82,23 @@ struct CoordinationMetrics {
   std::uint64_t pings_sent = 0, pongs_sent = 0;
 };
 
+/// HA state sync's counters (ha_sync.hpp; StateSync writes them on the control thread).
+struct HaSyncStats {
+  std::uint64_t connections = 0;     // active: connections that got the standby's hello
+  std::uint64_t frames_sent = 0;     // active: heartbeats included
+  std::uint64_t frames_applied = 0;  // standby: frames with changes, applied
+  std::uint64_t frames_ignored = 0;  // standby: frames that came while this gateway was active
+  std::uint64_t lines_refused = 0;   // standby: set lines that failed (the frame stops there)
+  std::uint64_t refused = 0;         // standby: connections closed on a bad hello or frame
+};
+
 struct MetricsSnapshot {
   std::string tunnel;
   std::uint16_t listen_port = 0;
-  bool standby = false;  // an HA standby (Control::set_role)
+  bool standby = false;            // an HA standby (Control::set_role)
+  bool ha_sync = false;            // state sync configured (SyncListen or SyncPeer)
+  bool ha_sync_connected = false;  // active: the link to the standby is up
+  HaSyncStats ha_sync_stats;
   std::vector<PeerMetrics> peers;
   std::vector<LcoreMetrics> lcores;
   std::vector<std::pair<std::string, std::uint64_t>> handshake_events;  // "initiations_sent", n

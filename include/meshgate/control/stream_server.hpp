@@ -12,12 +12,15 @@
 // Thread contract: everything on one thread (the control thread).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "meshgate/base/ip.hpp"
 #include "meshgate/base/result.hpp"
 #include "meshgate/base/time.hpp"
 
@@ -69,6 +72,9 @@ class StreamServer {
 /// A listening UNIX stream socket at `path` (mode 0600), after creating its directory (0755)
 /// and removing a stale socket left by a dead process. Fails if a live process listens there.
 Result<int> listen_unix(const std::string& path);
+
+/// `ep` (a direct endpoint) as a socket address; returns its length.
+socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& ss);
 
 /// A listening TCP socket on "127.0.0.1:9586" or "[::1]:9586".
 Result<int> listen_tcp(const std::string& address);

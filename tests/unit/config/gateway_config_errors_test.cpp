@@ -129,8 +129,16 @@ const std::vector<Case>& cases() {
        base("[Peer]\nPublicKey = $K2\nAllowedIPs = 10.9.0.0/24\nLighthouse = on\n"),
        "t.conf:6: [Peer] with Lighthouse = on needs an Endpoint"},
       {"PublicEndpoint without a port", base("PublicEndpoint = 198.51.100.7\n"),
-       "t.conf:6: invalid PublicEndpoint '198.51.100.7': expected a numeric address:port, e.g. "
-       "198.51.100.7:51820"},
+       "t.conf:6: invalid PublicEndpoint '198.51.100.7': expected a numeric address:port or "
+       "[v6]:port, e.g. 198.51.100.7:51820"},
+      {"SyncListen with a host name", base("SyncListen = mgmt-a:51821\n"),
+       "t.conf:6: invalid SyncListen 'mgmt-a:51821': expected a numeric address:port or "
+       "[v6]:port, e.g. 192.0.2.11:51821"},
+      {"SyncPeer without a port", base("SyncPeer = 192.0.2.12\n"),
+       "t.conf:6: invalid SyncPeer '192.0.2.12': expected a numeric address:port or [v6]:port, "
+       "e.g. 192.0.2.12:51821"},
+      {"SyncPeer twice", base("SyncPeer = 192.0.2.12:51821\nSyncPeer = 192.0.2.13:51821\n"),
+       "t.conf:7: SyncPeer is given twice in [Gateway] (first at line 6)"},
       {"TurnServer twice", base("TurnServer = 203.0.113.1\nTurnServer = 203.0.113.2\n"),
        "t.conf:7: TurnServer is given twice in [Gateway] (first at line 6)"},
       {"TurnServer without credentials", base("TurnServer = 203.0.113.1\n"),

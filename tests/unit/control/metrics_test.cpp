@@ -61,6 +61,27 @@ TEST(Prometheus, HighAvailabilityRole) {
             std::string::npos);
 }
 
+TEST(Prometheus, HighAvailabilityStateSync) {
+  MetricsSnapshot s = sample();
+  EXPECT_EQ(format_prometheus(s).find("meshgate_ha_sync"), std::string::npos)
+      << "a gateway without state sync has no such lines";
+  s.ha_sync = true;
+  s.ha_sync_connected = true;
+  s.ha_sync_stats.connections = 2;
+  s.ha_sync_stats.frames_sent = 40;
+  s.ha_sync_stats.refused = 1;
+  const std::string t = format_prometheus(s);
+  for (const char* want : {
+           "meshgate_ha_sync_connected{tunnel=\"site-a\"} 1\n",
+           "meshgate_ha_sync_connections_total{tunnel=\"site-a\"} 2\n",
+           "meshgate_ha_sync_frames_total{tunnel=\"site-a\",event=\"sent\"} 40\n",
+           "meshgate_ha_sync_frames_total{tunnel=\"site-a\",event=\"applied\"} 0\n",
+           "meshgate_ha_sync_refused_total{tunnel=\"site-a\",what=\"connection\"} 1\n",
+       }) {
+    EXPECT_NE(t.find(want), std::string::npos) << want;
+  }
+}
+
 NatMetrics nat_sample() {
   NatMetrics n;
   n.servers = {*Endpoint::parse("203.0.113.1:3478")};

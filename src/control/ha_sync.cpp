@@ -337,6 +337,8 @@ void StateSync::start_connect(Nanos now) {
 }
 
 bool StateSync::advance_link(Nanos now) {
+  // The rest of our hello first: the standby answers only a whole one.
+  if (link_ == Link::hello_sent && !out_.empty() && !flush(now)) return true;
   pollfd p{fd_, static_cast<short>(link_ == Link::connecting ? POLLOUT : POLLIN), 0};
   if (::poll(&p, 1, 0) <= 0) {
     if (now - connect_started_ < ha_sync::kConnectTimeout) return false;

@@ -169,15 +169,17 @@ struct Sender {
 
 // Paced: at time t after the start, rate * t datagrams are due (rate * seconds in all); what
 // is due goes out in batches, and the sender sleeps until the next batch (at least one a
-// millisecond) is due. A generator that falls behind sends back to back until it has offered
-// them all, so it runs longer and its achieved rate shows it.
+// millisecond) is due. A generator that falls behind sends back to back; it stops at the end
+// of its time all the same (the flood must not outlast the measurement it loads), so its
+// achieved rate shows the shortfall.
 void run(Sender& s, double rate, double seconds) {
   const auto batch =
       static_cast<unsigned>(std::clamp(rate / 1000, 1.0, static_cast<double>(kMaxBatch)));
   const Nanos start = meshgate::monotonic_now();
   const auto total = static_cast<std::uint64_t>(rate * seconds);
   std::uint64_t offered = 0;
-  for (Nanos now = start; offered < total; now = meshgate::monotonic_now()) {
+  const auto end = start + static_cast<Nanos>(seconds * 1e9);
+  for (Nanos now = start; offered < total && now < end; now = meshgate::monotonic_now()) {
     const auto due = static_cast<std::uint64_t>(rate * static_cast<double>(now - start) / 1e9);
     if (due > offered) {
       const std::uint64_t n = std::min<std::uint64_t>(std::min(due, total) - offered, batch);
@@ -186,7 +188,7 @@ void run(Sender& s, double rate, double seconds) {
     }
     const auto next_at =
         start + static_cast<Nanos>(static_cast<double>(offered + batch) / rate * 1e9);
-    sleep_until(next_at);
+    sleep_until(std::min(next_at, end));
   }
 }
 

@@ -95,6 +95,7 @@ int parse_args(int argc, char** argv, FloodArgs& a) {
       {"rate", required_argument, nullptr, 'r'}, {"seconds", required_argument, nullptr, 's'},
       {"help", no_argument, nullptr, 'h'},       {nullptr, 0, nullptr, 0}};
   int c = 0;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): tunbench's one thread
   while ((c = getopt_long(argc, argv, "h", kOpts, nullptr)) != -1) {
     if (c == 'h') {
       usage(stdout);

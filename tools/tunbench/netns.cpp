@@ -24,6 +24,7 @@ std::string exe_path() {
 // iperf3, ping): tools/tunbench/netns.sh does it with the netns test suite's helpers. This finds
 // the source tree and the meshgate binary beside this build and hands over.
 int netns_main(int argc, char** argv) {
+  // NOLINTBEGIN(concurrency-mt-unsafe): tunbench's one thread, just before exec
   const std::string exe = exe_path();
   const std::string dir = exe.substr(0, exe.find_last_of('/'));  // <build>/tools/tunbench
   const char* root_env = std::getenv("MG_ROOT");
@@ -39,6 +40,7 @@ int netns_main(int argc, char** argv) {
   setenv("MG_ROOT", root.c_str(), 1);
   setenv("MG_BIN", bin.c_str(), 1);
   setenv("MG_TUNBENCH", exe.c_str(), 1);  // the flood case runs `tunbench flood`
+  // NOLINTEND(concurrency-mt-unsafe)
   std::vector<char*> args;
   std::string bash = "bash";
   std::string script_arg = script;

@@ -9,7 +9,8 @@
 #     a new handshake are timed; under load B answers A's initiation with a cookie reply and
 #     A's retry carries mac2, REKEY_TIMEOUT (5 s) later (A's cookies received shows it);
 #   - B's RSS before the row and after its flood, and the cookie replies B sent.
-# The flood lasts the iperf3 run and 15 s more, so the new handshake happens during it.
+# The flood lasts the iperf3 run and 25 s more, so the new handshake happens during it even
+# when A's first initiation is lost in B's full handshake ring (a retry every 5 s).
 : "${MG_TUNBENCH:?tunbench netns --flood: MG_TUNBENCH (the tunbench binary) is not set}"
 
 # new_handshake: restarts meshgate A and prints the seconds from its start to the first answer
@@ -33,7 +34,7 @@ flood_row() {
   rss0=$(rss_kib mgb)
   c0=$(hs_event $NS_GB cookies_sent)
   if [ "$rate" != 0 ]; then
-    flood_start $((SECS + 15)) "$rate"
+    flood_start $((SECS + 25)) "$rate"
     sleep 1
   fi
   tcp=$(run_iperf tcp -t "$SECS")

@@ -216,3 +216,23 @@ wireguard_go_site() {
   local p
   for p in ${allowed//,/ }; do in_ns "$ns" ip route add "$p" dev "$WG_IF"; done
 }
+
+# prom_sum NS METRIC [LABEL]: the sum of METRIC's samples whose labels contain LABEL, read from
+# the Prometheus endpoint (MetricsListen = 127.0.0.1:9586) of the meshgate in NS.
+prom_sum() {
+  in_ns "$1" python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:9586/metrics", timeout=5).read().decode())' |
+    awk -v n="$2{" -v l="${3:-}" 'index($0, n) == 1 && index($0, l) { s += $NF } END { print s + 0 }'
+}
+# hs_event NS EVENT: meshgate_handshake_events_total for one event (cookies_sent, rejected_bad_mac1...)
+hs_event() { prom_sum "$1" meshgate_handshake_events_total "event=\"$2\""; }
+# rss_kib NAME: resident set size in KiB of the process started as NAME
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$WORK/$1.pid")/status"; }
+# flood_start SECONDS RATE: `tunbench flood` ($MG_TUNBENCH) from the Internet router to gateway
+# B's listen port (the tunnel's outer port), initiations with a valid mac1 for key b; process
+# "flood", its summary line in $WORK/flood.log.
+flood_start() {
+  bg $NS_INET flood "$MG_TUNBENCH" flood --to 203.0.113.2:51820 --key "$(cat "$WORK/b.pub")" \
+    --rate "$2" --seconds "$1"
+}
+# flood_sent: "SENT RATE" of the finished flood, from its summary line
+flood_sent() { sed -n 's/^tunbench flood: sent \([0-9]*\) .*: \([0-9]*\)\/s, asked.*/\1 \2/p' "$WORK/flood.log"; }

@@ -10,7 +10,6 @@ trap topo_destroy EXIT
 kind=${1:-meshgate}
 secs=${MG_SOAK_SECONDS:-1800}
 
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$WORK/$1.pid")/status"; }
 # handshake_numbers NAME: "initiations_sent initiations_received responses_sent responses_received"
 # from meshgate's exit statistics.
 handshake_numbers() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tunbench netns as a user runs it (root): a meshgate pair and a wireguard-go pair between two
-namespaced sites, one short round of each measurement; every figure it reports must be there
-and plausible. Speed is not judged here (bench/RESULTS.md). TAP output."""
+namespaced sites, one short round of each measurement, and the handshake flood case (--flood)
+at 0 and 20k/s; every figure it reports must be there and plausible. Speed is not judged here
+(bench/RESULTS.md). TAP output."""
 import json
 import os
 import subprocess
@@ -47,6 +48,30 @@ with tempfile.TemporaryDirectory() as tmp:
         check(impl + ": ping median and p99, idle and under load",
               all((x.get("median") or 0) > 0 and (x.get("p99") or 0) >= (x.get("median") or 0)
                   for x in pings), json.dumps(pings))
+    # The handshake flood case, one short round: a row without and one with a flood.
+    js = os.path.join(tmp, "flood.json")
+    p = subprocess.run([os.environ["MG_TUNBENCH"], "netns", "--flood", "0,20k", "--seconds", "1",
+                        "--json", js], capture_output=True, text=True, timeout=300)
+    check("tunbench netns --flood exits 0", p.returncode == 0, (p.stdout + p.stderr)[-2000:])
+    try:
+        rows = {r["flood_rate"]: r for r in json.load(open(js))["records"]}
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        rows = {}
+        check("the flood JSON file parses", False, repr(e))
+    base, fl = rows.get("0", {}), rows.get("20k", {})
+    check("flood: TCP moved data in both rows, the ratio is theirs",
+          (base.get("tcp1_gbps") or 0) > 0.01 and (fl.get("tcp1_gbps") or 0) > 0.01
+          and abs((fl.get("vs_no_flood") or 0) - fl["tcp1_gbps"] / base["tcp1_gbps"]) < 1e-6,
+          json.dumps(rows)[:800])
+    check("flood: the generator reached 20k/s within 10%",
+          18000 <= (fl.get("flood_sent_per_s") or 0) <= 22000, json.dumps(fl))
+    check("flood: B sent cookies only under the flood, A's new handshake took one",
+          base.get("cookies_sent_b") == 0 and (fl.get("cookies_sent_b") or 0) > 0
+          and (fl.get("cookies_received_a") or 0) > 0 and fl.get("handshake_during_flood") is True
+          and (fl.get("new_handshake_s") or 0) > 0, json.dumps(fl))
+    check("flood: B's RSS reported before and after",
+          all((r.get(k) or 0) > 0 for r in (base, fl) for k in ("rss_kib_before", "rss_kib_after")),
+          json.dumps(rows)[:800])
     leftover = namespaces() - before
     check("no namespace of the run is left", not leftover, " ".join(sorted(leftover)))
 

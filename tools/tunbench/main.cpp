@@ -3,6 +3,7 @@
 //
 //   tunbench inmem [options]   the daemon's worker code on in-memory packets (inmem.hpp)
 //   tunbench netns [options]   end to end in network namespaces, against wireguard-go and nebula
+//   tunbench flood [options]   handshake initiations at a paced rate (the netns flood case)
 #include <getopt.h>
 #include <sched.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flood.hpp"
 #include "inmem.hpp"
 #include "meshgate/config/eal_profile.hpp"
 #include "meshgate/config/gateway_config.hpp"
@@ -31,6 +33,7 @@ void usage(FILE* out) {
   std::fputs(
       "usage: tunbench inmem [options]\n"
       "       tunbench netns [options]   (tunbench netns --help)\n"
+      "       tunbench flood [options]   (tunbench flood --help)\n"
       "\n"
       "inmem: the daemon's worker code (Worker::outbound / Worker::inbound and the TX flush onto\n"
       "net_ring ports) on in-memory packets, each case next to the raw ipsec-mb AEAD rate of\n"
@@ -392,6 +395,7 @@ int main(int argc, char** argv) {
   // getopt sees the mode's own options: argv[1] becomes the program name.
   if (mode == "inmem") return inmem_main(argc - 1, argv + 1);
   if (mode == "netns") return tunbench::netns_main(argc - 1, argv + 1);
+  if (mode == "flood") return tunbench::flood_main(argc - 1, argv + 1);
   usage(stderr);
   return 2;
 }

@@ -11,21 +11,22 @@ namespace tunbench {
 
 namespace {
 
-std::string exe_dir() {
+std::string exe_path() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, static_cast<std::size_t>(n));
-  return p.substr(0, p.find_last_of('/'));
+  if (n <= 0) return "./tunbench";
+  return {buf, static_cast<std::size_t>(n)};
 }
 
 }  // namespace
 
-// The namespaces, the three pairs and the traffic are shell work (ip, wg, nebula, iperf3,
-// ping): tools/tunbench/netns.sh does it with the netns test suite's helpers. This finds the
-// source tree and the meshgate binary beside this build and hands over.
+// The namespaces, the three pairs, the traffic and the flood case are shell work (ip, wg, nebula,
+// iperf3, ping): tools/tunbench/netns.sh does it with the netns test suite's helpers. This finds
+// the source tree and the meshgate binary beside this build and hands over.
 int netns_main(int argc, char** argv) {
-  const std::string dir = exe_dir();  // <build>/tools/tunbench
+  // NOLINTBEGIN(concurrency-mt-unsafe): tunbench's one thread, just before exec
+  const std::string exe = exe_path();
+  const std::string dir = exe.substr(0, exe.find_last_of('/'));  // <build>/tools/tunbench
   const char* root_env = std::getenv("MG_ROOT");
   const std::string root = root_env != nullptr ? root_env : dir + "/../../..";
   const std::string script = root + "/tools/tunbench/netns.sh";
@@ -38,6 +39,8 @@ int netns_main(int argc, char** argv) {
   const std::string bin = bin_env != nullptr ? bin_env : dir + "/../../src/app/meshgate";
   setenv("MG_ROOT", root.c_str(), 1);
   setenv("MG_BIN", bin.c_str(), 1);
+  setenv("MG_TUNBENCH", exe.c_str(), 1);  // the flood case runs `tunbench flood`
+  // NOLINTEND(concurrency-mt-unsafe)
   std::vector<char*> args;
   std::string bash = "bash";
   std::string script_arg = script;

@@ -8,11 +8,13 @@
 # Everything shares this machine's cores: the figures compare the implementations' efficiency,
 # they are not line rates.
 #
-# usage: tunbench netns [--seconds N] [--udp-rates LIST] [--only LIST] [--json FILE]
+# usage: tunbench netns [--seconds N] [--udp-rates LIST] [--only LIST] [--flood RATES] [--json FILE]
 #   --seconds N       length of each iperf3 run (default 5)
 #   --udp-rates LIST  iperf3 -b values (default 200M,500M,1G)
 #   --only LIST       meshgate,wireguard-go,nebula (default all three, in that order)
-#   --json FILE       one record per implementation
+#   --flood RATES     instead: the handshake flood case on the meshgate pair, one row per rate
+#                     of initiations a second (e.g. 0,100k,1M; 0 is the no-flood baseline)
+#   --json FILE       one record per implementation (per flood rate)
 # Needs root, iperf3, wireguard-go, wireguard-tools, nebula (tools/setup installs them).
 # MG_ROOT and MG_BIN (the meshgate binary) come from tunbench.
 set -uo pipefail
@@ -20,14 +22,15 @@ umask 077  # key files
 source "$MG_ROOT/tests/netns/lib.sh"
 trap topo_destroy EXIT
 
-SECS=5 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON=
+SECS=5 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON= FLOOD=
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECS=$2; shift 2;;
     --udp-rates) RATES=$2; shift 2;;
     --only) ONLY=$2; shift 2;;
+    --flood) FLOOD=$2; shift 2;;
     --json) JSON=$2; shift 2;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "tunbench netns: unknown argument $1" >&2; exit 2;;
   esac
 done
@@ -53,6 +56,8 @@ pair_meshgate() {
   grep -q '^lcore-map = 0@1,1@0$' "$WORK/b.profile" || { echo "tunbench netns: no lcores line in the profile" >&2; return 1; }
   MG_PROFILE=$WORK/a.profile mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
   MG_PROFILE=$WORK/b.profile mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
+  # The flood case reads the gateways' counters (cookies) over Prometheus.
+  [ -n "$FLOOD" ] && echo "MetricsListen = 127.0.0.1:9586" | tee -a "$WORK/a.conf" >>"$WORK/b.conf"
   STARTED+=(mga mgb)
   start_meshgate $NS_GA mga "$WORK/a.conf" && start_meshgate $NS_GB mgb "$WORK/b.conf"
 }
@@ -165,6 +170,8 @@ measure() {
   joined=$(IFS=,; echo "${udp[*]}")
   RESULTS+=("$impl|$tcp1|$tcp4|$joined|$idle|$load")
 }
+
+[ -n "$FLOOD" ] && source "$MG_ROOT/tools/tunbench/netns_flood.sh"
 
 RESULTS=()
 for impl in ${ONLY//,/ }; do

@@ -162,20 +162,6 @@ void set_addresses(dataplane::GatewayAddresses& addr, const config::GatewaySecti
   if (g.outer_gateway_v6) addr.outer_gateway_v6 = *g.outer_gateway_v6;
 }
 
-/// The workers' rings to the control thread: mbufs it must answer, and events.
-Status make_control_rings(dataplane::Dataplane& dp, const std::string& name) {
-  auto ring = dpdk::make_ring(name + "_ctl", impl::kControlRingSize);
-  if (!ring) return Error{ring.error()};
-  dp.to_control = *ring;
-  auto handshakes = dpdk::make_ring(name + "_hs", impl::kHandshakeRingSize);
-  if (!handshakes) return Error{handshakes.error()};
-  dp.handshakes = *handshakes;
-  dp.events = rte_ring_create_elem((name + "_ev").c_str(), dataplane::kEventSize,
-                                   impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
-  return ok_status();
-}
-
 /// The interface key, fwmark and [Peer] sections; an error names the peer's line.
 Status add_config_peers(PeerConfig& ctl, const config::GatewayConfig& cfg) {
   ctl.set_private_key(cfg.interface.private_key);
@@ -196,6 +182,19 @@ Status add_config_peers(PeerConfig& ctl, const config::GatewayConfig& cfg) {
 }
 
 }  // namespace
+
+Status make_control_rings(dataplane::Dataplane& dp, const std::string& name) {
+  auto ring = dpdk::make_ring(name + "_ctl", impl::kControlRingSize);
+  if (!ring) return Error{ring.error()};
+  dp.to_control = *ring;
+  auto handshakes = dpdk::make_ring(name + "_hs", impl::kHandshakeRingSize);
+  if (!handshakes) return Error{handshakes.error()};
+  dp.handshakes = *handshakes;
+  dp.events = rte_ring_create_elem((name + "_ev").c_str(), dataplane::kEventSize,
+                                   impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
+  return ok_status();
+}
 
 Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
                                                  const config::GatewayConfig& cfg,

@@ -89,10 +89,49 @@ with tempfile.TemporaryDirectory() as tmp:
     check("9000 B relayed (ChannelData on the Internet port) exits 0, every frame back",
           p.returncode == 0 and "every frame came back" in p.stdout, p.stderr[-2000:])
 
+    # The handshake flood: a case without and one with, the control thread beside the worker.
+    js3 = os.path.join(tmp, "flood.json")
+    p = run("inmem", "--sizes", "1420", "--direction", "inbound,both", "--flood", "0,50k",
+            "--duration", "0.2", "--quiet", "--json", js3)
+    check("tunbench inmem --flood 0,50k exits 0, every frame back",
+          p.returncode == 0 and "every frame came back" in p.stdout, p.stderr[-2000:])
+    check("the table has the flood columns and where the initiations went",
+          "vs no flood" in p.stdout and "handled by the control thread" in p.stdout,
+          p.stdout[-1500:])
+    try:
+        recs = json.load(open(js3))["records"]
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        recs = []
+        check("the JSON file of the flood run parses", False, repr(e))
+    rows = {(r.get("direction"), r.get("flood")): r for r in recs}
+    check("one record per direction and rate, each with the control thread",
+          sorted(rows) == [("both", 0), ("both", 50000), ("inbound", 0), ("inbound", 50000)] and
+          all(r.get("control_thread") is True for r in recs), json.dumps(sorted(rows)))
+    for d in ("inbound", "both"):
+        base, fl = rows.get((d, 0), {}), rows.get((d, 50000), {})
+        check(d + ": no initiation without the flood, every frame compared",
+              base.get("flood_sent") == 0 and base.get("verified") == base.get("packets", -1) > 0,
+              json.dumps(base))
+        check(d + ": the flood reached 50k/s of data-path time within 10%, and every initiation "
+              "was handled by the control thread or dropped at its full ring",
+              45000 <= fl.get("flood_rate", 0) <= 55000 and fl.get("flood_sent", 0) > 0 and
+              fl.get("flood_handled", -1) + fl.get("flood_ring_full", -1) == fl.get("flood_sent"),
+              json.dumps(fl))
+        check(d + ": the control thread answered with cookies under the flood; the cost is "
+              "against the same case without (vs_no_flood)",
+              fl.get("cookies_sent", 0) > 0 and base.get("cookies_sent") == 0 and
+              0 < fl.get("vs_no_flood", 0) < 2 and fl.get("verified") == fl.get("packets", -1),
+              json.dumps(fl))
+    p = run("inmem", "--flood", "100k", "--direction", "outbound")
+    check("--flood with --direction outbound: exit 2, the directions it needs named",
+          p.returncode == 2 and "--flood" in p.stderr and "inbound or both" in p.stderr,
+          p.stderr[-300:])
+
     for args, word in ((["--sizes", "35"], "below 36 B"), (["--sizes", "9001"], "above 9000 B"),
                        (["--sizes", "64,big"], "--sizes"), (["--peers", "0"], "--peers"),
                        (["--direction", "sideways"], "--direction"), (["--burst", "33"], "--burst"),
-                       (["--chunk", "1"], "--chunk"), (["--repeat", "0"], "--repeat")):
+                       (["--chunk", "1"], "--chunk"), (["--repeat", "0"], "--repeat"),
+                       (["--flood", "lots"], "--flood")):
         p = run("inmem", *args)
         check("bad %s %s: exit 2 naming the option (and the limit)" % (args[0], args[1]),
               p.returncode == 2 and args[0] in p.stderr and word in p.stderr,

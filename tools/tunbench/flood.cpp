@@ -30,9 +30,6 @@ namespace {
 using meshgate::Nanos;
 using meshgate::wire::MessageInitiation;
 
-// Distinct messages sent in turn: computing mac1 and random bytes for every packet would cost
-// the generator CPU that the gateways under test share on a small machine.
-constexpr std::size_t kPoolSize = 4096;
 constexpr unsigned kMaxBatch = 64;  // datagrams per sendmmsg
 
 struct FloodArgs {
@@ -51,20 +48,6 @@ void usage(FILE* out) {
       "elsewhere, so it passes mac1 and fails later; the rest are random after the type field.\n"
       "Prints what it sent and the rate it achieved.\n",
       out);
-}
-
-// "100000", "100k", "1M", "2.5k".
-bool parse_rate(std::string_view s, double& out) {
-  double mult = 1;
-  if (!s.empty() && (s.back() == 'k' || s.back() == 'K')) mult = 1e3;
-  if (!s.empty() && s.back() == 'M') mult = 1e6;
-  if (mult != 1) s.remove_suffix(1);
-  const std::string str(s);
-  char* end = nullptr;
-  const double v = std::strtod(str.c_str(), &end);
-  if (str.empty() || end != str.c_str() + str.size() || !(v > 0)) return false;
-  out = v * mult;
-  return true;
 }
 
 bool set_option(int c, const char* arg, FloodArgs& a) {
@@ -112,22 +95,6 @@ int parse_args(int argc, char** argv, FloodArgs& a) {
     return 2;
   }
   return -1;
-}
-
-// Even slots: random bytes after the type field (fail mac1). Odd slots: random sender index,
-// ephemeral and ciphertexts with the mac1 the target expects (pass mac1, fail at the static
-// key's decryption, or get a cookie reply under load).
-std::vector<MessageInitiation> make_pool(const meshgate::Key32& target_public) {
-  std::vector<MessageInitiation> pool(kPoolSize);
-  meshgate::noise::CookieSender macs;
-  macs.init(target_public);
-  for (std::size_t i = 0; i < pool.size(); ++i) {
-    MessageInitiation& m = pool[i];
-    meshgate::crypto::random_bytes(&m, sizeof m);
-    m.header = meshgate::wire::make_header(meshgate::wire::MessageType::initiation);
-    if (i % 2 == 1) macs.add_macs(m, meshgate::monotonic_now());
-  }
-  return pool;
 }
 
 void sleep_until(Nanos t) {
@@ -195,11 +162,37 @@ void run(Sender& s, double rate, double seconds) {
 
 }  // namespace
 
+bool parse_rate(std::string_view s, double& out) {
+  double mult = 1;
+  if (!s.empty() && (s.back() == 'k' || s.back() == 'K')) mult = 1e3;
+  if (!s.empty() && s.back() == 'M') mult = 1e6;
+  if (mult != 1) s.remove_suffix(1);
+  const std::string str(s);
+  char* end = nullptr;
+  const double v = std::strtod(str.c_str(), &end);
+  if (str.empty() || end != str.c_str() + str.size() || !(v > 0)) return false;
+  out = v * mult;
+  return true;
+}
+
+std::vector<MessageInitiation> flood_messages(const meshgate::Key32& target_public) {
+  std::vector<MessageInitiation> pool(kFloodPoolSize);
+  meshgate::noise::CookieSender macs;
+  macs.init(target_public);
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    MessageInitiation& m = pool[i];
+    meshgate::crypto::random_bytes(&m, sizeof m);
+    m.header = meshgate::wire::make_header(meshgate::wire::MessageType::initiation);
+    if (i % 2 == 1) macs.add_macs(m, meshgate::monotonic_now());
+  }
+  return pool;
+}
+
 int flood_main(int argc, char** argv) {
   FloodArgs a;
   if (const int rc = parse_args(argc, argv, a); rc >= 0) return rc;
   meshgate::crypto::crypto_init();
-  std::vector<MessageInitiation> pool = make_pool(a.target_public);
+  std::vector<MessageInitiation> pool = flood_messages(a.target_public);
   Sender s{.pool = pool};
   s.dst_len = meshgate::control::to_sockaddr(a.to, s.dst);
   s.fd = socket(s.dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

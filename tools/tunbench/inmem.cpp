@@ -4,14 +4,18 @@
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
 
 #include "lane.hpp"
 #include "meshgate/config/gateway_config.hpp"
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
+#include "meshgate/wire/build.hpp"
 #include "site.hpp"
 
 namespace tunbench {
@@ -64,6 +68,7 @@ CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lan
     r.seconds += secs;
     r.verified += t.verified;
     r.checked_outer += t.checked_outer;
+    r.flood_sent += t.flood_sent;
     cycles += t.cycles;
     const double aead_pps = hz / lanes[i]->aead_cycles_per_packet(spec.direction);
     r.aead_mpps += aead_pps / 1e6;
@@ -79,6 +84,7 @@ CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lan
 /// worker i on lcores[i - 1]), and the count of cases for the progress labels.
 struct Bench {
   const InmemOptions& opt;
+  const Ports* ports = nullptr;
   std::vector<unsigned> lcores;
   std::vector<std::unique_ptr<Lane>> lanes;
   std::size_t done = 0;
@@ -86,7 +92,8 @@ struct Bench {
 };
 
 /// The next run's spec; its label numbers it among all runs.
-CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, unsigned workers) {
+CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, unsigned workers,
+                   unsigned flood) {
   const InmemOptions& opt = bench.opt;
   CaseSpec spec;
   spec.direction = dir;
@@ -101,12 +108,104 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.verify_every = opt.verify_every;
   spec.relayed = opt.relayed;
   spec.progress = opt.progress;
-  char label[128];
-  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B (MTU %u), %u peers, %u workers%s",
+  spec.flood = flood;
+  char label[160];
+  const std::string flood_text =
+      opt.floods.empty() ? "" : ", flood " + std::to_string(flood) + "/s";
+  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B (MTU %u), %u peers, %u workers%s%s",
                 ++bench.done, bench.total, direction_name(dir), size_label(size).c_str(),
-                unsigned{spec.mtu}, peers, workers, opt.relayed ? ", relayed" : "");
+                unsigned{spec.mtu}, peers, workers, opt.relayed ? ", relayed" : "",
+                flood_text.c_str());
   spec.label = label;
   return spec;
+}
+
+/// The receiver's control thread during a case, on an lcore of its own: the daemon's loop
+/// (Control::run) with the wire beyond its TX queue, where cookie replies are counted.
+struct ControlRun {
+  control::Control* ctl = nullptr;
+  rte_ring* to_wire[2] = {};  // the control thread's TX rings: outer, inner
+  rte_ring* handshakes = nullptr;
+  std::atomic<bool> stop{false};
+  std::uint64_t cookie_frames = 0;
+  // At the start of the case: the control thread's counters and the workers' ring-full drops.
+  control::ControlStats before;
+  std::uint64_t ring_full_before = 0;
+
+  /// Takes what the control thread sent off its TX rings; returns how many frames.
+  unsigned drain_wire() {
+    unsigned n = 0;
+    void* v = nullptr;
+    for (int side = 0; side < 2; ++side) {
+      while (rte_ring_sc_dequeue(to_wire[side], &v) == 0) {
+        auto* m = static_cast<rte_mbuf*>(v);
+        const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+        if (side == 0 && m->data_len > wire::kOuterV4Len &&
+            p[wire::kOuterV4Len] == static_cast<std::uint8_t>(wire::MessageType::cookie_reply)) {
+          ++cookie_frames;
+        }
+        rte_pktmbuf_free(m);
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  /// Until stopped and every queued handshake message is handled.
+  static int main(void* arg) {
+    auto& c = *static_cast<ControlRun*>(arg);
+    for (;;) {
+      const bool stopping = c.stop.load();
+      const unsigned n = c.ctl->poll(monotonic_now(), wall_now()) + c.drain_wire();
+      if (stopping && n == 0 && rte_ring_count(c.handshakes) == 0) return 0;
+      if (n == 0) {
+        timespec ts{0, control::impl::kIdleSleep};
+        nanosleep(&ts, nullptr);
+      }
+    }
+  }
+};
+
+/// Starts the receiver's control thread on the lcore after the case's workers'.
+Status launch_control(const Bench& bench, Site& receiver, unsigned workers, ControlRun& run) {
+  const auto queue = static_cast<unsigned>(bench.lanes.size());  // the last TX queue
+  run.ctl = receiver.control();
+  run.to_wire[0] = bench.ports->outer_tx[queue];
+  run.to_wire[1] = bench.ports->inner_tx[queue];
+  run.handshakes = receiver.dp().handshakes;
+  run.before = run.ctl->stats();
+  for (unsigned i = 0; i < workers; ++i) {
+    run.ring_full_before += receiver.worker(i).drops()[dataplane::Drop::control_ring_full];
+  }
+  if (rte_eal_remote_launch(ControlRun::main, &run, bench.lcores[workers - 1]) != 0) {
+    return Error{"cannot launch the control thread"};
+  }
+  return ok_status();
+}
+
+/// The flood's figures of a case, and the check that every initiation is accounted for.
+Status account_flood(const CaseSpec& spec, Site& receiver, const ControlRun& run, CaseResult& r) {
+  const control::ControlStats after = receiver.control()->stats();
+  std::uint64_t ring_full = 0;
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    ring_full += receiver.worker(i).drops()[dataplane::Drop::control_ring_full];
+  }
+  r.control = true;
+  r.flood = spec.flood;
+  r.flood_ring_full = ring_full - run.ring_full_before;
+  r.flood_handled = after.initiations_received - run.before.initiations_received;
+  r.cookies_sent = after.cookies_sent - run.before.cookies_sent;
+  r.flood_rate = static_cast<double>(r.flood_sent) / (r.seconds / spec.workers);
+  if (r.flood_sent != r.flood_handled + r.flood_ring_full) {
+    return Error{spec.label + ": " + std::to_string(r.flood_sent) + " initiations mixed in, " +
+                 std::to_string(r.flood_handled) + " reached the control thread and " +
+                 std::to_string(r.flood_ring_full) + " were dropped at its full ring"};
+  }
+  if (r.cookies_sent != run.cookie_frames) {
+    return Error{spec.label + ": the control thread counted " + std::to_string(r.cookies_sent) +
+                 " cookie replies, " + std::to_string(run.cookie_frames) + " left its TX queue"};
+  }
+  return ok_status();
 }
 
 /// One run: every lane at once behind a barrier, then the checks that nothing went astray.
@@ -120,6 +219,12 @@ Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Si
   for (unsigned i = 0; i < workers; ++i) {
     bench.lanes[i]->prepare_case(sender, receiver, spec, &barrier);
   }
+  const bool ctl = receiver.control() != nullptr;
+  ControlRun control_run;
+  if (ctl) {
+    if (auto st = launch_control(bench, receiver, workers, control_run); !st)
+      return Error{st.error()};
+  }
   for (unsigned i = 1; i < workers; ++i) {
     if (rte_eal_remote_launch(Lane::main, bench.lanes[i].get(), bench.lcores[i - 1]) != 0) {
       return Error{"cannot launch worker " + std::to_string(i)};
@@ -127,6 +232,10 @@ Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Si
   }
   Lane::main(bench.lanes[0].get());  // worker 0 runs on the main lcore
   for (unsigned i = 1; i < workers; ++i) rte_eal_wait_lcore(bench.lcores[i - 1]);
+  if (ctl) {
+    control_run.stop.store(true);
+    rte_eal_wait_lcore(bench.lcores[workers - 1]);
+  }
   for (unsigned i = 0; i < workers; ++i) {
     if (!bench.lanes[i]->error().empty()) return Error{spec.label + ": " + bench.lanes[i]->error()};
   }
@@ -135,6 +244,9 @@ Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Si
                  " packets or events went to the control thread"};
   }
   CaseResult r = summarize(spec, bench.lanes);
+  if (ctl) {
+    if (auto st = account_flood(spec, receiver, control_run, r); !st) return Error{st.error()};
+  }
   if (spec.progress) {
     std::fprintf(stderr, "\r%s: %.3f Mpps, %.2f Gbit/s, %.0f%% of AEAD%20s\n", spec.label.c_str(),
                  r.mpps, r.gbps, 100 * r.ratio, "");
@@ -145,12 +257,18 @@ Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Si
 /// Every size, direction and repeat with `peers` peers on `workers` workers.
 Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, Site& receiver,
                  std::vector<CaseResult>& results) {
+  const std::vector<unsigned> floods =
+      bench.opt.floods.empty() ? std::vector<unsigned>{0} : bench.opt.floods;
   for (unsigned size : bench.opt.sizes) {
     for (Direction dir : bench.opt.directions) {
       for (unsigned rep = 0; rep < bench.opt.repeat; ++rep) {
-        auto r = run_case(bench, make_spec(bench, dir, size, peers, workers), sender, receiver);
-        if (!r) return Error{r.error()};
-        results.push_back(*r);
+        // The flood rates back to back in each repeat: drift of the machine hits them alike.
+        for (unsigned flood : floods) {
+          auto r =
+              run_case(bench, make_spec(bench, dir, size, peers, workers, flood), sender, receiver);
+          if (!r) return Error{r.error()};
+          results.push_back(*r);
+        }
       }
     }
   }
@@ -162,7 +280,8 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                       std::vector<CaseResult>& results) {
   const auto max_workers = static_cast<unsigned>(bench.lanes.size());
   const bool relayed = bench.opt.relayed;
-  auto receiver = Site::create(ports, peers, max_workers, relayed);
+  auto receiver =
+      Site::create(ports, peers, max_workers, relayed, nullptr, !bench.opt.floods.empty());
   if (!receiver) return Error{receiver.error()};
   auto sender = Site::create(ports, peers, max_workers, relayed, receiver->get());
   if (!sender) return Error{sender.error()};
@@ -170,7 +289,8 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
     if (peers < workers) {
       std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n", workers,
                    peers);
-      bench.done += bench.opt.sizes.size() * bench.opt.directions.size() * bench.opt.repeat;
+      bench.done += bench.opt.sizes.size() * bench.opt.directions.size() * bench.opt.repeat *
+                    std::max<std::size_t>(1, bench.opt.floods.size());
       continue;
     }
     if (auto st = run_cases(bench, peers, workers, **sender, **receiver, results); !st) return st;
@@ -182,19 +302,29 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
 
 Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const unsigned max_workers = *std::max_element(opt.workers.begin(), opt.workers.end());
+  const bool flood = !opt.floods.empty();
   std::vector<unsigned> lcores = dpdk::worker_lcores();
-  if (lcores.size() + 1 < max_workers) {
+  const unsigned needed = max_workers + (flood ? 1 : 0);  // and the control thread's
+  if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
-                 std::to_string(max_workers) + " workers need one each (--lcores)"};
+                 std::to_string(max_workers) + " workers need one each" +
+                 (flood ? " and the control thread one more" : "") + " (--lcores)"};
   }
   std::uint16_t mtu = 0;
   for (unsigned size : opt.sizes) mtu = std::max(mtu, case_mtu(size));
-  auto ports = Ports::create(max_workers, opt.chunk, mtu);
+  // A flood's mbufs wait in the handshake ring and, as cookie replies, on the control thread's
+  // TX rings; a lane allocates up to 4 a frame per trip.
+  const unsigned extra = flood ? control::impl::kHandshakeRingSize +
+                                     control::impl::kControlRingSize + 4 * opt.chunk * max_workers
+                               : 0;
+  auto ports = Ports::create(max_workers, opt.chunk, mtu, extra);
   if (!ports) return Error{ports.error()};
   Bench bench{.opt = opt,
+              .ports = &*ports,
               .lcores = std::move(lcores),
               .total = opt.peers.size() * opt.workers.size() * opt.sizes.size() *
-                       opt.directions.size() * opt.repeat};
+                       opt.directions.size() * opt.repeat *
+                       std::max<std::size_t>(1, opt.floods.size())};
   for (unsigned i = 0; i < max_workers; ++i) {
     bench.lanes.push_back(std::make_unique<Lane>(i, *ports, opt.chunk));
   }

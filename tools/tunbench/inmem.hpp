@@ -14,6 +14,17 @@
 //   verify     [untimed] dequeue the LAN frames and compare them byte for byte (all, or a
 //              sample) with the frames of the prepare step
 //
+// --flood RATES mixes handshake initiations into what the receiver's worker takes in (issue 13's
+// flood benchmark), at each rate in turn (0: the same case without), and runs the receiver's
+// control thread, the daemon's Control, on an lcore of its own, as the daemon runs it beside its
+// workers. The rate is initiations per second of the worker's data-path time, so a saturated
+// worker sees that many a second: kFloodPoolSize prepared messages (flood.hpp), half with a valid
+// mac1 for the control thread's identity, from many Internet sources behind the outer router,
+// placed among each trip's frames [the copy into mbufs untimed, as a NIC writes them]. The
+// worker hands them to the control thread, which checks mac1 and, under load, answers with cookie
+// replies; those leave on its TX ring and are counted. Every initiation is accounted for: taken
+// by the control thread or dropped at its full ring (control_ring_full), nothing else.
+//
 // --relayed routes every peer through a relayed endpoint (docs/nat-traversal.md, "Relayed data
 // path"): outbound seals into ChannelData for the TURN server, and the receiver takes the same
 // frames as ChannelData from its TURN server (the common outer address and listen port).
@@ -64,6 +75,9 @@ struct InmemOptions {
   unsigned repeat = 1;        // runs per case; the table shows the median
   bool progress = true;
   bool relayed = false;  // every peer through a TURN relay: ChannelData both ways
+  /// Handshake initiations a second mixed into inbound, one case per rate (empty: no flood and
+  /// no control thread, the stage mode as it always ran).
+  std::vector<unsigned> floods;
 };
 
 /// One run of one case, all workers together.
@@ -80,6 +94,15 @@ struct CaseResult {
   std::uint64_t verified = 0;           // frames compared byte for byte after inbound
   std::uint64_t checked_outer = 0;      // encrypted frames opened with libsodium
   double seconds = 0;                   // timed data-path seconds (per worker, summed)
+  // --flood: the rate asked (initiations per second of data-path time; 0 in the baseline case),
+  // and what happened to them.
+  unsigned flood = 0;
+  bool control = false;               // the control thread ran beside the workers
+  std::uint64_t flood_sent = 0;       // initiations mixed in
+  std::uint64_t flood_ring_full = 0;  // of which the worker dropped: the control ring was full
+  std::uint64_t flood_handled = 0;    // of which the control thread took
+  std::uint64_t cookies_sent = 0;     // cookie replies it sent
+  double flood_rate = 0;              // flood_sent per second of data-path time, all workers
 };
 
 /// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a

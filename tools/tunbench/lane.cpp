@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "flood.hpp"
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/wire/build.hpp"
 #include "meshgate/wire/checksum.hpp"
 #include "meshgate/wire/messages.hpp"
 
@@ -23,6 +25,9 @@ namespace {
 unsigned stride_for(unsigned len) {
   return std::max(2048u, (len + 16 + 63) / 64 * 64);
 }
+
+/// A flood's frame: Ethernet, IPv4 and UDP from an Internet source, and the initiation.
+constexpr std::size_t kFloodFrameLen = wire::kOuterV4Len + sizeof(wire::MessageInitiation);
 
 std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
   s ^= s >> 12;
@@ -146,6 +151,25 @@ void Lane::prepare_case(Site& sender, Site& receiver, const CaseSpec& spec,
     if (!rigs_.count(size)) rigs_[size] = std::make_unique<AeadRig>(spec.burst, size);
   }
   drops_before_ = out_->drops().total() + in_->drops().total();
+  flood_due_ = 0;
+  last_trip_cycles_ = 0;
+  if (spec.flood > 0) make_flood_frames(receiver.public_key());
+}
+
+void Lane::make_flood_frames(const Key32& target) {
+  const std::vector<wire::MessageInitiation> msgs = flood_messages(target);
+  flood_frames_.assign(msgs.size() * kFloodFrameLen, 0);
+  flood_next_ = 0;
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    // 254 Internet sources of this lane's /24 in 203.0.0.0/16, many source ports, all through
+    // the outer router, as a distributed flood arrives.
+    const IpAddr src = IpAddr::v4(0xCB000000 | (id_ % 256) << 8 | (1 + i % 254));
+    const auto tpl = wire::OuterTemplate::make(kRouterMac, ports_.outer_mac, src, outer_address(),
+                                               static_cast<std::uint16_t>(1024 + i), kListenPort);
+    std::uint8_t* f = &flood_frames_[i * kFloodFrameLen];
+    std::memcpy(f + tpl.len, &msgs[i], sizeof msgs[i]);
+    tpl.write(f, sizeof msgs[i], static_cast<std::uint16_t>(i), 0);
+  }
 }
 
 void Lane::write_frame(unsigned j, unsigned size) {
@@ -291,6 +315,37 @@ void Lane::stage(rte_mbuf** pkts, unsigned n) {
   w.flush();
 }
 
+bool Lane::mix_flood() {
+  // Initiations a second of data-path time, this lane's share, over the previous trip's time.
+  flood_due_ += static_cast<double>(spec_.flood) / spec_.workers *
+                static_cast<double>(last_trip_cycles_) / static_cast<double>(rte_get_tsc_hz());
+  // At most 4 a data frame: a worker slower than the flood would carry an ever larger debt.
+  const auto k = static_cast<unsigned>(std::min(flood_due_, 4.0 * chunk_));
+  flood_due_ = std::min(flood_due_ - k, 1.0);
+  flood_mbufs_.resize(k);
+  rte_mbuf** flood = flood_mbufs_.data();
+  if (k != 0 && rte_pktmbuf_alloc_bulk(ports_.pool, flood, k) != 0) {
+    return fail("no mbufs for " + std::to_string(k) + " flood frames: the pool is empty");
+  }
+  for (unsigned i = 0; i < k; ++i) {
+    std::memcpy(rte_pktmbuf_append(flood[i], kFloodFrameLen),
+                &flood_frames_[flood_next_ * kFloodFrameLen], kFloodFrameLen);
+    flood_next_ = (flood_next_ + 1) % kFloodPoolSize;
+  }
+  // Spread among the trip's frames: initiation i after data frame (i + 1) * chunk / (k + 1).
+  inbound_.clear();
+  unsigned placed = 0;
+  for (unsigned j = 0; j < chunk_; ++j) {
+    inbound_.push_back(sealed_[j]);
+    while (placed < k && (placed + 1) * std::uint64_t{chunk_} / (k + 1) <= j) {
+      inbound_.push_back(flood[placed++]);
+    }
+  }
+  while (placed < k) inbound_.push_back(flood[placed++]);
+  totals_.flood_sent += k;
+  return true;
+}
+
 bool Lane::trip() {
   address_frames();
   const std::uint64_t t0 = rte_rdtsc();
@@ -306,8 +361,15 @@ bool Lane::trip() {
   const unsigned probe = static_cast<unsigned>(trips_ % chunk_);
   if (!check_outer(probe, sealed_[probe])) return false;
 
+  rte_mbuf** in = sealed_.data();
+  auto n_in = chunk_;
+  if (spec_.flood > 0) {
+    if (!mix_flood()) return false;
+    in = inbound_.data();
+    n_in = static_cast<unsigned>(inbound_.size());
+  }
   const std::uint64_t t2 = rte_rdtsc();
-  stage<false>(sealed_.data(), chunk_);
+  stage<false>(in, n_in);
   const std::uint64_t t3 = rte_rdtsc();
   got = rte_ring_sc_dequeue_burst(inner_tx_, reinterpret_cast<void**>(frames_.data()), chunk_,
                                   nullptr);
@@ -318,8 +380,9 @@ bool Lane::trip() {
   }
   if (!verify_inner()) return false;
 
-  if (spec_.direction != Direction::inbound) totals_.cycles += t1 - t0;
-  if (spec_.direction != Direction::outbound) totals_.cycles += t3 - t2;
+  last_trip_cycles_ = (spec_.direction != Direction::inbound ? t1 - t0 : 0) +
+                      (spec_.direction != Direction::outbound ? t3 - t2 : 0);
+  totals_.cycles += last_trip_cycles_;
   totals_.packets += chunk_;
   totals_.bytes += chunk_bytes_;
   ++trips_;

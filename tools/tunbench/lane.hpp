@@ -39,6 +39,7 @@ class AeadRig {
 struct LaneTotals {
   std::uint64_t packets = 0, bytes = 0, cycles = 0;
   std::uint64_t verified = 0, checked_outer = 0;
+  std::uint64_t flood_sent = 0;  // initiations mixed into inbound
   // Raw AEAD by inner size: packets and cycles, seal [0] and open [1].
   std::map<unsigned, std::uint64_t> aead_packets[2], aead_cycles[2];
 };
@@ -51,6 +52,7 @@ struct CaseSpec {
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
   bool relayed = false;   // frames carry ChannelData (relay_channel) after UDP
+  unsigned flood = 0;     // initiations a second into the receiver, all lanes (inmem.hpp)
   bool progress = false;  // lane 0 redraws a progress line on stderr after each slice
   std::string label;      // for the progress line
 };
@@ -83,6 +85,10 @@ class Lane {
   bool check_outer(unsigned slot, const rte_mbuf* m);
   bool verify_inner();
   bool check_drops();
+  /// The initiations due in this trip, in mbufs placed among the trip's frames: inbound_ holds
+  /// both, in the order the worker takes them. Untimed.
+  bool mix_flood();
+  void make_flood_frames(const meshgate::Key32& target);
   void run_aead(double seconds);
   bool fail(const std::string& what);
   template <bool kOutbound>
@@ -100,8 +106,14 @@ class Lane {
   std::vector<std::uint8_t> ref_;    // the frame each slot should carry (slot_bytes_ each)
   std::vector<std::uint8_t> plain_;  // check_outer()'s decrypted frame
   std::vector<std::uint16_t> size_;
-  std::vector<PeerId> peer_of_;  // peer of slot j in the current trip
-  std::vector<PeerId> owned_;    // peers this lane sends to
+  std::vector<PeerId> peer_of_;             // peer of slot j in the current trip
+  std::vector<PeerId> owned_;               // peers this lane sends to
+  std::vector<rte_mbuf*> inbound_;          // a flood trip's inbound: sealed_ and initiations
+  std::vector<rte_mbuf*> flood_mbufs_;      // this trip's initiations
+  std::vector<std::uint8_t> flood_frames_;  // kFloodPoolSize frames of kFloodFrameLen bytes
+  std::size_t flood_next_ = 0;              // the next of them
+  double flood_due_ = 0;                    // initiations owed, fractions carried over
+  std::uint64_t last_trip_cycles_ = 0;      // the previous trip's timed cycles
   std::map<unsigned, std::unique_ptr<AeadRig>> rigs_;
   std::uint64_t chunk_bytes_ = 0;
   std::uint64_t rng_ = 0;

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -57,11 +58,16 @@ void usage(FILE* out) {
       "                    CPUs this process may run on, one per worker\n"
       "  --quiet           no progress line\n"
       "  --relayed         every peer through a TURN relay: ChannelData both ways\n"
+      "  --flood RATES     handshake initiations a second mixed into inbound (e.g. 0,100k,1M),\n"
+      "                    half with a valid mac1, one case per rate back to back; the daemon's\n"
+      "                    control thread runs on an lcore of its own (one more than the\n"
+      "                    workers); directions inbound and both only\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
       "over N times the fewest workers' figure; vs 1 peer: the ratio over the ratio of the same\n"
-      "case with the fewest peers.\n",
+      "case with the fewest peers; vs no flood: the ratio over the ratio of the same case at\n"
+      "flood 0.\n",
       out);
 }
 
@@ -144,6 +150,20 @@ bool parse_directions(std::string_view s, std::vector<Direction>& out) {
   return !out.empty();
 }
 
+/// --flood: rates a second, 0 or as parse_rate() reads them, at most 10M.
+bool parse_floods(std::string_view s, std::vector<unsigned>& out) {
+  out.clear();
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    double v = 0;
+    if (item != "0" && (!parse_rate(item, v) || v > 1e7)) return false;
+    out.push_back(static_cast<unsigned>(v));
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return !out.empty();
+}
+
 bool parse_seconds(const char* s, double& out) {
   char* end = nullptr;
   out = std::strtod(s, &end);
@@ -215,6 +235,7 @@ enum {
   kLcores,
   kQuiet,
   kRelayed,
+  kFlood,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -233,6 +254,7 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"lcores", required_argument, nullptr, kLcores},
                                 {"quiet", no_argument, nullptr, kQuiet},
                                 {"relayed", no_argument, nullptr, kRelayed},
+                                {"flood", required_argument, nullptr, kFlood},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -276,6 +298,8 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
     case kRelayed:
       opt.relayed = true;
       return true;
+    case kFlood:
+      return parse_floods(arg, opt.floods);
     default:
       return false;
   }
@@ -290,7 +314,7 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
       usage(stdout);
       return 0;
     }
-    if (c < kSizes || c > kRelayed) {  // '?': unknown, or a missing argument
+    if (c < kSizes || c > kFlood) {  // '?': unknown, or a missing argument
       usage(stderr);
       return 2;
     }
@@ -308,6 +332,12 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
   }
   if (optind != argc) {
     usage(stderr);
+    return 2;
+  }
+  const auto& dirs = a.opt.directions;
+  if (!a.opt.floods.empty() &&
+      std::find(dirs.begin(), dirs.end(), Direction::outbound) != dirs.end()) {
+    fail("--flood: initiations arrive on the Internet port; give --direction inbound or both");
     return 2;
   }
   return -1;
@@ -333,6 +363,7 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     const meshgate::config::EalProfile& profile, const InmemArgs& a) {
   unsigned max_workers = 1;
   for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
+  const unsigned lcores = max_workers + (a.opt.floods.empty() ? 0 : 1);  // the control thread
   std::vector<std::string> args = profile.eal_args();
   if (!a.lcores.empty()) {
     if (profile.lcores || profile.lcore_map) {
@@ -340,10 +371,11 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     }
     args.insert(args.begin(), {"-l", a.lcores});
   } else if (!profile.lcores && !profile.lcore_map) {
-    const std::string cpus = first_cpus(max_workers);
+    const std::string cpus = first_cpus(lcores);
     if (cpus.empty()) {
-      return meshgate::Error{std::to_string(max_workers) +
-                             " workers need as many CPUs; this process may use fewer"};
+      return meshgate::Error{std::to_string(max_workers) + " workers" +
+                             (lcores > max_workers ? " and the control thread" : "") +
+                             " need a CPU each; this process may use fewer"};
     }
     args.insert(args.begin(), {"-l", cpus});
   }

@@ -28,7 +28,8 @@ std::string size_text(unsigned size) {
 
 bool same_case(const CaseResult& a, const CaseResult& b) {
   return a.direction == b.direction && a.size == b.size && a.peers == b.peers &&
-         a.workers == b.workers && a.burst == b.burst;
+         a.workers == b.workers && a.burst == b.burst && a.flood == b.flood &&
+         a.control == b.control;
 }
 
 double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
@@ -38,6 +39,36 @@ double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
   std::sort(x.begin(), x.end());
   const std::size_t n = x.size();
   return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+/// The medians of one case's runs, with the ranges and the totals of its counts.
+CaseSummary summarize_group(std::vector<CaseResult>& group) {
+  CaseSummary s;
+  s.runs = static_cast<unsigned>(group.size());
+  s.median = group.front();
+  for (double CaseResult::*f :
+       {&CaseResult::mpps, &CaseResult::gbps, &CaseResult::cycles_per_packet,
+        &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio,
+        &CaseResult::flood_rate}) {
+    s.median.*f = median_of(group, f);
+  }
+  CaseResult& m = s.median;
+  m.packets = m.verified = m.checked_outer = 0;
+  m.flood_sent = m.flood_ring_full = m.flood_handled = m.cookies_sent = 0;
+  s.gbps_min = s.ratio_min = 1e300;
+  for (const CaseResult& r : group) {
+    for (std::uint64_t CaseResult::*f :
+         {&CaseResult::packets, &CaseResult::verified, &CaseResult::checked_outer,
+          &CaseResult::flood_sent, &CaseResult::flood_ring_full, &CaseResult::flood_handled,
+          &CaseResult::cookies_sent}) {
+      m.*f += r.*f;
+    }
+    s.gbps_min = std::min(s.gbps_min, r.gbps);
+    s.gbps_max = std::max(s.gbps_max, r.gbps);
+    s.ratio_min = std::min(s.ratio_min, r.ratio);
+    s.ratio_max = std::max(s.ratio_max, r.ratio);
+  }
+  return s;
 }
 
 std::string json_string(const std::string& s) {
@@ -86,34 +117,21 @@ Machine Machine::probe(int argc, char** argv) {
 }
 
 std::vector<CaseSummary> summarize_runs(const std::vector<CaseResult>& runs) {
-  std::vector<CaseSummary> out;
-  for (std::size_t i = 0; i < runs.size();) {
-    std::size_t j = i;
-    while (j < runs.size() && same_case(runs[i], runs[j])) ++j;
-    std::vector<CaseResult> group(runs.begin() + static_cast<long>(i),
-                                  runs.begin() + static_cast<long>(j));
-    CaseSummary s;
-    s.runs = static_cast<unsigned>(group.size());
-    s.median = group.front();
-    for (double CaseResult::*f :
-         {&CaseResult::mpps, &CaseResult::gbps, &CaseResult::cycles_per_packet,
-          &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio}) {
-      s.median.*f = median_of(group, f);
+  // Runs of one case may be interleaved with others' (the flood rates of a repeat run back to
+  // back): each case's runs, in the order of its first.
+  std::vector<std::vector<CaseResult>> groups;
+  for (const CaseResult& r : runs) {
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const auto& grp) { return same_case(grp.front(), r); });
+    if (g == groups.end()) {
+      groups.push_back({r});
+    } else {
+      g->push_back(r);
     }
-    s.median.packets = s.median.verified = s.median.checked_outer = 0;
-    s.gbps_min = s.ratio_min = 1e300;
-    for (const CaseResult& r : group) {
-      s.median.packets += r.packets;
-      s.median.verified += r.verified;
-      s.median.checked_outer += r.checked_outer;
-      s.gbps_min = std::min(s.gbps_min, r.gbps);
-      s.gbps_max = std::max(s.gbps_max, r.gbps);
-      s.ratio_min = std::min(s.ratio_min, r.ratio);
-      s.ratio_max = std::max(s.ratio_max, r.ratio);
-    }
-    out.push_back(s);
-    i = j;
   }
+  std::vector<CaseSummary> out;
+  out.reserve(groups.size());
+  for (std::vector<CaseResult>& group : groups) out.push_back(summarize_group(group));
   return out;
 }
 
@@ -150,6 +168,41 @@ double peer_scaling(const std::vector<CaseSummary>& cases, const CaseResult& r) 
   return r.ratio / base->ratio;
 }
 
+/// The case's ratio to AEAD over the ratio of the same case without a flood (1 = the flood
+/// cost nothing); 0 when there is nothing to compare with. The ratios, as for peer_scaling.
+double flood_cost(const std::vector<CaseSummary>& cases, const CaseResult& r) {
+  const CaseResult* base = base_case(cases, r, &CaseResult::flood);
+  if (base == nullptr || base->ratio <= 0) return 0;
+  return r.ratio / base->ratio;
+}
+
+/// The flood columns of a row: the rate reached and the cost.
+void print_flood_columns(FILE* out, const std::vector<CaseSummary>& cases, const CaseResult& r) {
+  std::fprintf(out, "  %9.0f", r.flood_rate);
+  const double x = flood_cost(cases, r);
+  if (x > 0) {
+    std::fprintf(out, "  %10.1f%%", 100 * x);
+  } else {
+    std::fprintf(out, "  %11s", "");
+  }
+}
+
+/// Where every initiation of the flood cases went.
+void print_flood_totals(FILE* out, const std::vector<CaseSummary>& cases) {
+  std::uint64_t sent = 0, handled = 0, full = 0, cookies = 0;
+  for (const CaseSummary& c : cases) {
+    sent += c.median.flood_sent;
+    handled += c.median.flood_handled;
+    full += c.median.flood_ring_full;
+    cookies += c.median.cookies_sent;
+  }
+  std::fprintf(out,
+               "flood: %llu initiations mixed in, %llu handled by the control thread, %llu "
+               "dropped at its full ring; %llu cookie replies sent\n",
+               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(handled),
+               static_cast<unsigned long long>(full), static_cast<unsigned long long>(cookies));
+}
+
 }  // namespace
 
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
@@ -157,15 +210,18 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                m.cpu.c_str(), m.cpus, m.tsc_ghz, m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
-  bool scaled = false, peered = false;
+  bool scaled = false, peered = false, flooded = false;
   for (const CaseSummary& c : cases) {
     scaled = scaled || scaling(cases, c.median) > 0;
     peered = peered || peer_scaling(cases, c.median) > 0;
+    flooded = flooded || c.median.control;
   }
-  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s\n", "direction", "size",
-               "mtu", "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps",
+  if (flooded)
+    std::fprintf(out, "the control thread ran beside the workers, on an lcore of its own\n");
+  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s%s\n", "direction",
+               "size", "mtu", "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps",
                "AEAD Gb/s", "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
-               runs > 1 ? "  (ratio min-max)" : "");
+               flooded ? "    flood/s  vs no flood" : "", runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
     std::fprintf(out, "%-9s %5s %5u %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
@@ -188,9 +244,11 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
         std::fprintf(out, "  %10s", "");
       }
     }
+    if (flooded) print_flood_columns(out, cases, r);
     if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
     std::fputc('\n', out);
   }
+  if (flooded) print_flood_totals(out, cases);
   std::uint64_t verified = 0, outer = 0;
   for (const CaseSummary& c : cases) {
     verified += c.median.verified;
@@ -223,9 +281,16 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
       << ", \"aead_limit_mpps\": " << r.aead_mpps << ", \"aead_limit_gbps\": " << r.aead_gbps
       << ", \"ratio\": " << r.ratio << ", \"ratio_min\": " << cases[i].ratio_min
       << ", \"ratio_max\": " << cases[i].ratio_max << ", \"vs_linear\": " << scaling(cases, r)
-      << ", \"vs_fewest_peers\": " << peer_scaling(cases, r) << ", \"packets\": " << r.packets
-      << ", \"verified\": " << r.verified << ", \"checked_outer\": " << r.checked_outer << "}"
-      << (i + 1 < cases.size() ? ",\n" : "\n");
+      << ", \"vs_fewest_peers\": " << peer_scaling(cases, r);
+    if (r.control) {
+      o << ", \"control_thread\": true, \"flood\": " << r.flood
+        << ", \"flood_rate\": " << r.flood_rate << ", \"vs_no_flood\": " << flood_cost(cases, r)
+        << ", \"flood_sent\": " << r.flood_sent << ", \"flood_handled\": " << r.flood_handled
+        << ", \"flood_ring_full\": " << r.flood_ring_full
+        << ", \"cookies_sent\": " << r.cookies_sent;
+    }
+    o << ", \"packets\": " << r.packets << ", \"verified\": " << r.verified
+      << ", \"checked_outer\": " << r.checked_outer << "}" << (i + 1 < cases.size() ? ",\n" : "\n");
   }
   o << "  ]\n}\n";
   std::ofstream f(path);

@@ -10,6 +10,7 @@
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/crypto/random.hpp"
+#include "meshgate/crypto/x25519.hpp"
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/ring_port.hpp"
 #include "meshgate/noise/session_keys.hpp"
@@ -38,8 +39,12 @@ IpAddr outer_address() {
 IpAddr inner_address() {
   return IpAddr::v4(0xC0A84D01);
 }  // 192.168.77.1
+IpAddr outer_router() {
+  return IpAddr::v4(0xC63364FE);
+}  // 198.51.100.254
 
-Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t mtu) {
+Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t mtu,
+                            unsigned extra) {
   Ports ports;
   const unsigned ring_size = std::bit_ceil(std::max(2 * in_flight, 1024u));
   for (int side = 0; side < 2; ++side) {
@@ -60,7 +65,7 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t 
     (side == 0 ? ports.inner : ports.outer) = *port;
     (side == 0 ? ports.inner_tx : ports.outer_tx) = tx;
   }
-  auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024, SOCKET_ID_ANY,
+  auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024 + extra, SOCKET_ID_ANY,
                               control::port_mtu(dataplane::PortRole::outer, mtu));
   if (!pool) return Error{pool.error()};
   ports.pool = *pool;
@@ -97,18 +102,16 @@ void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsig
       IpAddr::v4(0xC0A84DFE);  // 192.168.77.254: the next hop for peers' nets
   dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
   dp.addr.outer_v4 = outer_address();
+  dp.addr.outer_gateway_v4 = outer_router();
 }
 
-/// The rings to the control thread, sized as the gateway's: the workers need them, and
-/// drain_control() checks that nothing went there.
-Status make_control_rings(dataplane::Dataplane& dp, const std::string& tag) {
-  auto ring = dpdk::make_ring(tag + "c", control::impl::kControlRingSize);
-  if (!ring) return Error{ring.error()};
-  dp.to_control = *ring;
-  dp.events = rte_ring_create_elem((tag + "e").c_str(), dataplane::kEventSize,
-                                   control::impl::kEventRingSize, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  if (dp.events == nullptr) return Error{"event ring: " + std::string(rte_strerror(rte_errno))};
-  return ok_status();
+/// The two next hops, reachable as of `now`.
+Status confirm_next_hops(dataplane::Dataplane& dp, Nanos now) {
+  // The LAN next hop is the gateway itself, so decrypted frames come back in on the LAN port.
+  if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
+    return Error{"neighbour: " + st.error()};
+  }
+  return dp.neighbours.confirm(dp.addr.outer_gateway_v4, kRouterMac, now);
 }
 
 /// Peer p's keypair in slot `idx`: the receiver's key and index when this is the sender, else
@@ -132,7 +135,7 @@ noise::SessionKeys make_keypair(PeerId p, std::uint32_t idx, const Site* receive
 }  // namespace
 
 Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
-                                           bool relayed, const Site* receiver) {
+                                           bool relayed, const Site* receiver, bool with_control) {
   static int serial = 0;
   const std::string tag = "tbsite" + std::to_string(serial++);
   if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
@@ -140,18 +143,22 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   s->dp_ = std::make_unique<dataplane::Dataplane>(peers, workers);
   dataplane::Dataplane& dp = *s->dp_;
   set_ports_and_addresses(dp, ports, workers);
-  if (auto st = make_control_rings(dp, tag); !st) return Error{st.error()};
+  if (auto st = control::make_control_rings(dp, tag); !st) return Error{st.error()};
 
   const Nanos now = monotonic_now();
-  // The LAN next hop is the gateway itself, so decrypted frames come back in on the LAN port.
-  if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
-    return Error{"neighbour: " + st.error()};
-  }
+  if (auto st = confirm_next_hops(dp, now); !st) return Error{st.error()};
   if (relayed) dp.turn_server = {outer_address(), kListenPort};
   if (auto st = s->add_peers(peers, relayed, receiver, now); !st) return Error{st.error()};
   for (unsigned i = 0; i < workers; ++i) {
     s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
     dp.rcu.reader_register(i);
+  }
+  if (with_control) {
+    // As the gateway makes it: the TX queue after the workers' is the control thread's.
+    s->control_ = std::make_unique<control::Control>(dp, static_cast<std::uint16_t>(workers));
+    const SecretKey key = crypto::x25519_generate();
+    s->control_->config().set_private_key(key);
+    s->public_key_ = crypto::x25519_public(key);
   }
   return s;
 }
@@ -191,22 +198,27 @@ Site::~Site() {
   if (!dp_) return;
   for (unsigned i = 0; i < workers_.size(); ++i) dp_->rcu.reader_offline(i);
   workers_.clear();
+  control_.reset();  // its RCU grace period needs the readers offline
   drain_control();
   for (PeerId p = 0; p < peers(); ++p) dp_->peers[p].route.store(nullptr);
   rte_ring_free(dp_->to_control);
+  rte_ring_free(dp_->handshakes);
   rte_ring_free(dp_->events);
 }
 
 void Site::renew(Nanos now) {
   for (std::uint32_t idx : indices_) dp_->keypairs.slot(idx).set_birth(now);
+  (void)confirm_next_hops(*dp_, now);  // Site::create confirmed them once: cannot fail now
 }
 
 unsigned Site::drain_control() {
   unsigned n = 0;
   void* m = nullptr;
-  while (rte_ring_dequeue(dp_->to_control, &m) == 0) {
-    rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-    ++n;
+  for (rte_ring* r : {dp_->to_control, dp_->handshakes}) {
+    while (rte_ring_dequeue(r, &m) == 0) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+      ++n;
+    }
   }
   alignas(8) std::uint8_t ev[dataplane::kEventSize];
   while (rte_ring_dequeue_elem(dp_->events, ev, dataplane::kEventSize) == 0) ++n;

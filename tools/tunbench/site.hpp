@@ -24,6 +24,7 @@
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/result.hpp"
 #include "meshgate/base/secret.hpp"
+#include "meshgate/control/control.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/worker.hpp"
 
@@ -39,16 +40,21 @@ struct Ports {
   rte_mempool* pool = nullptr;
 
   /// Ports for up to `workers` workers with `in_flight` frames each, configured as the gateway
-  /// configures its own for a tunnel MTU `mtu`, with mbufs that hold such frames whole.
-  static meshgate::Result<Ports> create(unsigned workers, unsigned in_flight, std::uint16_t mtu);
+  /// configures its own for a tunnel MTU `mtu`, with mbufs that hold such frames whole, and
+  /// `extra` more mbufs in the pool (a flood's).
+  static meshgate::Result<Ports> create(unsigned workers, unsigned in_flight, std::uint16_t mtu,
+                                        unsigned extra = 0);
 };
 
-/// Addresses of the test network.
+/// Addresses of the test network. The Internet beyond the outer /24 is behind a router at
+/// outer_router() (where a flood comes from); the LAN next hop is the gateway itself.
 inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
 inline constexpr std::uint16_t kListenPort = 51820;
 std::uint32_t peer_net(PeerId p);  // host order
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
+meshgate::IpAddr outer_router();
+inline const meshgate::wire::MacAddr kRouterMac{{0x02, 0x00, 0x00, 0x00, 0x00, 0xFE}};
 /// Peer p's TURN channel when relayed (0x4000-0x4FFF).
 inline std::uint16_t relay_channel(PeerId p) {
   return static_cast<std::uint16_t>(0x4000 + p % 0x1000);
@@ -58,10 +64,13 @@ class Site {
  public:
   /// The receiver site when `receiver` is null, else the sender that talks to it. `relayed`:
   /// every peer's endpoint is the TURN server (the common outer address and listen port) on
-  /// channel relay_channel(p), and that server is the site's TURN server.
+  /// channel relay_channel(p), and that server is the site's TURN server. `with_control`: the
+  /// site has the daemon's control thread too (control()), with an identity of its own, for
+  /// the flood cases; its peers are the data path's alone (the control thread knows none).
   static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
                                                         unsigned workers, bool relayed,
-                                                        const Site* receiver = nullptr);
+                                                        const Site* receiver = nullptr,
+                                                        bool with_control = false);
   ~Site();
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
@@ -73,10 +82,15 @@ class Site {
   /// receiver index for it: for checking outbound independently.
   const meshgate::SecretKey& key(PeerId p) const noexcept { return keys_[p]; }
   std::uint32_t index(PeerId p) const noexcept { return indices_[p]; }
-  /// Keypairs are born now: keeps them clear of REJECT_AFTER_TIME across a long run.
+  /// Keypairs are born now and the next hops confirmed now: keeps them clear of
+  /// REJECT_AFTER_TIME and of the neighbour table's expiry across a long run.
   void renew(meshgate::Nanos now);
-  /// Packets or events that went to the control thread (none should).
+  /// Packets or events that went to the control thread (none should, without one).
   unsigned drain_control();
+  /// Null unless made with_control. Its thread is the caller's to run (Control::poll).
+  meshgate::control::Control* control() noexcept { return control_.get(); }
+  /// The identity's public key (with_control), what a flood's mac1 is computed for.
+  const meshgate::Key32& public_key() const noexcept { return public_key_; }
 
  private:
   Site() = default;
@@ -89,6 +103,8 @@ class Site {
   std::vector<std::unique_ptr<meshgate::dataplane::PeerRoute>> routes_;
   std::vector<meshgate::SecretKey> keys_;
   std::vector<std::uint32_t> indices_;
+  std::unique_ptr<meshgate::control::Control> control_;
+  meshgate::Key32 public_key_{};
 };
 
 }  // namespace tunbench

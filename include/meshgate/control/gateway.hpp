@@ -34,6 +34,10 @@ void register_telemetry();
 /// frames"); neither below Ethernet's 1500. The mbuf pool is made for the outer one.
 std::uint16_t port_mtu(dataplane::PortRole role, std::uint16_t tunnel_mtu);
 
+/// The rings from the workers to the control thread (to_control, handshakes, events), sized and
+/// named as the gateway's (`name` prefixes the ring names); the caller frees them.
+Status make_control_rings(dataplane::Dataplane& dp, const std::string& name);
+
 struct GatewayLimits {
   std::uint32_t max_peers = 1024;
   /// Pool size; 0: the config's Mbufs, else mbuf_budget() of the gateway's shape. Tests set a

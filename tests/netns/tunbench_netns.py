@@ -49,7 +49,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check("the table has a column for each pair",
           head == [["figure", "meshgate", "wireguard-go"]], p.stdout[-1500:])
     check("the table header names the tunnel MTU and two rounds",
-          "tunnel MTU 1420;" in p.stdout and "2 rounds per pair" in p.stdout, p.stdout[-1500:])
+          "tunnel MTU 1420;" in p.stdout and "2 rounds per pair: median [min-max]" in p.stdout,
+          p.stdout[-1500:])
     try:
         recs = {r["impl"]: r for r in json.load(open(js))["records"]}
     except Exception as e:  # noqa: BLE001 - reported as a failed check

@@ -201,7 +201,8 @@ run_iperf() {
 # made it; "-" otherwise
 path_mtu() {
   local m
-  m=$(in_ns $NS_HA ping -n -c 1 -W 2 -M do -s 1472 10.2.0.2 2>&1 | sed -n 's/.*mtu *= *\([0-9]*\).*/\1/p' | head -1)
+  m=$(in_ns $NS_HA ping -n -c 1 -W 2 -M do -s 1472 10.2.0.2 2>&1 |
+    sed -n 's/.*mtu *= *\([0-9]*\).*/\1/p' | head -1)
   if [ -n "$m" ] && in_ns $NS_HA ping -n -c 1 -W 2 -M do -s $((m - 28)) 10.2.0.2 >/dev/null 2>&1; then
     echo "$m"
   else
@@ -265,8 +266,10 @@ done
 
 # --- report: a figure a line, a column per pair, median [min-max] of the rounds ---------------
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-printf '\ntunbench netns: %s, %s CPUs; tunnel MTU %s; iperf3 %s s per run, %s rounds per pair: median [min-max]; host A -> host B through each pair\n' \
-  "$CPU_MODEL" "$(nproc)" "$TUN_MTU" "$SECS" "$RUNS"
+ROUNDS="$RUNS rounds per pair: median [min-max]"
+[ "$RUNS" = 1 ] && ROUNDS="1 round per pair"
+printf '\ntunbench netns: %s, %s CPUs; tunnel MTU %s; iperf3 %s s per run, %s; host A -> host B through each pair\n' \
+  "$CPU_MODEL" "$(nproc)" "$TUN_MTU" "$SECS" "$ROUNDS"
 python3 - "${JSON:-}" "$RATES" "$TUN_MTU" "${RESULTS[@]}" <<'P'
 import json, statistics, sys
 path, rates, mtu, rows = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4:]
@@ -277,7 +280,8 @@ FIGS = ([("tcp1_gbps", "TCP 1 stream Gbit/s", 3), ("tcp4_gbps", "TCP 4 streams G
         + [(f"{p} {s}", f"ping {w} {s} ms", 2) for p, w in (("ping_idle_ms", "idle"),
                                                            ("ping_load_ms", "under load"))
            for s in ("median", "p99")]
-        + [("cpu_s_per_gb", "CPU-s/GB gateways", 2), ("machine_cpu_s_per_gb", "CPU-s/GB machine", 2)])
+        + [("cpu_s_per_gb", "CPU-s/GB gateways", 2),
+           ("machine_cpu_s_per_gb", "CPU-s/GB machine", 2)])
 
 
 def num(x):
@@ -305,9 +309,11 @@ def two(pair):  # "A B" -> (A, B), None for "-" or a missing one
 
 
 def stat(runs):
+    """A figure over the rounds: min, median and max of those that measured it, and each."""
     ok = sorted(v for v in runs if v is not None)
-    mid = statistics.median(ok) if ok else None
-    return {"min": ok[0] if ok else None, "median": mid, "max": ok[-1] if ok else None, "runs": runs}
+    if not ok:
+        return {"min": None, "median": None, "max": None, "runs": runs}
+    return {"min": ok[0], "median": statistics.median(ok), "max": ok[-1], "runs": runs}
 
 
 def record(impl, pmtu, rounds):
@@ -316,11 +322,12 @@ def record(impl, pmtu, rounds):
     def put(obj, name, key):
         obj[name], obj[name + "_runs"] = st[key]["median"], st[key]
         return obj
-    rec = {"mode": "netns", "impl": impl, "runs": len(rounds), "tunnel_mtu": mtu, "path_mtu": int(pmtu) if pmtu.isdigit() else None}
+    rec = {"mode": "netns", "impl": impl, "runs": len(rounds), "tunnel_mtu": mtu,
+           "path_mtu": int(pmtu) if pmtu.isdigit() else None}
     for k in ("tcp1_gbps", "tcp4_gbps", "cpu_s_per_gb", "machine_cpu_s_per_gb"):
         put(rec, k, k)
-    rec["udp"] = [put(put({"rate": r}, "gbps", f"udp {r} gbps"), "loss_percent", f"udp {r} loss_percent")
-                  for r in rates]
+    rec["udp"] = [put(put({"rate": r}, "gbps", f"udp {r} gbps"),
+                      "loss_percent", f"udp {r} loss_percent") for r in rates]
     for p in ("ping_idle_ms", "ping_load_ms"):
         rec[p] = put(put({}, "median", p + " median"), "p99", p + " p99")
     return rec, st
@@ -339,10 +346,15 @@ for row in rows:
     impl, pmtu, *rest = row.split("|")
     byimpl.setdefault(impl, (pmtu, []))[1].append(figures(*rest))
 recs = {impl: record(impl, pmtu, rounds) for impl, (pmtu, rounds) in byimpl.items()}
-print("%-26s" % "figure" + "".join(" %-24s" % impl for impl in recs).rstrip())
+def line(label, cells):
+    print(("%-26s" % label + "".join(" %-24s" % c for c in cells)).rstrip())
+
+
+line("figure", recs)
 for key, label, d in FIGS:
-    print("%-26s" % label + "".join(" %-24s" % cell(st[key], d) for _, st in recs.values()).rstrip())
-print("%-26s" % "path MTU" + "".join(" %-24s" % byimpl[i][0] for i in recs).rstrip())
+    line(label, (cell(st[key], d) for _, st in recs.values()))
+line("path MTU", (byimpl[i][0] for i in recs))
 if path:
-    json.dump({"tool": "tunbench", "records": [r for r, _ in recs.values()]}, open(path, "w"), indent=1)
+    out = {"tool": "tunbench", "records": [r for r, _ in recs.values()]}
+    json.dump(out, open(path, "w"), indent=1)
 P

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """tunbench netns as a user runs it (root): a meshgate pair and a wireguard-go pair between two
-namespaced sites, one short round of each measurement, and the handshake flood case (--flood)
-at 0 and 20k/s; every figure it reports must be there and plausible. Speed is not judged here
-(bench/RESULTS.md). TAP output."""
+namespaced sites, two short rounds of each measurement (each figure's median and its range),
+and the handshake flood case (--flood) at 0 and 20k/s; every figure it reports must be there
+and plausible, both pairs at the same tunnel MTU. Speed is not judged here (bench/RESULTS.md).
+TAP output."""
 import json
 import os
 import subprocess
@@ -16,6 +17,22 @@ tap = Tap()
 check = tap.check
 
 
+def figures(rec):
+    """(name, median, spread) of each figure of a record: its FIELD beside FIELD_runs, at the top
+    and in the udp and ping objects."""
+    objs = ([("", rec)] + [("udp[%d]." % i, u) for i, u in enumerate(rec.get("udp", []))]
+            + [(p + ".", rec.get(p, {})) for p in ("ping_idle_ms", "ping_load_ms")])
+    return [(pre + k[:-5], o.get(k[:-5]), v) for pre, o in objs for k, v in o.items()
+            if k.endswith("_runs")]
+
+
+def spread_ok(s, median):
+    """min <= median <= max over two rounds, the median the one in the figure's own field."""
+    r = s.get("runs", [])
+    return (len(r) == 2 and None not in r and median is not None and s["median"] == median
+            and s["min"] == min(r) and s["max"] == max(r) and s["min"] <= median <= s["max"])
+
+
 def namespaces():
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
@@ -25,11 +42,15 @@ before = namespaces()
 with tempfile.TemporaryDirectory() as tmp:
     js = os.path.join(tmp, "netns.json")
     p = subprocess.run([os.environ["MG_TUNBENCH"], "netns", "--only", "meshgate,wireguard-go",
-                        "--seconds", "1", "--udp-rates", "100M", "--json", js],
+                        "--seconds", "1", "--runs", "2", "--udp-rates", "100M", "--json", js],
                        capture_output=True, text=True, timeout=400)
     check("tunbench netns exits 0", p.returncode == 0, (p.stdout + p.stderr)[-2000:])
-    check("the table names both pairs",
-          "meshgate " in p.stdout and "wireguard-go " in p.stdout, p.stdout[-1500:])
+    head = [line.split() for line in p.stdout.splitlines() if line.startswith("figure ")]
+    check("the table has a column for each pair",
+          head == [["figure", "meshgate", "wireguard-go"]], p.stdout[-1500:])
+    check("the table header names the tunnel MTU and two rounds",
+          "tunnel MTU 1420;" in p.stdout and "2 rounds per pair: median [min-max]" in p.stdout,
+          p.stdout[-1500:])
     try:
         recs = {r["impl"]: r for r in json.load(open(js))["records"]}
     except Exception as e:  # noqa: BLE001 - reported as a failed check
@@ -48,6 +69,18 @@ with tempfile.TemporaryDirectory() as tmp:
         check(impl + ": ping median and p99, idle and under load",
               all((x.get("median") or 0) > 0 and (x.get("p99") or 0) >= (x.get("median") or 0)
                   for x in pings), json.dumps(pings))
+        cpu, machine = r.get("cpu_s_per_gb") or 0, r.get("machine_cpu_s_per_gb") or 0
+        # The gateways' own CPU time is part of the machine's.
+        check(impl + ": CPU-seconds per GB of the gateways and of the machine, the machine's more",
+              cpu > 0 and machine >= 0.8 * cpu, json.dumps(r)[:500])
+        check(impl + ": tunnel MTU 1420, and the path MTU host A finds through the pair is it",
+              r.get("tunnel_mtu") == 1420 and r.get("path_mtu") == 1420, json.dumps(r)[:300])
+        figs = figures(r)
+        bad = [name for name, median, s in figs if not spread_ok(s, median)]
+        # TCP 1 and 4, CPU of the gateways and the machine, UDP rate and loss, 2 x ping 2
+        check(impl + ": two rounds, each of the 10 figures' min <= median <= max of its 2 values",
+              r.get("runs") == 2 and len(figs) == 10 and not bad,
+              " ".join(bad) + " " + json.dumps(figs)[:800])
     # The handshake flood case, one short round: a row without and one with a flood.
     js = os.path.join(tmp, "flood.json")
     p = subprocess.run([os.environ["MG_TUNBENCH"], "netns", "--flood", "0,20k", "--seconds", "1",

@@ -2,19 +2,37 @@
 # tunbench netns: end to end between two sites in network namespaces (the topology of
 # tests/netns/lib.sh: hostA - gatewayA - Internet router - gatewayB - hostB), measuring back to
 # back, in one run, a meshgate pair, a wireguard-go pair and a nebula pair as site-to-site
-# tunnels between the two gateways:
-#   iperf3 TCP with 1 and 4 streams, iperf3 UDP at fixed rates (received rate and loss), and
-#   ping round-trip time idle and under load (a TCP stream running), median and p99.
+# tunnels between the two gateways, all three at a tunnel MTU of 1420:
+#   iperf3 TCP with 1 and 4 streams, iperf3 UDP at fixed rates (received rate and loss), ping
+#   round-trip time idle and under load (a TCP stream running), median and p99; the CPU cost of
+#   the 1-stream TCP run; the path MTU host A finds through the pair (once per pair).
+# Each pair comes up once and stays up for its --runs rounds of measurements; the table gives
+# each figure's median of the rounds and [min-max] beside it.
+# CPU-s/GB, over the 1-stream TCP run, per gigabyte (1e9 bytes) iperf3 received:
+#   gateways: utime+stime (/proc/PID/stat, all threads) of the pair's two processes (meshgate,
+#     wireguard-go, nebula). Not counted: kernel work charged to other tasks or to no task
+#     (softirq on veth and the TUN device, the kernel's forwarding), which wireguard-go and
+#     nebula lean on and meshgate (AF_PACKET rings, its own forwarding) mostly does not.
+#   machine: the whole machine's busy time (/proc/stat user+system+irq+softirq; niced user time
+#     left out, so niced background jobs do not count): everything, the softirq work, both hosts'
+#     iperf3 and a polling worker's spinning included, but also whatever else runs un-niced on
+#     the machine meanwhile. The fairer figure on a quiet machine.
 # Everything shares this machine's cores: the figures compare the implementations' efficiency,
 # they are not line rates.
 #
-# usage: tunbench netns [--seconds N] [--udp-rates LIST] [--only LIST] [--flood RATES] [--json FILE]
+# usage: tunbench netns [--seconds N] [--runs N] [--udp-rates LIST] [--only LIST] [--flood RATES]
+#                       [--json FILE]
 #   --seconds N       length of each iperf3 run (default 5)
+#   --runs N          rounds of measurements per pair (default 3)
 #   --udp-rates LIST  iperf3 -b values (default 200M,500M,1G)
 #   --only LIST       meshgate,wireguard-go,nebula (default all three, in that order)
 #   --flood RATES     instead: the handshake flood case on the meshgate pair, one row per rate
-#                     of initiations a second (e.g. 0,100k,1M; 0 is the no-flood baseline)
-#   --json FILE       one record per implementation (per flood rate)
+#                     of initiations a second (e.g. 0,100k,1M; 0 is the no-flood baseline);
+#                     one round, --runs does not apply
+#   --json FILE       one record per implementation (per flood rate). A figure's field (e.g.
+#                     tcp1_gbps, udp[i].loss_percent, ping_load_ms.p99) holds the median of the
+#                     rounds; FIELD_runs beside it {"min","median","max","runs":[one per round]};
+#                     null where a round failed. Also runs, tunnel_mtu and path_mtu.
 # Needs root, iperf3, wireguard-go, wireguard-tools, nebula (tools/setup installs them).
 # MG_ROOT and MG_BIN (the meshgate binary) come from tunbench.
 set -uo pipefail
@@ -22,18 +40,21 @@ umask 077  # key files
 source "$MG_ROOT/tests/netns/lib.sh"
 trap topo_destroy EXIT
 
-SECS=5 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON= FLOOD=
+SECS=5 RUNS=3 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON= FLOOD=
+TUN_MTU=1420  # every pair's tunnel MTU: meshgate's default and wireguard-go's
 while [ $# -gt 0 ]; do
   case $1 in
     --seconds) SECS=$2; shift 2;;
+    --runs) RUNS=$2; shift 2;;
     --udp-rates) RATES=$2; shift 2;;
     --only) ONLY=$2; shift 2;;
     --flood) FLOOD=$2; shift 2;;
     --json) JSON=$2; shift 2;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "tunbench netns: unknown argument $1" >&2; exit 2;;
   esac
 done
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "tunbench netns: --runs takes a count from 1" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "tunbench netns: needs root (network namespaces)" >&2; exit 2; }
 
 STARTED=()  # names of the processes of the current pair (stop_pid NAME)
@@ -56,6 +77,8 @@ pair_meshgate() {
   grep -q '^lcore-map = 0@1,1@0$' "$WORK/b.profile" || { echo "tunbench netns: no lcores line in the profile" >&2; return 1; }
   MG_PROFILE=$WORK/a.profile mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
   MG_PROFILE=$WORK/b.profile mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
+  # The default, written out: the tunnel MTU of the comparison is not left to a default.
+  sed -i "/^ListenPort = /a MTU = $TUN_MTU" "$WORK/a.conf" "$WORK/b.conf"
   # The flood case reads the gateways' counters (cookies) over Prometheus.
   [ -n "$FLOOD" ] && echo "MetricsListen = 127.0.0.1:9586" | tee -a "$WORK/a.conf" >>"$WORK/b.conf"
   STARTED+=(mga mgb)
@@ -72,7 +95,7 @@ wg_go_gateway() {
   wait_for 10 in_ns "$ns" ip link show "$ifname" || return 1
   in_ns "$ns" wg set "$ifname" private-key "$WORK/$me.key" listen-port 51820 \
     peer "$(cat "$WORK/$peer.pub")" allowed-ips "$peer_lan" endpoint "$endpoint"
-  in_ns "$ns" ip link set "$ifname" mtu 1420 up
+  in_ns "$ns" ip link set "$ifname" mtu "$TUN_MTU" up
   in_ns "$ns" ip route add "$peer_lan" dev "$ifname"
 }
 
@@ -91,7 +114,7 @@ pki: {ca: $WORK/ca.crt, cert: $WORK/$x.crt, key: $WORK/$x.key}
 static_host_map: {"$other": ["$other_wan:4242"]}
 lighthouse: {am_lighthouse: false}
 listen: {host: 0.0.0.0, port: 4242}
-tun: {dev: neb$x$S, mtu: 1300, unsafe_routes: [{route: $other_lan, via: $other}]}
+tun: {dev: neb$x$S, mtu: $TUN_MTU, unsafe_routes: [{route: $other_lan, via: $other}]}
 firewall: {outbound: [{port: any, proto: any, host: any}], inbound: [{port: any, proto: any, host: any}]}
 logging: {level: warning}
 Y
@@ -132,12 +155,40 @@ else:
 P
 }
 
-# run_iperf ARGS...: one client run from host A to host B; prints the parsed result or "-"
+# cpu_snapshot: "GATEWAYS MACHINE" in clock ticks so far: utime+stime of the current pair's
+# processes (all threads), and the machine's user+system+irq+softirq time (niced user time left
+# out: the header says why)
+cpu_snapshot() {
+  local n pid t=0
+  for n in "${STARTED[@]:-}"; do
+    pid=$(cat "$WORK/$n.pid" 2>/dev/null) && [ -r "/proc/$pid/stat" ] || continue
+    t=$((t + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t $(awk '$1 == "cpu" {print $2 + $4 + $7 + $8}' /proc/stat)"
+}
+
+# cpu_per_gb: "GATEWAYS MACHINE" CPU-seconds per gigabyte iperf3 received in the last TCP run
+# (iperf.json), between run_iperf's two snapshots; "- -" where that run failed
+cpu_per_gb() {
+  python3 - "$WORK" "$(getconf CLK_TCK)" <<'P' 2>/dev/null || echo "- -"
+import json, sys
+w, hz = sys.argv[1], int(sys.argv[2])
+gb = json.load(open(w + "/iperf.json"))["end"]["sum_received"]["bytes"] / 1e9
+t0, t1 = ([int(x) for x in open(w + f).read().split()] for f in ("/cpu.before", "/cpu.after"))
+print("%.2f %.2f" % ((t1[0] - t0[0]) / hz / gb, (t1[1] - t0[1]) / hz / gb))
+P
+}
+
+# run_iperf ARGS...: one client run from host A to host B; prints the parsed result or "-".
+# The CPU counters are read just before and after the client (cpu.before, cpu.after).
 run_iperf() {
   local kind=$1; shift
   bg $NS_HB "iperf3srv" iperf3 -s -1 -B 10.2.0.2
   wait_for 5 in_ns $NS_HB sh -c "ss -ltn | grep -q ':5201'" || { echo "-"; return; }
+  rm -f "$WORK/cpu.after"
+  cpu_snapshot >"$WORK/cpu.before"
   if in_ns $NS_HA iperf3 -c 10.2.0.2 -J "$@" >"$WORK/iperf.json" 2>&1; then
+    cpu_snapshot >"$WORK/cpu.after"
     iperf_json "$kind" 2>/dev/null || echo "-"
   else
     echo "-"
@@ -145,30 +196,57 @@ run_iperf() {
   stop_pid iperf3srv
 }
 
-measure() {
-  local impl=$1
-  wait_for 20 in_ns $NS_HA ping -c 1 -W 1 10.2.0.2 || { echo "$impl: no connectivity" >&2; return 1; }
-  local idle tcp1 tcp4 load udp=() r
-  idle=$(ping_stats $NS_HA 10.2.0.2 300)
-  tcp1=$(run_iperf tcp -t "$SECS")
-  tcp4=$(run_iperf tcp -t "$SECS" -P 4)
-  for r in ${RATES//,/ }; do
-    local u
-    u=$(run_iperf udp -u -b "$r" -l 1200 -t "$SECS")
-    udp+=("${u// /:}")  # received Gbit/s:loss %
-  done
-  # Under load: a TCP stream runs while ping measures.
+# path_mtu: the largest IPv4 packet host A gets through to host B with DF set: the MTU the
+# "fragmentation needed" answer to a 1500-byte packet names, once a packet of that size has
+# made it; "-" otherwise
+path_mtu() {
+  local m
+  m=$(in_ns $NS_HA ping -n -c 1 -W 2 -M do -s 1472 10.2.0.2 2>&1 |
+    sed -n 's/.*mtu *= *\([0-9]*\).*/\1/p' | head -1)
+  if [ -n "$m" ] && in_ns $NS_HA ping -n -c 1 -W 2 -M do -s $((m - 28)) 10.2.0.2 >/dev/null 2>&1; then
+    echo "$m"
+  else
+    echo -
+  fi
+}
+
+# ping_load: "median p99" of ping while a TCP stream runs host A -> host B
+ping_load() {
   bg $NS_HB iperf3srv iperf3 -s -1 -B 10.2.0.2
   wait_for 5 in_ns $NS_HB sh -c "ss -ltn | grep -q ':5201'"
   in_ns $NS_HA iperf3 -c 10.2.0.2 -t $((SECS + 2)) >/dev/null 2>&1 &
   local cli=$!
   sleep 1
-  load=$(ping_stats $NS_HA 10.2.0.2 $((SECS * 60)))
+  ping_stats $NS_HA 10.2.0.2 $((SECS * 60))
   wait $cli 2>/dev/null
   stop_pid iperf3srv
-  local joined
+}
+
+# measure_run IMPL PATH_MTU: one round of every measurement, one row of RESULTS:
+# "impl|path MTU|tcp1|tcp4|udp Gbit/s:loss,...|idle med p99|load med p99|CPU-s/GB gw machine"
+measure_run() {
+  local idle tcp1 cpu tcp4 udp=() r u joined
+  idle=$(ping_stats $NS_HA 10.2.0.2 300)
+  tcp1=$(run_iperf tcp -t "$SECS")
+  cpu=$(cpu_per_gb)
+  tcp4=$(run_iperf tcp -t "$SECS" -P 4)
+  for r in ${RATES//,/ }; do
+    u=$(run_iperf udp -u -b "$r" -l 1200 -t "$SECS")
+    udp+=("${u// /:}")  # received Gbit/s:loss %
+  done
   joined=$(IFS=,; echo "${udp[*]}")
-  RESULTS+=("$impl|$tcp1|$tcp4|$joined|$idle|$load")
+  RESULTS+=("$1|$2|$tcp1|$tcp4|$joined|$idle|$(ping_load)|$cpu")
+}
+
+# measure IMPL: the path MTU, then --runs rounds on the pair as it is up
+measure() {
+  local impl=$1 pmtu n
+  wait_for 20 in_ns $NS_HA ping -c 1 -W 1 10.2.0.2 || { echo "$impl: no connectivity" >&2; return 1; }
+  pmtu=$(path_mtu)
+  for n in $(seq "$RUNS"); do
+    log "$impl round $n of $RUNS"
+    measure_run "$impl" "$pmtu"
+  done
 }
 
 [ -n "$FLOOD" ] && source "$MG_ROOT/tools/tunbench/netns_flood.sh"
@@ -182,44 +260,101 @@ for impl in ${ONLY//,/ }; do
     wireguard-go) pair_wireguard_go;;
     nebula) pair_nebula;;
     *) echo "tunbench netns: unknown implementation $impl" >&2; exit 2;;
-  esac && measure "$impl" || RESULTS+=("$impl|-|-|-|- -|- -")
+  esac && measure "$impl" || RESULTS+=("$impl|-|-|-|-|- -|- -|- -")
   stop_pair
 done
 
-# --- report -------------------------------------------------------------------------------------
-printf '\ntunbench netns: %s, %s CPUs; iperf3 %s s per run; host A -> host B through each pair\n' \
-  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" "$(nproc)" "$SECS"
-printf '%-13s %9s %9s' impl "TCP1 Gb/s" "TCP4 Gb/s"
-for r in ${RATES//,/ }; do printf ' %16s' "UDP $r (loss)"; done
-printf ' %18s %18s\n' "ping idle med/p99" "ping load med/p99"
-for line in "${RESULTS[@]}"; do
-  IFS='|' read -r impl tcp1 tcp4 udp idle load <<<"$line"
-  printf '%-13s %9s %9s' "$impl" "$tcp1" "$tcp4"
-  for u in ${udp//,/ }; do
-    if [ "$u" = "-" ]; then printf ' %16s' -; else printf ' %16s' "${u%%:*} (${u#*:}%)"; fi
-  done
-  printf ' %18s %18s\n' "$(echo $idle | tr ' ' /) ms" "$(echo $load | tr ' ' /) ms"
-done
+# --- report: a figure a line, a column per pair, median [min-max] of the rounds ---------------
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+ROUNDS="$RUNS rounds per pair: median [min-max]"
+[ "$RUNS" = 1 ] && ROUNDS="1 round per pair"
+printf '\ntunbench netns: %s, %s CPUs; tunnel MTU %s; iperf3 %s s per run, %s; host A -> host B through each pair\n' \
+  "$CPU_MODEL" "$(nproc)" "$TUN_MTU" "$SECS" "$ROUNDS"
+python3 - "${JSON:-}" "$RATES" "$TUN_MTU" "${RESULTS[@]}" <<'P'
+import json, statistics, sys
+path, rates, mtu, rows = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4:]
+# (key, label, decimals): the figures of one round, in the table's order
+FIGS = ([("tcp1_gbps", "TCP 1 stream Gbit/s", 3), ("tcp4_gbps", "TCP 4 streams Gbit/s", 3)]
+        + [(f"udp {r} {k}", f"UDP {r} {label}", d) for r in rates
+           for k, label, d in (("gbps", "Gbit/s", 3), ("loss_percent", "loss %", 2))]
+        + [(f"{p} {s}", f"ping {w} {s} ms", 2) for p, w in (("ping_idle_ms", "idle"),
+                                                           ("ping_load_ms", "under load"))
+           for s in ("median", "p99")]
+        + [("cpu_s_per_gb", "CPU-s/GB gateways", 2),
+           ("machine_cpu_s_per_gb", "CPU-s/GB machine", 2)])
 
-if [ -n "$JSON" ]; then
-  python3 - "$JSON" "$RATES" "${RESULTS[@]}" <<'P'
-import json, sys
-path, rates, rows = sys.argv[1], sys.argv[2].split(","), sys.argv[3:]
+
 def num(x):
-    try: return float(x)
-    except ValueError: return None
-recs = []
-for row in rows:
-    impl, tcp1, tcp4, udp, idle, load = row.split("|")
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def figures(tcp1, tcp4, udp, idle, load, cpu):
+    """One round's figures by key, from the fields of a row of netns.sh's RESULTS."""
+    f = {"tcp1_gbps": num(tcp1), "tcp4_gbps": num(tcp4)}
     u = udp.split(",") if udp not in ("", "-") else []
-    udp_recs = []
     for i, rate in enumerate(rates):
         v = (u[i].split(":") + ["-"])[:2] if i < len(u) else ["-", "-"]
-        udp_recs.append({"rate": rate, "gbps": num(v[0]), "loss_percent": num(v[1])})
-    i, l = idle.split(), load.split()
-    recs.append({"mode": "netns", "impl": impl, "tcp1_gbps": num(tcp1), "tcp4_gbps": num(tcp4),
-                 "udp": udp_recs, "ping_idle_ms": {"median": num(i[0]), "p99": num(i[1])},
-                 "ping_load_ms": {"median": num(l[0]), "p99": num(l[1])}})
-json.dump({"tool": "tunbench", "records": recs}, open(path, "w"), indent=1)
+        f[f"udp {rate} gbps"], f[f"udp {rate} loss_percent"] = num(v[0]), num(v[1])
+    for name, pair in (("ping_idle_ms", idle), ("ping_load_ms", load)):
+        f[name + " median"], f[name + " p99"] = two(pair)
+    f["cpu_s_per_gb"], f["machine_cpu_s_per_gb"] = two(cpu)
+    return f
+
+
+def two(pair):  # "A B" -> (A, B), None for "-" or a missing one
+    return tuple(num(x) for x in (pair.split() + ["-", "-"])[:2])
+
+
+def stat(runs):
+    """A figure over the rounds: min, median and max of those that measured it, and each."""
+    ok = sorted(v for v in runs if v is not None)
+    if not ok:
+        return {"min": None, "median": None, "max": None, "runs": runs}
+    return {"min": ok[0], "median": statistics.median(ok), "max": ok[-1], "runs": runs}
+
+
+def record(impl, pmtu, rounds):
+    """The JSON record: each figure's median under its name, FIELD_runs beside it."""
+    st = {k: stat([r[k] for r in rounds]) for k, _, _ in FIGS}
+    def put(obj, name, key):
+        obj[name], obj[name + "_runs"] = st[key]["median"], st[key]
+        return obj
+    rec = {"mode": "netns", "impl": impl, "runs": len(rounds), "tunnel_mtu": mtu,
+           "path_mtu": int(pmtu) if pmtu.isdigit() else None}
+    for k in ("tcp1_gbps", "tcp4_gbps", "cpu_s_per_gb", "machine_cpu_s_per_gb"):
+        put(rec, k, k)
+    rec["udp"] = [put(put({"rate": r}, "gbps", f"udp {r} gbps"),
+                      "loss_percent", f"udp {r} loss_percent") for r in rates]
+    for p in ("ping_idle_ms", "ping_load_ms"):
+        rec[p] = put(put({}, "median", p + " median"), "p99", p + " p99")
+    return rec, st
+
+
+def cell(s, d):
+    if s["median"] is None:
+        return "-"
+    if len(s["runs"]) == 1:
+        return f"{s['median']:.{d}f}"
+    return f"{s['median']:.{d}f} [{s['min']:.{d}f}-{s['max']:.{d}f}]"
+
+
+byimpl = {}
+for row in rows:
+    impl, pmtu, *rest = row.split("|")
+    byimpl.setdefault(impl, (pmtu, []))[1].append(figures(*rest))
+recs = {impl: record(impl, pmtu, rounds) for impl, (pmtu, rounds) in byimpl.items()}
+def line(label, cells):
+    print(("%-26s" % label + "".join(" %-24s" % c for c in cells)).rstrip())
+
+
+line("figure", recs)
+for key, label, d in FIGS:
+    line(label, (cell(st[key], d) for _, st in recs.values()))
+line("path MTU", (byimpl[i][0] for i in recs))
+if path:
+    out = {"tool": "tunbench", "records": [r for r, _ in recs.values()]}
+    json.dump(out, open(path, "w"), indent=1)
 P
-fi

@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <memory>
 
+#include "gateway.hpp"
 #include "lane.hpp"
 #include "meshgate/config/gateway_config.hpp"
+#include "meshgate/control/gateway.hpp"
 #include "meshgate/control/tunables.hpp"
 #include "meshgate/dpdk/eal.hpp"
 #include "meshgate/wire/build.hpp"
@@ -50,13 +52,7 @@ std::string size_label(unsigned size) {
 
 CaseResult summarize(const CaseSpec& spec, const std::vector<std::unique_ptr<Lane>>& lanes) {
   const double hz = static_cast<double>(rte_get_tsc_hz());
-  CaseResult r;
-  r.direction = spec.direction;
-  r.size = spec.size;
-  r.mtu = spec.mtu;
-  r.peers = spec.peers;
-  r.workers = spec.workers;
-  r.burst = spec.burst;
+  CaseResult r = result_of(spec);
   std::uint64_t cycles = 0;
   for (unsigned i = 0; i < spec.workers; ++i) {
     // Workers run side by side, so the aggregate rate is the sum of their rates.
@@ -109,13 +105,16 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.relayed = opt.relayed;
   spec.progress = opt.progress;
   spec.flood = flood;
+  spec.chunk = opt.chunk;
+  spec.frames = opt.frames;
+  spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
       opt.floods.empty() ? "" : ", flood " + std::to_string(flood) + "/s";
-  std::snprintf(label, sizeof label, "[%zu/%zu] %s %s B (MTU %u), %u peers, %u workers%s%s",
-                ++bench.done, bench.total, direction_name(dir), size_label(size).c_str(),
-                unsigned{spec.mtu}, peers, workers, opt.relayed ? ", relayed" : "",
-                flood_text.c_str());
+  std::snprintf(label, sizeof label, "[%zu/%zu] %s%s %s B (MTU %u), %u peers, %u workers%s%s",
+                ++bench.done, bench.total, opt.gateway ? "gateway " : "", direction_name(dir),
+                size_label(size).c_str(), unsigned{spec.mtu}, peers, workers,
+                opt.relayed ? ", relayed" : "", flood_text.c_str());
   spec.label = label;
   return spec;
 }
@@ -264,8 +263,10 @@ Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, S
       for (unsigned rep = 0; rep < bench.opt.repeat; ++rep) {
         // The flood rates back to back in each repeat: drift of the machine hits them alike.
         for (unsigned flood : floods) {
-          auto r =
-              run_case(bench, make_spec(bench, dir, size, peers, workers, flood), sender, receiver);
+          const CaseSpec spec = make_spec(bench, dir, size, peers, workers, flood);
+          auto r = bench.opt.gateway
+                       ? run_gateway_case(spec, *bench.ports, bench.lcores, sender, receiver)
+                       : run_case(bench, spec, sender, receiver);
           if (!r) return Error{r.error()};
           results.push_back(*r);
         }
@@ -304,19 +305,25 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const unsigned max_workers = *std::max_element(opt.workers.begin(), opt.workers.end());
   const bool flood = !opt.floods.empty();
   std::vector<unsigned> lcores = dpdk::worker_lcores();
-  const unsigned needed = max_workers + (flood ? 1 : 0);  // and the control thread's
+  // The control thread's lcore, or gateway mode's feeders, one a worker.
+  const unsigned needed = opt.gateway ? 2 * max_workers : max_workers + (flood ? 1 : 0);
   if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
                  std::to_string(max_workers) + " workers need one each" +
-                 (flood ? " and the control thread one more" : "") + " (--lcores)"};
+                 (flood ? " and the control thread one more" : "") +
+                 (opt.gateway ? " and a feeder each" : "") + " (--lcores)"};
   }
   std::uint16_t mtu = 0;
   for (unsigned size : opt.sizes) mtu = std::max(mtu, case_mtu(size));
   // A flood's mbufs wait in the handshake ring and, as cookie replies, on the control thread's
   // TX rings; a lane allocates up to 4 a frame per trip.
-  const unsigned extra = flood ? control::impl::kHandshakeRingSize +
-                                     control::impl::kControlRingSize + 4 * opt.chunk * max_workers
-                               : 0;
+  unsigned extra = flood ? control::impl::kHandshakeRingSize + control::impl::kControlRingSize +
+                               4 * opt.chunk * max_workers
+                         : 0;
+  // Gateway mode: 256 MiB of mbufs, more than a last-level cache holds, cycled through the
+  // pool's per-lcore caches as a NIC's refills are.
+  if (opt.gateway)
+    extra = (256u << 20) / (control::port_mtu(dataplane::PortRole::outer, mtu) + 256);
   auto ports = Ports::create(max_workers, opt.chunk, mtu, extra);
   if (!ports) return Error{ports.error()};
   Bench bench{.opt = opt,

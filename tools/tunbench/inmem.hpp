@@ -78,6 +78,19 @@ struct InmemOptions {
   /// Handshake initiations a second mixed into inbound, one case per rate (empty: no flood and
   /// no control thread, the stage mode as it always ran).
   std::vector<unsigned> floods;
+  /// Gateway mode (gateway.hpp) instead of the stage mode.
+  bool gateway = false;
+  std::vector<double> loads{0.1, 0.5, 0.9};  // gateway mode: latency at these shares of the max
+  unsigned frames = 65536;                   // gateway mode: distinct frames per feeder
+};
+
+/// Gateway mode: the time one packet spent in the gateway at one offered load.
+struct LatencyPoint {
+  double load = 0;  // the share of the case's maximum rate offered
+  double mpps = 0;  // what came out
+  double p50_us = 0, p99_us = 0, p999_us = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t feeder_stalls = 0;  // the feeders' loops held up over 100 us by the machine
 };
 
 /// One run of one case, all workers together.
@@ -103,6 +116,13 @@ struct CaseResult {
   std::uint64_t flood_handled = 0;    // of which the control thread took
   std::uint64_t cookies_sent = 0;     // cookie replies it sent
   double flood_rate = 0;              // flood_sent per second of data-path time, all workers
+  // Gateway mode.
+  bool gateway = false;
+  std::vector<LatencyPoint> latency;
+  std::uint64_t rekeys = 0;        // receive keypairs rotated during the case (inbound)
+  unsigned pool_mbufs = 0;         // the mbuf pool's size
+  std::uint64_t frames_bytes = 0;  // distinct frames the feeders cycle through, bytes
+  double starved = 0;  // at the maximum rate, the feeders' looks that found the RX ring empty
 };
 
 /// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a

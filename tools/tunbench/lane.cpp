@@ -36,10 +36,11 @@ std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
   return s * 0x2545F4914F6CDD1Dull;
 }
 
-// True when `got` is the reference IPv4 packet `ref` of `size` bytes as `hops` routers pass it
-// on: each gateway lowers the TTL (docs/design.md, "Forwarding rewrites"); no other byte moves.
+}  // namespace
+
 bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
                      unsigned hops) {
+  // Each gateway lowers the TTL (docs/design.md, "Forwarding rewrites"); no other byte moves.
   std::uint8_t hdr[20];
   std::memcpy(hdr, ref, sizeof hdr);
   hdr[8] = static_cast<std::uint8_t>(hdr[8] - hops);
@@ -49,7 +50,41 @@ bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned 
          std::memcmp(got + sizeof hdr, ref + sizeof hdr, size - sizeof hdr) == 0;
 }
 
-}  // namespace
+void write_inner_frame(std::uint8_t* r, const wire::MacAddr& mac, unsigned j, unsigned size) {
+  std::memcpy(r, mac.b.data(), 6);
+  std::memcpy(r + 6, mac.b.data(), 6);
+  store_be16(r + 12, 0x0800);
+  std::uint8_t* ip = r + 14;
+  ip[0] = 0x45;
+  store_be16(ip + 2, static_cast<std::uint16_t>(size));
+  store_be16(ip + 4, static_cast<std::uint16_t>(j));
+  ip[8] = 64;
+  ip[9] = 17;
+  std::uint8_t* udp = ip + 20;
+  store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
+  store_be16(udp + 2, 5201);
+  store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
+  for (unsigned k = kMinSize; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
+}
+
+void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq) {
+  store_be32(ip + 12, peer_net(p) | 1);
+  store_be32(ip + 16, peer_net(p) | 2);
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, wire::ipv4_header_checksum(ip));
+  store_le64(ip + 28, seq);
+}
+
+CaseResult result_of(const CaseSpec& spec) {
+  CaseResult r;
+  r.direction = spec.direction;
+  r.size = spec.size;
+  r.mtu = spec.mtu;
+  r.peers = spec.peers;
+  r.workers = spec.workers;
+  r.burst = spec.burst;
+  return r;
+}
 
 // --- raw AEAD ------------------------------------------------------------------------------------
 
@@ -173,24 +208,10 @@ void Lane::make_flood_frames(const Key32& target) {
 }
 
 void Lane::write_frame(unsigned j, unsigned size) {
-  // Ethernet (the gateway's own MAC both ways, as inbound writes it) + IPv4 + UDP + an 8-byte
-  // sequence number + a fixed pattern. Addresses are filled in per trip.
+  // Addresses are filled in per trip.
   size_[j] = static_cast<std::uint16_t>(size);
   std::uint8_t* r = &ref_[std::size_t{j} * slot_bytes_];
-  std::memcpy(r, ports_.inner_mac.b.data(), 6);
-  std::memcpy(r + 6, ports_.inner_mac.b.data(), 6);
-  store_be16(r + 12, 0x0800);
-  std::uint8_t* ip = r + 14;
-  ip[0] = 0x45;
-  store_be16(ip + 2, static_cast<std::uint16_t>(size));
-  store_be16(ip + 4, static_cast<std::uint16_t>(j));
-  ip[8] = 64;
-  ip[9] = 17;
-  std::uint8_t* udp = ip + 20;
-  store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
-  store_be16(udp + 2, 5201);
-  store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
-  for (unsigned k = kMinSize; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
+  write_inner_frame(r, ports_.inner_mac, j, size);
   rte_mbuf* m = slots_[j];
   rte_pktmbuf_reset(m);
   std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(14 + size)), r, 14 + size);
@@ -278,11 +299,7 @@ void Lane::address_frames() {
     peer_of_[j] = p;
     std::uint8_t* r = &ref_[std::size_t{j} * slot_bytes_];
     std::uint8_t* ip = r + 14;
-    store_be32(ip + 12, peer_net(p) | 1);
-    store_be32(ip + 16, peer_net(p) | 2);
-    store_be16(ip + 10, 0);
-    store_be16(ip + 10, wire::ipv4_header_checksum(ip));
-    store_le64(ip + 28, ++seq_);
+    address_inner_frame(ip, p, ++seq_);
     std::uint8_t* f = rte_pktmbuf_mtod(slots_[j], std::uint8_t*);
     std::memcpy(f + 14, ip, 36);
   }

@@ -19,6 +19,18 @@
 
 namespace tunbench {
 
+/// True when `got` is the reference IPv4 packet `ref` of `size` bytes as `hops` routers pass it
+/// on (each lowers the TTL).
+bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
+                     unsigned hops);
+/// tunbench's inner frame j of `size` IP bytes at r: Ethernet (`mac` both ways, as inbound
+/// writes it), IPv4, UDP to port 5201, an 8-byte sequence number at IP offset 28 and a fixed
+/// pattern; addresses come from address_inner_frame().
+void write_inner_frame(std::uint8_t* r, const meshgate::wire::MacAddr& mac, unsigned j,
+                       unsigned size);
+/// Peer p's addresses (peer_net(p) .1 to .2), the header checksum and the sequence number.
+void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq);
+
 /// The raw AEAD loop of bench/aead_bench.cpp (AeadBatchSeal / AeadBatchOpen): `burst`
 /// packets of one size that stay in cache, one batch call per burst.
 class AeadRig {
@@ -51,11 +63,17 @@ struct CaseSpec {
   unsigned peers = 0, workers = 0, burst = 32;
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
-  bool relayed = false;   // frames carry ChannelData (relay_channel) after UDP
-  unsigned flood = 0;     // initiations a second into the receiver, all lanes (inmem.hpp)
-  bool progress = false;  // lane 0 redraws a progress line on stderr after each slice
-  std::string label;      // for the progress line
+  bool relayed = false;       // frames carry ChannelData (relay_channel) after UDP
+  unsigned flood = 0;         // initiations a second into the receiver, all lanes (inmem.hpp)
+  unsigned chunk = 256;       // gateway mode: packets in flight per worker at the maximum rate
+  unsigned frames = 0;        // gateway mode: distinct frames per feeder
+  std::vector<double> loads;  // gateway mode
+  bool progress = false;      // lane 0 redraws a progress line on stderr after each slice
+  std::string label;          // for the progress line
 };
+
+/// A result with the case's own fields (direction, size, MTU, peers, workers, burst) filled.
+CaseResult result_of(const CaseSpec& spec);
 
 class Lane {
  public:

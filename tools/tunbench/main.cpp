@@ -62,6 +62,14 @@ void usage(FILE* out) {
       "                    half with a valid mac1, one case per rate back to back; the daemon's\n"
       "                    control thread runs on an lcore of its own (one more than the\n"
       "                    workers); directions inbound and both only\n"
+      "  --gateway         gateway mode: each worker runs the daemon's loop on its own lcore,\n"
+      "                    fed through its RX rings by a feeder lcore of its own (one more\n"
+      "                    CPU a worker); fixed sizes, outbound and inbound (the defaults:\n"
+      "                    64,1420 and both of them); the maximum rate, then the time in the\n"
+      "                    gateway (p50, p99, p99.9) at shares of it\n"
+      "  --loads LIST      gateway mode: those shares (default 0.1,0.5,0.9)\n"
+      "  --frames N        gateway mode: distinct frames per feeder (default 65536)\n"
+      "                    (--chunk: frames in flight at the maximum rate, default 1024 here)\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
@@ -164,6 +172,21 @@ bool parse_floods(std::string_view s, std::vector<unsigned>& out) {
   return !out.empty();
 }
 
+/// --loads: shares of the maximum rate, each above 0 and at most 1.
+bool parse_loads(std::string_view s, std::vector<double>& out) {
+  out.clear();
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    const std::string item(s.substr(0, comma));
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != 0 || !(v > 0 && v <= 1)) return false;
+    out.push_back(v);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return !out.empty();
+}
+
 bool parse_seconds(const char* s, double& out) {
   char* end = nullptr;
   out = std::strtod(s, &end);
@@ -215,6 +238,8 @@ int fail(const std::string& msg) {
 struct InmemArgs {
   InmemOptions opt;
   std::string json, plot, profile_path, lcores;
+  bool given_sizes = false, given_directions = false,  // gateway mode has defaults of its own
+      given_chunk = false;
 };
 
 // getopt_long values; kInmemOptions lists them in this order (a bad value's message indexes it).
@@ -236,6 +261,9 @@ enum {
   kQuiet,
   kRelayed,
   kFlood,
+  kGateway,
+  kLoads,
+  kFrames,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -255,6 +283,9 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"quiet", no_argument, nullptr, kQuiet},
                                 {"relayed", no_argument, nullptr, kRelayed},
                                 {"flood", required_argument, nullptr, kFlood},
+                                {"gateway", no_argument, nullptr, kGateway},
+                                {"loads", required_argument, nullptr, kLoads},
+                                {"frames", required_argument, nullptr, kFrames},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -300,9 +331,40 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
       return true;
     case kFlood:
       return parse_floods(arg, opt.floods);
+    case kGateway:
+      opt.gateway = true;
+      return true;
+    case kLoads:
+      return parse_loads(arg, opt.loads);
+    case kFrames:
+      return parse_one(arg, 1024, 1u << 22, opt.frames);
     default:
       return false;
   }
+}
+
+/// Gateway mode's limits, and its defaults where the command line gave none.
+meshgate::Status check_gateway_options(InmemArgs& a) {
+  InmemOptions& opt = a.opt;
+  if (!opt.gateway) return meshgate::ok_status();
+  if (!a.given_directions) opt.directions = {Direction::outbound, Direction::inbound};
+  if (!a.given_sizes) opt.sizes = {64, 1420};
+  // A deeper queue than the stage mode's trips: the feeder's hiccups must not starve the worker.
+  if (!a.given_chunk) opt.chunk = 1024;
+  const auto& d = opt.directions;
+  if (std::find(d.begin(), d.end(), Direction::both) != d.end()) {
+    return meshgate::Error{"--gateway: directions outbound and inbound (a feeder plays one side)"};
+  }
+  if (std::find(opt.sizes.begin(), opt.sizes.end(), kImix) != opt.sizes.end()) {
+    return meshgate::Error{"--gateway: fixed sizes only, not imix"};
+  }
+  if (opt.relayed || !opt.floods.empty()) {
+    return meshgate::Error{"--gateway: not with --relayed or --flood"};
+  }
+  if (opt.frames < 4 * opt.chunk) {
+    return meshgate::Error{"--gateway: --frames must be at least 4 times --chunk"};
+  }
+  return meshgate::ok_status();
 }
 
 /// The command line into `a`. Returns the exit code when the process ends here (--help, a usage
@@ -314,11 +376,14 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
       usage(stdout);
       return 0;
     }
-    if (c < kSizes || c > kFlood) {  // '?': unknown, or a missing argument
+    if (c < kSizes || c > kFrames) {  // '?': unknown, or a missing argument
       usage(stderr);
       return 2;
     }
+    a.given_directions = a.given_directions || c == kDirection;
+    a.given_chunk = a.given_chunk || c == kChunk;
     if (c == kSizes) {
+      a.given_sizes = true;
       if (auto st = parse_sizes(optarg, a.opt.sizes); !st) {
         fail(st.error());
         return 2;  // a usage error
@@ -332,6 +397,10 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
   }
   if (optind != argc) {
     usage(stderr);
+    return 2;
+  }
+  if (auto st = check_gateway_options(a); !st) {
+    fail(st.error());
     return 2;
   }
   const auto& dirs = a.opt.directions;
@@ -363,7 +432,9 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     const meshgate::config::EalProfile& profile, const InmemArgs& a) {
   unsigned max_workers = 1;
   for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
-  const unsigned lcores = max_workers + (a.opt.floods.empty() ? 0 : 1);  // the control thread
+  // The control thread's, or gateway mode's feeders'.
+  const unsigned lcores =
+      a.opt.gateway ? 2 * max_workers : max_workers + (a.opt.floods.empty() ? 0 : 1);
   std::vector<std::string> args = profile.eal_args();
   if (!a.lcores.empty()) {
     if (profile.lcores || profile.lcore_map) {
@@ -374,7 +445,7 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     const std::string cpus = first_cpus(lcores);
     if (cpus.empty()) {
       return meshgate::Error{std::to_string(max_workers) + " workers" +
-                             (lcores > max_workers ? " and the control thread" : "") +
+                             (lcores > max_workers ? " and their helpers" : "") +
                              " need a CPU each; this process may use fewer"};
     }
     args.insert(args.begin(), {"-l", cpus});

@@ -29,7 +29,7 @@ std::string size_text(unsigned size) {
 bool same_case(const CaseResult& a, const CaseResult& b) {
   return a.direction == b.direction && a.size == b.size && a.peers == b.peers &&
          a.workers == b.workers && a.burst == b.burst && a.flood == b.flood &&
-         a.control == b.control;
+         a.control == b.control && a.gateway == b.gateway;
 }
 
 double median_of(std::vector<CaseResult>& v, double CaseResult::*field) {
@@ -187,6 +187,27 @@ void print_flood_columns(FILE* out, const std::vector<CaseSummary>& cases, const
   }
 }
 
+/// Gateway mode: how the maximum rate was set, and the time in the gateway at each load.
+void print_latency(FILE* out, const std::vector<CaseSummary>& cases) {
+  std::fprintf(out,
+               "\ntime in the gateway, receive to transmit, at shares of the maximum rate "
+               "(microseconds);\nstalls: the feeders' loops held up over 100 us (the machine "
+               "did not run them), whose wait counts in the tail\n");
+  std::fprintf(out, "%-9s %5s %7s %7s %10s %5s %8s %9s %9s %9s %8s %7s\n", "direction", "size",
+               "peers", "workers", "RX empty", "load", "Mpps", "p50", "p99", "p99.9", "p99/p50",
+               "stalls");
+  for (const CaseSummary& c : cases) {
+    const CaseResult& r = c.median;
+    for (const LatencyPoint& l : r.latency) {
+      std::fprintf(out, "%-9s %5s %7u %7u %9.1f%% %4.0f%% %8.3f %9.2f %9.2f %9.2f %8.2f %7llu\n",
+                   direction_name(r.direction), size_text(r.size).c_str(), r.peers, r.workers,
+                   100 * r.starved, 100 * l.load, l.mpps, l.p50_us, l.p99_us, l.p999_us,
+                   l.p50_us > 0 ? l.p99_us / l.p50_us : 0,
+                   static_cast<unsigned long long>(l.feeder_stalls));
+    }
+  }
+}
+
 /// Where every initiation of the flood cases went.
 void print_flood_totals(FILE* out, const std::vector<CaseSummary>& cases) {
   std::uint64_t sent = 0, handled = 0, full = 0, cookies = 0;
@@ -206,8 +227,15 @@ void print_flood_totals(FILE* out, const std::vector<CaseSummary>& cases) {
 }  // namespace
 
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
-  std::fprintf(out, "\ntunbench inmem on %s (%u CPUs, TSC %.2f GHz), ipsec-mb %s (%s)\n",
-               m.cpu.c_str(), m.cpus, m.tsc_ghz, m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
+  const bool gateway = !cases.empty() && cases.front().median.gateway;
+  std::fprintf(out, "\ntunbench inmem%s on %s (%u CPUs, TSC %.2f GHz), ipsec-mb %s (%s)\n",
+               gateway ? " --gateway" : "", m.cpu.c_str(), m.cpus, m.tsc_ghz,
+               m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
+  if (gateway) {
+    std::fprintf(out,
+                 "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
+                 "lcore each; the maximum rate\n");
+  }
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
   bool scaled = false, peered = false, flooded = false;
@@ -249,6 +277,7 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
     std::fputc('\n', out);
   }
   if (flooded) print_flood_totals(out, cases);
+  if (gateway) print_latency(out, cases);
   std::uint64_t verified = 0, outer = 0;
   for (const CaseSummary& c : cases) {
     verified += c.median.verified;
@@ -259,6 +288,24 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                "encrypted frames opened with libsodium\n",
                static_cast<unsigned long long>(verified), static_cast<unsigned long long>(outer));
 }
+
+namespace {
+
+void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
+  o << ", \"rx_empty\": " << r.starved << ", \"rekeys\": " << r.rekeys
+    << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
+    << ", \"latency\": [";
+  for (std::size_t i = 0; i < r.latency.size(); ++i) {
+    const LatencyPoint& l = r.latency[i];
+    o << (i ? ", " : "") << "{\"load\": " << l.load << ", \"mpps\": " << l.mpps
+      << ", \"p50_us\": " << l.p50_us << ", \"p99_us\": " << l.p99_us
+      << ", \"p999_us\": " << l.p999_us << ", \"samples\": " << l.samples
+      << ", \"feeder_stalls\": " << l.feeder_stalls << "}";
+  }
+  o << "]";
+}
+
+}  // namespace
 
 Status write_json(const std::string& path, const std::vector<CaseSummary>& cases,
                   const Machine& m) {
@@ -271,7 +318,8 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
     << ", \"command\": " << json_string(m.command) << "},\n  \"records\": [\n";
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const CaseResult& r = cases[i].median;
-    o << "    {\"mode\": \"inmem\", \"direction\": \"" << direction_name(r.direction)
+    o << "    {\"mode\": \"" << (r.gateway ? "gateway" : "stage") << "\", \"direction\": \""
+      << direction_name(r.direction)
       << "\", \"size\": " << (r.size == kImix ? "\"imix\"" : std::to_string(r.size))
       << ", \"avg_size\": " << r.avg_size << ", \"mtu\": " << r.mtu << ", \"peers\": " << r.peers
       << ", \"workers\": " << r.workers << ", \"burst\": " << r.burst
@@ -289,6 +337,7 @@ Status write_json(const std::string& path, const std::vector<CaseSummary>& cases
         << ", \"flood_ring_full\": " << r.flood_ring_full
         << ", \"cookies_sent\": " << r.cookies_sent;
     }
+    if (r.gateway) write_gateway_fields(o, r);
     o << ", \"packets\": " << r.packets << ", \"verified\": " << r.verified
       << ", \"checked_outer\": " << r.checked_outer << "}" << (i + 1 < cases.size() ? ",\n" : "\n");
   }

@@ -51,7 +51,9 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t 
     const std::string tag = side == 0 ? "tbin" : "tbout";
     std::vector<rte_ring*> rx, tx;
     for (unsigned q = 0; q < workers; ++q) {
-      auto r = private_ring(tag + "r" + std::to_string(q), 64);  // never polled
+      // One producer (gateway mode's feeder), one consumer (the worker); stage mode leaves
+      // them empty.
+      auto r = private_ring(tag + "r" + std::to_string(q), ring_size);
       if (!r) return Error{r.error()};
       rx.push_back(*r);
     }
@@ -64,6 +66,7 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t 
     if (!port) return Error{port.error()};
     (side == 0 ? ports.inner : ports.outer) = *port;
     (side == 0 ? ports.inner_tx : ports.outer_tx) = tx;
+    (side == 0 ? ports.inner_rx : ports.outer_rx) = rx;
   }
   auto pool = dpdk::make_pool("tb_pool", workers * in_flight + 1024 + extra, SOCKET_ID_ANY,
                               control::port_mtu(dataplane::PortRole::outer, mtu));
@@ -204,6 +207,49 @@ Site::~Site() {
   rte_ring_free(dp_->to_control);
   rte_ring_free(dp_->handshakes);
   rte_ring_free(dp_->events);
+}
+
+Status Site::rotate(PeerId p, Nanos now) {
+  const std::lock_guard<std::mutex> hold(rotate_lock_);
+  dataplane::KeypairTable& table = dp_->keypairs;
+  auto idx = table.reserve();
+  if (!idx) return Error{"keypair pool full at a rekey of peer " + std::to_string(p)};
+  const dataplane::Keypair& cur = table.slot(indices_[p]);
+  noise::SessionKeys kp;
+  kp.send = keys_[p];
+  kp.recv = keys_[p];
+  kp.remote_index = cur.remote_index;
+  kp.local_index = *idx;
+  kp.birth = now;
+  kp.initiator = false;
+  table.slot(*idx).endpoint_tag.store(cur.endpoint_tag.load());
+  table.publish(*idx, kp, p);
+  table.slot(*idx).used.store(true);  // confirmed: no keypair_used event
+  dp_->peers[p].current.store(*idx, std::memory_order_release);
+  previous_.resize(indices_.size(), 0);
+  const std::uint32_t retired = previous_[p];
+  previous_[p] = indices_[p];
+  indices_[p] = *idx;
+  if (retired != 0) {
+    table.unpublish(retired);
+    retired_.push_back(retired);
+  }
+  // The table holds kKeypairsPerPeer a peer: current, previous and one retired fit; a batch of
+  // at most one a peer is freed before any peer's next rekey.
+  if (retired_.size() >= std::min<std::size_t>(256, keys_.size())) free_retired();
+  return ok_status();
+}
+
+void Site::reclaim() {
+  const std::lock_guard<std::mutex> hold(rotate_lock_);
+  free_retired();
+}
+
+void Site::free_retired() {
+  if (retired_.empty()) return;
+  dp_->rcu.synchronize();  // no worker still holds one of them
+  for (std::uint32_t idx : retired_) dp_->keypairs.free(idx);
+  retired_.clear();
 }
 
 void Site::renew(Nanos now) {

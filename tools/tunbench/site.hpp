@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "meshgate/base/ip.hpp"
@@ -36,6 +37,7 @@ using meshgate::dataplane::PeerId;
 struct Ports {
   std::uint16_t inner = 0, outer = 0;
   std::vector<rte_ring*> inner_tx, outer_tx;  // TX queue q -> ring q (q = worker id)
+  std::vector<rte_ring*> inner_rx, outer_rx;  // RX queue q <- ring q (gateway mode feeds them)
   meshgate::wire::MacAddr inner_mac, outer_mac;
   rte_mempool* pool = nullptr;
 
@@ -85,6 +87,15 @@ class Site {
   /// Keypairs are born now and the next hops confirmed now: keeps them clear of
   /// REJECT_AFTER_TIME and of the neighbour table's expiry across a long run.
   void renew(meshgate::Nanos now);
+  /// A rekey of peer p in the receive direction, as the control thread makes one (gateway
+  /// mode): a new keypair with the same keys under a fresh index (a fresh replay window) is
+  /// published and becomes index(p); the one before it stays live, for the packets still in
+  /// flight with it, and the one before that is retired, freed after an RCU grace period with
+  /// the next batch (so that a feeder waits for the workers once per batch, not per rekey).
+  /// Any thread; the workers must be RCU readers that pass quiescent states or are offline.
+  meshgate::Status rotate(PeerId p, meshgate::Nanos now);
+  /// Frees what rotate() retired, after a grace period.
+  void reclaim();
   /// Packets or events that went to the control thread (none should, without one).
   unsigned drain_control();
   /// Null unless made with_control. Its thread is the caller's to run (Control::poll).
@@ -98,11 +109,15 @@ class Site {
   /// their routes and allowed IPs.
   meshgate::Status add_peers(unsigned peers, bool relayed, const Site* receiver,
                              meshgate::Nanos now);
+  void free_retired();  // rotate_lock_ held
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;
   std::vector<std::unique_ptr<meshgate::dataplane::PeerRoute>> routes_;
   std::vector<meshgate::SecretKey> keys_;
   std::vector<std::uint32_t> indices_;
+  std::vector<std::uint32_t> previous_;  // rotate(): the index before indices_[p], 0 if none
+  std::vector<std::uint32_t> retired_;   // rotate(): unpublished, to free after a grace period
+  std::mutex rotate_lock_;  // rotate() and reclaim() from several feeders: one writer at a time
   std::unique_ptr<meshgate::control::Control> control_;
   meshgate::Key32 public_key_{};
 };

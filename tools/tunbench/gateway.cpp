@@ -1,0 +1,531 @@
+#include "gateway.hpp"
+
+#include <rte_config.h>
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_mempool.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "meshgate/base/bytes.hpp"
+#include "meshgate/crypto/aead.hpp"
+#include "meshgate/wire/build.hpp"
+#include "meshgate/wire/messages.hpp"
+
+namespace tunbench {
+
+using namespace meshgate;
+
+namespace {
+
+// The mbuf's RX timestamp field (DPDK's own, for the time a PMD received a packet): the
+// feeder's TSC when it put the frame on the worker's RX ring.
+int g_stamp_offset = -1;
+
+bool register_stamp() {
+  std::uint64_t flag = 0;
+  return g_stamp_offset >= 0 || rte_mbuf_dyn_rx_timestamp_register(&g_stamp_offset, &flag) == 0;
+}
+
+std::uint64_t& stamp(rte_mbuf* m) {
+  return *RTE_MBUF_DYNFIELD(m, g_stamp_offset, std::uint64_t*);
+}
+
+constexpr unsigned kFeedBurst = 32;
+constexpr unsigned kOpenEvery = 64;    // outbound: sealed frames opened with libsodium, 1 in this
+constexpr std::size_t kWgHeader = 16;  // type, receiver index, counter
+
+std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*, as lane.cpp
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1Dull;
+}
+
+/// What a feeder does for one phase: `rate` packets a second, 0 for as many as the worker
+/// takes with `chunk` in flight; with `record`, the time each packet spent in the gateway.
+struct Phase {
+  double seconds = 0, rate = 0;
+  bool record = false;
+};
+
+struct PhaseTotals {
+  std::uint64_t delivered = 0;  // frames out of the gateway during the phase
+  std::uint64_t stalls = 0;     // the feeder's loop held up over 100 us (by the machine)
+  // The worker's RX ring looked at before each feed, and found empty: the worker waited for
+  // the feeder (at the maximum rate, a share near 0 means the worker set the rate).
+  std::uint64_t looks = 0, empty = 0;
+  double seconds = 0;
+  std::vector<std::uint64_t> cycles;  // per packet, receive to transmit (record)
+};
+
+/// One worker's NIC and network (gateway.hpp).
+class Feeder {
+ public:
+  Feeder(unsigned id, const Ports& ports, const CaseSpec& spec, Site& sender, Site& receiver)
+      : id_(id),
+        ports_(ports),
+        spec_(spec),
+        sender_(sender),
+        receiver_(receiver),
+        inbound_(spec.direction == Direction::inbound),
+        rx_(inbound_ ? ports.outer_rx[id] : ports.inner_rx[id]),
+        tx_(inbound_ ? ports.inner_tx[id] : ports.outer_tx[id]) {}
+
+  /// The frames, untimed (inbound: sealed by the sender site's worker). False on an error.
+  bool prepare();
+  static int main(void* self) {
+    static_cast<Feeder*>(self)->run_phase();
+    return 0;
+  }
+
+  Phase phase;
+  PhaseTotals totals;
+  std::string error;
+  std::uint64_t rekeys = 0, verified = 0, checked_outer = 0;
+  std::uint64_t frame_bytes() const noexcept { return frames_.size(); }
+
+ private:
+  void run_phase();
+  unsigned feed(unsigned n, std::uint64_t now);
+  /// Takes what the worker transmitted, up to 8 bursts (`end`: the phase's; later ones are
+  /// not counted in it).
+  void sink(std::uint64_t now, std::uint64_t end);
+  void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
+  bool check_inbound(const rte_mbuf* m);
+  bool check_outbound(const rte_mbuf* m);
+  bool seal_frames();
+  bool fail(const std::string& what) {
+    if (error.empty()) error = "worker " + std::to_string(id_) + ": " + what;
+    return false;
+  }
+
+  unsigned id_;
+  const Ports& ports_;
+  CaseSpec spec_;
+  Site& sender_;
+  Site& receiver_;
+  bool inbound_;
+  rte_ring* rx_;  // the worker's RX ring this feeds
+  rte_ring* tx_;  // the worker's TX ring this sinks
+  unsigned slots_ = 0, stride_ = 0;
+  std::vector<std::uint8_t> frames_;  // what is fed, stride_ bytes a slot
+  std::vector<std::uint16_t> len_;    // bytes of the frame in each slot
+  std::vector<std::uint8_t> ref_;     // the inner frames (stride_ a slot); outbound: fed as is
+  std::vector<PeerId> peer_of_;
+  std::vector<bool> first_of_peer_;          // inbound: the slot opens its peer's pass: a rekey
+  std::vector<std::uint64_t> last_counter_;  // outbound: by peer, 0 before its first frame
+  std::unordered_map<std::uint32_t, PeerId> peer_of_index_;  // outbound: the receiver's indices
+  std::vector<std::uint8_t> plain_;
+  std::size_t next_ = 0;    // the slot fed next
+  std::size_t expect_ = 0;  // inbound: the slot that must come out next
+  std::uint64_t seq_ = 0;   // outbound: the sequence number of the next frame fed
+  std::uint64_t sent_ = 0, got_ = 0;
+  std::uint64_t outbound_seen_ = 0;  // outbound frames checked, for kOpenEvery
+};
+
+bool Feeder::prepare() {
+  slots_ = spec_.frames;
+  stride_ = (wire::kOuterV6Len + kWgHeader + spec_.size + 16 + 63) / 64 * 64 + 64;
+  frames_.assign(std::size_t{slots_} * stride_, 0);
+  ref_.assign(std::size_t{slots_} * stride_, 0);
+  len_.assign(slots_, 0);
+  peer_of_.assign(slots_, 0);
+  last_counter_.assign(spec_.peers, 0);
+  plain_.resize(stride_);
+  std::vector<PeerId> owned;
+  for (PeerId p = id_; p < spec_.peers; p += spec_.workers) owned.push_back(p);
+  std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id_ + 1) + spec_.peers;
+  for (unsigned j = 0; j < slots_; ++j) {
+    // Traffic spread uniformly over this feeder's peers, in no particular order.
+    const PeerId p = owned[static_cast<std::size_t>(
+        (static_cast<unsigned __int128>(next_random(rng)) * owned.size()) >> 64)];
+    peer_of_[j] = p;
+    std::uint8_t* r = &ref_[std::size_t{j} * stride_];
+    write_inner_frame(r, ports_.inner_mac, j, spec_.size);
+    address_inner_frame(r + 14, p, j);  // inbound: the slot number is its sequence number
+    len_[j] = static_cast<std::uint16_t>(14 + spec_.size);
+  }
+  next_ = expect_ = 0;
+  sent_ = got_ = 0;
+  if (!inbound_) {
+    frames_ = ref_;  // fed as they are; ref_ takes each checked frame's sequence number
+    peer_of_index_.clear();
+    for (PeerId p : owned) {
+      const std::uint32_t idx = sender_.dp().peers[p].current.load();
+      peer_of_index_[sender_.dp().keypairs.slot(idx).remote_index] = p;
+    }
+    return true;
+  }
+  first_of_peer_.assign(slots_, false);
+  std::vector<bool> seen(spec_.peers, false);
+  for (unsigned j = 0; j < slots_; ++j) {
+    first_of_peer_[j] = !seen[peer_of_[j]];
+    seen[peer_of_[j]] = true;
+  }
+  return seal_frames();
+}
+
+bool Feeder::seal_frames() {
+  // The sender site's worker seals the inner frames as the peer's gateway would, in bursts on
+  // this thread (the workers are not running yet); what it sends is kept as bytes.
+  dataplane::Worker& w = sender_.worker(id_);
+  rte_mbuf* burst[kFeedBurst];
+  for (unsigned j = 0; j < slots_; j += kFeedBurst) {
+    const unsigned n = std::min(kFeedBurst, slots_ - j);
+    if (rte_pktmbuf_alloc_bulk(ports_.pool, burst, n) != 0) return fail("no mbufs to seal with");
+    for (unsigned i = 0; i < n; ++i) {
+      std::memcpy(rte_pktmbuf_append(burst[i], len_[j + i]), &ref_[std::size_t{j + i} * stride_],
+                  len_[j + i]);
+    }
+    const Nanos now = monotonic_now();
+    w.outbound(burst, n, now);
+    w.finish_outbound(now);
+    w.flush();
+    const unsigned got = rte_ring_sc_dequeue_burst(ports_.outer_tx[id_],
+                                                   reinterpret_cast<void**>(burst), n, nullptr);
+    if (got != n)
+      return fail("the sender sealed " + std::to_string(got) + " of " + std::to_string(n));
+    for (unsigned i = 0; i < n; ++i) {
+      std::memcpy(&frames_[std::size_t{j + i} * stride_], rte_pktmbuf_mtod(burst[i], void*),
+                  burst[i]->data_len);
+      len_[j + i] = burst[i]->data_len;
+      rte_pktmbuf_free(burst[i]);
+    }
+  }
+  return true;
+}
+
+unsigned Feeder::feed(unsigned n, std::uint64_t now) {
+  // As much as the ring takes (this is its one producer): a frame once stamped is fed.
+  n = std::min(n, rte_ring_free_count(rx_));
+  rte_mbuf* burst[kFeedBurst];
+  if (n == 0 || rte_pktmbuf_alloc_bulk(ports_.pool, burst, n) != 0) return 0;
+  for (unsigned i = 0; i < n; ++i) {
+    const std::size_t j = next_;
+    // The frame as it is, then what changes per feed written into the mbuf (the pool of frames
+    // stays clean in cache, as a NIC's source would).
+    auto* dst = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(burst[i], len_[j]));
+    std::memcpy(dst, &frames_[j * stride_], len_[j]);
+    if (inbound_) {
+      const PeerId p = peer_of_[j];
+      if (first_of_peer_[j] && sent_ + i >= slots_) {  // the peer's next pass: a fresh keypair
+        if (auto st = receiver_.rotate(p, monotonic_now()); !st) {
+          fail(st.error());  // the run stops at its next check
+        } else {
+          ++rekeys;
+        }
+      }
+      store_le32(dst + wire::kOuterV4Len + 4, receiver_.index(p));
+    } else {
+      store_le64(dst + 14 + 28, seq_++);
+    }
+    stamp(burst[i]) = now;
+    next_ = next_ + 1 == slots_ ? 0 : next_ + 1;
+  }
+  rte_ring_sp_enqueue_burst(rx_, reinterpret_cast<void**>(burst), n, nullptr);  // room for n
+  sent_ += n;
+  return n;
+}
+
+void Feeder::sink(std::uint64_t now, std::uint64_t end) {
+  rte_mbuf* burst[kFeedBurst];
+  unsigned n = 0;
+  for (unsigned b = 0; b < 8 && (n = rte_ring_sc_dequeue_burst(tx_, reinterpret_cast<void**>(burst),
+                                                               kFeedBurst, nullptr)) != 0;
+       ++b) {
+    take(burst, n, now, end);
+  }
+}
+
+void Feeder::take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end) {
+  for (unsigned i = 0; i < n; ++i) {
+    if (now < end) {
+      ++totals.delivered;
+      if (phase.record) totals.cycles.push_back(now - stamp(burst[i]));
+    }
+    if (error.empty()) {
+      (void)(inbound_ ? check_inbound(burst[i]) : check_outbound(burst[i]));
+    }
+    rte_pktmbuf_free(burst[i]);
+  }
+  got_ += n;
+}
+
+bool Feeder::check_inbound(const rte_mbuf* m) {
+  // The next slot fed, decrypted to the frame the sender sealed (two routers on its way).
+  const auto* got = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const std::size_t j = expect_;
+  expect_ = expect_ + 1 == slots_ ? 0 : expect_ + 1;
+  const std::uint8_t* ref = &ref_[j * stride_];
+  if (m->data_len != 14 + spec_.size || load_le64(got + 14 + 28) != j) {
+    return fail("inbound: frame " + std::to_string(j) + " lost or out of order");
+  }
+  if (spec_.verify_every != 0 && j % spec_.verify_every == 0) {
+    if (std::memcmp(got, ref, 14) != 0 || !forwarded_equal(got + 14, ref + 14, spec_.size, 2)) {
+      return fail("inbound: frame " + std::to_string(j) + " differs from what was sealed");
+    }
+    ++verified;
+  }
+  return true;
+}
+
+bool Feeder::check_outbound(const rte_mbuf* m) {
+  const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+  const std::uint8_t* wg = p + wire::kOuterV4Len;
+  const auto padded = static_cast<unsigned>(wire::padded_len(spec_.size, spec_.mtu));
+  if (m->data_len != wire::kOuterV4Len + kWgHeader + padded + 16 || load_le32(wg) != 4) {
+    return fail("outbound: a frame of " + std::to_string(m->data_len) + " bytes");
+  }
+  // Which peer: the receiver index the sender's keypair for it names.
+  const auto it = peer_of_index_.find(load_le32(wg + 4));
+  if (it == peer_of_index_.end()) return fail("outbound: a frame to an unknown receiver index");
+  const PeerId peer = it->second;
+  const std::uint64_t counter = load_le64(wg + 8);
+  if (last_counter_[peer] != 0 && counter != last_counter_[peer] + 1) {
+    return fail("outbound: counter " + std::to_string(counter) + " for peer " +
+                std::to_string(peer) + " after " + std::to_string(last_counter_[peer]));
+  }
+  last_counter_[peer] = counter;
+  if (++outbound_seen_ % kOpenEvery != 0) return true;
+  // Opened with libsodium, an implementation other than the data path's.
+  if (!crypto::aead_open(plain_.data(), receiver_.key(peer), counter, wg + kWgHeader, padded, {})) {
+    return fail("outbound: a frame does not open with libsodium");
+  }
+  // The slot's frame with the sequence number it was fed with.
+  const std::uint64_t seq = load_le64(plain_.data() + 28);
+  std::uint8_t* ref = &ref_[(seq % slots_) * stride_];
+  store_le64(ref + 14 + 28, seq);
+  if (!forwarded_equal(plain_.data(), ref + 14, spec_.size, 1)) {
+    return fail("outbound: frame " + std::to_string(seq) + " decrypts to other bytes");
+  }
+  ++checked_outer;
+  return true;
+}
+
+void Feeder::run_phase() {
+  totals = {};
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  // Room for every sample up front: growing the vector mid-phase would hold up the sink, and
+  // that time would count as time in the gateway.
+  if (phase.record) {
+    totals.cycles.reserve(static_cast<std::size_t>(phase.rate * phase.seconds * 1.2) + 4096);
+  }
+  const std::uint64_t t0 = rte_rdtsc();
+  const auto end = t0 + static_cast<std::uint64_t>(phase.seconds * hz);
+  std::uint64_t fed = 0;
+  const std::uint64_t max_in_flight = rte_ring_get_capacity(tx_) - 2 * kFeedBurst;
+  const auto stall = static_cast<std::uint64_t>(hz / 10000);
+  std::uint64_t last = t0;
+  for (std::uint64_t now = t0; now < end && error.empty(); now = rte_rdtsc()) {
+    // An iteration takes a few microseconds; far longer means this thread did not run, and
+    // what the worker sent meanwhile waited for the sink: time the gateway did not take.
+    totals.stalls += now - last > stall;
+    last = now;
+    sink(now, end);
+    ++totals.looks;
+    totals.empty += rte_ring_empty(rx_);
+    std::uint64_t want = 0;
+    if (phase.rate <= 0) {
+      const std::uint64_t in_flight = sent_ - got_;
+      want = in_flight < spec_.chunk ? spec_.chunk - in_flight : 0;
+    } else {
+      // Paced, but never more in flight than the TX ring holds: were this feeder held up (it
+      // shares the machine), the worker would otherwise fill it and drop at TX, which a wire
+      // that drains at line rate never makes it do. Held back, the phase reaches less.
+      const auto due = static_cast<std::uint64_t>(static_cast<double>(now - t0) / hz * phase.rate);
+      const std::uint64_t in_flight = sent_ - got_;
+      want = due > fed && in_flight < max_in_flight ? std::min(due - fed, max_in_flight - in_flight)
+                                                    : 0;
+    }
+    if (want != 0)
+      fed += feed(static_cast<unsigned>(std::min<std::uint64_t>(want, kFeedBurst)), now);
+  }
+  totals.seconds = static_cast<double>(rte_rdtsc() - t0) / hz;
+  // What is still in the gateway comes out within a second, or it was lost.
+  const auto deadline = rte_rdtsc() + static_cast<std::uint64_t>(hz);
+  while (sent_ != got_ && rte_rdtsc() < deadline) sink(rte_rdtsc(), 0);
+  if (sent_ != got_) fail(std::to_string(sent_ - got_) + " frames fed never came out");
+}
+
+/// The raw AEAD of the case's size and direction on a worker's lcore (lane.hpp's AeadRig).
+struct AeadRun {
+  unsigned burst = 32, size = 0;
+  bool open = false;
+  double seconds = 0;
+  std::uint64_t packets = 0, cycles = 0;
+  static int main(void* self) {
+    auto& a = *static_cast<AeadRun*>(self);
+    AeadRig rig(a.burst, a.size);
+    const auto until =
+        rte_rdtsc() + static_cast<std::uint64_t>(a.seconds * static_cast<double>(rte_get_tsc_hz()));
+    a.packets = rig.run(a.open, until, a.cycles);
+    return 0;
+  }
+};
+
+int run_worker(void* w) {
+  static_cast<dataplane::Worker*>(w)->run();
+  return 0;
+}
+
+/// Every lcore, workers and feeders, of a case (gateway.hpp's layout).
+struct Crew {
+  const std::vector<unsigned>& lcores;
+  unsigned workers;
+  unsigned worker_lcore(unsigned i) const { return lcores[i]; }
+  unsigned feeder_lcore(unsigned i) const { return lcores[workers + i - 1]; }  // i > 0
+};
+
+/// One phase on every feeder at once; false when one failed.
+bool run_phase(const Crew& crew, std::vector<std::unique_ptr<Feeder>>& feeders) {
+  for (unsigned i = 1; i < feeders.size(); ++i) {
+    rte_eal_remote_launch(Feeder::main, feeders[i].get(), crew.feeder_lcore(i));
+  }
+  Feeder::main(feeders[0].get());
+  for (unsigned i = 1; i < feeders.size(); ++i) rte_eal_wait_lcore(crew.feeder_lcore(i));
+  return std::all_of(feeders.begin(), feeders.end(),
+                     [](const auto& f) { return f->error.empty(); });
+}
+
+/// The AEAD limit of the workers' lcores, all at once, as packets a second summed.
+double aead_limit(const CaseSpec& spec, const Crew& crew) {
+  std::vector<AeadRun> runs(spec.workers);
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    runs[i] = {.burst = spec.burst,
+               .size = spec.size,
+               .open = spec.direction == Direction::inbound,
+               .seconds = spec.aead_time};
+    rte_eal_remote_launch(AeadRun::main, &runs[i], crew.worker_lcore(i));
+  }
+  double pps = 0;
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    rte_eal_wait_lcore(crew.worker_lcore(i));
+    pps += static_cast<double>(runs[i].packets) * static_cast<double>(rte_get_tsc_hz()) /
+           static_cast<double>(runs[i].cycles);
+  }
+  return pps;
+}
+
+/// p (0..1) of sorted values, in microseconds.
+double percentile_us(const std::vector<std::uint64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto k = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size()))) - 1;
+  return static_cast<double>(sorted[std::min(k, sorted.size() - 1)]) * 1e6 /
+         static_cast<double>(rte_get_tsc_hz());
+}
+
+/// The maximum rate, then each load of it with latency; fills r. False when a feeder failed.
+bool run_phases(const CaseSpec& spec, const Crew& crew,
+                std::vector<std::unique_ptr<Feeder>>& feeders, CaseResult& r) {
+  for (auto& f : feeders) f->phase = {.seconds = spec.duration, .rate = 0, .record = false};
+  if (!run_phase(crew, feeders)) return false;
+  std::uint64_t looks = 0, empty = 0;
+  for (auto& f : feeders) {
+    looks += f->totals.looks;
+    empty += f->totals.empty;
+  }
+  r.starved = looks == 0 ? 0 : static_cast<double>(empty) / static_cast<double>(looks);
+  std::vector<double> max_pps;
+  for (auto& f : feeders) {
+    max_pps.push_back(static_cast<double>(f->totals.delivered) / f->totals.seconds);
+    r.mpps += max_pps.back() / 1e6;
+    r.packets += f->totals.delivered;
+    r.seconds += f->totals.seconds;
+  }
+  for (double load : spec.loads) {
+    for (unsigned i = 0; i < feeders.size(); ++i) {
+      feeders[i]->phase = {.seconds = spec.duration, .rate = load * max_pps[i], .record = true};
+    }
+    if (!run_phase(crew, feeders)) return false;
+    LatencyPoint lp{.load = load};
+    std::vector<std::uint64_t> all;
+    for (auto& f : feeders) {
+      lp.mpps += static_cast<double>(f->totals.delivered) / f->totals.seconds / 1e6;
+      lp.feeder_stalls += f->totals.stalls;
+      all.insert(all.end(), f->totals.cycles.begin(), f->totals.cycles.end());
+    }
+    std::sort(all.begin(), all.end());
+    lp.samples = all.size();
+    lp.p50_us = percentile_us(all, 0.5);
+    lp.p99_us = percentile_us(all, 0.99);
+    lp.p999_us = percentile_us(all, 0.999);
+    r.latency.push_back(lp);
+  }
+  return true;
+}
+
+/// The case's fields that do not come from the phases.
+CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps) {
+  CaseResult r = result_of(spec);
+  r.gateway = true;
+  r.avg_size = spec.size;
+  r.aead_mpps = aead_pps / 1e6;
+  r.aead_gbps = aead_pps * spec.size * 8 / 1e9;
+  r.pool_mbufs = ports.pool->size;
+  return r;
+}
+
+}  // namespace
+
+Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
+                                    const std::vector<unsigned>& lcores, Site& sender,
+                                    Site& receiver) {
+  if (!register_stamp()) return Error{"cannot register the mbuf RX timestamp field"};
+  const Crew crew{lcores, spec.workers};
+  Site& dut = spec.direction == Direction::inbound ? receiver : sender;
+  std::vector<std::unique_ptr<Feeder>> feeders;
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver));
+    if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
+  }
+  const unsigned pool_free = rte_mempool_avail_count(ports.pool);
+  CaseResult r = case_result(spec, ports, aead_limit(spec, crew));
+  // The workers: readers of the RCU only while they run (Worker::run goes online and off).
+  for (unsigned i = 0; i < dut.dp().workers; ++i) dut.dp().rcu.reader_offline(i);
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    rte_eal_remote_launch(run_worker, &dut.worker(i), crew.worker_lcore(i));
+  }
+  const bool ok = run_phases(spec, crew, feeders, r);
+  dut.dp().stop.store(true);
+  for (unsigned i = 0; i < spec.workers; ++i) rte_eal_wait_lcore(crew.worker_lcore(i));
+  dut.dp().stop.store(false);
+  receiver.reclaim();
+  for (auto& f : feeders) {
+    if (!f->error.empty()) {
+      std::string drops;
+      for (unsigned i = 0; i < spec.workers; ++i) {
+        for (std::size_t d = 0; d < dataplane::kDropCount; ++d) {
+          if (dut.worker(i).drops().count[d] != 0) {
+            drops += std::string(" ") + dataplane::drop_name(d) + "=" +
+                     std::to_string(dut.worker(i).drops().count[d]);
+          }
+        }
+      }
+      return Error{spec.label + ": " + f->error + (drops.empty() ? "" : "; drops:" + drops)};
+    }
+    r.verified += f->verified;
+    r.checked_outer += f->checked_outer;
+    r.rekeys += f->rekeys;
+    r.frames_bytes += f->frame_bytes();
+  }
+  if (!ok) return Error{spec.label + ": a feeder failed"};
+  if (const unsigned now_free = rte_mempool_avail_count(ports.pool); now_free != pool_free) {
+    return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +
+                 std::to_string(pool_free) + " at the start"};
+  }
+  r.gbps = r.mpps * 1e6 * spec.size * 8 / 1e9;
+  r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);
+  r.ratio = r.gbps / r.aead_gbps;
+  return r;
+}
+
+}  // namespace tunbench

@@ -1,0 +1,40 @@
+// tunbench inmem --gateway: the gateway as it runs, not its stages. Each worker runs the
+// daemon's own loop (Worker::run: rte_eth_rx_burst on its queues of both net_ring ports, the
+// stages, the TX flush, RCU, idle back-off as configured) on an lcore of its own; a feeder on
+// another lcore plays the NIC and the network beyond it:
+//
+//   feed   allocate mbufs from the pool, copy the next of its distinct frames in (more than
+//          the last-level cache holds), stamp the receive time (the mbuf's RX timestamp field,
+//          in TSC cycles), enqueue on the worker's RX ring of the port the direction names
+//   sink   dequeue what the worker transmitted on the other port, take the time it spent in
+//          the gateway, check it (below), free it to the pool
+//
+// Outbound: plaintext frames to the peers' prefixes go in on the LAN port; every sealed frame's
+// nonce counter must be its peer's previous plus one (nothing lost or reordered), and every
+// verify-th one is opened with libsodium and compared byte for byte. Inbound: the frames are
+// sealed ahead (untimed) by the peer site's worker, so the receiver index, which the AEAD does
+// not cover, is written at feed time: each pass over the frames starts on a fresh keypair of
+// the same keys (Site::rotate, as a rekey), which gives fresh replay windows, while the one
+// before stays live for the frames still in flight, as WireGuard's previous keypair does.
+// Every delivered frame must be the next one fed and equal to its original, byte for byte.
+//
+// A case measures, on the worker's lcore, the raw AEAD of the same sizes; then the maximum rate
+// (the feeder keeps `chunk` packets in flight); then, paced at each share of that maximum in
+// `loads`, the time each packet spent from its receive to its transmit (p50, p99, p99.9). The
+// pool's free count must be back to its start at the end of the case.
+#pragma once
+
+#include "inmem.hpp"
+#include "lane.hpp"
+#include "meshgate/base/result.hpp"
+#include "site.hpp"
+
+namespace tunbench {
+
+/// One run of one gateway-mode case: `spec.workers` workers on lcores[0..workers-1] and their
+/// feeders on the calling lcore and lcores[workers..2*workers-2].
+meshgate::Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
+                                              const std::vector<unsigned>& lcores, Site& sender,
+                                              Site& receiver);
+
+}  // namespace tunbench

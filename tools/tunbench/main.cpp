@@ -79,6 +79,21 @@ void usage(FILE* out) {
       out);
 }
 
+/// A comma-separated list into `out`, each item by `one(item, value)`; false when an item does
+/// not parse or the list is empty.
+template <class T, class F>
+bool parse_items(std::string_view s, std::vector<T>& out, F one) {
+  out.clear();
+  while (!s.empty()) {
+    const std::size_t comma = s.find(',');
+    T v{};
+    if (!one(s.substr(0, comma), v)) return false;
+    out.push_back(v);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+  }
+  return !out.empty();
+}
+
 /// One number of a list; false unless all of `item` is one.
 bool parse_number(std::string_view item, unsigned& v) {
   auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
@@ -86,15 +101,9 @@ bool parse_number(std::string_view item, unsigned& v) {
 }
 
 bool parse_list(std::string_view s, std::vector<unsigned>& out, unsigned lo, unsigned hi) {
-  out.clear();
-  while (!s.empty()) {
-    const std::size_t comma = s.find(',');
-    unsigned v = 0;
-    if (!parse_number(s.substr(0, comma), v) || v < lo || v > hi) return false;
-    out.push_back(v);
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-  }
-  return !out.empty();
+  return parse_items(s, out, [&](std::string_view item, unsigned& v) {
+    return parse_number(item, v) && v >= lo && v <= hi;
+  });
 }
 
 /// One item of --sizes: an inner IP packet size kMinSize..config::kMaxMtu, or imix. The error
@@ -140,51 +149,38 @@ bool parse_one(std::string_view s, unsigned lo, unsigned hi, unsigned& out) {
 }
 
 bool parse_directions(std::string_view s, std::vector<Direction>& out) {
-  out.clear();
-  while (!s.empty()) {
-    const std::size_t comma = s.find(',');
-    const std::string_view item = s.substr(0, comma);
+  return parse_items(s, out, [](std::string_view item, Direction& d) {
     if (item == "outbound" || item == "out") {
-      out.push_back(Direction::outbound);
+      d = Direction::outbound;
     } else if (item == "inbound" || item == "in") {
-      out.push_back(Direction::inbound);
+      d = Direction::inbound;
     } else if (item == "both") {
-      out.push_back(Direction::both);
+      d = Direction::both;
     } else {
       return false;
     }
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-  }
-  return !out.empty();
+    return true;
+  });
 }
 
 /// --flood: rates a second, 0 or as parse_rate() reads them, at most 10M.
 bool parse_floods(std::string_view s, std::vector<unsigned>& out) {
-  out.clear();
-  while (!s.empty()) {
-    const std::size_t comma = s.find(',');
-    const std::string_view item = s.substr(0, comma);
+  return parse_items(s, out, [](std::string_view item, unsigned& rate) {
     double v = 0;
     if (item != "0" && (!parse_rate(item, v) || v > 1e7)) return false;
-    out.push_back(static_cast<unsigned>(v));
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-  }
-  return !out.empty();
+    rate = static_cast<unsigned>(v);
+    return true;
+  });
 }
 
 /// --loads: shares of the maximum rate, each above 0 and at most 1.
 bool parse_loads(std::string_view s, std::vector<double>& out) {
-  out.clear();
-  while (!s.empty()) {
-    const std::size_t comma = s.find(',');
-    const std::string item(s.substr(0, comma));
+  return parse_items(s, out, [](std::string_view item, double& v) {
+    const std::string text(item);
     char* end = nullptr;
-    const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != 0 || !(v > 0 && v <= 1)) return false;
-    out.push_back(v);
-    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
-  }
-  return !out.empty();
+    v = std::strtod(text.c_str(), &end);
+    return !text.empty() && *end == 0 && v > 0 && v <= 1;
+  });
 }
 
 bool parse_seconds(const char* s, double& out) {

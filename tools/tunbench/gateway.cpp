@@ -43,13 +43,6 @@ constexpr unsigned kFeedBurst = 32;
 constexpr unsigned kOpenEvery = 64;    // outbound: sealed frames opened with libsodium, 1 in this
 constexpr std::size_t kWgHeader = 16;  // type, receiver index, counter
 
-std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*, as lane.cpp
-  s ^= s >> 12;
-  s ^= s << 25;
-  s ^= s >> 27;
-  return s * 0x2545F4914F6CDD1Dull;
-}
-
 /// What a feeder does for one phase: `rate` packets a second, 0 for as many as the worker
 /// takes with `chunk` in flight; with `record`, the time each packet spent in the gateway.
 struct Phase {
@@ -146,8 +139,7 @@ bool Feeder::prepare() {
   std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id_ + 1) + spec_.peers;
   for (unsigned j = 0; j < slots_; ++j) {
     // Traffic spread uniformly over this feeder's peers, in no particular order.
-    const PeerId p = owned[static_cast<std::size_t>(
-        (static_cast<unsigned __int128>(next_random(rng)) * owned.size()) >> 64)];
+    const PeerId p = owned[pick(rng, owned.size())];
     peer_of_[j] = p;
     std::uint8_t* r = &ref_[std::size_t{j} * stride_];
     write_inner_frame(r, ports_.inner_mac, j, spec_.size);
@@ -502,14 +494,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   for (auto& f : feeders) {
     if (!f->error.empty()) {
       std::string drops;
-      for (unsigned i = 0; i < spec.workers; ++i) {
-        for (std::size_t d = 0; d < dataplane::kDropCount; ++d) {
-          if (dut.worker(i).drops().count[d] != 0) {
-            drops += std::string(" ") + dataplane::drop_name(d) + "=" +
-                     std::to_string(dut.worker(i).drops().count[d]);
-          }
-        }
-      }
+      for (unsigned i = 0; i < spec.workers; ++i) drops += drop_names(dut.worker(i), "");
       return Error{spec.label + ": " + f->error + (drops.empty() ? "" : "; drops:" + drops)};
     }
     r.verified += f->verified;

@@ -29,14 +29,26 @@ unsigned stride_for(unsigned len) {
 /// A flood's frame: Ethernet, IPv4 and UDP from an Internet source, and the initiation.
 constexpr std::size_t kFloodFrameLen = wire::kOuterV4Len + sizeof(wire::MessageInitiation);
 
-std::uint64_t next_random(std::uint64_t& s) {  // xorshift64*
-  s ^= s >> 12;
+}  // namespace
+
+std::size_t pick(std::uint64_t& s, std::size_t n) {
+  s ^= s >> 12;  // xorshift64*
   s ^= s << 25;
   s ^= s >> 27;
-  return s * 0x2545F4914F6CDD1Dull;
+  return static_cast<std::size_t>((static_cast<unsigned __int128>(s * 0x2545F4914F6CDD1Dull) * n) >>
+                                  64);
 }
 
-}  // namespace
+std::string drop_names(const dataplane::Worker& w, const char* prefix) {
+  std::string names;
+  for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
+    if (w.drops().count[i] != 0) {
+      names += std::string(" ") + prefix + dataplane::drop_name(i) + "=" +
+               std::to_string(w.drops().count[i]);
+    }
+  }
+  return names;
+}
 
 bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
                      unsigned hops) {
@@ -293,9 +305,7 @@ void Lane::address_frames() {
   const auto n = static_cast<std::uint64_t>(owned_.size());
   for (unsigned j = 0; j < chunk_; ++j) {
     // Traffic spread uniformly over this lane's peers, in no particular order.
-    const PeerId p = n == 1 ? owned_[0]
-                            : owned_[static_cast<std::size_t>(
-                                  (static_cast<unsigned __int128>(next_random(rng_)) * n) >> 64)];
+    const PeerId p = n == 1 ? owned_[0] : owned_[pick(rng_, n)];
     peer_of_[j] = p;
     std::uint8_t* r = &ref_[std::size_t{j} * slot_bytes_];
     std::uint8_t* ip = r + 14;
@@ -461,16 +471,8 @@ bool Lane::verify_inner() {
 
 bool Lane::check_drops() {
   if (out_->drops().total() + in_->drops().total() == drops_before_) return true;
-  std::string names;
-  for (const dataplane::Worker* w : {out_, in_}) {
-    for (std::size_t i = 0; i < dataplane::kDropCount; ++i) {
-      if (w->drops().count[i] != 0) {
-        names +=
-            std::string(" ") + (w == out_ ? "outbound:" : "inbound:") + dataplane::drop_name(i);
-      }
-    }
-  }
-  return fail("the workers dropped packets:" + names);
+  return fail("the workers dropped packets:" + drop_names(*out_, "outbound:") +
+              drop_names(*in_, "inbound:"));
 }
 
 }  // namespace tunbench

@@ -19,6 +19,11 @@
 
 namespace tunbench {
 
+/// One of n (n > 0) uniformly from the xorshift64* state `s`: tunbench's traffic spread over peers.
+std::size_t pick(std::uint64_t& s, std::size_t n);
+/// " prefix:reason" for every drop reason the worker counted (a failure's detail).
+std::string drop_names(const meshgate::dataplane::Worker& w, const char* prefix);
+
 /// True when `got` is the reference IPv4 packet `ref` of `size` bytes as `hops` routers pass it
 /// on (each lowers the TTL).
 bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,

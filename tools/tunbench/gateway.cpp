@@ -85,6 +85,8 @@ class Feeder {
   std::string error;
   std::uint64_t rekeys = 0, verified = 0, checked_outer = 0;
   std::uint64_t frame_bytes() const noexcept { return frames_.size(); }
+  unsigned slots() const noexcept { return slots_; }
+  unsigned v6_frames() const noexcept { return v6_frames_; }
 
  private:
   void run_phase();
@@ -95,6 +97,8 @@ class Feeder {
   void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
   bool check_inbound(const rte_mbuf* m);
   bool check_outbound(const rte_mbuf* m);
+  /// The inner frames of every slot (ref_, len_, peer_of_) for the peers this feeder owns.
+  void write_slots(const std::vector<PeerId>& owned);
   bool seal_frames();
   bool fail(const std::string& what) {
     if (error.empty()) error = "worker " + std::to_string(id_) + ": " + what;
@@ -110,6 +114,7 @@ class Feeder {
   rte_ring* rx_;  // the worker's RX ring this feeds
   rte_ring* tx_;  // the worker's TX ring this sinks
   unsigned slots_ = 0, stride_ = 0;
+  unsigned v6_frames_ = 0;            // of the slots, IPv6 ones
   std::vector<std::uint8_t> frames_;  // what is fed, stride_ bytes a slot
   std::vector<std::uint16_t> len_;    // bytes of the frame in each slot
   std::vector<std::uint8_t> ref_;     // the inner frames (stride_ a slot); outbound: fed as is
@@ -136,16 +141,7 @@ bool Feeder::prepare() {
   plain_.resize(stride_);
   std::vector<PeerId> owned;
   for (PeerId p = id_; p < spec_.peers; p += spec_.workers) owned.push_back(p);
-  std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id_ + 1) + spec_.peers;
-  for (unsigned j = 0; j < slots_; ++j) {
-    // Traffic spread uniformly over this feeder's peers, in no particular order.
-    const PeerId p = owned[pick(rng, owned.size())];
-    peer_of_[j] = p;
-    std::uint8_t* r = &ref_[std::size_t{j} * stride_];
-    write_inner_frame(r, ports_.inner_mac, j, spec_.size);
-    address_inner_frame(r + 14, p, j);  // inbound: the slot number is its sequence number
-    len_[j] = static_cast<std::uint16_t>(14 + spec_.size);
-  }
+  write_slots(owned);
   next_ = expect_ = 0;
   sent_ = got_ = 0;
   if (!inbound_) {
@@ -164,6 +160,30 @@ bool Feeder::prepare() {
     seen[peer_of_[j]] = true;
   }
   return seal_frames();
+}
+
+void Feeder::write_slots(const std::vector<PeerId>& owned) {
+  std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id_ + 1) + spec_.peers;
+  v6_frames_ = 0;
+  PeerId peer = 0;
+  Dest dest = Dest::net24;
+  for (unsigned j = 0; j < slots_; ++j) {
+    // Traffic spread uniformly over this feeder's peers, in no particular order, and over
+    // their prefixes: half to the IPv6 /64, a quarter each to the /24 and the scattered /32
+    // (IPv4 only where the size is too small for IPv6); spec_.train frames in a row go to the
+    // same peer and prefix.
+    if (j % spec_.train == 0) {
+      peer = owned[pick(rng, owned.size())];
+      const std::size_t k = pick(rng, 4);
+      dest = spec_.size < kMinSizeV6 || k == 0 ? Dest::net24 : k == 1 ? Dest::host32 : Dest::net64;
+    }
+    peer_of_[j] = peer;
+    std::uint8_t* r = &ref_[std::size_t{j} * stride_];
+    write_inner_frame(r, ports_.inner_mac, j, spec_.size, dest == Dest::net64);
+    address_inner_frame(r + 14, peer, j, dest);  // inbound: the slot number is its sequence number
+    len_[j] = static_cast<std::uint16_t>(14 + spec_.size);
+    v6_frames_ += dest == Dest::net64;
+  }
 }
 
 bool Feeder::seal_frames() {
@@ -218,7 +238,7 @@ unsigned Feeder::feed(unsigned n, std::uint64_t now) {
       }
       store_le32(dst + wire::kOuterV4Len + 4, receiver_.index(p));
     } else {
-      store_le64(dst + 14 + 28, seq_++);
+      store_le64(dst + 14 + seq_offset(dst + 14), seq_++);
     }
     stamp(burst[i]) = now;
     next_ = next_ + 1 == slots_ ? 0 : next_ + 1;
@@ -258,7 +278,7 @@ bool Feeder::check_inbound(const rte_mbuf* m) {
   const std::size_t j = expect_;
   expect_ = expect_ + 1 == slots_ ? 0 : expect_ + 1;
   const std::uint8_t* ref = &ref_[j * stride_];
-  if (m->data_len != 14 + spec_.size || load_le64(got + 14 + 28) != j) {
+  if (m->data_len != 14 + spec_.size || load_le64(got + 14 + seq_offset(ref + 14)) != j) {
     return fail("inbound: frame " + std::to_string(j) + " lost or out of order");
   }
   if (spec_.verify_every != 0 && j % spec_.verify_every == 0) {
@@ -293,9 +313,9 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
     return fail("outbound: a frame does not open with libsodium");
   }
   // The slot's frame with the sequence number it was fed with.
-  const std::uint64_t seq = load_le64(plain_.data() + 28);
+  const std::uint64_t seq = load_le64(plain_.data() + seq_offset(plain_.data()));
   std::uint8_t* ref = &ref_[(seq % slots_) * stride_];
-  store_le64(ref + 14 + 28, seq);
+  store_le64(ref + 14 + seq_offset(ref + 14), seq);
   if (!forwarded_equal(plain_.data(), ref + 14, spec_.size, 1)) {
     return fail("outbound: frame " + std::to_string(seq) + " decrypts to other bytes");
   }
@@ -459,6 +479,7 @@ bool run_phases(const CaseSpec& spec, const Crew& crew,
 CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps) {
   CaseResult r = result_of(spec);
   r.gateway = true;
+  r.train = spec.train;
   r.avg_size = spec.size;
   r.aead_mpps = aead_pps / 1e6;
   r.aead_gbps = aead_pps * spec.size * 8 / 1e9;
@@ -491,6 +512,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   for (unsigned i = 0; i < spec.workers; ++i) rte_eal_wait_lcore(crew.worker_lcore(i));
   dut.dp().stop.store(false);
   receiver.reclaim();
+  std::uint64_t slots = 0, v6 = 0;
   for (auto& f : feeders) {
     if (!f->error.empty()) {
       std::string drops;
@@ -501,7 +523,10 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     r.checked_outer += f->checked_outer;
     r.rekeys += f->rekeys;
     r.frames_bytes += f->frame_bytes();
+    slots += f->slots();
+    v6 += f->v6_frames();
   }
+  r.ipv6_share = slots == 0 ? 0 : static_cast<double>(v6) / slots;
   if (!ok) return Error{spec.label + ": a feeder failed"};
   if (const unsigned now_free = rte_mempool_avail_count(ports.pool); now_free != pool_free) {
     return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +

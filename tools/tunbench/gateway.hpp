@@ -9,6 +9,10 @@
 //   sink   dequeue what the worker transmitted on the other port, take the time it spent in
 //          the gateway, check it (below), free it to the pool
 //
+// The tables are dual-stack (SiteSpec::dual_stack): every peer owns a /24, a /32 and an IPv6 /64,
+// the last two scattered over their ranges; half the frames are IPv6 and a quarter go to each
+// of the others, spread uniformly over the feeder's peers.
+//
 // Outbound: plaintext frames to the peers' prefixes go in on the LAN port; every sealed frame's
 // nonce counter must be its peer's previous plus one (nothing lost or reordered), and every
 // verify-th one is opened with libsodium and compared byte for byte. Inbound: the frames are

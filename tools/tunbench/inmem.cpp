@@ -107,6 +107,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.flood = flood;
   spec.chunk = opt.chunk;
   spec.frames = opt.frames;
+  spec.train = opt.train;
   spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
@@ -281,10 +282,16 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                       std::vector<CaseResult>& results) {
   const auto max_workers = static_cast<unsigned>(bench.lanes.size());
   const bool relayed = bench.opt.relayed;
-  auto receiver =
-      Site::create(ports, peers, max_workers, relayed, nullptr, !bench.opt.floods.empty());
+  SiteSpec spec{.peers = peers,
+                .workers = max_workers,
+                .relayed = relayed,
+                .with_control = !bench.opt.floods.empty(),
+                .dual_stack = bench.opt.gateway};
+  auto receiver = Site::create(ports, spec);
   if (!receiver) return Error{receiver.error()};
-  auto sender = Site::create(ports, peers, max_workers, relayed, receiver->get());
+  spec.receiver = receiver->get();
+  spec.with_control = false;
+  auto sender = Site::create(ports, spec);
   if (!sender) return Error{sender.error()};
   for (unsigned workers : bench.opt.workers) {
     if (peers < workers) {

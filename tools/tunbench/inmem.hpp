@@ -82,6 +82,7 @@ struct InmemOptions {
   bool gateway = false;
   std::vector<double> loads{0.1, 0.5, 0.9};  // gateway mode: latency at these shares of the max
   unsigned frames = 65536;                   // gateway mode: distinct frames per feeder
+  unsigned train = 1;  // gateway mode: frames in a row to one peer and prefix (1: uniform)
 };
 
 /// Gateway mode: the time one packet spent in the gateway at one offered load.
@@ -122,7 +123,9 @@ struct CaseResult {
   std::uint64_t rekeys = 0;        // receive keypairs rotated during the case (inbound)
   unsigned pool_mbufs = 0;         // the mbuf pool's size
   std::uint64_t frames_bytes = 0;  // distinct frames the feeders cycle through, bytes
-  double starved = 0;  // at the maximum rate, the feeders' looks that found the RX ring empty
+  double starved = 0;     // at the maximum rate, the feeders' looks that found the RX ring empty
+  double ipv6_share = 0;  // of the frames fed, IPv6 ones (the tables are dual-stack)
+  unsigned train = 1;     // frames in a row to one peer and prefix
 };
 
 /// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a

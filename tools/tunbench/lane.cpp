@@ -52,7 +52,12 @@ std::string drop_names(const dataplane::Worker& w, const char* prefix) {
 
 bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
                      unsigned hops) {
-  // Each gateway lowers the TTL (docs/design.md, "Forwarding rewrites"); no other byte moves.
+  // Each gateway lowers the TTL or hop limit (docs/design.md, "Forwarding rewrites"); no other
+  // byte moves.
+  if ((ref[0] >> 4) == 6) {
+    return got[7] == static_cast<std::uint8_t>(ref[7] - hops) && std::memcmp(got, ref, 7) == 0 &&
+           std::memcmp(got + 8, ref + 8, size - 8) == 0;
+  }
   std::uint8_t hdr[20];
   std::memcpy(hdr, ref, sizeof hdr);
   hdr[8] = static_cast<std::uint8_t>(hdr[8] - hops);
@@ -62,26 +67,46 @@ bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned 
          std::memcmp(got + sizeof hdr, ref + sizeof hdr, size - sizeof hdr) == 0;
 }
 
-void write_inner_frame(std::uint8_t* r, const wire::MacAddr& mac, unsigned j, unsigned size) {
+void write_inner_frame(std::uint8_t* r, const wire::MacAddr& mac, unsigned j, unsigned size,
+                       bool v6) {
   std::memcpy(r, mac.b.data(), 6);
   std::memcpy(r + 6, mac.b.data(), 6);
-  store_be16(r + 12, 0x0800);
+  store_be16(r + 12, v6 ? 0x86DD : 0x0800);
   std::uint8_t* ip = r + 14;
-  ip[0] = 0x45;
-  store_be16(ip + 2, static_cast<std::uint16_t>(size));
-  store_be16(ip + 4, static_cast<std::uint16_t>(j));
-  ip[8] = 64;
-  ip[9] = 17;
-  std::uint8_t* udp = ip + 20;
+  const unsigned ip_len = v6 ? 40 : 20;
+  if (v6) {
+    ip[0] = 0x60;
+    store_be16(ip + 4, static_cast<std::uint16_t>(size - 40));
+    ip[6] = 17;
+    ip[7] = 64;
+  } else {
+    ip[0] = 0x45;
+    store_be16(ip + 2, static_cast<std::uint16_t>(size));
+    store_be16(ip + 4, static_cast<std::uint16_t>(j));
+    ip[8] = 64;
+    ip[9] = 17;
+  }
+  // The UDP checksum stays 0: no gateway reads it, and the sequence number changes per feed.
+  std::uint8_t* udp = ip + ip_len;
   store_be16(udp, static_cast<std::uint16_t>(40000 + j % 1000));
   store_be16(udp + 2, 5201);
-  store_be16(udp + 4, static_cast<std::uint16_t>(size - 20));
-  for (unsigned k = kMinSize; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
+  store_be16(udp + 4, static_cast<std::uint16_t>(size - ip_len));
+  for (unsigned k = ip_len + 16; k < size; ++k) ip[k] = static_cast<std::uint8_t>(j * 131 + k * 7);
 }
 
-void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq) {
-  store_be32(ip + 12, peer_net(p) | 1);
-  store_be32(ip + 16, peer_net(p) | 2);
+void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq, Dest dest) {
+  if (dest == Dest::net64) {
+    const auto net = peer_net6(p);
+    std::memcpy(ip + 8, net.data(), 16);
+    std::memcpy(ip + 24, net.data(), 16);
+    ip[23] = 1;
+    ip[39] = 2;
+    store_le64(ip + 48, seq);
+    return;
+  }
+  const std::uint32_t host = peer_host(p);
+  store_be32(ip + 12, dest == Dest::host32 ? host : peer_net(p) | 1);
+  store_be32(ip + 16, dest == Dest::host32 ? host : peer_net(p) | 2);
   store_be16(ip + 10, 0);
   store_be16(ip + 10, wire::ipv4_header_checksum(ip));
   store_le64(ip + 28, seq);

@@ -24,17 +24,24 @@ std::size_t pick(std::uint64_t& s, std::size_t n);
 /// " prefix:reason" for every drop reason the worker counted (a failure's detail).
 std::string drop_names(const meshgate::dataplane::Worker& w, const char* prefix);
 
-/// True when `got` is the reference IPv4 packet `ref` of `size` bytes as `hops` routers pass it
-/// on (each lowers the TTL).
+/// True when `got` is the reference IPv4 or IPv6 packet `ref` of `size` bytes as `hops` routers
+/// pass it on (each lowers the TTL or hop limit).
 bool forwarded_equal(const std::uint8_t* got, const std::uint8_t* ref, unsigned size,
                      unsigned hops);
+/// The smallest IPv6 frame tunbench builds: IPv6 40, UDP 8 and the sequence number.
+inline constexpr unsigned kMinSizeV6 = 40 + 8 + 8;
+/// Where an inner packet's 8-byte sequence number sits: after the IP and UDP headers.
+inline unsigned seq_offset(const std::uint8_t* ip) {
+  return (ip[0] >> 4) == 6 ? 48 : 28;
+}
 /// tunbench's inner frame j of `size` IP bytes at r: Ethernet (`mac` both ways, as inbound
-/// writes it), IPv4, UDP to port 5201, an 8-byte sequence number at IP offset 28 and a fixed
-/// pattern; addresses come from address_inner_frame().
+/// writes it), IPv4 (or IPv6 when `v6`), UDP to port 5201, an 8-byte sequence number
+/// (seq_offset) and a fixed pattern; addresses come from address_inner_frame().
 void write_inner_frame(std::uint8_t* r, const meshgate::wire::MacAddr& mac, unsigned j,
-                       unsigned size);
-/// Peer p's addresses (peer_net(p) .1 to .2), the header checksum and the sequence number.
-void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq);
+                       unsigned size, bool v6 = false);
+/// Peer p's addresses in `dest` (site.hpp: .1 to .2 of its /24 or its IPv6 /64, its /32 both
+/// ways), the header checksum and the sequence number. The frame's IP version must match.
+void address_inner_frame(std::uint8_t* ip, PeerId p, std::uint64_t seq, Dest dest = Dest::net24);
 
 /// The raw AEAD loop of bench/aead_bench.cpp (AeadBatchSeal / AeadBatchOpen): `burst`
 /// packets of one size that stay in cache, one batch call per burst.
@@ -72,6 +79,7 @@ struct CaseSpec {
   unsigned flood = 0;         // initiations a second into the receiver, all lanes (inmem.hpp)
   unsigned chunk = 256;       // gateway mode: packets in flight per worker at the maximum rate
   unsigned frames = 0;        // gateway mode: distinct frames per feeder
+  unsigned train = 1;         // gateway mode: frames in a row to one peer and prefix
   std::vector<double> loads;  // gateway mode
   bool progress = false;      // lane 0 redraws a progress line on stderr after each slice
   std::string label;          // for the progress line

@@ -70,6 +70,8 @@ void usage(FILE* out) {
       "  --loads LIST      gateway mode: those shares (default 0.1,0.5,0.9)\n"
       "  --frames N        gateway mode: distinct frames per feeder (default 65536)\n"
       "                    (--chunk: frames in flight at the maximum rate, default 1024 here)\n"
+      "  --train N         gateway mode: locality, N frames in a row to one peer and prefix\n"
+      "                    (default 1: each frame's peer and prefix drawn anew, uniformly)\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
@@ -260,6 +262,7 @@ enum {
   kGateway,
   kLoads,
   kFrames,
+  kTrain,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -282,6 +285,7 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"gateway", no_argument, nullptr, kGateway},
                                 {"loads", required_argument, nullptr, kLoads},
                                 {"frames", required_argument, nullptr, kFrames},
+                                {"train", required_argument, nullptr, kTrain},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -334,6 +338,8 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
       return parse_loads(arg, opt.loads);
     case kFrames:
       return parse_one(arg, 1024, 1u << 22, opt.frames);
+    case kTrain:
+      return parse_one(arg, 1, 1024, opt.train);
     default:
       return false;
   }
@@ -342,7 +348,10 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
 /// Gateway mode's limits, and its defaults where the command line gave none.
 meshgate::Status check_gateway_options(InmemArgs& a) {
   InmemOptions& opt = a.opt;
-  if (!opt.gateway) return meshgate::ok_status();
+  if (!opt.gateway) {
+    return opt.train == 1 ? meshgate::ok_status()
+                          : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
+  }
   if (!a.given_directions) opt.directions = {Direction::outbound, Direction::inbound};
   if (!a.given_sizes) opt.sizes = {64, 1420};
   // A deeper queue than the stage mode's trips: the feeder's hiccups must not starve the worker.
@@ -372,7 +381,7 @@ int parse_inmem_args(int argc, char** argv, InmemArgs& a) {
       usage(stdout);
       return 0;
     }
-    if (c < kSizes || c > kFrames) {  // '?': unknown, or a missing argument
+    if (c < kSizes || c >= kHelp) {  // '?': unknown, or a missing argument
       usage(stderr);
       return 2;
     }

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "lane.hpp"
 #include "meshgate/crypto/aead.hpp"
 
 namespace tunbench {
@@ -235,6 +236,15 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
     std::fprintf(out,
                  "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
                  "lcore each; the maximum rate\n");
+    std::fprintf(out,
+                 "tables: every peer owns a /24, a scattered /32 and an IPv6 /64; half the frames "
+                 "are IPv6 (none below %u B), a quarter each to the /24 and the /32; %s\n",
+                 kMinSizeV6,
+                 cases.front().median.train == 1
+                     ? "each frame's peer and prefix drawn anew"
+                     : ("trains of " + std::to_string(cases.front().median.train) +
+                        " frames to one peer and prefix")
+                           .c_str());
   }
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
@@ -292,7 +302,8 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
 namespace {
 
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
-  o << ", \"rx_empty\": " << r.starved << ", \"rekeys\": " << r.rekeys
+  o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
+    << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"rekeys\": " << r.rekeys
     << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
     << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {

@@ -6,6 +6,7 @@
 #include <bit>
 #include <string>
 
+#include "meshgate/base/bytes.hpp"
 #include "meshgate/config/gateway_config.hpp"
 #include "meshgate/control/gateway.hpp"
 #include "meshgate/control/tunables.hpp"
@@ -32,6 +33,14 @@ Result<rte_ring*> private_ring(const std::string& name, unsigned size) {
 
 std::uint32_t peer_net(PeerId p) {
   return kPeerNetBase + (p << 8);
+}
+std::uint32_t peer_host(PeerId p) {
+  return 0x64400000u + ((p * 0x9E3779B1u) & 0x3FFFFFu);  // 100.64.0.0/10
+}
+std::array<std::uint8_t, 16> peer_net6(PeerId p) {
+  std::array<std::uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};  // 2001:db8::/32
+  store_be32(a.data() + 4, p * 0x2545F491u);
+  return a;
 }
 IpAddr outer_address() {
   return IpAddr::v4(0xC6336402);
@@ -89,8 +98,10 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t 
 
 namespace {
 
-/// The ports, the test network's addresses and the MACs, as the gateway sets them up.
-void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsigned workers) {
+/// The ports, the test network's addresses and the MACs, as the gateway sets them up; with
+/// `dual_stack`, an IPv6 LAN prefix, address and next hop as well.
+void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsigned workers,
+                             bool dual_stack) {
   dp.inner_port = ports.inner;
   dp.outer_port = ports.outer;
   dp.inner_rx_queues = dp.outer_rx_queues = static_cast<std::uint16_t>(workers);
@@ -106,13 +117,21 @@ void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsig
   dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
   dp.addr.outer_v4 = outer_address();
   dp.addr.outer_gateway_v4 = outer_router();
+  if (dual_stack) {
+    dp.addr.inner.push_back(*Prefix::parse("fd00:77::/64"));
+    dp.addr.inner_v6 = *IpAddr::parse("fd00:77::1");
+    dp.addr.inner_gateway_v6 = *IpAddr::parse("fd00:77::fe");
+  }
 }
 
 /// The two next hops, reachable as of `now`.
 Status confirm_next_hops(dataplane::Dataplane& dp, Nanos now) {
   // The LAN next hop is the gateway itself, so decrypted frames come back in on the LAN port.
-  if (auto st = dp.neighbours.confirm(dp.addr.inner_gateway_v4, dp.addr.inner_mac, now); !st) {
-    return Error{"neighbour: " + st.error()};
+  for (const IpAddr& hop : {dp.addr.inner_gateway_v4, dp.addr.inner_gateway_v6}) {
+    if (hop.family == IpAddr::Family::none) continue;
+    if (auto st = dp.neighbours.confirm(hop, dp.addr.inner_mac, now); !st) {
+      return Error{"neighbour: " + st.error()};
+    }
   }
   return dp.neighbours.confirm(dp.addr.outer_gateway_v4, kRouterMac, now);
 }
@@ -137,26 +156,26 @@ noise::SessionKeys make_keypair(PeerId p, std::uint32_t idx, const Site* receive
 
 }  // namespace
 
-Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, unsigned workers,
-                                           bool relayed, const Site* receiver, bool with_control) {
+Result<std::unique_ptr<Site>> Site::create(const Ports& ports, const SiteSpec& spec) {
   static int serial = 0;
   const std::string tag = "tbsite" + std::to_string(serial++);
   if (!dataplane::register_mbuf_meta()) return Error{"cannot register the mbuf metadata field"};
   std::unique_ptr<Site> s(new Site());
-  s->dp_ = std::make_unique<dataplane::Dataplane>(peers, workers);
+  const unsigned workers = spec.workers;
+  s->dp_ = std::make_unique<dataplane::Dataplane>(spec.peers, workers);
   dataplane::Dataplane& dp = *s->dp_;
-  set_ports_and_addresses(dp, ports, workers);
+  set_ports_and_addresses(dp, ports, workers, spec.dual_stack);
   if (auto st = control::make_control_rings(dp, tag); !st) return Error{st.error()};
 
   const Nanos now = monotonic_now();
   if (auto st = confirm_next_hops(dp, now); !st) return Error{st.error()};
-  if (relayed) dp.turn_server = {outer_address(), kListenPort};
-  if (auto st = s->add_peers(peers, relayed, receiver, now); !st) return Error{st.error()};
+  if (spec.relayed) dp.turn_server = {outer_address(), kListenPort};
+  if (auto st = s->add_peers(spec, now); !st) return Error{st.error()};
   for (unsigned i = 0; i < workers; ++i) {
     s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
     dp.rcu.reader_register(i);
   }
-  if (with_control) {
+  if (spec.with_control) {
     // As the gateway makes it: the TX queue after the workers' is the control thread's.
     s->control_ = std::make_unique<control::Control>(dp, static_cast<std::uint16_t>(workers));
     const SecretKey key = crypto::x25519_generate();
@@ -166,8 +185,11 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, unsigned peers, u
   return s;
 }
 
-Status Site::add_peers(unsigned peers, bool relayed, const Site* receiver, Nanos now) {
+Status Site::add_peers(const SiteSpec& spec, Nanos now) {
   dataplane::Dataplane& dp = *dp_;
+  const unsigned peers = spec.peers;
+  const bool relayed = spec.relayed;
+  const Site* receiver = spec.receiver;
   keys_.resize(peers);
   indices_.resize(peers);
   routes_.reserve(peers);
@@ -190,9 +212,19 @@ Status Site::add_peers(unsigned peers, bool relayed, const Site* receiver, Nanos
     pr.current.store(*idx, std::memory_order_release);
     pr.active.store(true, std::memory_order_release);
     routes_.push_back(std::move(route));
-    if (auto st = dp.allowed.insert(Prefix{IpAddr::v4(peer_net(p)), 24}, p); !st) {
-      return Error{"allowed IPs: " + st.error()};
-    }
+    if (auto st = add_prefixes(p, spec.dual_stack); !st) return st;
+  }
+  return ok_status();
+}
+
+Status Site::add_prefixes(PeerId p, bool dual_stack) {
+  std::vector<Prefix> prefixes{Prefix{IpAddr::v4(peer_net(p)), 24}};
+  if (dual_stack) {
+    prefixes.push_back(Prefix{IpAddr::v4(peer_host(p)), 32});
+    prefixes.push_back(Prefix{IpAddr::v6_bytes(peer_net6(p).data()), 64});
+  }
+  for (const Prefix& prefix : prefixes) {
+    if (auto st = dp_->allowed.insert(prefix, p); !st) return Error{"allowed IPs: " + st.error()};
   }
   return ok_status();
 }

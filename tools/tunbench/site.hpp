@@ -4,7 +4,8 @@
 //
 // Two of them stand for the two ends of the tunnels: the sender, whose outbound path is
 // measured, and the receiver, whose inbound path is. Both have the same addresses and share the
-// ports (the same MACs), and every peer p owns 11.0.0.0 + p*256 /24 at both. The receiver's
+// ports (the same MACs), and every peer p owns 11.0.0.0 + p*256 /24 at both (gateway mode's
+// dual-stack tables add a scattered /32 and IPv6 /64 a peer, SiteSpec). The receiver's
 // keypair for p is made first; the sender's sends with its key and names its receiver index.
 // Each peer's route (a PeerRoute of its own, as the control thread builds) points at the common
 // outer address, and the LAN next hop for the peers' prefixes resolves to the inner port's own
@@ -17,6 +18,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,29 @@ struct Ports {
 inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
 inline constexpr std::uint16_t kListenPort = 51820;
 std::uint32_t peer_net(PeerId p);  // host order
+/// A dual-stack site's more prefixes of peer p (SiteSpec::dual_stack): a /32 in 100.64.0.0/10
+/// and an IPv6 /64 in 2001:db8::/32, both scattered (an odd multiplier: a bijection, no two
+/// peers share one) so that neighbouring peers' prefixes are far apart in the tables.
+std::uint32_t peer_host(PeerId p);  // host order
+std::array<std::uint8_t, 16> peer_net6(PeerId p);
+class Site;
+
+/// Which of its prefixes a packet for peer p is addressed in.
+enum class Dest : std::uint8_t { net24, host32, net64 };
+
+struct SiteSpec {
+  unsigned peers = 1, workers = 1;
+  /// Every peer's endpoint is the TURN server (the common outer address and listen port) on
+  /// channel relay_channel(p), and that server is the site's TURN server.
+  bool relayed = false;
+  const Site* receiver = nullptr;  // null: this is the receiver; else the sender to it
+  /// The daemon's control thread too (Site::control), with an identity of its own, for the
+  /// flood cases; its peers are the data path's alone (the control thread knows none).
+  bool with_control = false;
+  /// Gateway mode's tables: every peer owns its /24, its scattered /32 and its IPv6 /64, and
+  /// the LAN port has an IPv6 prefix and next hop too.
+  bool dual_stack = false;
+};
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
 meshgate::IpAddr outer_router();
@@ -64,15 +89,7 @@ inline std::uint16_t relay_channel(PeerId p) {
 
 class Site {
  public:
-  /// The receiver site when `receiver` is null, else the sender that talks to it. `relayed`:
-  /// every peer's endpoint is the TURN server (the common outer address and listen port) on
-  /// channel relay_channel(p), and that server is the site's TURN server. `with_control`: the
-  /// site has the daemon's control thread too (control()), with an identity of its own, for
-  /// the flood cases; its peers are the data path's alone (the control thread knows none).
-  static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, unsigned peers,
-                                                        unsigned workers, bool relayed,
-                                                        const Site* receiver = nullptr,
-                                                        bool with_control = false);
+  static meshgate::Result<std::unique_ptr<Site>> create(const Ports& ports, const SiteSpec& spec);
   ~Site();
   Site(const Site&) = delete;
   Site& operator=(const Site&) = delete;
@@ -107,8 +124,9 @@ class Site {
   Site() = default;
   /// Peers 0..peers-1 with a live keypair each (the receiver's keys when this is the sender),
   /// their routes and allowed IPs.
-  meshgate::Status add_peers(unsigned peers, bool relayed, const Site* receiver,
-                             meshgate::Nanos now);
+  meshgate::Status add_peers(const SiteSpec& spec, meshgate::Nanos now);
+  /// Peer p's prefixes in the allowed-IPs table.
+  meshgate::Status add_prefixes(PeerId p, bool dual_stack);
   void free_retired();  // rotate_lock_ held
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;

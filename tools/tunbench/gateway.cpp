@@ -100,6 +100,10 @@ class Feeder {
   /// The inner frames of every slot (ref_, len_, peer_of_) for the peers this feeder owns.
   void write_slots(const std::vector<PeerId>& owned);
   bool seal_frames();
+  /// A sealed frame `f` of peer p as it arrives from the peer's endpoint (gateway.hpp).
+  void turn_around(std::uint8_t* f, PeerId p) const;
+  /// The outer headers of an outbound frame of peer p: to its endpoint, via its next hop.
+  bool check_outer_headers(const std::uint8_t* f, PeerId p);
   bool fail(const std::string& what) {
     if (error.empty()) error = "worker " + std::to_string(id_) + ": " + what;
     return false;
@@ -186,6 +190,23 @@ void Feeder::write_slots(const std::vector<PeerId>& owned) {
   }
 }
 
+void Feeder::turn_around(std::uint8_t* f, PeerId p) const {
+  // The sender sent it from the common outer address to the peer's endpoint; it arrives from
+  // that endpoint, through its next hop, at the receiver's address. The UDP checksum is 0, as
+  // the sender wrote it (IPv4 allows that).
+  const Endpoint from = peer_endpoint(p);
+  std::memcpy(f, ports_.outer_mac.b.data(), 6);
+  std::memcpy(f + 6, endpoint_next_hop_mac(p).b.data(), 6);
+  std::uint8_t* ip = f + 14;
+  std::memcpy(ip + 12, from.addr.bytes.data(), 4);
+  std::memcpy(ip + 16, outer_address().bytes.data(), 4);
+  store_be16(ip + 10, 0);
+  store_be16(ip + 10, wire::ipv4_header_checksum(ip));
+  store_be16(ip + 20, from.port);
+  store_be16(ip + 22, kListenPort);
+  store_be16(ip + 26, 0);
+}
+
 bool Feeder::seal_frames() {
   // The sender site's worker seals the inner frames as the peer's gateway would, in bursts on
   // this thread (the workers are not running yet); what it sends is kept as bytes.
@@ -207,10 +228,11 @@ bool Feeder::seal_frames() {
     if (got != n)
       return fail("the sender sealed " + std::to_string(got) + " of " + std::to_string(n));
     for (unsigned i = 0; i < n; ++i) {
-      std::memcpy(&frames_[std::size_t{j + i} * stride_], rte_pktmbuf_mtod(burst[i], void*),
-                  burst[i]->data_len);
+      std::uint8_t* f = &frames_[std::size_t{j + i} * stride_];
+      std::memcpy(f, rte_pktmbuf_mtod(burst[i], void*), burst[i]->data_len);
       len_[j + i] = burst[i]->data_len;
       rte_pktmbuf_free(burst[i]);
+      turn_around(f, peer_of_[j + i]);
     }
   }
   return true;
@@ -301,6 +323,7 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
   const auto it = peer_of_index_.find(load_le32(wg + 4));
   if (it == peer_of_index_.end()) return fail("outbound: a frame to an unknown receiver index");
   const PeerId peer = it->second;
+  if (!check_outer_headers(p, peer)) return false;
   const std::uint64_t counter = load_le64(wg + 8);
   if (last_counter_[peer] != 0 && counter != last_counter_[peer] + 1) {
     return fail("outbound: counter " + std::to_string(counter) + " for peer " +
@@ -320,6 +343,17 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
     return fail("outbound: frame " + std::to_string(seq) + " decrypts to other bytes");
   }
   ++checked_outer;
+  return true;
+}
+
+bool Feeder::check_outer_headers(const std::uint8_t* f, PeerId p) {
+  const Endpoint to = peer_endpoint(p);
+  const std::uint8_t* ip = f + 14;
+  if (std::memcmp(f, endpoint_next_hop_mac(p).b.data(), 6) != 0 ||
+      std::memcmp(ip + 16, to.addr.bytes.data(), 4) != 0 || load_be16(ip + 22) != to.port) {
+    return fail("outbound: a frame of peer " + std::to_string(p) + " not to " + to.str() +
+                " through its next hop");
+  }
   return true;
 }
 
@@ -528,6 +562,12 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   }
   r.ipv6_share = slots == 0 ? 0 : static_cast<double>(v6) / slots;
   if (!ok) return Error{spec.label + ": a feeder failed"};
+  // Every frame came from its peer's own endpoint and went to known next hops: no roam, no
+  // neighbour resolution, nothing for the control thread.
+  if (unsigned n = sender.drain_control() + receiver.drain_control(); n != 0) {
+    return Error{spec.label + ": " + std::to_string(n) +
+                 " packets or events went to the control thread"};
+  }
   if (const unsigned now_free = rte_mempool_avail_count(ports.pool); now_free != pool_free) {
     return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +
                  std::to_string(pool_free) + " at the start"};

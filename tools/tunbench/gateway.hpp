@@ -9,9 +9,13 @@
 //   sink   dequeue what the worker transmitted on the other port, take the time it spent in
 //          the gateway, check it (below), free it to the pool
 //
-// The tables are dual-stack (SiteSpec::dual_stack): every peer owns a /24, a /32 and an IPv6 /64,
-// the last two scattered over their ranges; half the frames are IPv6 and a quarter go to each
-// of the others, spread uniformly over the feeder's peers.
+// The tables are dual-stack (SiteSpec::gateway_tables): every peer owns a /24, a /32 and an IPv6
+// /64, the last two scattered over their ranges; half the frames are IPv6 and a quarter go to each
+// of the others, spread uniformly over the feeder's peers (or in trains, --train). Every peer
+// has an endpoint of its own: one in four on the outer /24 behind 200 next hops (MACs) of
+// their own, the rest behind the router. Inbound frames arrive from their peer's endpoint
+// (the feeder turns the sender's frames around), outbound ones must leave to it through its
+// next hop, and nothing may reach the control thread (a frame from elsewhere would be a roam).
 //
 // Outbound: plaintext frames to the peers' prefixes go in on the LAN port; every sealed frame's
 // nonce counter must be its peer's previous plus one (nothing lost or reordered), and every

@@ -286,7 +286,7 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                 .workers = max_workers,
                 .relayed = relayed,
                 .with_control = !bench.opt.floods.empty(),
-                .dual_stack = bench.opt.gateway};
+                .gateway_tables = bench.opt.gateway};
   auto receiver = Site::create(ports, spec);
   if (!receiver) return Error{receiver.error()};
   spec.receiver = receiver->get();

@@ -42,6 +42,21 @@ std::array<std::uint8_t, 16> peer_net6(PeerId p) {
   store_be32(a.data() + 4, p * 0x2545F491u);
   return a;
 }
+Endpoint peer_endpoint(PeerId p) {
+  if (p % 4 == 0) {  // on the outer /24: 198.51.100.10 + n, n < kOnLinkEndpoints
+    const std::uint32_t n = p / 4 % kOnLinkEndpoints;
+    return {IpAddr::v4(0xC633640A + n),
+            static_cast<std::uint16_t>(51820 + p / 4 / kOnLinkEndpoints % 1000)};
+  }
+  return {IpAddr::v4(0xAC100000u + ((p * 0x9E3779B1u) & 0xFFFFFu)),  // 172.16.0.0/12
+          static_cast<std::uint16_t>(1024 + p % 60000)};
+}
+wire::MacAddr endpoint_next_hop_mac(PeerId p) {
+  if (p % 4 != 0) return kRouterMac;
+  const std::uint32_t n = p / 4 % kOnLinkEndpoints;
+  return wire::MacAddr{{0x02, 0x00, 0x00, 0x00, static_cast<std::uint8_t>(1 + n / 256),
+                        static_cast<std::uint8_t>(n % 256)}};
+}
 IpAddr outer_address() {
   return IpAddr::v4(0xC6336402);
 }  // 198.51.100.2
@@ -99,9 +114,9 @@ Result<Ports> Ports::create(unsigned workers, unsigned in_flight, std::uint16_t 
 namespace {
 
 /// The ports, the test network's addresses and the MACs, as the gateway sets them up; with
-/// `dual_stack`, an IPv6 LAN prefix, address and next hop as well.
+/// `gateway_tables`, an IPv6 LAN prefix, address and next hop as well.
 void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsigned workers,
-                             bool dual_stack) {
+                             bool gateway_tables) {
   dp.inner_port = ports.inner;
   dp.outer_port = ports.outer;
   dp.inner_rx_queues = dp.outer_rx_queues = static_cast<std::uint16_t>(workers);
@@ -117,7 +132,7 @@ void set_ports_and_addresses(dataplane::Dataplane& dp, const Ports& ports, unsig
   dp.addr.outer = {*Prefix::parse("198.51.100.0/24")};
   dp.addr.outer_v4 = outer_address();
   dp.addr.outer_gateway_v4 = outer_router();
-  if (dual_stack) {
+  if (gateway_tables) {
     dp.addr.inner.push_back(*Prefix::parse("fd00:77::/64"));
     dp.addr.inner_v6 = *IpAddr::parse("fd00:77::1");
     dp.addr.inner_gateway_v6 = *IpAddr::parse("fd00:77::fe");
@@ -164,7 +179,7 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, const SiteSpec& s
   const unsigned workers = spec.workers;
   s->dp_ = std::make_unique<dataplane::Dataplane>(spec.peers, workers);
   dataplane::Dataplane& dp = *s->dp_;
-  set_ports_and_addresses(dp, ports, workers, spec.dual_stack);
+  set_ports_and_addresses(dp, ports, workers, spec.gateway_tables);
   if (auto st = control::make_control_rings(dp, tag); !st) return Error{st.error()};
 
   const Nanos now = monotonic_now();
@@ -197,8 +212,12 @@ Status Site::add_peers(const SiteSpec& spec, Nanos now) {
     auto idx = dp.keypairs.reserve();
     if (!idx) return Error{"keypair pool full at peer " + std::to_string(p)};
     const noise::SessionKeys kp = make_keypair(p, *idx, receiver, now);
-    const Endpoint self{outer_address(), kListenPort,
-                        relayed ? relay_channel(p) : std::uint16_t{0}};
+    // The peer's endpoint: of its own in gateway mode, else the common outer address (relayed:
+    // the TURN server's, on the peer's channel).
+    const Endpoint self =
+        spec.gateway_tables
+            ? peer_endpoint(p)
+            : Endpoint{outer_address(), kListenPort, relayed ? relay_channel(p) : std::uint16_t{0}};
     keys_[p] = kp.send;
     indices_[p] = *idx;
     dp.keypairs.slot(*idx).endpoint_tag.store(
@@ -206,20 +225,22 @@ Status Site::add_peers(const SiteSpec& spec, Nanos now) {
     dp.keypairs.publish(*idx, kp, p);
     dp.keypairs.slot(*idx).used.store(true);  // confirmed: no keypair_used event
     auto route = std::make_unique<dataplane::PeerRoute>(dataplane::PeerRoute{
-        .outer = dataplane::outer_template(dp, self, dp.addr.outer_mac), .endpoint = self});
+        .outer = dataplane::outer_template(
+            dp, self, spec.gateway_tables ? endpoint_next_hop_mac(p) : dp.addr.outer_mac),
+        .endpoint = self});
     dataplane::Peer& pr = dp.peers[p];
     pr.route.store(route.get(), std::memory_order_release);
     pr.current.store(*idx, std::memory_order_release);
     pr.active.store(true, std::memory_order_release);
     routes_.push_back(std::move(route));
-    if (auto st = add_prefixes(p, spec.dual_stack); !st) return st;
+    if (auto st = add_prefixes(p, spec.gateway_tables); !st) return st;
   }
   return ok_status();
 }
 
-Status Site::add_prefixes(PeerId p, bool dual_stack) {
+Status Site::add_prefixes(PeerId p, bool gateway_tables) {
   std::vector<Prefix> prefixes{Prefix{IpAddr::v4(peer_net(p)), 24}};
-  if (dual_stack) {
+  if (gateway_tables) {
     prefixes.push_back(Prefix{IpAddr::v4(peer_host(p)), 32});
     prefixes.push_back(Prefix{IpAddr::v6_bytes(peer_net6(p).data()), 64});
   }

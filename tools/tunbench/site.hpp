@@ -55,12 +55,19 @@ struct Ports {
 inline constexpr std::uint32_t kPeerNetBase = 0x0B000000;  // 11.0.0.0: peer p is base + p*256 /24
 inline constexpr std::uint16_t kListenPort = 51820;
 std::uint32_t peer_net(PeerId p);  // host order
-/// A dual-stack site's more prefixes of peer p (SiteSpec::dual_stack): a /32 in 100.64.0.0/10
+/// Gateway mode's more prefixes of peer p (SiteSpec::gateway_tables): a /32 in 100.64.0.0/10
 /// and an IPv6 /64 in 2001:db8::/32, both scattered (an odd multiplier: a bijection, no two
 /// peers share one) so that neighbouring peers' prefixes are far apart in the tables.
 std::uint32_t peer_host(PeerId p);  // host order
 std::array<std::uint8_t, 16> peer_net6(PeerId p);
 class Site;
+
+/// Gateway mode's endpoint of peer p: one peer in four on the outer /24 itself, at one of
+/// kOnLinkEndpoints addresses (each its own next hop, with its own MAC), the rest behind the
+/// outer router, scattered over 172.16.0.0/12 (the router's MAC). Distinct ports throughout.
+inline constexpr std::uint32_t kOnLinkEndpoints = 200;
+meshgate::Endpoint peer_endpoint(PeerId p);
+meshgate::wire::MacAddr endpoint_next_hop_mac(PeerId p);
 
 /// Which of its prefixes a packet for peer p is addressed in.
 enum class Dest : std::uint8_t { net24, host32, net64 };
@@ -74,9 +81,10 @@ struct SiteSpec {
   /// The daemon's control thread too (Site::control), with an identity of its own, for the
   /// flood cases; its peers are the data path's alone (the control thread knows none).
   bool with_control = false;
-  /// Gateway mode's tables: every peer owns its /24, its scattered /32 and its IPv6 /64, and
-  /// the LAN port has an IPv6 prefix and next hop too.
-  bool dual_stack = false;
+  /// Gateway mode's tables: every peer owns its /24, its scattered /32 and its IPv6 /64 (the
+  /// LAN port has an IPv6 prefix and next hop too), and has an endpoint of its own
+  /// (peer_endpoint) behind a next hop of its endpoint's (endpoint_next_hop_mac).
+  bool gateway_tables = false;
 };
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
@@ -126,7 +134,7 @@ class Site {
   /// their routes and allowed IPs.
   meshgate::Status add_peers(const SiteSpec& spec, meshgate::Nanos now);
   /// Peer p's prefixes in the allowed-IPs table.
-  meshgate::Status add_prefixes(PeerId p, bool dual_stack);
+  meshgate::Status add_prefixes(PeerId p, bool gateway_tables);
   void free_retired();  // rotate_lock_ held
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;

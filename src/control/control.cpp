@@ -35,7 +35,7 @@ Control::Control(dataplane::Dataplane& dp, std::uint16_t tx_queue)
 }
 
 Control::~Control() {
-  dp_.rcu.synchronize();
+  dp_.rcu.reclaim_all();
 }
 
 unsigned Control::poll(Nanos now, WallTime wall) {

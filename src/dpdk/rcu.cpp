@@ -13,7 +13,7 @@ Rcu::Rcu(unsigned max_readers) {
 }
 
 Rcu::~Rcu() {
-  synchronize();
+  reclaim_all();
   rte_free(qs_);
 }
 
@@ -38,13 +38,17 @@ std::size_t Rcu::poll() {
 }
 
 void Rcu::synchronize() {
-  if (deferred_.empty()) return;
-  rte_rcu_qsbr_check(qs_, deferred_.back().token, true);
-  while (!deferred_.empty()) {
-    auto fn = std::move(deferred_.front().reclaim);
-    deferred_.pop_front();
-    fn();
-  }
+  do {
+    rte_rcu_qsbr_check(qs_, rte_rcu_qsbr_start(qs_), true);
+    // This round's work only: what it defers was unpublished after the grace period began.
+    std::deque<Deferred> round;
+    round.swap(deferred_);
+    for (Deferred& d : round) d.reclaim();
+  } while (!deferred_.empty());
+}
+
+void Rcu::reclaim_all() {
+  if (!deferred_.empty()) synchronize();
 }
 
 }  // namespace meshgate::dpdk

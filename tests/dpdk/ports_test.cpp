@@ -3,7 +3,10 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "meshgate/dpdk/port.hpp"
 #include "meshgate/dpdk/rcu.hpp"
@@ -70,6 +73,53 @@ TEST(Rcu, DefersReclamationUntilEveryReaderIsQuiescent) {
   rcu.reader_offline(1);  // offline readers do not hold up the writer
   EXPECT_EQ(rcu.poll(), 1u);
   EXPECT_EQ(freed, 2);
+}
+
+/// Calls `report` (a reader's quiescent state) until `done` holds, for at most 5 s.
+template <typename Done, typename Report>
+bool report_until(Done done, Report report) {
+  for (int i = 0; i < 5000 && !done(); ++i) {
+    report();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
+}
+
+TEST(Rcu, SynchronizeWaitsForEveryReaderEvenWithNothingDeferred) {
+  // A writer that unpublished something without deferring its reclamation (tunbench's rekeys
+  // free keypairs this way) relies on synchronize() for the grace period itself.
+  Rcu rcu(1);
+  rcu.reader_register(0);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    rcu.synchronize();
+    done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(done.load()) << "returned while reader 0 may still hold a reference";
+  EXPECT_TRUE(report_until([&] { return done.load(); }, [&] { rcu.quiescent(0); }));
+  writer.join();
+  rcu.reader_offline(0);
+}
+
+TEST(Rcu, WorkDeferredDuringSynchronizeWaitsForAGracePeriodOfItsOwn) {
+  // At shutdown a reclamation may defer another (an object that owns deferred objects): what it
+  // defers was unpublished after the first grace period began, so it needs a second one.
+  Rcu rcu(1);
+  rcu.reader_register(0);
+  std::atomic<bool> first{false}, second{false};
+  rcu.defer([&] {
+    first = true;
+    rcu.defer([&] { second = true; });
+  });
+  std::thread writer([&] { rcu.synchronize(); });
+  EXPECT_TRUE(report_until([&] { return first.load(); }, [&] { rcu.quiescent(0); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(second.load()) << "ran with no quiescent state after it was deferred";
+  EXPECT_TRUE(report_until([&] { return second.load(); }, [&] { rcu.quiescent(0); }));
+  writer.join();
+  EXPECT_EQ(rcu.pending(), 0u);
+  rcu.reader_offline(0);
 }
 
 }  // namespace

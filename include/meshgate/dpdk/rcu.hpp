@@ -32,10 +32,14 @@ class Rcu {
   void defer(std::function<void()> reclaim);
   /// Runs every deferred reclamation whose grace period is over; returns how many ran.
   std::size_t poll();
-  /// Blocks until every reader has passed a quiescent state, then runs all deferred work,
-  /// including what that work defers in turn: nothing is pending when it returns (shutdown: the
-  /// callbacks capture the control thread's parts, which go next).
+  /// Blocks until every reader has passed a quiescent state (a grace period that began after
+  /// the call, even with nothing deferred: a writer may free what it unpublished right after),
+  /// then runs all deferred work. What that work defers in turn waits for a grace period of its
+  /// own, in another round: nothing is pending when it returns.
   void synchronize();
+  /// synchronize() if anything is pending, else nothing (shutdown: the callbacks capture the
+  /// control thread's parts, which go next; with nothing to run, no reader is waited for).
+  void reclaim_all();
   std::size_t pending() const { return deferred_.size(); }
 
  private:

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +39,18 @@ bool register_stamp() {
 
 std::uint64_t& stamp(rte_mbuf* m) {
   return *RTE_MBUF_DYNFIELD(m, g_stamp_offset, std::uint64_t*);
+}
+
+/// The inner size of slot j of a case of size choice `size` (a fixed size, or kImix's pattern).
+unsigned slot_size(unsigned size, std::size_t j) {
+  return size == kImix ? kImixPattern[j % std::size(kImixPattern)] : size;
+}
+
+/// The mean inner size of `slots` slots of size choice `size`.
+double mean_size(unsigned size, unsigned slots) {
+  double sum = 0;
+  for (unsigned j = 0; j < slots; ++j) sum += slot_size(size, j);
+  return slots == 0 ? 0 : sum / slots;
 }
 
 constexpr unsigned kFeedBurst = 32;
@@ -127,22 +141,28 @@ class Feeder {
   std::vector<std::uint64_t> last_counter_;  // outbound: by peer, 0 before its first frame
   std::unordered_map<std::uint32_t, PeerId> peer_of_index_;  // outbound: the receiver's indices
   std::vector<std::uint8_t> plain_;
-  std::size_t next_ = 0;    // the slot fed next
-  std::size_t expect_ = 0;  // inbound: the slot that must come out next
-  std::uint64_t seq_ = 0;   // outbound: the sequence number of the next frame fed
+  std::set<unsigned> padded_sizes_;  // outbound: the case's inner sizes, padded
+  std::size_t next_ = 0;             // the slot fed next
+  std::size_t expect_ = 0;           // inbound: the slot that must come out next
+  std::uint64_t seq_ = 0;            // outbound: the sequence number of the next frame fed
   std::uint64_t sent_ = 0, got_ = 0;
   std::uint64_t outbound_seen_ = 0;  // outbound frames checked, for kOpenEvery
 };
 
 bool Feeder::prepare() {
   slots_ = spec_.frames;
-  stride_ = (wire::kOuterV6Len + kWgHeader + spec_.size + 16 + 63) / 64 * 64 + 64;
+  stride_ = (wire::kOuterV6Len + kWgHeader + largest_packet(spec_.size) + 16 + 63) / 64 * 64 + 64;
   frames_.assign(std::size_t{slots_} * stride_, 0);
   ref_.assign(std::size_t{slots_} * stride_, 0);
   len_.assign(slots_, 0);
   peer_of_.assign(slots_, 0);
   last_counter_.assign(spec_.peers, 0);
   plain_.resize(stride_);
+  padded_sizes_.clear();
+  for (unsigned j = 0; j < std::size(kImixPattern); ++j) {
+    padded_sizes_.insert(
+        static_cast<unsigned>(wire::padded_len(slot_size(spec_.size, j), spec_.mtu)));
+  }
   std::vector<PeerId> owned;
   for (PeerId p = id_; p < spec_.peers; p += spec_.workers) owned.push_back(p);
   write_slots(owned);
@@ -176,17 +196,19 @@ void Feeder::write_slots(const std::vector<PeerId>& owned) {
     // their prefixes: half to the IPv6 /64, a quarter each to the /24 and the scattered /32
     // (IPv4 only where the size is too small for IPv6); spec_.train frames in a row go to the
     // same peer and prefix.
+    const unsigned size = slot_size(spec_.size, j);
     if (j % spec_.train == 0) {
       peer = owned[pick(rng, owned.size())];
       const std::size_t k = pick(rng, 4);
-      dest = spec_.size < kMinSizeV6 || k == 0 ? Dest::net24 : k == 1 ? Dest::host32 : Dest::net64;
+      dest = k == 0 ? Dest::net24 : k == 1 ? Dest::host32 : Dest::net64;
     }
+    const Dest d = dest == Dest::net64 && size < kMinSizeV6 ? Dest::net24 : dest;
     peer_of_[j] = peer;
     std::uint8_t* r = &ref_[std::size_t{j} * stride_];
-    write_inner_frame(r, ports_.inner_mac, j, spec_.size, dest == Dest::net64);
-    address_inner_frame(r + 14, peer, j, dest);  // inbound: the slot number is its sequence number
-    len_[j] = static_cast<std::uint16_t>(14 + spec_.size);
-    v6_frames_ += dest == Dest::net64;
+    write_inner_frame(r, ports_.inner_mac, j, size, d == Dest::net64);
+    address_inner_frame(r + 14, peer, j, d);  // inbound: the slot number is its sequence number
+    len_[j] = static_cast<std::uint16_t>(14 + size);
+    v6_frames_ += d == Dest::net64;
   }
 }
 
@@ -300,11 +322,12 @@ bool Feeder::check_inbound(const rte_mbuf* m) {
   const std::size_t j = expect_;
   expect_ = expect_ + 1 == slots_ ? 0 : expect_ + 1;
   const std::uint8_t* ref = &ref_[j * stride_];
-  if (m->data_len != 14 + spec_.size || load_le64(got + 14 + seq_offset(ref + 14)) != j) {
+  const unsigned size = slot_size(spec_.size, j);
+  if (m->data_len != 14 + size || load_le64(got + 14 + seq_offset(ref + 14)) != j) {
     return fail("inbound: frame " + std::to_string(j) + " lost or out of order");
   }
   if (spec_.verify_every != 0 && j % spec_.verify_every == 0) {
-    if (std::memcmp(got, ref, 14) != 0 || !forwarded_equal(got + 14, ref + 14, spec_.size, 2)) {
+    if (std::memcmp(got, ref, 14) != 0 || !forwarded_equal(got + 14, ref + 14, size, 2)) {
       return fail("inbound: frame " + std::to_string(j) + " differs from what was sealed");
     }
     ++verified;
@@ -315,8 +338,11 @@ bool Feeder::check_inbound(const rte_mbuf* m) {
 bool Feeder::check_outbound(const rte_mbuf* m) {
   const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
   const std::uint8_t* wg = p + wire::kOuterV4Len;
-  const auto padded = static_cast<unsigned>(wire::padded_len(spec_.size, spec_.mtu));
-  if (m->data_len != wire::kOuterV4Len + kWgHeader + padded + 16 || load_le32(wg) != 4) {
+  // The padded inner packet: one of the case's sizes padded (checked against the slot's own
+  // size where the frame is opened).
+  const unsigned padded = m->data_len - (wire::kOuterV4Len + kWgHeader + 16);
+  if (m->data_len < wire::kOuterV4Len + kWgHeader + 16 || load_le32(wg) != 4 ||
+      !padded_sizes_.contains(padded)) {
     return fail("outbound: a frame of " + std::to_string(m->data_len) + " bytes");
   }
   // Which peer: the receiver index the sender's keypair for it names.
@@ -339,7 +365,9 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
   const std::uint64_t seq = load_le64(plain_.data() + seq_offset(plain_.data()));
   std::uint8_t* ref = &ref_[(seq % slots_) * stride_];
   store_le64(ref + 14 + seq_offset(ref + 14), seq);
-  if (!forwarded_equal(plain_.data(), ref + 14, spec_.size, 1)) {
+  const unsigned size = slot_size(spec_.size, seq % slots_);
+  if (wire::padded_len(size, spec_.mtu) != padded ||
+      !forwarded_equal(plain_.data(), ref + 14, size, 1)) {
     return fail("outbound: frame " + std::to_string(seq) + " decrypts to other bytes");
   }
   ++checked_outer;
@@ -402,19 +430,35 @@ void Feeder::run_phase() {
   if (sent_ != got_) fail(std::to_string(sent_ - got_) + " frames fed never came out");
 }
 
-/// The raw AEAD of the case's size and direction on a worker's lcore (lane.hpp's AeadRig).
+/// The raw AEAD of the case's size choice and direction on a worker's lcore (lane.hpp's
+/// AeadRig): each distinct size for an equal share of the time; cycles() is the mean cost of a
+/// packet over the size choice's pattern, as the feeders' frames mix them.
 struct AeadRun {
   unsigned burst = 32, size = 0;
   bool open = false;
   double seconds = 0;
-  std::uint64_t packets = 0, cycles = 0;
+  std::map<unsigned, double> cycles_per_packet;  // by inner size
   static int main(void* self) {
     auto& a = *static_cast<AeadRun*>(self);
-    AeadRig rig(a.burst, a.size);
-    const auto until =
-        rte_rdtsc() + static_cast<std::uint64_t>(a.seconds * static_cast<double>(rte_get_tsc_hz()));
-    a.packets = rig.run(a.open, until, a.cycles);
+    std::set<unsigned> sizes;
+    for (unsigned j = 0; j < std::size(kImixPattern); ++j) sizes.insert(slot_size(a.size, j));
+    const double each = a.seconds / static_cast<double>(sizes.size());
+    for (unsigned s : sizes) {
+      AeadRig rig(a.burst, s);
+      std::uint64_t cycles = 0;
+      const auto until =
+          rte_rdtsc() + static_cast<std::uint64_t>(each * static_cast<double>(rte_get_tsc_hz()));
+      const std::uint64_t packets = rig.run(a.open, until, cycles);
+      a.cycles_per_packet[s] = static_cast<double>(cycles) / static_cast<double>(packets);
+    }
     return 0;
+  }
+  double cycles() const {
+    double sum = 0;
+    for (unsigned j = 0; j < std::size(kImixPattern); ++j) {
+      sum += cycles_per_packet.at(slot_size(size, j));
+    }
+    return sum / static_cast<double>(std::size(kImixPattern));
   }
 };
 
@@ -455,8 +499,7 @@ double aead_limit(const CaseSpec& spec, const Crew& crew) {
   double pps = 0;
   for (unsigned i = 0; i < spec.workers; ++i) {
     rte_eal_wait_lcore(crew.worker_lcore(i));
-    pps += static_cast<double>(runs[i].packets) * static_cast<double>(rte_get_tsc_hz()) /
-           static_cast<double>(runs[i].cycles);
+    pps += static_cast<double>(rte_get_tsc_hz()) / runs[i].cycles();
   }
   return pps;
 }
@@ -514,9 +557,9 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
-  r.avg_size = spec.size;
+  r.avg_size = mean_size(spec.size, std::size(kImixPattern));
   r.aead_mpps = aead_pps / 1e6;
-  r.aead_gbps = aead_pps * spec.size * 8 / 1e9;
+  r.aead_gbps = aead_pps * r.avg_size * 8 / 1e9;
   r.pool_mbufs = ports.pool->size;
   return r;
 }
@@ -572,7 +615,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +
                  std::to_string(pool_free) + " at the start"};
   }
-  r.gbps = r.mpps * 1e6 * spec.size * 8 / 1e9;
+  r.gbps = r.mpps * 1e6 * r.avg_size * 8 / 1e9;
   r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);
   r.ratio = r.gbps / r.aead_gbps;
   return r;

@@ -211,10 +211,6 @@ Status account_flood(const CaseSpec& spec, Site& receiver, const ControlRun& run
 /// One run: every lane at once behind a barrier, then the checks that nothing went astray.
 Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Site& receiver) {
   const unsigned workers = spec.workers;
-  for (Site* site : {&sender, &receiver}) {
-    site->renew(monotonic_now());
-    site->dp().mtu = spec.mtu;  // the workers are idle between cases
-  }
   std::atomic<unsigned> barrier{0};
   for (unsigned i = 0; i < workers; ++i) {
     bench.lanes[i]->prepare_case(sender, receiver, spec, &barrier);
@@ -265,6 +261,10 @@ Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, S
         // The flood rates back to back in each repeat: drift of the machine hits them alike.
         for (unsigned flood : floods) {
           const CaseSpec spec = make_spec(bench, dir, size, peers, workers, flood);
+          for (Site* site : {&sender, &receiver}) {
+            site->renew(monotonic_now());
+            site->dp().mtu = spec.mtu;  // the workers are idle between cases
+          }
           auto r = bench.opt.gateway
                        ? run_gateway_case(spec, *bench.ports, bench.lcores, sender, receiver)
                        : run_case(bench, spec, sender, receiver);

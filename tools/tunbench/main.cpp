@@ -64,7 +64,7 @@ void usage(FILE* out) {
       "                    workers); directions inbound and both only\n"
       "  --gateway         gateway mode: each worker runs the daemon's loop on its own lcore,\n"
       "                    fed through its RX rings by a feeder lcore of its own (one more\n"
-      "                    CPU a worker); fixed sizes, outbound and inbound (the defaults:\n"
+      "                    CPU a worker); directions outbound and inbound (the defaults:\n"
       "                    64,1420 and both of them); the maximum rate, then the time in the\n"
       "                    gateway (p50, p99, p99.9) at shares of it\n"
       "  --loads LIST      gateway mode: those shares (default 0.1,0.5,0.9)\n"
@@ -359,9 +359,6 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
   const auto& d = opt.directions;
   if (std::find(d.begin(), d.end(), Direction::both) != d.end()) {
     return meshgate::Error{"--gateway: directions outbound and inbound (a feeder plays one side)"};
-  }
-  if (std::find(opt.sizes.begin(), opt.sizes.end(), kImix) != opt.sizes.end()) {
-    return meshgate::Error{"--gateway: fixed sizes only, not imix"};
   }
   if (opt.relayed || !opt.floods.empty()) {
     return meshgate::Error{"--gateway: not with --relayed or --flood"};

@@ -238,7 +238,7 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                  "lcore each; the maximum rate\n");
     std::fprintf(out,
                  "tables: every peer owns a /24, a scattered /32 and an IPv6 /64; half the frames "
-                 "are IPv6 (none below %u B), a quarter each to the /24 and the /32; %s\n",
+                 "of %u B or more are IPv6, a quarter each to the /24 and the /32; %s\n",
                  kMinSizeV6,
                  cases.front().median.train == 1
                      ? "each frame's peer and prefix drawn anew"

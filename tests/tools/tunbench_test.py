@@ -197,6 +197,18 @@ with tempfile.TemporaryDirectory() as tmp:
               0 < r.get("ratio", 0) < 2 and 0.1 <= r.get("ipv6_share", 0) <= 0.3 for r in tr) and
           inb[0].get("verified", 0) >= inb[0].get("packets", 1) > 0 and
           outb[0].get("checked_outer", 0) > 0, json.dumps(tr)[:600])
+    # Without --frames, 4 frames a peer where that is more than 65536: 20,000 peers, 131,072.
+    js6 = os.path.join(tmp, "frames.json")
+    p = run("inmem", "--gateway", "--sizes", "64", "--peers", "20000", "--direction", "inbound",
+            "--duration", "0.05", "--loads", "0.5", "--quiet", "--json", js6)
+    try:
+        fr = json.load(open(js6))["records"]
+    except Exception:  # noqa: BLE001 - the check below fails
+        fr = []
+    check("gateway mode's frames: 131072 for 20,000 peers (4 a peer, a power of 2), 4096 where "
+          "--frames says so",
+          p.returncode == 0 and len(fr) == 1 and fr[0].get("frames") == 131072 and
+          all(r.get("frames") == 4096 for r in recs), p.stderr[-500:] + json.dumps(fr)[:300])
     p = run("inmem", "--train", "4")
     check("--train without --gateway: exit 2, naming it",
           p.returncode == 2 and "--train" in p.stderr, p.stderr[-300:])

@@ -557,6 +557,7 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
+  r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
   r.aead_mpps = aead_pps / 1e6;
   r.aead_gbps = aead_pps * r.avg_size * 8 / 1e9;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdio>
 #include <memory>
 
@@ -88,6 +89,11 @@ struct Bench {
 };
 
 /// The next run's spec; its label numbers it among all runs.
+unsigned gateway_frames(unsigned peers, unsigned workers) {
+  const unsigned per_feeder = (peers + workers - 1) / workers;
+  return std::min(1u << 22, std::max(65536u, std::bit_ceil(4 * per_feeder)));
+}
+
 CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, unsigned workers,
                    unsigned flood) {
   const InmemOptions& opt = bench.opt;
@@ -106,7 +112,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.progress = opt.progress;
   spec.flood = flood;
   spec.chunk = opt.chunk;
-  spec.frames = opt.frames;
+  spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers);
   spec.train = opt.train;
   spec.loads = opt.loads;
   char label[160];

@@ -81,8 +81,8 @@ struct InmemOptions {
   /// Gateway mode (gateway.hpp) instead of the stage mode.
   bool gateway = false;
   std::vector<double> loads{0.1, 0.5, 0.9};  // gateway mode: latency at these shares of the max
-  unsigned frames = 65536;                   // gateway mode: distinct frames per feeder
-  unsigned train = 1;  // gateway mode: frames in a row to one peer and prefix (1: uniform)
+  unsigned frames = 0;  // gateway mode: distinct frames per feeder (0: gateway_frames())
+  unsigned train = 1;   // gateway mode: frames in a row to one peer and prefix (1: uniform)
 };
 
 /// Gateway mode: the time one packet spent in the gateway at one offered load.
@@ -126,7 +126,14 @@ struct CaseResult {
   double starved = 0;     // at the maximum rate, the feeders' looks that found the RX ring empty
   double ipv6_share = 0;  // of the frames fed, IPv6 ones (the tables are dual-stack)
   unsigned train = 1;     // frames in a row to one peer and prefix
+  unsigned frames = 0;    // distinct frames per feeder
 };
+
+/// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the
+/// feeder's where that is more (a power of 2). Inbound, every pass over them rekeys each peer
+/// in it (its counters start again), so with fewer frames than peers nearly every frame
+/// would come after a rekey: hundreds of times the rate of a real gateway's.
+unsigned gateway_frames(unsigned peers, unsigned workers);
 
 /// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a
 /// started EAL; returns the runs in order. Errors: too few lcores, a lost or wrong packet.

@@ -68,7 +68,8 @@ void usage(FILE* out) {
       "                    64,1420 and both of them); the maximum rate, then the time in the\n"
       "                    gateway (p50, p99, p99.9) at shares of it\n"
       "  --loads LIST      gateway mode: those shares (default 0.1,0.5,0.9)\n"
-      "  --frames N        gateway mode: distinct frames per feeder (default 65536)\n"
+      "  --frames N        gateway mode: distinct frames per feeder (default: 65536, or 4 a\n"
+      "                    peer where that is more, so that inbound rekeys stay rare)\n"
       "                    (--chunk: frames in flight at the maximum rate, default 1024 here)\n"
       "  --train N         gateway mode: locality, N frames in a row to one peer and prefix\n"
       "                    (default 1: each frame's peer and prefix drawn anew, uniformly)\n"
@@ -363,7 +364,7 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
   if (opt.relayed || !opt.floods.empty()) {
     return meshgate::Error{"--gateway: not with --relayed or --flood"};
   }
-  if (opt.frames < 4 * opt.chunk) {
+  if (opt.frames != 0 && opt.frames < 4 * opt.chunk) {
     return meshgate::Error{"--gateway: --frames must be at least 4 times --chunk"};
   }
   return meshgate::ok_status();

@@ -303,9 +303,9 @@ namespace {
 
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
   o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
-    << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"rekeys\": " << r.rekeys
-    << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
-    << ", \"latency\": [";
+    << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"frames\": " << r.frames
+    << ", \"rekeys\": " << r.rekeys << ", \"pool_mbufs\": " << r.pool_mbufs
+    << ", \"frames_bytes\": " << r.frames_bytes << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {
     const LatencyPoint& l = r.latency[i];
     o << (i ? ", " : "") << "{\"load\": " << l.load << ", \"mpps\": " << l.mpps

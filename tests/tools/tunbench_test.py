@@ -21,6 +21,15 @@ def run(*args, timeout=120):
     return subprocess.run([TB, *args], capture_output=True, text=True, timeout=timeout)
 
 
+def records(path, what):
+    """The records of a --json file; none, and a failed check, if it does not parse."""
+    try:
+        return json.load(open(path))["records"]
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        check("the JSON file of the %s run parses" % what, False, repr(e))
+        return []
+
+
 with tempfile.TemporaryDirectory() as tmp:
     js = os.path.join(tmp, "r.json")
     svg = os.path.join(tmp, "r.svg")
@@ -63,11 +72,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rows = [line.split()[:3] for line in p.stdout.splitlines() if line.startswith("both ")]
     check("the table has a 9000 B row at MTU 9000 and an imix row at MTU 1500",
           rows == [["both", "9000", "9000"], ["both", "imix", "1500"]], str(rows))
-    try:
-        recs = json.load(open(js2))["records"]
-    except Exception as e:  # noqa: BLE001 - reported as a failed check
-        recs = []
-        check("the JSON file of the 9000,imix run parses", False, repr(e))
+    recs = records(js2, "9000,imix")
     by_size = {r.get("size"): r for r in recs}
     jumbo, imix = by_size.get(9000, {}), by_size.get("imix", {})
     check("the 9000 B record: size 9000, avg_size 9000, mtu 9000",
@@ -102,11 +107,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check("the table has the flood columns and where the initiations went",
           "vs no flood" in p.stdout and "handled by the control thread" in p.stdout,
           p.stdout[-1500:])
-    try:
-        recs = json.load(open(js3))["records"]
-    except Exception as e:  # noqa: BLE001 - reported as a failed check
-        recs = []
-        check("the JSON file of the flood run parses", False, repr(e))
+    recs = records(js3, "flood")
     rows = {(r.get("direction"), r.get("flood")): r for r in recs}
     check("one record per direction and rate, each with the control thread",
           sorted(rows) == [(d, f) for d in ("both", "inbound") for f in (0, 50000, 1000000)] and
@@ -140,11 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
           p.returncode == 0 and "every frame came back" in p.stdout, p.stderr[-2000:])
     check("the table has the latency block with p50, p99 and p99.9",
           "time in the gateway" in p.stdout and "p99.9" in p.stdout, p.stdout[-1500:])
-    try:
-        recs = json.load(open(js4))["records"]
-    except Exception as e:  # noqa: BLE001 - reported as a failed check
-        recs = []
-        check("the JSON file of the gateway run parses", False, repr(e))
+    recs = records(js4, "gateway")
     check("one gateway record per direction and peer count",
           sorted((r.get("mode"), r.get("direction"), r.get("peers")) for r in recs) ==
           [("gateway", "inbound", 1), ("gateway", "inbound", 3), ("gateway", "outbound", 1),
@@ -178,10 +175,7 @@ with tempfile.TemporaryDirectory() as tmp:
     js5 = os.path.join(tmp, "train.json")
     p = run("inmem", "--gateway", "--sizes", "imix", "--peers", "3", "--train", "16",
             "--duration", "0.1", "--frames", "4096", "--loads", "0.1", "--quiet", "--json", js5)
-    try:
-        tr = json.load(open(js5))["records"]
-    except Exception:  # noqa: BLE001 - the checks below fail
-        tr = []
+    tr = records(js5, "imix and train")
     check("--gateway --sizes imix --train 16: every frame back in order, the records and table "
           "name the trains",
           p.returncode == 0 and "every frame came back" in p.stdout and "trains of 16" in p.stdout
@@ -201,10 +195,7 @@ with tempfile.TemporaryDirectory() as tmp:
     js6 = os.path.join(tmp, "frames.json")
     p = run("inmem", "--gateway", "--sizes", "64", "--peers", "20000", "--direction", "inbound",
             "--duration", "0.05", "--loads", "0.5", "--quiet", "--json", js6)
-    try:
-        fr = json.load(open(js6))["records"]
-    except Exception:  # noqa: BLE001 - the check below fails
-        fr = []
+    fr = records(js6, "frames")
     check("gateway mode's frames: 131072 for 20,000 peers (4 a peer, a power of 2), 4096 where "
           "--frames says so",
           p.returncode == 0 and len(fr) == 1 and fr[0].get("frames") == 131072 and

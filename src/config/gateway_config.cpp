@@ -259,6 +259,10 @@ constexpr Rule kGatewayKeys[] = {
        if (st) c.cfg.gateway.idle_backoff = on;
        return st;
      }},
+    {"SpreadInbound", kSingle,
+     [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
+       return parse_flag(k, v, c.cfg.gateway.spread_inbound);
+     }},
     {"MetricsListen", kSingle,
      [](ConfigCtx& c, std::string_view k, std::string_view v, std::size_t) {
        std::optional<Endpoint> e;

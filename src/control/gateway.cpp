@@ -83,6 +83,7 @@ std::unique_ptr<dataplane::Dataplane> make_dataplane(const config::GatewayConfig
   dp->listen_port.store(cfg.interface.listen_port);
   dp->mtu = static_cast<std::uint16_t>(cfg.interface.mtu);
   dp->idle_backoff = settings.idle_backoff;
+  dp->spread = cfg.gateway.spread_inbound;
   dp->standby.store(cfg.gateway.role == config::Role::standby, std::memory_order_relaxed);
   dp->vlan[static_cast<int>(dataplane::PortRole::inner)] = cfg.gateway.inner_vlan;
   dp->vlan[static_cast<int>(dataplane::PortRole::outer)] = cfg.gateway.outer_vlan;

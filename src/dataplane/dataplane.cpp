@@ -31,6 +31,7 @@ Dataplane::Dataplane(std::uint32_t max_peers, unsigned n_workers)
   for (unsigned w = 0; w <= n_workers; ++w) {
     activity_.push_back(std::make_unique<HugeArray<PeerActivity>>(max_peers));
   }
+  if (n_workers > 1) lanes = std::make_unique<SpreadLane[]>(n_workers);
 }
 
 bool post_event(Dataplane& dp, const Event& e, DropCounters& drops) noexcept {

@@ -152,7 +152,10 @@ bool Worker::not_transport(rte_mbuf* m, const wire::Classified& c, std::uint8_t*
 
 void Worker::finish_inbound(Nanos now) {
   InBurst& b = in_burst_[in_next_ ^ 1];
-  if (b.n == 0) return;
+  if (b.n != 0) open_burst(b, now);
+}
+
+void Worker::open_burst(InBurst& b, Nanos now) {
   Opened o;
   find_recv_keys(b, o, now);
   b.n = 0;
@@ -353,7 +356,11 @@ void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
       hop_mac = next.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next);
     }
     if (!add_ethernet(m, hop, hop_mac, v6, PortRole::inner)) continue;
-    queue_tx(m, PortRole::inner);
+    if (sink_ != nullptr) {  // another worker's burst: its owner sends it, in order
+      sink_->out[sink_->n_out++] = m;
+    } else {
+      queue_tx(m, PortRole::inner);
+    }
   }
 }
 

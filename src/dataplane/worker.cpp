@@ -20,7 +20,8 @@ Worker::Worker(Dataplane& dp, unsigned id, crypto::AeadBackend backend)
       queue_(static_cast<std::uint16_t>(id)),
       sealer_(dp, id, backend),
       tx_{TxQueue(dp, PortRole::inner, queue_), TxQueue(dp, PortRole::outer, queue_)},
-      frags_(dp.reassembly, SOCKET_ID_ANY) {}
+      frags_(dp.reassembly, SOCKET_ID_ANY),
+      lane_(dp.spread && dp.lanes != nullptr && id < dp.workers ? &dp.lanes[id] : nullptr) {}
 
 unsigned Worker::poll(Nanos now) {
   rte_mbuf* pkts[impl::kBurst];
@@ -29,6 +30,7 @@ unsigned Worker::poll(Nanos now) {
   // burst); a short or empty one means the queue is drained, so the waiting burst is finished
   // now (see outbound()).
   unsigned got = 0;
+  bool full = false;  // a queue gave a full burst: no time to open others' bursts
   standby_ = dp_.standby.load(std::memory_order_relaxed);
   const std::uint16_t step = static_cast<std::uint16_t>(dp_.workers);
   for (std::uint16_t q = queue_; q < dp_.inner_rx_queues; q += step) {
@@ -37,17 +39,28 @@ unsigned Worker::poll(Nanos now) {
     const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::inner) : 0;
     if (k != 0) outbound(pkts, k, now);
     if (n < impl::kBurst) finish_outbound(now);
+    full |= n == impl::kBurst;
     stats_.rx_inner += n;
     got += n;
   }
   for (std::uint16_t q = queue_; q < dp_.outer_rx_queues; q += step) {
+    if (lane_ != nullptr && !spread_room(now)) {  // the queue waits, as for a slow consumer
+      full = true;
+      continue;
+    }
     const std::uint16_t n = rte_eth_rx_burst(dp_.outer_port, q, pkts, impl::kBurst);
     dpdk::take_over(pkts, n);
     const unsigned k = n != 0 ? admit_burst(pkts, n, PortRole::outer) : 0;
-    if (k != 0) inbound(pkts, k, now);
+    if (k != 0) lane_ != nullptr ? spread_inbound(pkts, k, now) : inbound(pkts, k, now);
     if (n < impl::kBurst) finish_inbound(now);
+    full |= n == impl::kBurst;
     stats_.rx_outer += n;
     got += n;
+  }
+  if (lane_ != nullptr) {
+    if (!full) got += help(now);
+    retire();
+    set_spare(!full);
   }
   if (id_ == 0) got += relay_control_tx();
   frags_.expire(now, drops_);
@@ -97,6 +110,7 @@ void Worker::run() {
       continue;
     }
     const long us = idle < impl::kIdleLongAfter ? impl::kIdleShortSleepUs : impl::kIdleLongSleepUs;
+    set_spare(false);  // no owner leaves a burst to a sleeper (the next poll says spare again)
     dp_.rcu.reader_offline(id_);
     timespec ts{0, us * 1000};
     nanosleep(&ts, nullptr);
@@ -105,6 +119,7 @@ void Worker::run() {
   const Nanos now = monotonic_now();
   finish_outbound(now);
   finish_inbound(now);
+  if (lane_ != nullptr) drain_lane(now);
   flush();
   dp_.rcu.reader_offline(id_);
 }

@@ -51,16 +51,24 @@ inline std::vector<std::vector<std::uint8_t>> drain(rte_ring* r) {
   return out;
 }
 
+/// Lines appended to each gateway's config file: `peer[i]` to its [Peer], `gateway[i]` to its
+/// [Gateway] and `interface[i]` to its [Interface] section.
+struct RingExtra {
+  std::string peer[2], gateway[2], interface[2];
+  /// Gateway i's workers: its ports get one queue per worker (and a TX queue more).
+  unsigned workers[2] = {1, 1};
+  /// With several workers: the wire feeds RX queue 0 alone, as a NIC's hash puts all of one
+  /// peer's packets on one queue (the others read empty rings); false: every RX queue reads
+  /// the wire ring, so consecutive bursts go to different workers.
+  bool one_outer_queue[2] = {true, true};
+};
+
 class RingGateways {
  public:
+  using Extra = RingExtra;
+
   /// `outer_v6`: peers reach each other over IPv6 instead of IPv4. `limits`: a smaller mbuf
   /// pool lets a test binary create more gateways (pools live as long as the EAL).
-  /// Lines appended to each gateway's config file: `peer[i]` to its [Peer], `gateway[i]` to its
-  /// [Gateway] and `interface[i]` to its [Interface] section.
-  struct Extra {
-    std::string peer[2], gateway[2], interface[2];
-  };
-
   explicit RingGateways(const std::string& tag, bool outer_v6 = false,
                         const control::GatewayLimits& limits = {}, const Extra& extra = {}) {
     static int serial = 0;
@@ -68,13 +76,14 @@ class RingGateways {
     ab_ = must(dpdk::make_ring(p + "ab", 1024));
     ba_ = must(dpdk::make_ring(p + "ba", 1024));
     for (int i = 0; i < 2; ++i) {
+      const unsigned w = extra.workers[i];
       in_rx_[i] = must(dpdk::make_ring(p + "ir" + std::to_string(i), 1024));
       in_tx_[i] = must(dpdk::make_ring(p + "it" + std::to_string(i), 1024));
       inner_[i] =
-          must(dpdk::make_ring_port(p + "in" + std::to_string(i), in_rx_[i], 1, in_tx_[i], 2));
+          must(dpdk::make_ring_port(p + "in" + std::to_string(i), in_rx_[i], w, in_tx_[i], w + 1));
+      outer_[i] = make_outer(p + "out" + std::to_string(i), i == 0 ? ba_ : ab_, i == 0 ? ab_ : ba_,
+                             w, extra.one_outer_queue[i]);
     }
-    outer_[0] = must(dpdk::make_ring_port(p + "out0", ba_, 1, ab_, 2));
-    outer_[1] = must(dpdk::make_ring_port(p + "out1", ab_, 1, ba_, 2));
     key_[0] = crypto::x25519_generate();
     key_[1] = crypto::x25519_generate();
     for (int i = 0; i < 2; ++i) {
@@ -94,7 +103,7 @@ class RingGateways {
           "[Gateway]\nInnerPort = " + std::to_string(inner_[i]) +
           "\nOuterPort = " + std::to_string(outer_[i]) + "\nInnerAddress = " + me.inner_cidr4 +
           ", " + me.inner_cidr6 + "\nOuterAddress = " + me.outer4 + ", " + me.outer6 +
-          "\nWorkers = 1\n" + extra.gateway[i];
+          "\nWorkers = " + std::to_string(extra.workers[i]) + "\n" + extra.gateway[i];
       auto cfg = config::parse_config(text, "site" + std::to_string(i) + ".conf");
       if (!cfg) ADD_FAILURE() << cfg.error();
       auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
@@ -162,6 +171,17 @@ class RingGateways {
     if (!r) ADD_FAILURE() << r.error();
     return r ? *r : T{};
   }
+  /// A gateway's Internet port: RX from `rx`, TX to `tx`, one queue per worker.
+  std::uint16_t make_outer(const std::string& name, rte_ring* rx, rte_ring* tx, unsigned workers,
+                           bool one_queue) {
+    if (workers == 1) return must(dpdk::make_ring_port(name, rx, 1, tx, 2));
+    std::vector<rte_ring*> rxs{rx}, txs(workers + 1, tx);
+    for (unsigned q = 1; q < workers; ++q) {
+      rxs.push_back(one_queue ? must(dpdk::make_ring(name + "e" + std::to_string(q), 64)) : rx);
+    }
+    return must(dpdk::make_ring_port(name, rxs, txs));
+  }
+
   rte_ring *ab_ = nullptr, *ba_ = nullptr;
   rte_ring* in_rx_[2] = {};
   rte_ring* in_tx_[2] = {};

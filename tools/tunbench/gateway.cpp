@@ -164,7 +164,8 @@ bool Feeder::prepare() {
         static_cast<unsigned>(wire::padded_len(slot_size(spec_.size, j), spec_.mtu)));
   }
   std::vector<PeerId> owned;
-  for (PeerId p = id_; p < spec_.peers; p += spec_.workers) owned.push_back(p);
+  const unsigned feeders = spec_.one_queue ? 1 : spec_.workers;
+  for (PeerId p = id_; p < spec_.peers; p += feeders) owned.push_back(p);
   write_slots(owned);
   next_ = expect_ = 0;
   sent_ = got_ = 0;
@@ -557,6 +558,7 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
+  r.one_queue = spec.one_queue;
   r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
   r.aead_mpps = aead_pps / 1e6;
@@ -574,7 +576,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   const Crew crew{lcores, spec.workers};
   Site& dut = spec.direction == Direction::inbound ? receiver : sender;
   std::vector<std::unique_ptr<Feeder>> feeders;
-  for (unsigned i = 0; i < spec.workers; ++i) {
+  for (unsigned i = 0; i < (spec.one_queue ? 1 : spec.workers); ++i) {
     feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver));
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }
@@ -582,13 +584,20 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   CaseResult r = case_result(spec, ports, aead_limit(spec, crew));
   // The workers: readers of the RCU only while they run (Worker::run goes online and off).
   for (unsigned i = 0; i < dut.dp().workers; ++i) dut.dp().rcu.reader_offline(i);
+  std::uint64_t helped = 0;  // the workers' counts run over the whole process: take the case's
   for (unsigned i = 0; i < spec.workers; ++i) {
+    helped -= dut.worker(i).stats().opened_for_others;
     rte_eal_remote_launch(run_worker, &dut.worker(i), crew.worker_lcore(i));
   }
   const bool ok = run_phases(spec, crew, feeders, r);
   dut.dp().stop.store(true);
-  for (unsigned i = 0; i < spec.workers; ++i) rte_eal_wait_lcore(crew.worker_lcore(i));
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    rte_eal_wait_lcore(crew.worker_lcore(i));
+    helped += dut.worker(i).stats().opened_for_others;
+  }
   dut.dp().stop.store(false);
+  r.opened_for_others = helped;
+  r.spread = dut.dp().spread;
   receiver.reclaim();
   std::uint64_t slots = 0, v6 = 0;
   for (auto& f : feeders) {

@@ -114,6 +114,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.chunk = opt.chunk;
   spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers);
   spec.train = opt.train;
+  spec.one_queue = opt.one_queue;
   spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
@@ -292,7 +293,8 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                 .workers = max_workers,
                 .relayed = relayed,
                 .with_control = !bench.opt.floods.empty(),
-                .gateway_tables = bench.opt.gateway};
+                .gateway_tables = bench.opt.gateway,
+                .spread = bench.opt.spread};
   auto receiver = Site::create(ports, spec);
   if (!receiver) return Error{receiver.error()};
   spec.receiver = receiver->get();
@@ -300,7 +302,7 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
   auto sender = Site::create(ports, spec);
   if (!sender) return Error{sender.error()};
   for (unsigned workers : bench.opt.workers) {
-    if (peers < workers) {
+    if (peers < workers && !bench.opt.one_queue) {  // one queue: the workers share its peers
       std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n", workers,
                    peers);
       bench.done += bench.opt.sizes.size() * bench.opt.directions.size() * bench.opt.repeat *
@@ -319,7 +321,8 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const bool flood = !opt.floods.empty();
   std::vector<unsigned> lcores = dpdk::worker_lcores();
   // The control thread's lcore, or gateway mode's feeders, one a worker.
-  const unsigned needed = opt.gateway ? 2 * max_workers : max_workers + (flood ? 1 : 0);
+  const unsigned feeders = opt.one_queue ? 1 : max_workers;  // gateway mode: one a worker
+  const unsigned needed = opt.gateway ? max_workers + feeders : max_workers + (flood ? 1 : 0);
   if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
                  std::to_string(max_workers) + " workers need one each" +

@@ -83,6 +83,10 @@ struct InmemOptions {
   std::vector<double> loads{0.1, 0.5, 0.9};  // gateway mode: latency at these shares of the max
   unsigned frames = 0;  // gateway mode: distinct frames per feeder (0: gateway_frames())
   unsigned train = 1;   // gateway mode: frames in a row to one peer and prefix (1: uniform)
+  /// Gateway mode: every frame enters on worker 0's RX queue (one feeder), as a NIC's hash
+  /// delivers one peer's session: the workers open each other's bursts (dataplane/spread.hpp).
+  bool one_queue = false;
+  bool spread = true;  // workers open each other's inbound bursts (Dataplane::spread)
 };
 
 /// Gateway mode: the time one packet spent in the gateway at one offered load.
@@ -123,10 +127,13 @@ struct CaseResult {
   std::uint64_t rekeys = 0;        // receive keypairs rotated during the case (inbound)
   unsigned pool_mbufs = 0;         // the mbuf pool's size
   std::uint64_t frames_bytes = 0;  // distinct frames the feeders cycle through, bytes
-  double starved = 0;     // at the maximum rate, the feeders' looks that found the RX ring empty
-  double ipv6_share = 0;  // of the frames fed, IPv6 ones (the tables are dual-stack)
-  unsigned train = 1;     // frames in a row to one peer and prefix
-  unsigned frames = 0;    // distinct frames per feeder
+  double starved = 0;      // at the maximum rate, the feeders' looks that found the RX ring empty
+  double ipv6_share = 0;   // of the frames fed, IPv6 ones (the tables are dual-stack)
+  unsigned train = 1;      // frames in a row to one peer and prefix
+  unsigned frames = 0;     // distinct frames per feeder
+  bool one_queue = false;  // every frame entered on worker 0's queue
+  bool spread = true;      // the workers opened each other's inbound bursts
+  std::uint64_t opened_for_others = 0;  // packets a worker opened off another's queue
 };
 
 /// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the

@@ -80,6 +80,7 @@ struct CaseSpec {
   unsigned chunk = 256;       // gateway mode: packets in flight per worker at the maximum rate
   unsigned frames = 0;        // gateway mode: distinct frames per feeder
   unsigned train = 1;         // gateway mode: frames in a row to one peer and prefix
+  bool one_queue = false;     // gateway mode: every frame enters on worker 0's queue
   std::vector<double> loads;  // gateway mode
   bool progress = false;      // lane 0 redraws a progress line on stderr after each slice
   std::string label;          // for the progress line

@@ -73,6 +73,10 @@ void usage(FILE* out) {
       "                    (--chunk: frames in flight at the maximum rate, default 1024 here)\n"
       "  --train N         gateway mode: locality, N frames in a row to one peer and prefix\n"
       "                    (default 1: each frame's peer and prefix drawn anew, uniformly)\n"
+      "  --one-queue       gateway mode, inbound: every frame enters on worker 0's RX queue, as\n"
+      "                    a NIC's hash delivers one peer's session; the other workers open\n"
+      "                    bursts of it and worker 0 sends them on in order\n"
+      "  --no-spread       the workers do not open each other's bursts (the baseline)\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
@@ -264,6 +268,8 @@ enum {
   kLoads,
   kFrames,
   kTrain,
+  kOneQueue,
+  kNoSpread,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -287,6 +293,8 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"loads", required_argument, nullptr, kLoads},
                                 {"frames", required_argument, nullptr, kFrames},
                                 {"train", required_argument, nullptr, kTrain},
+                                {"one-queue", no_argument, nullptr, kOneQueue},
+                                {"no-spread", no_argument, nullptr, kNoSpread},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -341,6 +349,12 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
       return parse_one(arg, 1024, 1u << 22, opt.frames);
     case kTrain:
       return parse_one(arg, 1, 1024, opt.train);
+    case kOneQueue:
+      opt.one_queue = true;
+      return true;
+    case kNoSpread:
+      opt.spread = false;
+      return true;
     default:
       return false;
   }
@@ -350,8 +364,13 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
 meshgate::Status check_gateway_options(InmemArgs& a) {
   InmemOptions& opt = a.opt;
   if (!opt.gateway) {
+    if (opt.one_queue) return meshgate::Error{"--one-queue: with --gateway only"};
     return opt.train == 1 ? meshgate::ok_status()
                           : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
+  }
+  if (opt.one_queue && (!a.given_directions || opt.directions != std::vector{Direction::inbound})) {
+    // Outbound, the LAN's many flows spread over the queues by their own hash.
+    return meshgate::Error{"--one-queue: with --direction inbound only"};
   }
   if (!a.given_directions) opt.directions = {Direction::outbound, Direction::inbound};
   if (!a.given_sizes) opt.sizes = {64, 1420};
@@ -435,9 +454,10 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     const meshgate::config::EalProfile& profile, const InmemArgs& a) {
   unsigned max_workers = 1;
   for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
-  // The control thread's, or gateway mode's feeders'.
+  // The control thread's, or gateway mode's feeders' (one for --one-queue).
+  const unsigned feeders = a.opt.one_queue ? 1 : max_workers;
   const unsigned lcores =
-      a.opt.gateway ? 2 * max_workers : max_workers + (a.opt.floods.empty() ? 0 : 1);
+      a.opt.gateway ? max_workers + feeders : max_workers + (a.opt.floods.empty() ? 0 : 1);
   std::vector<std::string> args = profile.eal_args();
   if (!a.lcores.empty()) {
     if (profile.lcores || profile.lcore_map) {

@@ -245,6 +245,11 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                      : ("trains of " + std::to_string(cases.front().median.train) +
                         " frames to one peer and prefix")
                            .c_str());
+    if (cases.front().median.one_queue) {
+      std::fprintf(out, "one queue: every frame entered on worker 0's RX queue; the workers %s\n",
+                   cases.front().median.spread ? "opened each other's bursts"
+                                               : "did not open each other's bursts (--no-spread)");
+    }
   }
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
@@ -304,8 +309,11 @@ namespace {
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
   o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
     << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"frames\": " << r.frames
-    << ", \"rekeys\": " << r.rekeys << ", \"pool_mbufs\": " << r.pool_mbufs
-    << ", \"frames_bytes\": " << r.frames_bytes << ", \"latency\": [";
+    << ", \"one_queue\": " << (r.one_queue ? "true" : "false")
+    << ", \"spread\": " << (r.spread ? "true" : "false")
+    << ", \"opened_for_others\": " << r.opened_for_others << ", \"rekeys\": " << r.rekeys
+    << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
+    << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {
     const LatencyPoint& l = r.latency[i];
     o << (i ? ", " : "") << "{\"load\": " << l.load << ", \"mpps\": " << l.mpps

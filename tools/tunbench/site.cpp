@@ -179,6 +179,7 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, const SiteSpec& s
   const unsigned workers = spec.workers;
   s->dp_ = std::make_unique<dataplane::Dataplane>(spec.peers, workers);
   dataplane::Dataplane& dp = *s->dp_;
+  dp.spread = spec.spread;  // before the workers are made: each takes its lane then
   set_ports_and_addresses(dp, ports, workers, spec.gateway_tables);
   if (auto st = control::make_control_rings(dp, tag); !st) return Error{st.error()};
 

@@ -85,6 +85,7 @@ struct SiteSpec {
   /// LAN port has an IPv6 prefix and next hop too), and has an endpoint of its own
   /// (peer_endpoint) behind a next hop of its endpoint's (endpoint_next_hop_mac).
   bool gateway_tables = false;
+  bool spread = true;  // Dataplane::spread
 };
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();

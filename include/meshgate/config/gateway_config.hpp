@@ -141,6 +141,7 @@ struct GatewaySection {
   std::optional<unsigned> workers;                           // 1..kMaxWorkers
   std::optional<unsigned> mbufs;       // pool size; absent: sized from the gateway (mbuf_budget)
   std::optional<bool> idle_backoff;    // absent: the profile's, else kDefaultIdleBackoff
+  bool spread_inbound = true;          // workers open each other's inbound bursts (spread.hpp)
   std::optional<std::string> profile;  // EAL profile path, resolved against the file's dir
   std::optional<std::string> metrics_listen;     // "127.0.0.1:9586": Prometheus endpoint
   std::vector<Endpoint> stun_servers;            // file order, no duplicates; empty: no STUN

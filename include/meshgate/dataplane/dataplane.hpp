@@ -22,6 +22,7 @@
 #include "meshgate/dataplane/neighbour.hpp"
 #include "meshgate/dataplane/peers.hpp"
 #include "meshgate/dataplane/reassembly.hpp"
+#include "meshgate/dataplane/spread.hpp"
 #include "meshgate/dpdk/rcu.hpp"
 #include "meshgate/nat/stun.hpp"
 #include "meshgate/peer/allowed_ips.hpp"
@@ -116,6 +117,10 @@ struct Dataplane {
   rte_mempool* pool = nullptr;
   bool idle_backoff = false;
   ReassemblyLimits reassembly;  // each worker's table of outer fragments
+  /// Whether workers open each other's inbound bursts (spread.hpp); only with 2 or more.
+  bool spread = true;
+  /// One lane per worker (spread.hpp), made with the dataplane when it has 2 or more workers.
+  std::unique_ptr<SpreadLane[]> lanes;
 
   // Tables: control thread writes, workers read.
   PeerTable peers;

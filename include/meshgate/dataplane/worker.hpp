@@ -20,6 +20,7 @@
 #include "meshgate/dataplane/drops.hpp"
 #include "meshgate/dataplane/reassembly.hpp"
 #include "meshgate/dataplane/sealer.hpp"
+#include "meshgate/dataplane/spread.hpp"
 #include "meshgate/dataplane/tunables.hpp"
 #include "meshgate/dataplane/tx_queue.hpp"
 #include "meshgate/wire/build.hpp"
@@ -36,18 +37,7 @@ struct alignas(64) WorkerStats {
   std::uint64_t encrypted = 0, decrypted = 0;
   std::uint64_t to_control = 0;
   std::uint64_t polls = 0, idle_polls = 0;
-};
-
-/// A type-4 message on its way in, classified (Worker::inbound).
-struct InPacket {
-  rte_mbuf* m;
-  Keypair* kp;
-  std::uint8_t* payload;  // WireGuard message
-  std::uint16_t wg_len;
-  std::uint64_t counter;
-  std::uint32_t index;  // receiver index
-  Endpoint source;
-  std::uint8_t outer_ecn;  // the outer IP header's ECN field (RFC 6040 decapsulation)
+  std::uint64_t opened_for_others = 0;  // packets of other workers' queues this one opened
 };
 
 /// The checks both directions start with: one segment, headers sane, addressed to `our_mac`
@@ -139,11 +129,6 @@ class Worker {
     PeerId peer[impl::kBurst];
     std::uint16_t l3_off[impl::kBurst], l3_len[impl::kBurst];
   };
-  /// Type-4 messages classified, waiting to be opened.
-  struct InBurst {
-    unsigned n = 0;
-    InPacket p[impl::kBurst];
-  };
   void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
   /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
   void prefetch_keys(const OutBurst& r) noexcept;
@@ -166,6 +151,8 @@ class Worker {
     AddressBurst sources;                   // inner sources, for the allowed-IPs check
     PeerId owner[impl::kBurst];             // whose allowed IPs hold the inner source
   };
+  /// Stages 2-7 of a classified burst: keys, AEAD, replay, checks, frames for the LAN.
+  void open_burst(InBurst& b, Nanos now);
   void find_recv_keys(InBurst& b, Opened& o, Nanos now) noexcept;
   void check_replay(const InPacket* in, Opened& o) noexcept;
   void authenticate_and_account(InPacket* in, Opened& o, Nanos now) noexcept;
@@ -190,6 +177,25 @@ class Worker {
   /// An opened inner packet (m cut to it) that forward_ip() stopped: `why`. A TTL run out is
   /// answered with ICMP time exceeded through the tunnel to its sender, `peer`'s host.
   void refuse_inbound(rte_mbuf* m, wire::Forward why, PeerId peer, Nanos now) noexcept;
+  // --- Spreading inbound bursts over the workers (spread.hpp, spread.cpp) ---
+  /// A received outer burst, published in this worker's lane for any worker to open, or
+  /// through the pipeline (inbound()) when no other worker has time and none is waiting.
+  void spread_inbound(rte_mbuf** pkts, unsigned n, Nanos now);
+  /// Whether the lane has a free slot for one more burst (this worker opens its oldest
+  /// unclaimed one itself to make room); false: the RX queue waits.
+  bool spread_room(Nanos now);
+  /// With time to spare: this worker's own unclaimed bursts, then a few of other workers';
+  /// returns the packets it opened.
+  unsigned help(Nanos now);
+  /// Opens a claimed job and marks it done.
+  void run_job(SpreadJob& j, Nanos now);
+  /// Sends the frames of this worker's finished jobs, oldest first, up to the first unfinished.
+  void retire() noexcept;
+  /// Before the worker stops: every burst of its lane opened and sent.
+  void drain_lane(Nanos now);
+  bool other_has_time() const noexcept;
+  void set_spare(bool spare) noexcept;
+
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.
   unsigned relay_control_tx() noexcept;
   /// A received burst ready for its stage: without its 802.1Q tags when `port` has a VLAN (the
@@ -217,6 +223,11 @@ class Worker {
   Reassembly frags_;  // outer fragments waiting for the rest of their datagram
   unsigned out_next_ = 0, in_next_ = 0;
   bool standby_ = false;  // Dataplane::standby as this poll read it
+  // Spreading: the lane is Dataplane::lanes[id_]; null when the dataplane does not spread.
+  SpreadLane* lane_ = nullptr;
+  std::uint64_t retired_ = 0;  // jobs [0, retired_) of the lane are sent
+  bool spare_ = false;         // what lane_->spare says
+  SpreadJob* sink_ = nullptr;  // while opening a job: deliver() leaves its frames here
 };
 
 }  // namespace meshgate::dataplane

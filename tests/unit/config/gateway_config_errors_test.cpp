@@ -168,6 +168,8 @@ const std::vector<Case>& cases() {
        "t.conf:6: invalid Mbufs 'many': not a number"},
       {"IdleBackoff not a flag", base("IdleBackoff = sometimes\n"),
        "t.conf:6: invalid IdleBackoff 'sometimes': expected on/off, true/false or yes/no"},
+      {"SpreadInbound not a flag", base("SpreadInbound = 2\n"),
+       "t.conf:6: invalid SpreadInbound '2': expected on/off, true/false or yes/no"},
       {"MssClamp not a flag", base("MssClamp = 1380\n"),
        "t.conf:6: invalid MssClamp '1380': expected on/off, true/false or yes/no"},
       {"MssClamp twice", base("MssClamp = on\nMssClamp = off\n"),

@@ -55,6 +55,7 @@ OuterGateway = 198.51.100.1, 2001:db8:1::1
 InnerGateway = 192.168.10.254
 Workers = 2
 IdleBackoff = yes
+SpreadInbound = off
 MssClamp = off
 Profile = profiles/eal.profile
 MetricsListen = [::1]:9586
@@ -112,6 +113,7 @@ TEST(GatewayConfig, FullConfigParsesEveryField) {
   EXPECT_FALSE(g.inner_gateway_v6.has_value());
   EXPECT_EQ(g.workers, 2u);
   EXPECT_EQ(g.idle_backoff, true);
+  EXPECT_FALSE(g.spread_inbound);
   EXPECT_FALSE(g.mss_clamp);
   EXPECT_EQ(g.profile, "/etc/meshgate/profiles/eal.profile");
   EXPECT_EQ(g.metrics_listen, "[::1]:9586");
@@ -159,6 +161,7 @@ TEST(GatewayConfig, DefaultsOfAMinimalConfig) {
   EXPECT_FALSE(r->gateway.outer_gateway_v4.has_value());
   EXPECT_FALSE(r->gateway.workers.has_value());
   EXPECT_FALSE(r->gateway.idle_backoff.has_value());
+  EXPECT_TRUE(r->gateway.spread_inbound);
   EXPECT_EQ(r->gateway.inner_vlan, 0u);  // untagged
   EXPECT_EQ(r->gateway.outer_vlan, 0u);
   EXPECT_TRUE(r->gateway.mss_clamp);  // on unless turned off

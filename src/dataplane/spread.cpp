@@ -1,0 +1,120 @@
+// Spreading inbound bursts over the workers: publishing, claiming, opening and the ordered send
+// (dataplane/spread.hpp says how the pieces fit).
+#include <rte_config.h>
+#include <rte_pause.h>
+
+#include "meshgate/dataplane/worker.hpp"
+
+namespace meshgate::dataplane {
+
+namespace {
+
+/// Others' bursts a worker with time to spare opens per poll: enough to keep several owners
+/// going, few enough that its own queues are polled again soon.
+constexpr unsigned kHelpJobs = 4;
+
+}  // namespace
+
+void Worker::spread_inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
+  SpreadLane& lane = *lane_;
+  std::uint64_t tail = lane.published.load(std::memory_order_relaxed);
+  const bool others = other_has_time();
+  // Nobody could help and nothing waits in the lane: the pipeline is faster (its prefetches
+  // span two bursts) and keeps the order, as the lane is empty.
+  if (!others && retired_ == tail) {
+    inbound(pkts, n, now);
+    return;
+  }
+  finish_inbound(now);  // the pipeline's waiting burst leaves before any of the lane's
+  SpreadJob& j = lane.jobs[tail % SpreadLane::kWindow];
+  classify_burst(pkts, n, j.burst, now);
+  if (j.burst.n == 0) return;  // nothing to open (handshakes, STUN, drops): no job
+  j.done.store(false, std::memory_order_relaxed);
+  lane.published.store(++tail, std::memory_order_release);
+  // One burst stays for the others to claim when they have time; this worker opens the rest.
+  // Whoever claims takes the oldest, so the next burst to send is never the one left waiting
+  // for long.
+  const std::uint64_t leave = others ? 1 : 0;
+  while (lane.unclaimed() > leave) {
+    SpreadJob* mine = lane.claim();
+    if (mine == nullptr) break;
+    run_job(*mine, now);
+  }
+  retire();
+}
+
+bool Worker::spread_room(Nanos now) {
+  retire();
+  auto used = [&] { return lane_->published.load(std::memory_order_relaxed) - retired_; };
+  if (used() < SpreadLane::kWindow) return true;
+  if (SpreadJob* mine = lane_->claim(); mine != nullptr) {
+    run_job(*mine, now);
+    retire();
+  }
+  return used() < SpreadLane::kWindow;
+}
+
+unsigned Worker::help(Nanos now) {
+  unsigned opened = 0;
+  // Its own first: a burst left for a worker that went to sleep does not wait for it.
+  while (SpreadJob* mine = lane_->claim()) {
+    opened += mine->burst.n;
+    run_job(*mine, now);
+  }
+  unsigned jobs = 0;
+  for (unsigned k = 1; k < dp_.workers && jobs < kHelpJobs; ++k) {
+    SpreadLane& other = dp_.lanes[(id_ + k) % dp_.workers];
+    while (jobs < kHelpJobs) {
+      SpreadJob* j = other.claim();
+      if (j == nullptr) break;
+      stats_.opened_for_others += j->burst.n;
+      opened += j->burst.n;
+      run_job(*j, now);
+      ++jobs;
+    }
+  }
+  return opened;
+}
+
+void Worker::run_job(SpreadJob& j, Nanos now) {
+  j.n_out = 0;
+  sink_ = &j;
+  open_burst(j.burst, now);
+  sink_ = nullptr;
+  j.done.store(true, std::memory_order_release);
+}
+
+void Worker::retire() noexcept {
+  const std::uint64_t tail = lane_->published.load(std::memory_order_relaxed);
+  while (retired_ != tail) {
+    SpreadJob& j = lane_->jobs[retired_ % SpreadLane::kWindow];
+    if (!j.done.load(std::memory_order_acquire)) break;
+    for (unsigned i = 0; i < j.n_out; ++i) queue_tx(j.out[i], PortRole::inner);
+    ++retired_;
+  }
+}
+
+void Worker::drain_lane(Nanos now) {
+  // A burst another worker claimed is opened within that worker's poll, so this waits at most
+  // for one burst's work.
+  while (retired_ != lane_->published.load(std::memory_order_relaxed)) {
+    if (SpreadJob* mine = lane_->claim(); mine != nullptr) run_job(*mine, now);
+    retire();
+    rte_pause();
+  }
+}
+
+bool Worker::other_has_time() const noexcept {
+  for (unsigned w = 0; w < dp_.workers; ++w) {
+    if (w != id_ && dp_.lanes[w].spare.load(std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+void Worker::set_spare(bool spare) noexcept {
+  if (lane_ == nullptr || spare == spare_) return;
+  spare_ = spare;
+  lane_->spare.store(spare, std::memory_order_relaxed);
+}
+
+}  // namespace meshgate::dataplane

@@ -105,6 +105,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check("flood: B's RSS reported before and after",
           all((r.get(k) or 0) > 0 for r in (base, fl) for k in ("rss_kib_before", "rss_kib_after")),
           json.dumps(rows)[:800])
+    # One peer into gateways with two workers each: the session lands on one AF_PACKET queue
+    # of B, and B's other worker opens packets of it.
+    js3 = os.path.join(tmp, "workers.json")
+    p = subprocess.run([os.environ["MG_TUNBENCH"], "netns", "--only", "meshgate", "--workers", "2",
+                        "--runs", "1", "--seconds", "2", "--udp-rates", "100M", "--json", js3],
+                       capture_output=True, text=True, timeout=400)
+    try:
+        w2 = json.load(open(js3))["records"][0]
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        w2 = {}
+        check("the --workers 2 JSON file parses", False, repr(e))
+    check("--workers 2: TCP moved data; gateway B's second worker opened packets of the one "
+          "peer's queue, and the table says so",
+          p.returncode == 0 and (w2.get("tcp1_gbps") or 0) > 0.01 and w2.get("workers") == 2
+          and 0 < (w2.get("opened_for_others_b") or 0) <= (w2.get("decrypted_b") or 0)
+          and "off another worker's RX queue" in p.stdout,
+          (p.stdout + p.stderr)[-1500:] + json.dumps(w2)[:400])
+    p = subprocess.run([os.environ["MG_TUNBENCH"], "netns", "--workers", "9"],
+                       capture_output=True, text=True, timeout=60)
+    check("--workers 9: exit 2, naming the option", p.returncode == 2 and "--workers" in p.stderr,
+          p.stderr[-300:])
     leftover = namespaces() - before
     check("no namespace of the run is left", not leftover, " ".join(sorted(leftover)))
 

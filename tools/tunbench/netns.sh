@@ -21,7 +21,7 @@
 # they are not line rates.
 #
 # usage: tunbench netns [--seconds N] [--runs N] [--udp-rates LIST] [--only LIST] [--flood RATES]
-#                       [--json FILE]
+#                       [--workers N] [--json FILE]
 #   --seconds N       length of each iperf3 run (default 5)
 #   --runs N          rounds of measurements per pair (default 3)
 #   --udp-rates LIST  iperf3 -b values (default 200M,500M,1G)
@@ -29,6 +29,11 @@
 #   --flood RATES     instead: the handshake flood case on the meshgate pair, one row per rate
 #                     of initiations a second (e.g. 0,100k,1M; 0 is the no-flood baseline);
 #                     one round, --runs does not apply
+#   --workers N       meshgate's workers at each gateway (default 1); with more, each port
+#                     has N+1 AF_PACKET queue pairs, the fanout hash puts the one peer's
+#                     session on one of them, and the record says how many packets gateway B's
+#                     workers opened off another worker's queue (docs/design.md, "One peer
+#                     over many workers"); the lcores alternate over CPUs 0 and 1
 #   --json FILE       one record per implementation (per flood rate). A figure's field (e.g.
 #                     tcp1_gbps, udp[i].loss_percent, ping_load_ms.p99) holds the median of the
 #                     rounds; FIELD_runs beside it {"min","median","max","runs":[one per round]};
@@ -40,7 +45,7 @@ umask 077  # key files
 source "$MG_ROOT/tests/netns/lib.sh"
 trap topo_destroy EXIT
 
-SECS=5 RUNS=3 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON= FLOOD=
+SECS=5 RUNS=3 RATES=200M,500M,1G ONLY=meshgate,wireguard-go,nebula JSON= FLOOD= WORKERS=1
 TUN_MTU=1420  # every pair's tunnel MTU: meshgate's default and wireguard-go's
 while [ $# -gt 0 ]; do
   case $1 in
@@ -50,11 +55,13 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift 2;;
     --flood) FLOOD=$2; shift 2;;
     --json) JSON=$2; shift 2;;
-    -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+    --workers) WORKERS=$2; shift 2;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
     *) echo "tunbench netns: unknown argument $1" >&2; exit 2;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "tunbench netns: --runs takes a count from 1" >&2; exit 2; }
+[[ $WORKERS =~ ^[1-8]$ ]] || { echo "tunbench netns: --workers takes a count from 1 to 8" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "tunbench netns: needs root (network namespaces)" >&2; exit 2; }
 
 STARTED=()  # names of the processes of the current pair (stop_pid NAME)
@@ -72,15 +79,25 @@ pair_meshgate() {
   # Two sites, each a server of its own in a real deployment: gateway A's worker runs on CPU 1
   # and its control thread on CPU 0 (the shipped profile), gateway B's the other way round, so
   # that the two workers do not take turns on one core.
-  cp "$MG_ROOT/dpdk-configs/veth-af-packet.profile" "$WORK/a.profile"
-  sed 's/^lcores = 0-1$/lcore-map = 0@1,1@0/' "$WORK/a.profile" >"$WORK/b.profile"
-  grep -q '^lcore-map = 0@1,1@0$' "$WORK/b.profile" || { echo "tunbench netns: no lcores line in the profile" >&2; return 1; }
+  # With --workers N, lcore i of A on CPU i mod 2 and of B on CPU (i+1) mod 2.
+  local i map_a= map_b=
+  for i in $(seq 0 "$WORKERS"); do map_a+="${map_a:+,}$i@$((i % 2))"; map_b+="${map_b:+,}$i@$(((i + 1) % 2))"; done
+  for x in a b; do
+    local map=$map_a; [ $x = b ] && map=$map_b
+    sed -e "s/^lcores = 0-1$/lcore-map = $map/" -e "s/qpairs=2/qpairs=$((WORKERS + 1))/g" \
+      -e "s/^workers = 1$/workers = $WORKERS/" -e "s/^queues = 1$/queues = $WORKERS/" \
+      "$MG_ROOT/dpdk-configs/veth-af-packet.profile" >"$WORK/$x.profile"
+    grep -q "^lcore-map = $map$" "$WORK/$x.profile" || { echo "tunbench netns: no lcores line in the profile" >&2; return 1; }
+  done
   MG_PROFILE=$WORK/a.profile mg_conf "$WORK/a.conf" a b "$SITE_B_LAN" 203.0.113.2:51820 "$SITE_A_INNER" "$SITE_A_OUTER" "$SITE_A_GW"
   MG_PROFILE=$WORK/b.profile mg_conf "$WORK/b.conf" b a "$SITE_A_LAN" "" "$SITE_B_INNER" "$SITE_B_OUTER" "$SITE_B_GW"
   # The default, written out: the tunnel MTU of the comparison is not left to a default.
   sed -i "/^ListenPort = /a MTU = $TUN_MTU" "$WORK/a.conf" "$WORK/b.conf"
   # The flood case reads the gateways' counters (cookies) over Prometheus.
-  [ -n "$FLOOD" ] && echo "MetricsListen = 127.0.0.1:9586" | tee -a "$WORK/a.conf" >>"$WORK/b.conf"
+  # The flood case reads the gateways' counters (cookies) over Prometheus, --workers B's
+  # opened_for_others.
+  [ -n "$FLOOD" ] || [ "$WORKERS" -gt 1 ] &&
+    echo "MetricsListen = 127.0.0.1:9586" | tee -a "$WORK/a.conf" >>"$WORK/b.conf"
   STARTED+=(mga mgb)
   start_meshgate $NS_GA mga "$WORK/a.conf" && start_meshgate $NS_GB mgb "$WORK/b.conf"
 }
@@ -261,6 +278,11 @@ for impl in ${ONLY//,/ }; do
     nebula) pair_nebula;;
     *) echo "tunbench netns: unknown implementation $impl" >&2; exit 2;;
   esac && measure "$impl" || RESULTS+=("$impl|-|-|-|-|- -|- -|- -")
+  if [ "$impl" = meshgate ] && [ "$WORKERS" -gt 1 ]; then
+    export TB_OPENED_FOR_OTHERS TB_DECRYPTED
+    TB_OPENED_FOR_OTHERS=$(prom_sum $NS_GB meshgate_opened_for_others_packets_total)
+    TB_DECRYPTED=$(prom_sum $NS_GB meshgate_decrypted_packets_total)
+  fi
   stop_pair
 done
 
@@ -270,8 +292,8 @@ ROUNDS="$RUNS rounds per pair: median [min-max]"
 [ "$RUNS" = 1 ] && ROUNDS="1 round per pair"
 printf '\ntunbench netns: %s, %s CPUs; tunnel MTU %s; iperf3 %s s per run, %s; host A -> host B through each pair\n' \
   "$CPU_MODEL" "$(nproc)" "$TUN_MTU" "$SECS" "$ROUNDS"
-python3 - "${JSON:-}" "$RATES" "$TUN_MTU" "${RESULTS[@]}" <<'P'
-import json, statistics, sys
+TB_WORKERS=$WORKERS python3 - "${JSON:-}" "$RATES" "$TUN_MTU" "${RESULTS[@]}" <<'P'
+import json, os, statistics, sys
 path, rates, mtu, rows = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3]), sys.argv[4:]
 # (key, label, decimals): the figures of one round, in the table's order
 FIGS = ([("tcp1_gbps", "TCP 1 stream Gbit/s", 3), ("tcp4_gbps", "TCP 4 streams Gbit/s", 3)]
@@ -354,6 +376,16 @@ line("figure", recs)
 for key, label, d in FIGS:
     line(label, (cell(st[key], d) for _, st in recs.values()))
 line("path MTU", (byimpl[i][0] for i in recs))
+workers = int(os.environ["TB_WORKERS"])
+if "meshgate" in recs:
+    rec = recs["meshgate"][0]
+    rec["workers"] = workers
+    if workers > 1 and "TB_DECRYPTED" in os.environ:
+        rec["decrypted_b"] = int(os.environ["TB_DECRYPTED"])
+        rec["opened_for_others_b"] = int(os.environ["TB_OPENED_FOR_OTHERS"])
+        print("meshgate: %d workers a gateway; gateway B opened %d packets, %d of them off "
+              "another worker's RX queue" % (workers, rec["decrypted_b"],
+                                             rec["opened_for_others_b"]))
 if path:
     out = {"tool": "tunbench", "records": [r for r, _ in recs.values()]}
     json.dump(out, open(path, "w"), indent=1)

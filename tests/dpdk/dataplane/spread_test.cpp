@@ -16,6 +16,7 @@
 
 #include "meshgate/crypto/x25519.hpp"
 #include "meshgate/dataplane/worker.hpp"
+#include "meshgate/dpdk/handoff.hpp"
 #include "meshgate/wire/constants.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
@@ -108,14 +109,22 @@ TEST(Spread, SpreadInboundOffLeavesAQueueToItsWorker) {
   EXPECT_EQ(b.worker(1).stats().decrypted + b.worker(2).stats().decrypted, 0u);
 }
 
-/// Puts a frame back on the wire towards gateway i.
-void inject(RingGateways& net, int i, const Bytes& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(net.gw(i).dataplane().pool);
-  ASSERT_NE(m, nullptr);
-  auto* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame.size()));
-  ASSERT_NE(p, nullptr);
-  std::memcpy(p, frame.data(), frame.size());
-  ASSERT_EQ(rte_ring_enqueue(net.wire_to(i), m), 0);
+/// Puts frames back on the wire towards gateway i, all in one enqueue: a worker polling the
+/// ring meanwhile finds all of them there at once, as after a line-rate burst.
+void inject(RingGateways& net, int i, const std::vector<Bytes>& frames) {
+  std::vector<rte_mbuf*> ms;
+  for (const Bytes& f : frames) {
+    rte_mbuf* m = rte_pktmbuf_alloc(net.gw(i).dataplane().pool);
+    ASSERT_NE(m, nullptr);
+    auto* p = rte_pktmbuf_append(m, static_cast<std::uint16_t>(f.size()));
+    ASSERT_NE(p, nullptr);
+    std::memcpy(p, f.data(), f.size());
+    ms.push_back(m);
+  }
+  dpdk::hand_over(ms.data(), static_cast<unsigned>(ms.size()));  // for worker threads
+  ASSERT_EQ(rte_ring_enqueue_bulk(net.wire_to(i), reinterpret_cast<void**>(ms.data()),
+                                  static_cast<unsigned>(ms.size()), nullptr),
+            ms.size());
 }
 
 /// Runs B's workers on threads of their own (the test EAL has one worker lcore, not two) while
@@ -171,7 +180,7 @@ TEST(Spread, TwoWorkerThreadsOpenOneQueueAndKeepItsOrder) {
   ThreadedB workers(net);
   std::size_t want = 0;
   for (const std::vector<Bytes>& frames : rounds) {
-    for (const Bytes& f : frames) inject(net, 1, f);
+    inject(net, 1, frames);
     want += frames.size();
     ASSERT_TRUE(workers.run_until([&] { return b.received.size() >= want; }))
         << b.received.size() << " of " << want << " arrived";
@@ -199,12 +208,12 @@ void step_through_nat(RingGateways& net) {
   net.poll_only(0);
   for (Bytes f : drain(net.wire_to(1))) {
     rewrite(f, 34, 51820, kRebound);
-    inject(net, 1, f);
+    inject(net, 1, {f});
   }
   net.poll_only(1);
   for (Bytes f : drain(net.wire_to(0))) {
     rewrite(f, 36, kRebound, 51820);
-    inject(net, 0, f);
+    inject(net, 0, {f});
   }
 }
 
@@ -258,11 +267,14 @@ TEST(Spread, ReplaysOnTwoQueuesAtOnceAreEachRejectedOnce) {
   ASSERT_EQ(frames.size(), pkts.size());
   // Each run of 32 frames, then the same 32 again: B's two RX queues both read the wire, so a
   // frame and its copy are taken by different workers in the same step.
+  std::vector<Bytes> twice;
   for (std::size_t at = 0; at < frames.size(); at += 32) {
     for (int copy = 0; copy < 2; ++copy) {
-      for (std::size_t i = at; i < at + 32; ++i) inject(net, 1, frames[i]);
+      twice.insert(twice.end(), frames.begin() + static_cast<long>(at),
+                   frames.begin() + static_cast<long>(at + 32));
     }
   }
+  inject(net, 1, twice);
   ASSERT_TRUE(net.poll_until([&] { return net.host(1).received.size() >= pkts.size(); }));
   for (int i = 0; i < 20; ++i) net.poll();
   // Every packet once: the two queues may interleave, so the order is not checked here.

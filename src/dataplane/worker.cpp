@@ -99,7 +99,8 @@ void Worker::run() {
   while (!dp_.stop.load(std::memory_order_relaxed)) {
     const unsigned got = poll(monotonic_now());
     dp_.rcu.quiescent(id_);
-    if (got != 0 || !dp_.idle_backoff) {
+    // A burst out with another worker is to be sent as soon as it is back: not idle.
+    if (got != 0 || !dp_.idle_backoff || lane_waiting()) {
       idle = 0;
       continue;
     }

@@ -194,6 +194,10 @@ class Worker {
   /// Before the worker stops: every burst of its lane opened and sent.
   void drain_lane(Nanos now);
   bool other_has_time() const noexcept;
+  /// Bursts of this worker's lane not sent yet (some other worker may be opening one).
+  bool lane_waiting() const noexcept {
+    return lane_ != nullptr && retired_ != lane_->published.load(std::memory_order_relaxed);
+  }
   void set_spare(bool spare) noexcept;
 
   /// Worker 0: sends what the control thread left in Dataplane::control_tx.

@@ -228,6 +228,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check("--one-queue outbound: exit 2, inbound named",
           p.returncode == 2 and "--one-queue" in p.stderr and "inbound" in p.stderr,
           p.stderr[-300:])
+    p = run("inmem", "--no-spread")
+    check("--no-spread without --gateway: exit 2, naming it",
+          p.returncode == 2 and "--no-spread" in p.stderr, p.stderr[-300:])
     p = run("inmem", "--train", "4")
     check("--train without --gateway: exit 2, naming it",
           p.returncode == 2 and "--train" in p.stderr, p.stderr[-300:])

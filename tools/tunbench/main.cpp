@@ -365,6 +365,8 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
   InmemOptions& opt = a.opt;
   if (!opt.gateway) {
     if (opt.one_queue) return meshgate::Error{"--one-queue: with --gateway only"};
+    // The stage mode calls the stages directly: there is no poll loop to spread bursts in.
+    if (!opt.spread) return meshgate::Error{"--no-spread: with --gateway only"};
     return opt.train == 1 ? meshgate::ok_status()
                           : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
   }

@@ -246,7 +246,9 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                         " frames to one peer and prefix")
                            .c_str());
     if (cases.front().median.one_queue) {
-      std::fprintf(out, "one queue: every frame entered on worker 0's RX queue; the workers %s\n",
+      std::fprintf(out,
+                   "one queue: every frame entered on worker 0's RX queue; the workers %s; a "
+                   "frame out of order fails the case\n",
                    cases.front().median.spread ? "opened each other's bursts"
                                                : "did not open each other's bursts (--no-spread)");
     }

@@ -164,8 +164,7 @@ bool Feeder::prepare() {
         static_cast<unsigned>(wire::padded_len(slot_size(spec_.size, j), spec_.mtu)));
   }
   std::vector<PeerId> owned;
-  const unsigned feeders = spec_.one_queue ? 1 : spec_.workers;
-  for (PeerId p = id_; p < spec_.peers; p += feeders) owned.push_back(p);
+  for (PeerId p = id_; p < spec_.peers; p += spec_.feeders()) owned.push_back(p);
   write_slots(owned);
   next_ = expect_ = 0;
   sent_ = got_ = 0;
@@ -576,7 +575,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   const Crew crew{lcores, spec.workers};
   Site& dut = spec.direction == Direction::inbound ? receiver : sender;
   std::vector<std::unique_ptr<Feeder>> feeders;
-  for (unsigned i = 0; i < (spec.one_queue ? 1 : spec.workers); ++i) {
+  for (unsigned i = 0; i < spec.feeders(); ++i) {
     feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver));
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }

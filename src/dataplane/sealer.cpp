@@ -175,8 +175,11 @@ void Sealer::frame_and_account(OutPacket* out, unsigned k, Nanos now,
 }
 
 void Sealer::want_handshake(PeerId peer, DropCounters& drops) noexcept {
-  // One request until the control thread clears the flag, not one per packet of the burst.
+  // One request until the control thread clears the flag, not one per packet of the burst. The
+  // flag is read first: until the handshake completes every packet to the peer comes here, and
+  // an exchange on each would bounce the peer's line between all workers sealing for it.
   Peer& pr = dp_.peers[peer];
+  if (pr.handshake_wanted.load(std::memory_order_relaxed)) return;
   if (!pr.handshake_wanted.exchange(true, std::memory_order_relaxed) &&
       !post_event(dp_, {.kind = Event::Kind::want_handshake, .peer = peer}, drops)) {
     pr.handshake_wanted.store(false, std::memory_order_relaxed);

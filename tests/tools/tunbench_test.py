@@ -200,33 +200,39 @@ with tempfile.TemporaryDirectory() as tmp:
           "--frames says so",
           p.returncode == 0 and len(fr) == 1 and fr[0].get("frames") == 131072 and
           all(r.get("frames") == 4096 for r in recs), p.stderr[-500:] + json.dumps(fr)[:300])
-    # One peer's frames all on worker 0's RX queue, two workers: worker 1 opens bursts of it and
-    # worker 0 sends them on in order (the feeder fails the case on a frame out of order). Three
-    # lcores on two CPUs, the workers sharing one (worker 1 takes the burst worker 0 left when
-    # worker 0 is descheduled): a check that it works, not of its speed.
-    prof = os.path.join(tmp, "one-queue.profile")
+    # One peer over two workers. Inbound, its frames all enter on worker 0's RX queue: worker 1
+    # opens bursts of it and worker 0 sends them on in order. Outbound, its inner flows enter on
+    # both workers' queues and both seal with its one keypair. The feeders fail the case on a
+    # frame out of order. Four lcores on two CPUs, each worker sharing a CPU with a feeder
+    # (inbound, worker 1 takes the burst worker 0 left when it is descheduled): a check that
+    # it works, not of its speed.
+    prof = os.path.join(tmp, "one-peer.profile")
     shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dpdk-configs",
                            "inmem-bench.profile")
     with open(prof, "w") as f:
-        f.write(open(shipped).read() + "lcore-map = 0@0,1@1,2@1\n")
-    js7 = os.path.join(tmp, "one-queue.json")
-    p = run("inmem", "--profile", prof, "--gateway", "--one-queue", "--direction", "inbound",
-            "--workers", "1,2", "--sizes", "1420", "--peers", "1", "--duration", "0.3",
-            "--frames", "4096", "--loads", "0.5", "--quiet", "--json", js7)
-    oq = records(js7, "one-queue")
-    two = [r for r in oq if r.get("workers") == 2]
-    check("--gateway --one-queue, 1 peer on 1 and 2 workers: every frame back in order and "
-          "compared, the table says one queue and sets 2 workers against 1",
+        f.write(open(shipped).read() + "lcore-map = 0@0,1@1,2@1,3@0\n")
+    js7 = os.path.join(tmp, "one-peer.json")
+    p = run("inmem", "--profile", prof, "--gateway", "--one-peer", "--workers", "1,2",
+            "--sizes", "1420", "--duration", "0.3", "--frames", "4096", "--loads", "0.5",
+            "--quiet", "--json", js7)
+    op = records(js7, "one-peer")
+    inb = [r for r in op if r.get("direction") == "inbound"]
+    outb = [r for r in op if r.get("direction") == "outbound"]
+    check("--gateway --one-peer, 1 peer on 1 and 2 workers both ways: every frame back in order, "
+          "the table says one peer and sets 2 workers against 1",
           p.returncode == 0 and "every frame came back" in p.stdout and
-          "one queue" in p.stdout and "vs linear" in p.stdout and len(oq) == 2 and
-          all(r.get("one_queue") is True and r.get("spread") is True and
-              r.get("verified", 0) >= r.get("packets", 1) > 0 for r in oq),
-          p.stderr[-1500:] + json.dumps(oq)[:600])
-    check("--one-queue with 2 workers: worker 1 opened packets of worker 0's queue",
+          "one peer:" in p.stdout and "vs linear" in p.stdout and len(op) == 4 and
+          all(r.get("one_peer") is True and r.get("spread") is True and r.get("peers") == 1 and
+              r.get("in_order", 0) >= r.get("packets", 1) > 0 for r in op) and
+          all(r.get("verified", 0) >= r.get("packets", 1) > 0 for r in inb) and
+          len(outb) == 2 and all(r.get("checked_outer", 0) > 0 for r in outb),
+          p.stderr[-1500:] + json.dumps(op)[:600])
+    two = [r for r in inb if r.get("workers") == 2]
+    check("--one-peer inbound with 2 workers: worker 1 opened packets of worker 0's queue",
           len(two) == 1 and two[0].get("opened_for_others", 0) > 0, json.dumps(two)[:600])
-    p = run("inmem", "--gateway", "--one-queue", "--direction", "outbound")
-    check("--one-queue outbound: exit 2, inbound named",
-          p.returncode == 2 and "--one-queue" in p.stderr and "inbound" in p.stderr,
+    p = run("inmem", "--gateway", "--one-peer", "--peers", "2")
+    check("--one-peer with 2 peers: exit 2, naming it",
+          p.returncode == 2 and "--one-peer" in p.stderr and "--peers 1" in p.stderr,
           p.stderr[-300:])
     p = run("inmem", "--no-spread")
     check("--no-spread without --gateway: exit 2, naming it",

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cmath>
@@ -98,6 +99,7 @@ class Feeder {
   PhaseTotals totals;
   std::string error;
   std::uint64_t rekeys = 0, verified = 0, checked_outer = 0;
+  std::uint64_t in_order = 0;  // frames whose place in their peer's flows was checked
   std::uint64_t frame_bytes() const noexcept { return frames_.size(); }
   unsigned slots() const noexcept { return slots_; }
   unsigned v6_frames() const noexcept { return v6_frames_; }
@@ -111,6 +113,8 @@ class Feeder {
   void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
   bool check_inbound(const rte_mbuf* m);
   bool check_outbound(const rte_mbuf* m);
+  /// Outbound: frame `wg` of `peer` is the next of its peer's inner flows, in the order fed.
+  bool check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, std::uint64_t counter);
   /// The inner frames of every slot (ref_, len_, peer_of_) for the peers this feeder owns.
   void write_slots(const std::vector<PeerId>& owned);
   bool seal_frames();
@@ -139,6 +143,7 @@ class Feeder {
   std::vector<PeerId> peer_of_;
   std::vector<bool> first_of_peer_;          // inbound: the slot opens its peer's pass: a rekey
   std::vector<std::uint64_t> last_counter_;  // outbound: by peer, 0 before its first frame
+  std::vector<std::uint64_t> next_seq_;      // outbound: by peer, the least sequence number next
   std::unordered_map<std::uint32_t, PeerId> peer_of_index_;  // outbound: the receiver's indices
   std::vector<std::uint8_t> plain_;
   std::set<unsigned> padded_sizes_;  // outbound: the case's inner sizes, padded
@@ -157,6 +162,7 @@ bool Feeder::prepare() {
   len_.assign(slots_, 0);
   peer_of_.assign(slots_, 0);
   last_counter_.assign(spec_.peers, 0);
+  next_seq_.assign(spec_.peers, 0);
   plain_.resize(stride_);
   padded_sizes_.clear();
   for (unsigned j = 0; j < std::size(kImixPattern); ++j) {
@@ -164,7 +170,11 @@ bool Feeder::prepare() {
         static_cast<unsigned>(wire::padded_len(slot_size(spec_.size, j), spec_.mtu)));
   }
   std::vector<PeerId> owned;
-  for (PeerId p = id_; p < spec_.peers; p += spec_.feeders()) owned.push_back(p);
+  if (spec_.one_peer) {
+    owned.push_back(0);  // outbound, every feeder: flows of its own to the one peer
+  } else {
+    for (PeerId p = id_; p < spec_.peers; p += spec_.feeders()) owned.push_back(p);
+  }
   write_slots(owned);
   next_ = expect_ = 0;
   sent_ = got_ = 0;
@@ -207,6 +217,10 @@ void Feeder::write_slots(const std::vector<PeerId>& owned) {
     std::uint8_t* r = &ref_[std::size_t{j} * stride_];
     write_inner_frame(r, ports_.inner_mac, j, size, d == Dest::net64);
     address_inner_frame(r + 14, peer, j, d);  // inbound: the slot number is its sequence number
+    if (spec_.one_peer) {  // a NIC's hash keeps each inner flow on one queue: ports of its own
+      const unsigned udp = 14 + (d == Dest::net64 ? 40 : 20);
+      store_be16(r + udp, static_cast<std::uint16_t>(20000 + id_ * 1000 + j % 1000));
+    }
     len_[j] = static_cast<std::uint16_t>(14 + size);
     v6_frames_ += d == Dest::net64;
   }
@@ -326,6 +340,7 @@ bool Feeder::check_inbound(const rte_mbuf* m) {
   if (m->data_len != 14 + size || load_le64(got + 14 + seq_offset(ref + 14)) != j) {
     return fail("inbound: frame " + std::to_string(j) + " lost or out of order");
   }
+  ++in_order;
   if (spec_.verify_every != 0 && j % spec_.verify_every == 0) {
     if (std::memcmp(got, ref, 14) != 0 || !forwarded_equal(got + 14, ref + 14, size, 2)) {
       return fail("inbound: frame " + std::to_string(j) + " differs from what was sealed");
@@ -351,11 +366,7 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
   const PeerId peer = it->second;
   if (!check_outer_headers(p, peer)) return false;
   const std::uint64_t counter = load_le64(wg + 8);
-  if (last_counter_[peer] != 0 && counter != last_counter_[peer] + 1) {
-    return fail("outbound: counter " + std::to_string(counter) + " for peer " +
-                std::to_string(peer) + " after " + std::to_string(last_counter_[peer]));
-  }
-  last_counter_[peer] = counter;
+  if (!check_order(wg, padded, peer, counter)) return false;
   if (++outbound_seen_ % kOpenEvery != 0) return true;
   // Opened with libsodium, an implementation other than the data path's.
   if (!crypto::aead_open(plain_.data(), receiver_.key(peer), counter, wg + kWgHeader, padded, {})) {
@@ -371,6 +382,37 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
     return fail("outbound: frame " + std::to_string(seq) + " decrypts to other bytes");
   }
   ++checked_outer;
+  return true;
+}
+
+bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer,
+                         std::uint64_t counter) {
+  // This worker's counters for the peer rise by one; with one peer over several workers each
+  // reserves runs of them, so they only rise.
+  const std::uint64_t last = last_counter_[peer];
+  const bool shared = spec_.one_peer && spec_.workers > 1;
+  if (last != 0 && (shared ? counter <= last : counter != last + 1)) {
+    return fail("outbound: counter " + std::to_string(counter) + " for peer " +
+                std::to_string(peer) + " after " + std::to_string(last));
+  }
+  last_counter_[peer] = counter;
+  // Every frame's sequence number, from its first ChaCha20 block (the tag is checked on the
+  // sample opened below): the feeder's frames of a peer are a superset of each inner flow, and
+  // they must leave in the order fed.
+  std::uint8_t nonce[12] = {};
+  store_le64(nonce + 4, counter);
+  std::uint8_t head[64];
+  const unsigned n = std::min<unsigned>(sizeof head, padded);
+  crypto_stream_chacha20_ietf_xor_ic(head, wg + kWgHeader, n, nonce, 1, receiver_.key(peer).data());
+  const unsigned at = seq_offset(head);
+  if (at + 8 > n) return fail("outbound: a frame of peer " + std::to_string(peer) + " too short");
+  const std::uint64_t seq = load_le64(head + at);
+  if (seq < next_seq_[peer]) {
+    return fail("outbound: frame " + std::to_string(seq) + " of peer " + std::to_string(peer) +
+                " out of order (after " + std::to_string(next_seq_[peer] - 1) + ")");
+  }
+  next_seq_[peer] = seq + 1;
+  ++in_order;
   return true;
 }
 
@@ -557,7 +599,7 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
-  r.one_queue = spec.one_queue;
+  r.one_peer = spec.one_peer;
   r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
   r.aead_mpps = aead_pps / 1e6;
@@ -607,6 +649,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     }
     r.verified += f->verified;
     r.checked_outer += f->checked_outer;
+    r.in_order += f->in_order;
     r.rekeys += f->rekeys;
     r.frames_bytes += f->frame_bytes();
     slots += f->slots();

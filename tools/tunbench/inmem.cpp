@@ -114,7 +114,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.chunk = opt.chunk;
   spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers);
   spec.train = opt.train;
-  spec.one_queue = opt.one_queue;
+  spec.one_peer = opt.one_peer;
   spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
@@ -302,7 +302,7 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
   auto sender = Site::create(ports, spec);
   if (!sender) return Error{sender.error()};
   for (unsigned workers : bench.opt.workers) {
-    if (peers < workers && !bench.opt.one_queue) {  // one queue: the workers share its peers
+    if (peers < workers && !bench.opt.one_peer) {  // --one-peer: the workers share it
       std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n", workers,
                    peers);
       bench.done += bench.opt.sizes.size() * bench.opt.directions.size() * bench.opt.repeat *
@@ -320,8 +320,8 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const unsigned max_workers = *std::max_element(opt.workers.begin(), opt.workers.end());
   const bool flood = !opt.floods.empty();
   std::vector<unsigned> lcores = dpdk::worker_lcores();
-  // The control thread's lcore, or gateway mode's feeders, one a worker.
-  const unsigned feeders = opt.one_queue ? 1 : max_workers;  // gateway mode: one a worker
+  // The control thread's lcore, or gateway mode's feeders.
+  const unsigned feeders = opt.feeders(max_workers);
   const unsigned needed = opt.gateway ? max_workers + feeders : max_workers + (flood ? 1 : 0);
   if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +

@@ -83,10 +83,18 @@ struct InmemOptions {
   std::vector<double> loads{0.1, 0.5, 0.9};  // gateway mode: latency at these shares of the max
   unsigned frames = 0;  // gateway mode: distinct frames per feeder (0: gateway_frames())
   unsigned train = 1;   // gateway mode: frames in a row to one peer and prefix (1: uniform)
-  /// Gateway mode: every frame enters on worker 0's RX queue (one feeder), as a NIC's hash
-  /// delivers one peer's session: the workers open each other's bursts (dataplane/spread.hpp).
-  bool one_queue = false;
+  /// Gateway mode: one peer's traffic over every worker, as a NIC's hash delivers it. Inbound,
+  /// every frame enters on worker 0's RX queue (one feeder: the peer's one outer 5-tuple) and
+  /// the workers open each other's bursts (dataplane/spread.hpp); outbound, the peer's inner
+  /// flows are spread over every worker's queue (a feeder each, flows of its own).
+  bool one_peer = false;
   bool spread = true;  // workers open each other's inbound bursts (Dataplane::spread)
+
+  /// Gateway mode's feeder lcores for `n` workers: one a worker, but inbound with --one-peer
+  /// only worker 0's queue is fed.
+  unsigned feeders(unsigned n) const noexcept {
+    return one_peer && directions == std::vector{Direction::inbound} ? 1 : n;
+  }
 };
 
 /// Gateway mode: the time one packet spent in the gateway at one offered load.
@@ -111,7 +119,8 @@ struct CaseResult {
   double ratio = 0;                     // gbps / aead_gbps
   std::uint64_t verified = 0;           // frames compared byte for byte after inbound
   std::uint64_t checked_outer = 0;      // encrypted frames opened with libsodium
-  double seconds = 0;                   // timed data-path seconds (per worker, summed)
+  std::uint64_t in_order = 0;  // gateway mode: frames found in order (one out fails the case)
+  double seconds = 0;          // timed data-path seconds (per worker, summed)
   // --flood: the rate asked (initiations per second of data-path time; 0 in the baseline case),
   // and what happened to them.
   unsigned flood = 0;
@@ -127,12 +136,12 @@ struct CaseResult {
   std::uint64_t rekeys = 0;        // receive keypairs rotated during the case (inbound)
   unsigned pool_mbufs = 0;         // the mbuf pool's size
   std::uint64_t frames_bytes = 0;  // distinct frames the feeders cycle through, bytes
-  double starved = 0;      // at the maximum rate, the feeders' looks that found the RX ring empty
-  double ipv6_share = 0;   // of the frames fed, IPv6 ones (the tables are dual-stack)
-  unsigned train = 1;      // frames in a row to one peer and prefix
-  unsigned frames = 0;     // distinct frames per feeder
-  bool one_queue = false;  // every frame entered on worker 0's queue
-  bool spread = true;      // the workers opened each other's inbound bursts
+  double starved = 0;     // at the maximum rate, the feeders' looks that found the RX ring empty
+  double ipv6_share = 0;  // of the frames fed, IPv6 ones (the tables are dual-stack)
+  unsigned train = 1;     // frames in a row to one peer and prefix
+  unsigned frames = 0;    // distinct frames per feeder
+  bool one_peer = false;  // one peer's traffic over every worker (InmemOptions::one_peer)
+  bool spread = true;     // the workers opened each other's inbound bursts
   std::uint64_t opened_for_others = 0;  // packets a worker opened off another's queue
 };
 

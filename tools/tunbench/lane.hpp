@@ -75,14 +75,16 @@ struct CaseSpec {
   unsigned peers = 0, workers = 0, burst = 32;
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
-  bool relayed = false;    // frames carry ChannelData (relay_channel) after UDP
-  unsigned flood = 0;      // initiations a second into the receiver, all lanes (inmem.hpp)
-  unsigned chunk = 256;    // gateway mode: packets in flight per worker at the maximum rate
-  unsigned frames = 0;     // gateway mode: distinct frames per feeder
-  unsigned train = 1;      // gateway mode: frames in a row to one peer and prefix
-  bool one_queue = false;  // gateway mode: every frame enters on worker 0's queue
-  /// Gateway mode: one feeder a worker, or the one of worker 0's queue.
-  unsigned feeders() const noexcept { return one_queue ? 1 : workers; }
+  bool relayed = false;   // frames carry ChannelData (relay_channel) after UDP
+  unsigned flood = 0;     // initiations a second into the receiver, all lanes (inmem.hpp)
+  unsigned chunk = 256;   // gateway mode: packets in flight per worker at the maximum rate
+  unsigned frames = 0;    // gateway mode: distinct frames per feeder
+  unsigned train = 1;     // gateway mode: frames in a row to one peer and prefix
+  bool one_peer = false;  // gateway mode: one peer over every worker (InmemOptions::one_peer)
+  /// Gateway mode: one feeder a worker, or inbound with one_peer the one of worker 0's queue.
+  unsigned feeders() const noexcept {
+    return one_peer && direction == Direction::inbound ? 1 : workers;
+  }
   std::vector<double> loads;  // gateway mode
   bool progress = false;      // lane 0 redraws a progress line on stderr after each slice
   std::string label;          // for the progress line

@@ -73,9 +73,11 @@ void usage(FILE* out) {
       "                    (--chunk: frames in flight at the maximum rate, default 1024 here)\n"
       "  --train N         gateway mode: locality, N frames in a row to one peer and prefix\n"
       "                    (default 1: each frame's peer and prefix drawn anew, uniformly)\n"
-      "  --one-queue       gateway mode, inbound: every frame enters on worker 0's RX queue, as\n"
-      "                    a NIC's hash delivers one peer's session; the other workers open\n"
-      "                    bursts of it and worker 0 sends them on in order\n"
+      "  --one-peer        gateway mode, 1 peer over every worker as a NIC's hash delivers it:\n"
+      "                    inbound, every frame enters on worker 0's RX queue (the peer's one\n"
+      "                    outer 5-tuple), the other workers open bursts of it and worker 0\n"
+      "                    sends them on in order; outbound, the peer's inner flows spread\n"
+      "                    over every worker's queue (a feeder each)\n"
       "  --no-spread       the workers do not open each other's bursts (the baseline)\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
@@ -268,7 +270,7 @@ enum {
   kLoads,
   kFrames,
   kTrain,
-  kOneQueue,
+  kOnePeer,
   kNoSpread,
   kHelp
 };
@@ -293,7 +295,7 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"loads", required_argument, nullptr, kLoads},
                                 {"frames", required_argument, nullptr, kFrames},
                                 {"train", required_argument, nullptr, kTrain},
-                                {"one-queue", no_argument, nullptr, kOneQueue},
+                                {"one-peer", no_argument, nullptr, kOnePeer},
                                 {"no-spread", no_argument, nullptr, kNoSpread},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
@@ -349,8 +351,8 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
       return parse_one(arg, 1024, 1u << 22, opt.frames);
     case kTrain:
       return parse_one(arg, 1, 1024, opt.train);
-    case kOneQueue:
-      opt.one_queue = true;
+    case kOnePeer:
+      opt.one_peer = true;
       return true;
     case kNoSpread:
       opt.spread = false;
@@ -364,15 +366,14 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
 meshgate::Status check_gateway_options(InmemArgs& a) {
   InmemOptions& opt = a.opt;
   if (!opt.gateway) {
-    if (opt.one_queue) return meshgate::Error{"--one-queue: with --gateway only"};
+    if (opt.one_peer) return meshgate::Error{"--one-peer: with --gateway only"};
     // The stage mode calls the stages directly: there is no poll loop to spread bursts in.
     if (!opt.spread) return meshgate::Error{"--no-spread: with --gateway only"};
     return opt.train == 1 ? meshgate::ok_status()
                           : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
   }
-  if (opt.one_queue && (!a.given_directions || opt.directions != std::vector{Direction::inbound})) {
-    // Outbound, the LAN's many flows spread over the queues by their own hash.
-    return meshgate::Error{"--one-queue: with --direction inbound only"};
+  if (opt.one_peer && opt.peers != std::vector{1u}) {
+    return meshgate::Error{"--one-peer: one peer (--peers 1, the default with it)"};
   }
   if (!a.given_directions) opt.directions = {Direction::outbound, Direction::inbound};
   if (!a.given_sizes) opt.sizes = {64, 1420};
@@ -456,8 +457,8 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
     const meshgate::config::EalProfile& profile, const InmemArgs& a) {
   unsigned max_workers = 1;
   for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
-  // The control thread's, or gateway mode's feeders' (one for --one-queue).
-  const unsigned feeders = a.opt.one_queue ? 1 : max_workers;
+  // The control thread's, or gateway mode's feeders'.
+  const unsigned feeders = a.opt.feeders(max_workers);
   const unsigned lcores =
       a.opt.gateway ? max_workers + feeders : max_workers + (a.opt.floods.empty() ? 0 : 1);
   std::vector<std::string> args = profile.eal_args();

@@ -245,10 +245,10 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                      : ("trains of " + std::to_string(cases.front().median.train) +
                         " frames to one peer and prefix")
                            .c_str());
-    if (cases.front().median.one_queue) {
+    if (cases.front().median.one_peer) {
       std::fprintf(out,
-                   "one queue: every frame entered on worker 0's RX queue; the workers %s; a "
-                   "frame out of order fails the case\n",
+                   "one peer: inbound, every frame entered on worker 0's RX queue and the workers "
+                   "%s; outbound, its inner flows spread over every worker's queue\n",
                    cases.front().median.spread ? "opened each other's bursts"
                                                : "did not open each other's bursts (--no-spread)");
     }
@@ -295,15 +295,22 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   }
   if (flooded) print_flood_totals(out, cases);
   if (gateway) print_latency(out, cases);
-  std::uint64_t verified = 0, outer = 0;
+  std::uint64_t verified = 0, outer = 0, in_order = 0;
   for (const CaseSummary& c : cases) {
     verified += c.median.verified;
     outer += c.median.checked_outer;
+    in_order += c.median.in_order;
   }
   std::fprintf(out,
                "every frame came back; %llu decrypted frames compared byte for byte, %llu "
                "encrypted frames opened with libsodium\n",
                static_cast<unsigned long long>(verified), static_cast<unsigned long long>(outer));
+  if (gateway) {
+    std::fprintf(out,
+                 "%llu frames found in order within their peer's flows (one out of order fails "
+                 "the case)\n",
+                 static_cast<unsigned long long>(in_order));
+  }
 }
 
 namespace {
@@ -311,11 +318,11 @@ namespace {
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
   o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
     << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"frames\": " << r.frames
-    << ", \"one_queue\": " << (r.one_queue ? "true" : "false")
+    << ", \"one_peer\": " << (r.one_peer ? "true" : "false")
     << ", \"spread\": " << (r.spread ? "true" : "false")
-    << ", \"opened_for_others\": " << r.opened_for_others << ", \"rekeys\": " << r.rekeys
-    << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
-    << ", \"latency\": [";
+    << ", \"opened_for_others\": " << r.opened_for_others << ", \"in_order\": " << r.in_order
+    << ", \"rekeys\": " << r.rekeys << ", \"pool_mbufs\": " << r.pool_mbufs
+    << ", \"frames_bytes\": " << r.frames_bytes << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {
     const LatencyPoint& l = r.latency[i];
     o << (i ? ", " : "") << "{\"load\": " << l.load << ", \"mpps\": " << l.mpps

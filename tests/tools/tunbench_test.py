@@ -203,16 +203,21 @@ with tempfile.TemporaryDirectory() as tmp:
     # One peer over two workers. Inbound, its frames all enter on worker 0's RX queue: worker 1
     # opens bursts of it and worker 0 sends them on in order. Outbound, its inner flows enter on
     # both workers' queues and both seal with its one keypair. The feeders fail the case on a
-    # frame out of order. Four lcores on two CPUs, each worker sharing a CPU with a feeder
-    # (inbound, worker 1 takes the burst worker 0 left when it is descheduled): a check that
-    # it works, not of its speed.
-    prof = os.path.join(tmp, "one-peer.profile")
+    # frame out of order. Four lcores on two CPUs, the two workers on one and the feeders on the
+    # other: a check that it works, not of its speed (whether worker 1 opens any of worker 0's
+    # bursts then depends on where the scheduler cuts: the --preload case below checks that).
     shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dpdk-configs",
                            "inmem-bench.profile")
-    with open(prof, "w") as f:
-        f.write(open(shipped).read() + "lcore-map = 0@0,1@1,2@1,3@0\n")
+
+    def mapped_profile(name, lcore_map):
+        """The shipped inmem profile with lcores placed by `lcore-map`."""
+        path = os.path.join(tmp, name + ".profile")
+        with open(path, "w") as f:
+            f.write(open(shipped).read() + "lcore-map = " + lcore_map + "\n")
+        return path
+
     js7 = os.path.join(tmp, "one-peer.json")
-    p = run("inmem", "--profile", prof, "--gateway", "--one-peer", "--workers", "1,2",
+    p = run("inmem", "--profile", mapped_profile("one-peer", "0@0,1@1,2@1,3@0"), "--gateway", "--one-peer", "--workers", "1,2",
             "--sizes", "1420", "--duration", "0.3", "--frames", "4096", "--loads", "0.5",
             "--quiet", "--json", js7)
     op = records(js7, "one-peer")
@@ -227,9 +232,28 @@ with tempfile.TemporaryDirectory() as tmp:
           all(r.get("verified", 0) >= r.get("packets", 1) > 0 for r in inb) and
           len(outb) == 2 and all(r.get("checked_outer", 0) > 0 for r in outb),
           p.stderr[-1500:] + json.dumps(op)[:600])
-    two = [r for r in inb if r.get("workers") == 2]
-    check("--one-peer inbound with 2 workers: worker 1 opened packets of worker 0's queue",
+    # The same without feeder lcores: rounds preloaded on the RX rings, every CPU the workers'
+    # (three lcores: the main one, asleep while a round runs, and two workers).
+    js8 = os.path.join(tmp, "preload.json")
+    p = run("inmem", "--profile", mapped_profile("preload", "0@0,1@0,2@1"), "--gateway", "--one-peer", "--workers", "1,2",
+            "--sizes", "1420", "--duration", "0.2", "--preload", "4096", "--frames", "8192",
+            "--quiet", "--json", js8)
+    pl = records(js8, "preload")
+    check("--preload 4096 --one-peer on 1 and 2 workers both ways: every frame back in order, "
+          "no latency phases, rounds of 4096",
+          p.returncode == 0 and "preloaded" in p.stdout and "time in the gateway" not in p.stdout
+          and len(pl) == 4 and
+          all(r.get("preload") == 4096 and r.get("latency") == [] and r.get("packets", 0) > 0 and
+              r.get("packets", 0) % 4096 == 0 and r.get("in_order", 0) >= r["packets"]
+              for r in pl),
+          p.stderr[-1500:] + json.dumps(pl)[:600])
+    two = [r for r in pl if r.get("direction") == "inbound" and r.get("workers") == 2]
+    check("--one-peer inbound with 2 workers on 2 CPUs: worker 1 opened packets of worker 0's "
+          "queue",
           len(two) == 1 and two[0].get("opened_for_others", 0) > 0, json.dumps(two)[:600])
+    p = run("inmem", "--gateway", "--preload", "70000")
+    check("--preload past the frames: exit 2, naming it",
+          p.returncode == 2 and "--preload" in p.stderr, p.stderr[-300:])
     p = run("inmem", "--gateway", "--one-peer", "--peers", "2")
     check("--one-peer with 2 peers: exit 2, naming it",
           p.returncode == 2 and "--one-peer" in p.stderr and "--peers 1" in p.stderr,

@@ -95,6 +95,17 @@ class Feeder {
     return 0;
   }
 
+  /// --preload: the next n frames in mbufs, stamped now (untimed); false without mbufs.
+  bool fill(rte_mbuf** burst, unsigned n, std::uint64_t now);
+  /// --preload: takes and checks everything the worker transmitted.
+  void sink_all() { sink(rte_rdtsc(), ~std::uint64_t{0}, ~0u); }
+  rte_ring* rx() const noexcept { return rx_; }
+  bool fail(const std::string& what) {
+    if (error.empty()) error = "worker " + std::to_string(id_) + ": " + what;
+    return false;
+  }
+  unsigned transmitted() const noexcept { return rte_ring_count(tx_); }
+
   Phase phase;
   PhaseTotals totals;
   std::string error;
@@ -107,9 +118,9 @@ class Feeder {
  private:
   void run_phase();
   unsigned feed(unsigned n, std::uint64_t now);
-  /// Takes what the worker transmitted, up to 8 bursts (`end`: the phase's; later ones are
-  /// not counted in it).
-  void sink(std::uint64_t now, std::uint64_t end);
+  /// Takes what the worker transmitted, up to `bursts` bursts (`end`: the phase's; later ones
+  /// are not counted in it).
+  void sink(std::uint64_t now, std::uint64_t end, unsigned bursts = 8);
   void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
   bool check_inbound(const rte_mbuf* m);
   bool check_outbound(const rte_mbuf* m);
@@ -122,10 +133,6 @@ class Feeder {
   void turn_around(std::uint8_t* f, PeerId p) const;
   /// The outer headers of an outbound frame of peer p: to its endpoint, via its next hop.
   bool check_outer_headers(const std::uint8_t* f, PeerId p);
-  bool fail(const std::string& what) {
-    if (error.empty()) error = "worker " + std::to_string(id_) + ": " + what;
-    return false;
-  }
 
   unsigned id_;
   const Ports& ports_;
@@ -278,7 +285,13 @@ unsigned Feeder::feed(unsigned n, std::uint64_t now) {
   // As much as the ring takes (this is its one producer): a frame once stamped is fed.
   n = std::min(n, rte_ring_free_count(rx_));
   rte_mbuf* burst[kFeedBurst];
-  if (n == 0 || rte_pktmbuf_alloc_bulk(ports_.pool, burst, n) != 0) return 0;
+  if (n == 0 || !fill(burst, n, now)) return 0;
+  rte_ring_sp_enqueue_burst(rx_, reinterpret_cast<void**>(burst), n, nullptr);  // room for n
+  return n;
+}
+
+bool Feeder::fill(rte_mbuf** burst, unsigned n, std::uint64_t now) {
+  if (rte_pktmbuf_alloc_bulk(ports_.pool, burst, n) != 0) return false;
   for (unsigned i = 0; i < n; ++i) {
     const std::size_t j = next_;
     // The frame as it is, then what changes per feed written into the mbuf (the pool of frames
@@ -301,16 +314,16 @@ unsigned Feeder::feed(unsigned n, std::uint64_t now) {
     stamp(burst[i]) = now;
     next_ = next_ + 1 == slots_ ? 0 : next_ + 1;
   }
-  rte_ring_sp_enqueue_burst(rx_, reinterpret_cast<void**>(burst), n, nullptr);  // room for n
   sent_ += n;
-  return n;
+  return true;
 }
 
-void Feeder::sink(std::uint64_t now, std::uint64_t end) {
+void Feeder::sink(std::uint64_t now, std::uint64_t end, unsigned bursts) {
   rte_mbuf* burst[kFeedBurst];
   unsigned n = 0;
-  for (unsigned b = 0; b < 8 && (n = rte_ring_sc_dequeue_burst(tx_, reinterpret_cast<void**>(burst),
-                                                               kFeedBurst, nullptr)) != 0;
+  for (unsigned b = 0;
+       b < bursts && (n = rte_ring_sc_dequeue_burst(tx_, reinterpret_cast<void**>(burst),
+                                                    kFeedBurst, nullptr)) != 0;
        ++b) {
     take(burst, n, now, end);
   }
@@ -504,6 +517,13 @@ struct AeadRun {
   }
 };
 
+/// rte_eal_wait_lcore without its spin: asleep between looks, so that where this lcore shares
+/// a CPU with the one it waits for (--preload on a small machine) it takes none of its time.
+void wait_lcore(unsigned lcore) {
+  while (rte_eal_get_lcore_state(lcore) == RUNNING) rte_delay_us_sleep(100);
+  rte_eal_wait_lcore(lcore);
+}
+
 int run_worker(void* w) {
   static_cast<dataplane::Worker*>(w)->run();
   return 0;
@@ -540,7 +560,7 @@ double aead_limit(const CaseSpec& spec, const Crew& crew) {
   }
   double pps = 0;
   for (unsigned i = 0; i < spec.workers; ++i) {
-    rte_eal_wait_lcore(crew.worker_lcore(i));
+    wait_lcore(crew.worker_lcore(i));
     pps += static_cast<double>(rte_get_tsc_hz()) / runs[i].cycles();
   }
   return pps;
@@ -594,12 +614,64 @@ bool run_phases(const CaseSpec& spec, const Crew& crew,
   return true;
 }
 
+/// --preload: rounds of spec.preload frames put on every fed RX ring at once while the workers
+/// poll, each timed from the enqueue to the last frame on the TX rings, then checked untimed;
+/// fills r's rate. No feeder runs beside the workers: on a small machine the CPUs are theirs.
+bool run_preloaded(const CaseSpec& spec, std::vector<std::unique_ptr<Feeder>>& feeders,
+                   CaseResult& r) {
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  const unsigned n = spec.preload;
+  const std::size_t total = std::size_t{n} * feeders.size();
+  std::vector<std::vector<rte_mbuf*>> round(feeders.size(), std::vector<rte_mbuf*>(n));
+  double timed = 0, last = 0;
+  auto transmitted = [&] {
+    std::size_t t = 0;
+    for (auto& f : feeders) t += f->transmitted();
+    return t;
+  };
+  while (timed < spec.duration) {
+    for (unsigned f = 0; f < feeders.size(); ++f) {
+      for (unsigned i = 0; i < n; i += kFeedBurst) {
+        if (!feeders[f]->fill(&round[f][i], std::min(kFeedBurst, n - i), 0)) {
+          return feeders[f]->fail("no mbufs to preload");
+        }
+      }
+    }
+    const std::uint64_t t0 = rte_rdtsc();
+    for (unsigned f = 0; f < feeders.size(); ++f) {
+      rte_ring_sp_enqueue_bulk(feeders[f]->rx(), reinterpret_cast<void**>(round[f].data()), n,
+                               nullptr);  // the ring holds twice n
+    }
+    // Asleep for most of the last round's time, then a look every 20 us: the CPUs stay the
+    // workers'.
+    if (last > 0) rte_delay_us_sleep(static_cast<unsigned>(last * 0.8 * 1e6));
+    while (transmitted() < total) {
+      if (rte_rdtsc() - t0 > 2 * static_cast<std::uint64_t>(hz)) {
+        return feeders[0]->fail(std::to_string(total - transmitted()) + " preloaded frames of " +
+                                std::to_string(total) + " never came out");
+      }
+      rte_delay_us_sleep(20);
+    }
+    last = static_cast<double>(rte_rdtsc() - t0) / hz;
+    timed += last;
+    r.packets += total;
+    for (auto& f : feeders) f->sink_all();
+    if (!std::all_of(feeders.begin(), feeders.end(), [](auto& f) { return f->error.empty(); })) {
+      return false;
+    }
+  }
+  r.mpps = static_cast<double>(r.packets) / timed / 1e6;
+  r.seconds = timed * spec.workers;
+  return true;
+}
+
 /// The case's fields that do not come from the phases.
 CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps) {
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
   r.one_peer = spec.one_peer;
+  r.preload = spec.preload;
   r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
   r.aead_mpps = aead_pps / 1e6;
@@ -630,10 +702,11 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     helped -= dut.worker(i).stats().opened_for_others;
     rte_eal_remote_launch(run_worker, &dut.worker(i), crew.worker_lcore(i));
   }
-  const bool ok = run_phases(spec, crew, feeders, r);
+  const bool ok =
+      spec.preload != 0 ? run_preloaded(spec, feeders, r) : run_phases(spec, crew, feeders, r);
   dut.dp().stop.store(true);
   for (unsigned i = 0; i < spec.workers; ++i) {
-    rte_eal_wait_lcore(crew.worker_lcore(i));
+    wait_lcore(crew.worker_lcore(i));
     helped += dut.worker(i).stats().opened_for_others;
   }
   dut.dp().stop.store(false);

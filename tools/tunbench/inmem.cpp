@@ -115,6 +115,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers);
   spec.train = opt.train;
   spec.one_peer = opt.one_peer;
+  spec.preload = opt.preload;
   spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
@@ -321,7 +322,7 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   const bool flood = !opt.floods.empty();
   std::vector<unsigned> lcores = dpdk::worker_lcores();
   // The control thread's lcore, or gateway mode's feeders.
-  const unsigned feeders = opt.feeders(max_workers);
+  const unsigned feeders = opt.feeder_lcores(max_workers);
   const unsigned needed = opt.gateway ? max_workers + feeders : max_workers + (flood ? 1 : 0);
   if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
@@ -340,7 +341,8 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   // pool's per-lcore caches as a NIC's refills are.
   if (opt.gateway)
     extra = (256u << 20) / (control::port_mtu(dataplane::PortRole::outer, mtu) + 256);
-  auto ports = Ports::create(max_workers, opt.chunk, mtu, extra);
+  // A preloaded round waits whole on the RX ring and again on the TX ring.
+  auto ports = Ports::create(max_workers, std::max(opt.chunk, opt.preload), mtu, extra);
   if (!ports) return Error{ports.error()};
   Bench bench{.opt = opt,
               .ports = &*ports,

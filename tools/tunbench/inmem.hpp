@@ -89,11 +89,16 @@ struct InmemOptions {
   /// flows are spread over every worker's queue (a feeder each, flows of its own).
   bool one_peer = false;
   bool spread = true;  // workers open each other's inbound bursts (Dataplane::spread)
+  /// Gateway mode: instead of feeder lcores beside the workers, rounds of this many frames a
+  /// fed queue put on the RX rings at once and timed until the workers transmitted them all
+  /// (0: feeders). Takes no latency.
+  unsigned preload = 0;
 
-  /// Gateway mode's feeder lcores for `n` workers: one a worker, but inbound with --one-peer
-  /// only worker 0's queue is fed.
-  unsigned feeders(unsigned n) const noexcept {
-    return one_peer && directions == std::vector{Direction::inbound} ? 1 : n;
+  /// Gateway mode's feeder lcores (the main lcore is the first) for `n` workers: one a worker,
+  /// but one when only worker 0's queue is fed (--one-peer inbound) or nothing runs beside the
+  /// workers (--preload).
+  unsigned feeder_lcores(unsigned n) const noexcept {
+    return preload != 0 || (one_peer && directions == std::vector{Direction::inbound}) ? 1 : n;
   }
 };
 
@@ -141,6 +146,7 @@ struct CaseResult {
   unsigned train = 1;     // frames in a row to one peer and prefix
   unsigned frames = 0;    // distinct frames per feeder
   bool one_peer = false;  // one peer's traffic over every worker (InmemOptions::one_peer)
+  unsigned preload = 0;   // frames a fed queue per round (InmemOptions::preload), or 0
   bool spread = true;     // the workers opened each other's inbound bursts
   std::uint64_t opened_for_others = 0;  // packets a worker opened off another's queue
 };

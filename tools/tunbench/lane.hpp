@@ -81,6 +81,7 @@ struct CaseSpec {
   unsigned frames = 0;    // gateway mode: distinct frames per feeder
   unsigned train = 1;     // gateway mode: frames in a row to one peer and prefix
   bool one_peer = false;  // gateway mode: one peer over every worker (InmemOptions::one_peer)
+  unsigned preload = 0;   // gateway mode: frames a fed queue per round (InmemOptions::preload)
   /// Gateway mode: one feeder a worker, or inbound with one_peer the one of worker 0's queue.
   unsigned feeders() const noexcept {
     return one_peer && direction == Direction::inbound ? 1 : workers;

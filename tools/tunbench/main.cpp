@@ -79,6 +79,9 @@ void usage(FILE* out) {
       "                    sends them on in order; outbound, the peer's inner flows spread\n"
       "                    over every worker's queue (a feeder each)\n"
       "  --no-spread       the workers do not open each other's bursts (the baseline)\n"
+      "  --preload N       gateway mode without feeder lcores: rounds of N frames a fed queue\n"
+      "                    put on the RX rings at once, each timed until the workers have\n"
+      "                    transmitted them all (every CPU is the workers'; no latency)\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
@@ -272,6 +275,7 @@ enum {
   kTrain,
   kOnePeer,
   kNoSpread,
+  kPreload,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -297,6 +301,7 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"train", required_argument, nullptr, kTrain},
                                 {"one-peer", no_argument, nullptr, kOnePeer},
                                 {"no-spread", no_argument, nullptr, kNoSpread},
+                                {"preload", required_argument, nullptr, kPreload},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -357,6 +362,8 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
     case kNoSpread:
       opt.spread = false;
       return true;
+    case kPreload:
+      return parse_one(arg, 1024, 1u << 20, opt.preload);
     default:
       return false;
   }
@@ -369,6 +376,7 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
     if (opt.one_peer) return meshgate::Error{"--one-peer: with --gateway only"};
     // The stage mode calls the stages directly: there is no poll loop to spread bursts in.
     if (!opt.spread) return meshgate::Error{"--no-spread: with --gateway only"};
+    if (opt.preload != 0) return meshgate::Error{"--preload: with --gateway only"};
     return opt.train == 1 ? meshgate::ok_status()
                           : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
   }
@@ -388,6 +396,10 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
   }
   if (opt.frames != 0 && opt.frames < 4 * opt.chunk) {
     return meshgate::Error{"--gateway: --frames must be at least 4 times --chunk"};
+  }
+  // A round is one pass over the frames at most: inbound, each pass has a keypair of its own.
+  if (opt.preload != 0 && opt.preload > (opt.frames != 0 ? opt.frames : 65536)) {
+    return meshgate::Error{"--preload: at most --frames (65536 by default)"};
   }
   return meshgate::ok_status();
 }
@@ -458,7 +470,7 @@ meshgate::Result<std::vector<std::string>> inmem_eal_args(
   unsigned max_workers = 1;
   for (unsigned w : a.opt.workers) max_workers = std::max(max_workers, w);
   // The control thread's, or gateway mode's feeders'.
-  const unsigned feeders = a.opt.feeders(max_workers);
+  const unsigned feeders = a.opt.feeder_lcores(max_workers);
   const unsigned lcores =
       a.opt.gateway ? max_workers + feeders : max_workers + (a.opt.floods.empty() ? 0 : 1);
   std::vector<std::string> args = profile.eal_args();

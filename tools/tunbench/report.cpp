@@ -54,14 +54,14 @@ CaseSummary summarize_group(std::vector<CaseResult>& group) {
     s.median.*f = median_of(group, f);
   }
   CaseResult& m = s.median;
-  m.packets = m.verified = m.checked_outer = 0;
+  m.packets = m.verified = m.checked_outer = m.in_order = m.opened_for_others = 0;
   m.flood_sent = m.flood_ring_full = m.flood_handled = m.cookies_sent = 0;
   s.gbps_min = s.ratio_min = 1e300;
   for (const CaseResult& r : group) {
     for (std::uint64_t CaseResult::*f :
          {&CaseResult::packets, &CaseResult::verified, &CaseResult::checked_outer,
-          &CaseResult::flood_sent, &CaseResult::flood_ring_full, &CaseResult::flood_handled,
-          &CaseResult::cookies_sent}) {
+          &CaseResult::in_order, &CaseResult::opened_for_others, &CaseResult::flood_sent,
+          &CaseResult::flood_ring_full, &CaseResult::flood_handled, &CaseResult::cookies_sent}) {
       m.*f += r.*f;
     }
     s.gbps_min = std::min(s.gbps_min, r.gbps);
@@ -233,9 +233,16 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                gateway ? " --gateway" : "", m.cpu.c_str(), m.cpus, m.tsc_ghz,
                m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
   if (gateway) {
-    std::fprintf(out,
-                 "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
-                 "lcore each; the maximum rate\n");
+    if (cases.front().median.preload != 0) {
+      std::fprintf(out,
+                   "gateway mode: the workers' own loop on net_ring queues; rounds of %u frames "
+                   "a fed queue preloaded, timed until all were transmitted (no feeder lcore)\n",
+                   cases.front().median.preload);
+    } else {
+      std::fprintf(out,
+                   "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
+                   "lcore each; the maximum rate\n");
+    }
     std::fprintf(out,
                  "tables: every peer owns a /24, a scattered /32 and an IPv6 /64; half the frames "
                  "of %u B or more are IPv6, a quarter each to the /24 and the /32; %s\n",
@@ -294,7 +301,7 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
     std::fputc('\n', out);
   }
   if (flooded) print_flood_totals(out, cases);
-  if (gateway) print_latency(out, cases);
+  if (gateway && !cases.front().median.latency.empty()) print_latency(out, cases);
   std::uint64_t verified = 0, outer = 0, in_order = 0;
   for (const CaseSummary& c : cases) {
     verified += c.median.verified;
@@ -318,7 +325,7 @@ namespace {
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
   o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
     << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"frames\": " << r.frames
-    << ", \"one_peer\": " << (r.one_peer ? "true" : "false")
+    << ", \"one_peer\": " << (r.one_peer ? "true" : "false") << ", \"preload\": " << r.preload
     << ", \"spread\": " << (r.spread ? "true" : "false")
     << ", \"opened_for_others\": " << r.opened_for_others << ", \"in_order\": " << r.in_order
     << ", \"rekeys\": " << r.rekeys << ", \"pool_mbufs\": " << r.pool_mbufs

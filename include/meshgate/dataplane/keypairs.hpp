@@ -34,21 +34,26 @@ using peer::kNoPeer;  // defined once, in peer/peer_id.hpp
 using peer::PeerId;
 
 struct alignas(64) Keypair {
-  // Line 0, everything sending touches; line 1, everything receiving touches: one cache line per
-  // packet, which matters when every packet of a burst goes to another peer. Written by the
-  // control thread before publication and read-only while live, except send_counter, the replay
-  // window and `used`. The index and birth time are in both lines.
+  // Line 0, everything sending reads; line 1, the nonce counter; line 2, everything receiving
+  // touches: few cache lines per packet, which matters when every packet of a burst goes to
+  // another peer (lines 0 and 1 are one 128-byte pair, which the CPU's adjacent-line prefetch
+  // fetches together). Written by the control thread before publication and read-only while
+  // live, except send_counter, the replay window and `used`. The index and birth time are in
+  // both sides' lines.
 
   // Line 0: the send side.
   std::atomic<std::uint32_t> live_index{0};  // our index while usable, 0 when not
   std::uint32_t remote_index = 0;            // the peer's index: goes into our type-4 headers
   bool initiator = false;
   Nanos birth = 0;
-  // The nonce counter, reserved per burst by the sending workers.
-  std::atomic<std::uint64_t> send_counter{0};
   std::uint8_t send_key[32] = {};
 
-  // Line 1: the receive side. A keypair's packets normally arrive on one RX queue (RSS on the
+  // Line 1: the nonce counter, reserved per burst by the sending workers. A line of its own:
+  // with one peer's traffic over several workers each one's reservation would otherwise take
+  // line 0 from all the others, and their next packet's key and header fields would miss.
+  alignas(64) std::atomic<std::uint64_t> send_counter{0};
+
+  // Line 2: the receive side. A keypair's packets normally arrive on one RX queue (RSS on the
   // endpoint), so the replay lock is uncontended; it keeps the window correct when a peer roams
   // between queues.
   alignas(64) std::atomic<std::uint32_t> recv_live_index{0};  // live_index, for lookup_recv()
@@ -70,8 +75,9 @@ struct alignas(64) Keypair {
 };
 static_assert(offsetof(Keypair, send_key) + sizeof(Keypair::send_key) <= 64,
               "the send side of a keypair is one cache line");
-static_assert(offsetof(Keypair, recv_live_index) == 64, "the receive side starts line 1");
-static_assert(offsetof(Keypair, replay) + sizeof(std::uint64_t) <= 128,
+static_assert(offsetof(Keypair, send_counter) == 64, "the nonce counter is line 1, alone");
+static_assert(offsetof(Keypair, recv_live_index) == 128, "the receive side starts line 2");
+static_assert(offsetof(Keypair, replay) + sizeof(std::uint64_t) <= 192,
               "the receive side (key, replay lock, endpoint tag, highest counter) is one line");
 
 class KeypairTable {

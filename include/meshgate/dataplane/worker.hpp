@@ -193,7 +193,8 @@ class Worker {
   void retire() noexcept;
   /// Before the worker stops: every burst of its lane opened and sent.
   void drain_lane(Nanos now);
-  bool other_has_time() const noexcept;
+  /// Other workers that said their own queues leave them time (SpreadLane::spare).
+  unsigned others_with_time() const noexcept;
   /// Bursts of this worker's lane not sent yet (some other worker may be opening one).
   bool lane_waiting() const noexcept {
     return lane_ != nullptr && retired_ != lane_->published.load(std::memory_order_relaxed);

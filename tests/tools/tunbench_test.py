@@ -251,19 +251,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check("--one-peer inbound with 2 workers on 2 CPUs: worker 1 opened packets of worker 0's "
           "queue",
           len(two) == 1 and two[0].get("opened_for_others", 0) > 0, json.dumps(two)[:600])
-    p = run("inmem", "--gateway", "--preload", "70000")
-    check("--preload past the frames: exit 2, naming it",
-          p.returncode == 2 and "--preload" in p.stderr, p.stderr[-300:])
-    p = run("inmem", "--gateway", "--one-peer", "--peers", "2")
-    check("--one-peer with 2 peers: exit 2, naming it",
-          p.returncode == 2 and "--one-peer" in p.stderr and "--peers 1" in p.stderr,
-          p.stderr[-300:])
-    p = run("inmem", "--no-spread")
-    check("--no-spread without --gateway: exit 2, naming it",
-          p.returncode == 2 and "--no-spread" in p.stderr, p.stderr[-300:])
-    p = run("inmem", "--train", "4")
-    check("--train without --gateway: exit 2, naming it",
-          p.returncode == 2 and "--train" in p.stderr, p.stderr[-300:])
+    for args, what, words in (
+            (["--gateway", "--preload", "70000"], "--preload past the frames", ["--preload"]),
+            (["--gateway", "--one-peer", "--peers", "2"], "--one-peer with 2 peers",
+             ["--one-peer", "--peers 1"]),
+            (["--no-spread"], "--no-spread without --gateway", ["--no-spread"]),
+            (["--train", "4"], "--train without --gateway", ["--train"])):
+        p = run("inmem", *args)
+        check(what + ": exit 2, naming it",
+              p.returncode == 2 and all(w in p.stderr for w in words), p.stderr[-300:])
 
     p = run("inmem", "--flood", "100k", "--direction", "outbound")
     check("--flood with --direction outbound: exit 2, the directions it needs named",

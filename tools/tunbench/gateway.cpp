@@ -95,7 +95,8 @@ class Feeder {
     return 0;
   }
 
-  /// --preload: the next n frames in mbufs, stamped now (untimed); false without mbufs.
+  /// The next n frames in mbufs, stamped `now`, for feed() or a --preload round to put on the
+  /// RX ring; false without mbufs.
   bool fill(rte_mbuf** burst, unsigned n, std::uint64_t now);
   /// --preload: takes and checks everything the worker transmitted.
   void sink_all() { sink(rte_rdtsc(), ~std::uint64_t{0}, ~0u); }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/peer/timers.hpp"
 #include "meshgate/wire/messages.hpp"
 #include "meshgate/wire/rewrite.hpp"
 
@@ -166,8 +167,8 @@ void Sealer::frame_and_account(OutPacket* out, unsigned k, Nanos now,
     ++tally_packets;
     tally_data |= o.inner_len != 0;  // keepalives are not data (protocol.md 5)
     // Keep the key fresh (protocol.md 4, send step 4).
-    if (o.counter > wire::spec::kRekeyAfterMessages ||
-        (o.kp->initiator && now - o.kp->birth > wire::spec::kRekeyAfterTime)) {
+    if (peer::keep_key_fresh_on_send(o.counter, o.kp->initiator, o.kp->birth, now,
+                                     dp_.rekey_after_time)) {
       want_handshake(o.peer, drops);
     }
   }

@@ -116,6 +116,10 @@ struct Dataplane {
   GatewayAddresses addr;
   rte_mempool* pool = nullptr;
   bool idle_backoff = false;
+  /// REKEY_AFTER_TIME as the workers apply it (protocol.md 4). The gateway keeps WireGuard's
+  /// 120 s; only the benchmark shortens it (tunbench --rekey-after), so that the control
+  /// thread rekeys within a run.
+  Nanos rekey_after_time = wire::spec::kRekeyAfterTime;
   ReassemblyLimits reassembly;  // each worker's table of outer fragments
   /// Whether workers open each other's inbound bursts (spread.hpp); only with 2 or more.
   bool spread = true;

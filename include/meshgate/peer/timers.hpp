@@ -70,11 +70,13 @@ constexpr bool initiation_allowed(Nanos last_sent_handshake, Nanos now) noexcept
 
 /// Keep-key-fresh, sender side: after sending with counter `send_counter` on the current
 /// keypair, start a handshake if the counter passed REKEY_AFTER_MESSAGES, or if we initiated
-/// this keypair and it is older than REKEY_AFTER_TIME.
-constexpr bool keep_key_fresh_on_send(std::uint64_t send_counter, bool we_initiated,
-                                      Nanos keypair_birth, Nanos now) noexcept {
+/// this keypair and it is older than REKEY_AFTER_TIME (`rekey_after_time`: the benchmark's
+/// shorter one, Dataplane::rekey_after_time).
+constexpr bool keep_key_fresh_on_send(
+    std::uint64_t send_counter, bool we_initiated, Nanos keypair_birth, Nanos now,
+    Nanos rekey_after_time = wire::spec::kRekeyAfterTime) noexcept {
   return send_counter > wire::spec::kRekeyAfterMessages ||
-         (we_initiated && now - keypair_birth > wire::spec::kRekeyAfterTime);
+         (we_initiated && now - keypair_birth > rekey_after_time);
 }
 
 /// Keep-key-fresh, receiver side: if we initiated the current keypair and it is at least
@@ -129,6 +131,10 @@ class PeerTimers {
   /// Before sending an initiation: a new (non-retry) one starts a new series (attempts = 0).
   /// False when the REKEY_TIMEOUT gate is closed; then nothing may be sent.
   bool prepare_initiation(Nanos now, bool retry) noexcept;
+  /// Whether the REKEY_TIMEOUT gate is open (what prepare_initiation checks), changing nothing.
+  bool may_initiate(Nanos now) const noexcept {
+    return initiation_allowed(last_sent_handshake_, now);
+  }
 
   /// Receiver-side keep-key-fresh with the peer's last-minute flag: true once per session when
   /// a handshake should start (the caller then runs prepare_initiation(now, false)).

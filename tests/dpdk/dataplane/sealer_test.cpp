@@ -114,5 +114,32 @@ TEST(Sealer, ExhaustedKeyDropsAndAsksForAHandshake) {
   EXPECT_GE(t.events_waiting(Event::Kind::want_handshake), 1u);
 }
 
+TEST(Sealer, InitiatorsKeypairPastRekeyAfterTimeAsksForAHandshake) {
+  // REKEY_AFTER_TIME is the dataplane's (the benchmark shortens it): WireGuard's 120 s by
+  // default, and only the initiator of a keypair rekeys for its age.
+  TestPlane t(1);
+  Sealer s(*t.dp, 0, crypto::AeadBackend::ipsec_mb);
+  DropCounters drops;
+  Keypair* kp = t.dp->keypairs.lookup(t.index[0]);
+  const Nanos now = monotonic_now();
+  auto seal_one = [&](Nanos at) {
+    rte_mbuf* m = t.mbuf(TestPlane::ip_packet(t.host, TestPlane::peer_host(0, 5), 60));
+    ASSERT_EQ(s.seal_for_peer(0, &m, 1, at, drops), 1u);
+    rte_pktmbuf_free(m);
+  };
+  kp->initiator = true;
+  kp->birth = now - seconds(100);
+  seal_one(now);
+  EXPECT_EQ(t.events_waiting(Event::Kind::want_handshake), 0u);  // 100 s old, under 120 s
+  t.dp->rekey_after_time = seconds(90);
+  kp->initiator = false;
+  seal_one(now);
+  EXPECT_EQ(t.events_waiting(Event::Kind::want_handshake), 0u);  // the responder waits
+  kp->initiator = true;
+  seal_one(now);
+  EXPECT_EQ(t.events_waiting(Event::Kind::want_handshake), 1u);
+  EXPECT_EQ(drops.total(), 0u);
+}
+
 }  // namespace
 }  // namespace meshgate::dataplane

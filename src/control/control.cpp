@@ -165,8 +165,14 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       if (routes_.update(e.peer, now)) staging_.flush(e.peer, now);
       break;
     case dataplane::Event::Kind::want_handshake:
-      dp_.peers[e.peer].handshake_wanted.store(false, std::memory_order_relaxed);
-      sessions_.send_initiation(e.peer, now, wall, false);
+      ++handshake_requests_;
+      // While no initiation may go out (one did less than REKEY_TIMEOUT ago: it is in flight,
+      // or was answered), the flag stays set: the workers, which check it first, post nothing
+      // more for every packet meanwhile, and run_timers sends the initiation once it may.
+      if (ps->timers.may_initiate(now)) {
+        dp_.peers[e.peer].handshake_wanted.store(false, std::memory_order_relaxed);
+        sessions_.send_initiation(e.peer, now, wall, false);
+      }
       break;
   }
 }
@@ -182,6 +188,12 @@ void Control::stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall) {
 
 void Control::run_timers(Nanos now, WallTime wall) {
   for (PeerId id : peers_.ids()) {
+    // A handshake the workers asked for while the REKEY_TIMEOUT gate was closed (handle_event).
+    std::atomic<bool>& wanted = dp_.peers[id].handshake_wanted;
+    if (wanted.load(std::memory_order_relaxed) && peers_.find(id)->timers.may_initiate(now)) {
+      wanted.store(false, std::memory_order_relaxed);
+      sessions_.send_initiation(id, now, wall, false);
+    }
     const peer::TimerActions a = timers_.tick(id, now);
     if (a.empty()) continue;
     if (a.has(peer::TimerAction::kZeroKeyMaterial)) sessions_.zero(id);
@@ -227,6 +239,7 @@ ControlStats Control::stats() const {
   s.neighbour_not_sent = neighbours_.stats().not_sent;
   s.echo_replies = local_.echo_replies();
   s.announcements = neighbours_.stats().announcements;
+  s.handshake_requests = handshake_requests_;
   return s;
 }
 

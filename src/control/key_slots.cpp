@@ -57,6 +57,7 @@ void KeySlots::install(PeerId peer, noise::SessionKeys& kp, bool initiator, std:
       pr.current.store(idx, std::memory_order_release);
       retire(previous);
     }
+    pr.handshake_wanted.store(false, std::memory_order_relaxed);  // fresh keys: nothing wanted
   } else {
     // The responder waits for the first packet on the new keypair before sending with it.
     pr.next.store(idx, std::memory_order_release);
@@ -73,6 +74,7 @@ bool KeySlots::confirm_next(PeerId peer, std::uint32_t index) {
   pr.previous.store(pr.current.load(std::memory_order_relaxed), std::memory_order_release);
   pr.current.store(index, std::memory_order_release);
   pr.next.store(0, std::memory_order_release);
+  pr.handshake_wanted.store(false, std::memory_order_relaxed);  // fresh keys: nothing wanted
   retire(old_previous);
   return true;
 }

@@ -66,6 +66,33 @@ TEST(Gateways, HandshakeAndIpv4BothWaysOverIpv4) {
   EXPECT_EQ(net.gw(0).worker(0).drops().total(), 0u);
 }
 
+// A rekey the data path asks for while no initiation may go out yet (one went out less than
+// REKEY_TIMEOUT ago) is asked for once, however many packets go to the peer meanwhile, and
+// goes out as soon as it may, with no packet to prompt it.
+TEST(Gateways, ARekeyThatMustWaitIsAskedForOnceAndSentWhenItMay) {
+  RingGateways net("gwwait");
+  exchange_both_ways(net, false);  // A initiated: the keypair is one A rekeys for its age
+  auto& ca = net.gw(0).control();
+  const control::ControlStats before = ca.stats();
+  net.gw(0).dataplane().rekey_after_time = millis(1);  // every packet now wants a rekey
+  LanHost& a = net.host(0);
+  LanHost& b = net.host(1);
+  b.received.clear();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(a.send_ip(udp_packet(a.ip4, b.ip4, 4000, 5000, pattern(100, 3))));
+    net.poll(millis(10));
+  }
+  ASSERT_TRUE(net.poll_until([&] { return b.received.size() == 20; }));
+  EXPECT_EQ(ca.stats().initiations_sent, before.initiations_sent);  // under REKEY_TIMEOUT
+  EXPECT_EQ(ca.stats().handshake_requests, before.handshake_requests + 1);
+  ASSERT_TRUE(net.poll_until([&] { return ca.stats().initiations_sent > before.initiations_sent; },
+                             600, millis(10)));
+  ASSERT_TRUE(
+      net.poll_until([&] { return ca.stats().responses_received > before.responses_received; }));
+  EXPECT_EQ(ca.stats().initiations_sent, before.initiations_sent + 1);
+  EXPECT_EQ(net.gw(0).worker(0).drops().total(), 0u);
+}
+
 // MTU 9000 links under a tunnel MTU of 8920: the pool's buffers hold a whole sealed frame, the
 // largest packet crosses both ways, one byte more is answered "fragmentation needed, 8920".
 TEST(Gateways, JumboPacketsCrossAtTheTunnelMtu) {

@@ -56,6 +56,7 @@ struct ControlStats : HandshakeStats {
   std::uint64_t arp_replies = 0, nd_replies = 0, echo_replies = 0;
   std::uint64_t neighbour_refused = 0, neighbour_not_sent = 0;  // NeighbourStats
   std::uint64_t announcements = 0;                              // Neighbours::announce's frames
+  std::uint64_t handshake_requests = 0;  // the workers asked for a handshake (want_handshake)
 };
 
 class Control {
@@ -150,6 +151,7 @@ class Control {
   Nanos last_timer_run_ = 0;
   Nanos last_permit_run_ = 0;
   std::uint64_t reflexive_changes_seen_ = 0;  // StunClientStats::address_changes acted on
+  std::uint64_t handshake_requests_ = 0;      // ControlStats::handshake_requests
   Nanos now_ = 0;
 };
 

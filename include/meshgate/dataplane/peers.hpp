@@ -55,7 +55,8 @@ struct alignas(64) Peer {
   std::atomic<const PeerRoute*> route{nullptr};
   std::atomic<bool> active{false};
   /// Set by a worker that asked the control thread for a handshake; cleared by the control
-  /// thread. Keeps a burst of packets from flooding the control ring with the same request.
+  /// thread when it sends the initiation or a fresh keypair becomes current (KeySlots). Keeps
+  /// the packets sent meanwhile from flooding the control ring with the same request.
   std::atomic<bool> handshake_wanted{false};
 
   // Counters and activity timestamps: per worker, in Dataplane::activity (PeerActivity).

@@ -251,8 +251,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check("--one-peer inbound with 2 workers on 2 CPUs: worker 1 opened packets of worker 0's "
           "queue",
           len(two) == 1 and two[0].get("opened_for_others", 0) > 0, json.dumps(two)[:600])
+    # Live handshakes: the sending gateway's own control thread makes every peer's keypairs with
+    # handshakes that the peers' side answers, and rekeys on its own timers (after 1 s here, at
+    # most once a peer per REKEY_TIMEOUT, 5 s): eight seconds of phases see every peer rekey,
+    # and every frame is still in order and opens with the keys the handshakes derived.
+    js9 = os.path.join(tmp, "live.json")
+    p = run("inmem", "--profile", mapped_profile("live", "0@0,1@1,2@0"), "--gateway",
+            "--direction", "outbound", "--sizes", "1420", "--peers", "8", "--duration", "4",
+            "--loads", "0.5", "--frames", "8192", "--rekey-after", "1", "--quiet", "--json", js9)
+    lv = records(js9, "live")
+    check("--rekey-after 1, 8 peers outbound: the control thread rekeyed every peer during the "
+          "case, every frame in order and opened with the handshakes' keys",
+          p.returncode == 0 and "live handshakes" in p.stdout and len(lv) == 1 and
+          lv[0].get("rekey_after") == 1 and lv[0].get("handshakes", 0) >= 8 and
+          lv[0].get("keypairs_seen", 0) >= 8 and lv[0].get("checked_outer", 0) > 0 and
+          lv[0].get("in_order", 0) >= lv[0].get("packets", 1) > 0,
+          p.stderr[-1500:] + json.dumps(lv)[:600])
     for args, what, words in (
             (["--gateway", "--preload", "70000"], "--preload past the frames", ["--preload"]),
+            (["--rekey-after", "2"], "--rekey-after without --gateway", ["--rekey-after"]),
+            (["--gateway", "--rekey-after", "2", "--direction", "inbound"],
+             "--rekey-after inbound", ["--rekey-after", "outbound"]),
             (["--gateway", "--one-peer", "--peers", "2"], "--one-peer with 2 peers",
              ["--one-peer", "--peers 1"]),
             (["--no-spread"], "--no-spread without --gateway", ["--no-spread"]),

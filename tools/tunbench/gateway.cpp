@@ -78,12 +78,15 @@ struct PhaseTotals {
 /// One worker's NIC and network (gateway.hpp).
 class Feeder {
  public:
-  Feeder(unsigned id, const Ports& ports, const CaseSpec& spec, Site& sender, Site& receiver)
+  /// `live`: the peers' side of live handshakes (--rekey-after), which has the keys.
+  Feeder(unsigned id, const Ports& ports, const CaseSpec& spec, Site& sender, Site& receiver,
+         const PeerSide* live)
       : id_(id),
         ports_(ports),
         spec_(spec),
         sender_(sender),
         receiver_(receiver),
+        live_(live),
         inbound_(spec.direction == Direction::inbound),
         rx_(inbound_ ? ports.outer_rx[id] : ports.inner_rx[id]),
         tx_(inbound_ ? ports.inner_tx[id] : ports.outer_tx[id]) {}
@@ -111,7 +114,8 @@ class Feeder {
   PhaseTotals totals;
   std::string error;
   std::uint64_t rekeys = 0, verified = 0, checked_outer = 0;
-  std::uint64_t in_order = 0;  // frames whose place in their peer's flows was checked
+  std::uint64_t in_order = 0;       // frames whose place in their peer's flows was checked
+  std::uint64_t keypairs_seen = 0;  // outbound: a peer's frames moved to a newer keypair
   std::uint64_t frame_bytes() const noexcept { return frames_.size(); }
   unsigned slots() const noexcept { return slots_; }
   unsigned v6_frames() const noexcept { return v6_frames_; }
@@ -125,8 +129,12 @@ class Feeder {
   void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
   bool check_inbound(const rte_mbuf* m);
   bool check_outbound(const rte_mbuf* m);
-  /// Outbound: frame `wg` of `peer` is the next of its peer's inner flows, in the order fed.
-  bool check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, std::uint64_t counter);
+  /// Outbound: the peer and the key of a frame to receiver index `index`; false if none.
+  bool session(std::uint32_t index, PeerId& peer, SecretKey& key) const;
+  /// Outbound: frame `wg` of `peer` (to `index`, opened with `key`) is the next of its peer's
+  /// inner flows, in the order fed.
+  bool check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, std::uint32_t index,
+                   const SecretKey& key, std::uint64_t counter);
   /// The inner frames of every slot (ref_, len_, peer_of_) for the peers this feeder owns.
   void write_slots(const std::vector<PeerId>& owned);
   bool seal_frames();
@@ -140,6 +148,7 @@ class Feeder {
   CaseSpec spec_;
   Site& sender_;
   Site& receiver_;
+  const PeerSide* live_;
   bool inbound_;
   rte_ring* rx_;  // the worker's RX ring this feeds
   rte_ring* tx_;  // the worker's TX ring this sinks
@@ -151,6 +160,7 @@ class Feeder {
   std::vector<PeerId> peer_of_;
   std::vector<bool> first_of_peer_;          // inbound: the slot opens its peer's pass: a rekey
   std::vector<std::uint64_t> last_counter_;  // outbound: by peer, 0 before its first frame
+  std::vector<std::uint32_t> last_index_;    // outbound: by peer, the keypair of last_counter_
   std::vector<std::uint64_t> next_seq_;      // outbound: by peer, the least sequence number next
   std::unordered_map<std::uint32_t, PeerId> peer_of_index_;  // outbound: the receiver's indices
   std::vector<std::uint8_t> plain_;
@@ -170,6 +180,7 @@ bool Feeder::prepare() {
   len_.assign(slots_, 0);
   peer_of_.assign(slots_, 0);
   last_counter_.assign(spec_.peers, 0);
+  last_index_.assign(spec_.peers, 0);
   next_seq_.assign(spec_.peers, 0);
   plain_.resize(stride_);
   padded_sizes_.clear();
@@ -375,15 +386,16 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
     return fail("outbound: a frame of " + std::to_string(m->data_len) + " bytes");
   }
   // Which peer: the receiver index the sender's keypair for it names.
-  const auto it = peer_of_index_.find(load_le32(wg + 4));
-  if (it == peer_of_index_.end()) return fail("outbound: a frame to an unknown receiver index");
-  const PeerId peer = it->second;
+  const std::uint32_t index = load_le32(wg + 4);
+  PeerId peer = 0;
+  SecretKey key;
+  if (!session(index, peer, key)) return fail("outbound: a frame to an unknown receiver index");
   if (!check_outer_headers(p, peer)) return false;
   const std::uint64_t counter = load_le64(wg + 8);
-  if (!check_order(wg, padded, peer, counter)) return false;
+  if (!check_order(wg, padded, peer, index, key, counter)) return false;
   if (++outbound_seen_ % kOpenEvery != 0) return true;
   // Opened with libsodium, an implementation other than the data path's.
-  if (!crypto::aead_open(plain_.data(), receiver_.key(peer), counter, wg + kWgHeader, padded, {})) {
+  if (!crypto::aead_open(plain_.data(), key, counter, wg + kWgHeader, padded, {})) {
     return fail("outbound: a frame does not open with libsodium");
   }
   // The slot's frame with the sequence number it was fed with.
@@ -399,8 +411,30 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
   return true;
 }
 
-bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer,
-                         std::uint64_t counter) {
+bool Feeder::session(std::uint32_t index, PeerId& peer, SecretKey& key) const {
+  if (live_ != nullptr) return live_->session(index, peer, key);
+  const auto it = peer_of_index_.find(index);
+  if (it == peer_of_index_.end()) return false;
+  peer = it->second;
+  key = receiver_.key(peer);
+  return true;
+}
+
+bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, std::uint32_t index,
+                         const SecretKey& key, std::uint64_t counter) {
+  // A rekey: the worker seals with the newest keypair only, so a peer's frames move to a newer
+  // one and never back (live handshakes number a peer's sessions in their index), and its
+  // counters start again.
+  if (index != last_index_[peer]) {
+    if (last_index_[peer] != 0) {
+      if (index < last_index_[peer]) {
+        return fail("outbound: peer " + std::to_string(peer) + " back on an older keypair");
+      }
+      ++keypairs_seen;
+    }
+    last_index_[peer] = index;
+    last_counter_[peer] = 0;
+  }
   // This worker's counters for the peer rise by one; with one peer over several workers each
   // reserves runs of them, so they only rise.
   const std::uint64_t last = last_counter_[peer];
@@ -417,7 +451,7 @@ bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer,
   store_le64(nonce + 4, counter);
   std::uint8_t head[64];
   const unsigned n = std::min<unsigned>(sizeof head, padded);
-  crypto_stream_chacha20_ietf_xor_ic(head, wg + kWgHeader, n, nonce, 1, receiver_.key(peer).data());
+  crypto_stream_chacha20_ietf_xor_ic(head, wg + kWgHeader, n, nonce, 1, key.data());
   const unsigned at = seq_offset(head);
   if (at + 8 > n) return fail("outbound: a frame of peer " + std::to_string(peer) + " too short");
   const std::uint64_t seq = load_le64(head + at);
@@ -533,10 +567,94 @@ int run_worker(void* w) {
 /// Every lcore, workers and feeders, of a case (gateway.hpp's layout).
 struct Crew {
   const std::vector<unsigned>& lcores;
-  unsigned workers;
+  unsigned workers, feeders;
   unsigned worker_lcore(unsigned i) const { return lcores[i]; }
   unsigned feeder_lcore(unsigned i) const { return lcores[workers + i - 1]; }  // i > 0
+  unsigned control_lcore() const { return lcores[workers + feeders - 1]; }     // --rekey-after
 };
+
+/// --rekey-after: the sending gateway's control thread on an lcore of its own, the daemon's
+/// loop, with the peers' side of the wire beyond its TX queue: initiations are answered into
+/// worker 0's RX ring of the Internet port (which nothing else feeds outbound).
+struct LiveControl {
+  control::Control* ctl = nullptr;
+  PeerSide* side = nullptr;
+  rte_ring* from_gateway[2] = {};  // the control thread's TX rings: outer, inner
+  rte_ring* to_gateway = nullptr;
+  rte_ring* handshakes = nullptr;  // the workers' ring to the control thread
+  rte_mempool* pool = nullptr;
+  wire::MacAddr gateway_mac;
+  std::atomic<bool> stop{false};
+  std::uint64_t inner_frames = 0;  // the control thread sent to the LAN (none expected)
+
+  static int main(void* arg) {
+    auto& c = *static_cast<LiveControl*>(arg);
+    for (;;) {
+      const bool stopping = c.stop.load();
+      unsigned n = c.ctl->poll(monotonic_now(), wall_now());
+      n += c.side->serve(c.from_gateway[0], c.to_gateway, c.pool, c.gateway_mac);
+      void* m = nullptr;
+      while (rte_ring_sc_dequeue(c.from_gateway[1], &m) == 0) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+        ++c.inner_frames;
+        ++n;
+      }
+      if (stopping && n == 0 && rte_ring_count(c.handshakes) == 0) return 0;
+      if (n == 0) {
+        timespec ts{0, control::impl::kIdleSleep};
+        nanosleep(&ts, nullptr);
+      }
+    }
+  }
+};
+
+/// --rekey-after: until every peer has a keypair, a packet to each peer without one goes in on
+/// the LAN port, as the first packet to a peer does: the worker stages it, the control thread
+/// starts the handshake, the peers' side answers, and the control thread sends it sealed. At
+/// most kWarmWindow handshakes at a time, so that the gateway never sees a backlog (under
+/// load it would answer with cookies). What the workers sealed themselves (a peer that had a
+/// keypair by then) is taken off their TX rings.
+constexpr unsigned kWarmWindow = 64;
+Status warm_up(const CaseSpec& spec, const Ports& ports, Site& dut) {
+  const dataplane::Dataplane& dp = dut.dp();
+  auto waiting = [&](PeerId p) { return dp.peers[p].current.load() == 0; };
+  std::vector<PeerId> todo;
+  for (PeerId p = 0; p < spec.peers; ++p) {
+    if (waiting(p)) todo.push_back(p);
+  }
+  for (std::size_t at = 0; at < todo.size(); at += kWarmWindow) {
+    const std::size_t end = std::min(todo.size(), at + kWarmWindow);
+    for (std::size_t k = at; k < end; ++k) {
+      rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
+      if (m == nullptr) return Error{"no mbufs for the first packets"};
+      auto* f = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 14 + 64));
+      write_inner_frame(f, ports.inner_mac, 0, 64, false);
+      address_inner_frame(f + 14, todo[k], 0);
+      if (rte_ring_sp_enqueue(ports.inner_rx[0], m) != 0) {
+        rte_pktmbuf_free(m);
+        return Error{"worker 0's LAN RX ring is full"};
+      }
+    }
+    const std::uint64_t deadline = rte_rdtsc() + 10 * rte_get_tsc_hz();
+    for (std::size_t k = at; k < end; ++k) {
+      while (waiting(todo[k])) {
+        if (rte_rdtsc() > deadline) {
+          return Error{"peer " + std::to_string(todo[k]) +
+                       " has no keypair 10 s after its first "
+                       "packet: its handshake did not complete"};
+        }
+        rte_delay_us_sleep(200);
+      }
+    }
+  }
+  rte_delay_us_sleep(20000);  // what a worker sealed meanwhile is on its TX ring by now
+  for (unsigned i = 0; i < spec.workers; ++i) {
+    void* m = nullptr;
+    while (rte_ring_sc_dequeue(ports.outer_tx[i], &m) == 0)
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+  }
+  return ok_status();
+}
 
 /// One phase on every feeder at once; false when one failed.
 bool run_phase(const Crew& crew, std::vector<std::unique_ptr<Feeder>>& feeders) {
@@ -685,16 +803,15 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
 
 Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
                                     const std::vector<unsigned>& lcores, Site& sender,
-                                    Site& receiver) {
+                                    Site& receiver, PeerSide* live) {
   if (!register_stamp()) return Error{"cannot register the mbuf RX timestamp field"};
-  const Crew crew{lcores, spec.workers};
+  const Crew crew{lcores, spec.workers, spec.feeders()};
   Site& dut = spec.direction == Direction::inbound ? receiver : sender;
   std::vector<std::unique_ptr<Feeder>> feeders;
   for (unsigned i = 0; i < spec.feeders(); ++i) {
-    feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver));
+    feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver, live));
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }
-  const unsigned pool_free = rte_mempool_avail_count(ports.pool);
   CaseResult r = case_result(spec, ports, aead_limit(spec, crew));
   // The workers: readers of the RCU only while they run (Worker::run goes online and off).
   for (unsigned i = 0; i < dut.dp().workers; ++i) dut.dp().rcu.reader_offline(i);
@@ -703,14 +820,45 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     helped -= dut.worker(i).stats().opened_for_others;
     rte_eal_remote_launch(run_worker, &dut.worker(i), crew.worker_lcore(i));
   }
-  const bool ok =
-      spec.preload != 0 ? run_preloaded(spec, feeders, r) : run_phases(spec, crew, feeders, r);
+  LiveControl control;
+  Status warm = ok_status();
+  if (live != nullptr) {
+    control.ctl = dut.control();
+    control.side = live;
+    control.from_gateway[0] = ports.outer_tx.back();
+    control.from_gateway[1] = ports.inner_tx.back();
+    control.to_gateway = ports.outer_rx[0];
+    control.handshakes = dut.dp().handshakes;
+    control.pool = ports.pool;
+    control.gateway_mac = ports.outer_mac;
+    rte_eal_remote_launch(LiveControl::main, &control, crew.control_lcore());
+    warm = warm_up(spec, ports, dut);
+  }
+  const unsigned pool_free = rte_mempool_avail_count(ports.pool);
+  const std::uint64_t answered = live != nullptr ? live->stats().initiations : 0;
+  bool ok = false;
+  if (warm) {
+    ok = spec.preload != 0 ? run_preloaded(spec, feeders, r) : run_phases(spec, crew, feeders, r);
+  }
   dut.dp().stop.store(true);
   for (unsigned i = 0; i < spec.workers; ++i) {
     wait_lcore(crew.worker_lcore(i));
     helped += dut.worker(i).stats().opened_for_others;
   }
+  if (live != nullptr) {
+    control.stop.store(true);
+    wait_lcore(crew.control_lcore());
+    // A response to an initiation the control thread sent last is left on worker 0's ring:
+    // that handshake is retried, as on a lossy wire.
+    void* m = nullptr;
+    while (rte_ring_sc_dequeue(ports.outer_rx[0], &m) == 0)
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    (void)dut.drain_control();
+    r.rekey_after = spec.rekey_after;
+    r.handshakes = live->stats().initiations - answered;
+  }
   dut.dp().stop.store(false);
+  if (!warm) return Error{spec.label + ": " + warm.error()};
   r.opened_for_others = helped;
   r.spread = dut.dp().spread;
   receiver.reclaim();
@@ -724,6 +872,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     r.verified += f->verified;
     r.checked_outer += f->checked_outer;
     r.in_order += f->in_order;
+    r.keypairs_seen += f->keypairs_seen;
     r.rekeys += f->rekeys;
     r.frames_bytes += f->frame_bytes();
     slots += f->slots();
@@ -732,8 +881,9 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   r.ipv6_share = slots == 0 ? 0 : static_cast<double>(v6) / slots;
   if (!ok) return Error{spec.label + ": a feeder failed"};
   // Every frame came from its peer's own endpoint and went to known next hops: no roam, no
-  // neighbour resolution, nothing for the control thread.
-  if (unsigned n = sender.drain_control() + receiver.drain_control(); n != 0) {
+  // neighbour resolution, nothing for the control thread (but the handshakes of a live one).
+  if (unsigned n = (live != nullptr ? 0 : sender.drain_control()) + receiver.drain_control();
+      n != 0) {
     return Error{spec.label + ": " + std::to_string(n) +
                  " packets or events went to the control thread"};
   }

@@ -35,14 +35,16 @@
 #include "inmem.hpp"
 #include "lane.hpp"
 #include "meshgate/base/result.hpp"
+#include "peer_side.hpp"
 #include "site.hpp"
 
 namespace tunbench {
 
 /// One run of one gateway-mode case: `spec.workers` workers on lcores[0..workers-1] and their
-/// feeders on the calling lcore and lcores[workers..2*workers-2].
+/// feeders on the calling lcore and lcores[workers..2*workers-2]; with `live` (--rekey-after,
+/// outbound), the sender's control thread on the lcore after the feeders', answered by `live`.
 meshgate::Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
                                               const std::vector<unsigned>& lcores, Site& sender,
-                                              Site& receiver);
+                                              Site& receiver, PeerSide* live);
 
 }  // namespace tunbench

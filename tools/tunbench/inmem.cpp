@@ -116,6 +116,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.train = opt.train;
   spec.one_peer = opt.one_peer;
   spec.preload = opt.preload;
+  spec.rekey_after = opt.rekey_after;
   spec.loads = opt.loads;
   char label[160];
   const std::string flood_text =
@@ -260,7 +261,7 @@ Result<CaseResult> run_case(Bench& bench, const CaseSpec& spec, Site& sender, Si
 
 /// Every size, direction and repeat with `peers` peers on `workers` workers.
 Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, Site& receiver,
-                 std::vector<CaseResult>& results) {
+                 PeerSide* live, std::vector<CaseResult>& results) {
   const std::vector<unsigned> floods =
       bench.opt.floods.empty() ? std::vector<unsigned>{0} : bench.opt.floods;
   for (unsigned size : bench.opt.sizes) {
@@ -274,7 +275,7 @@ Status run_cases(Bench& bench, unsigned peers, unsigned workers, Site& sender, S
             site->dp().mtu = spec.mtu;  // the workers are idle between cases
           }
           auto r = bench.opt.gateway
-                       ? run_gateway_case(spec, *bench.ports, bench.lcores, sender, receiver)
+                       ? run_gateway_case(spec, *bench.ports, bench.lcores, sender, receiver, live)
                        : run_case(bench, spec, sender, receiver);
           if (!r) return Error{r.error()};
           results.push_back(*r);
@@ -299,9 +300,22 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
   auto receiver = Site::create(ports, spec);
   if (!receiver) return Error{receiver.error()};
   spec.receiver = receiver->get();
-  spec.with_control = false;
+  // --rekey-after: the sender, the gateway whose outbound is measured, is the daemon's control
+  // thread's, and its peers' side answers its handshakes.
+  spec.with_control = spec.live = bench.opt.rekey_after != 0;
   auto sender = Site::create(ports, spec);
   if (!sender) return Error{sender.error()};
+  std::unique_ptr<PeerSide> live;
+  if (spec.live) {
+    auto side = PeerSide::create(peers, (*sender)->public_key());
+    if (!side) return Error{side.error()};
+    live = std::move(*side);
+    std::vector<Key32> keys(peers);
+    for (PeerId p = 0; p < peers; ++p) keys[p] = live->public_key(p);
+    if (auto st = (*sender)->configure_peers(keys); !st) return st;
+    (*sender)->dp().rekey_after_time =
+        static_cast<Nanos>(bench.opt.rekey_after * static_cast<double>(kNsPerSec));
+  }
   for (unsigned workers : bench.opt.workers) {
     if (peers < workers && !bench.opt.one_peer) {  // --one-peer: the workers share it
       std::fprintf(stderr, "skipping %u workers with %u peers: each worker needs a peer\n", workers,
@@ -310,7 +324,10 @@ Status run_peer_count(Bench& bench, const Ports& ports, unsigned peers,
                     std::max<std::size_t>(1, bench.opt.floods.size());
       continue;
     }
-    if (auto st = run_cases(bench, peers, workers, **sender, **receiver, results); !st) return st;
+    if (auto st = run_cases(bench, peers, workers, **sender, **receiver, live.get(), results);
+        !st) {
+      return st;
+    }
   }
   return ok_status();
 }
@@ -323,12 +340,15 @@ Result<std::vector<CaseResult>> run_inmem(const InmemOptions& opt) {
   std::vector<unsigned> lcores = dpdk::worker_lcores();
   // The control thread's lcore, or gateway mode's feeders.
   const unsigned feeders = opt.feeder_lcores(max_workers);
-  const unsigned needed = opt.gateway ? max_workers + feeders : max_workers + (flood ? 1 : 0);
+  // --rekey-after: the control thread's lcore too.
+  const unsigned needed = opt.gateway ? max_workers + feeders + (opt.rekey_after != 0 ? 1 : 0)
+                                      : max_workers + (flood ? 1 : 0);
   if (lcores.size() + 1 < needed) {
     return Error{"the EAL gives " + std::to_string(lcores.size() + 1) + " lcores, " +
                  std::to_string(max_workers) + " workers need one each" +
                  (flood ? " and the control thread one more" : "") +
-                 (opt.gateway ? " and a feeder each" : "") + " (--lcores)"};
+                 (opt.gateway ? " and a feeder each" : "") +
+                 (opt.rekey_after != 0 ? " and the control thread one more" : "") + " (--lcores)"};
   }
   std::uint16_t mtu = 0;
   for (unsigned size : opt.sizes) mtu = std::max(mtu, case_mtu(size));

@@ -93,6 +93,12 @@ struct InmemOptions {
   /// fed queue put on the RX rings at once and timed until the workers transmitted them all
   /// (0: feeders). Takes no latency.
   unsigned preload = 0;
+  /// Gateway mode, outbound: REKEY_AFTER_TIME in seconds for live handshakes (0: none). The
+  /// sending site is then the daemon's Control with the peers configured as `wg set` adds
+  /// them; it makes every keypair with a handshake answered by the peers' side (PeerSide, on
+  /// the control thread's lcore, one more) and renews them on its own timers, this much
+  /// sooner than WireGuard's 120 s so that a run sees it.
+  double rekey_after = 0;
 
   /// Gateway mode's feeder lcores (the main lcore is the first) for `n` workers: one a worker,
   /// but one when only worker 0's queue is fed (--one-peer inbound) or nothing runs beside the
@@ -149,6 +155,9 @@ struct CaseResult {
   unsigned preload = 0;   // frames a fed queue per round (InmemOptions::preload), or 0
   bool spread = true;     // the workers opened each other's inbound bursts
   std::uint64_t opened_for_others = 0;  // packets a worker opened off another's queue
+  double rekey_after = 0;               // InmemOptions::rekey_after, or 0
+  std::uint64_t handshakes = 0;         // live: handshakes the control thread made during the case
+  std::uint64_t keypairs_seen = 0;      // live: the feeders saw a peer's frames change keypair
 };
 
 /// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the

@@ -75,13 +75,14 @@ struct CaseSpec {
   unsigned peers = 0, workers = 0, burst = 32;
   double duration = 1, aead_time = 0.5, slice = 0.1;
   unsigned verify_every = 1;
-  bool relayed = false;   // frames carry ChannelData (relay_channel) after UDP
-  unsigned flood = 0;     // initiations a second into the receiver, all lanes (inmem.hpp)
-  unsigned chunk = 256;   // gateway mode: packets in flight per worker at the maximum rate
-  unsigned frames = 0;    // gateway mode: distinct frames per feeder
-  unsigned train = 1;     // gateway mode: frames in a row to one peer and prefix
-  bool one_peer = false;  // gateway mode: one peer over every worker (InmemOptions::one_peer)
-  unsigned preload = 0;   // gateway mode: frames a fed queue per round (InmemOptions::preload)
+  bool relayed = false;    // frames carry ChannelData (relay_channel) after UDP
+  unsigned flood = 0;      // initiations a second into the receiver, all lanes (inmem.hpp)
+  unsigned chunk = 256;    // gateway mode: packets in flight per worker at the maximum rate
+  unsigned frames = 0;     // gateway mode: distinct frames per feeder
+  unsigned train = 1;      // gateway mode: frames in a row to one peer and prefix
+  bool one_peer = false;   // gateway mode: one peer over every worker (InmemOptions::one_peer)
+  unsigned preload = 0;    // gateway mode: frames a fed queue per round (InmemOptions::preload)
+  double rekey_after = 0;  // gateway mode: live handshakes (InmemOptions::rekey_after), or 0
   /// Gateway mode: one feeder a worker, or inbound with one_peer the one of worker 0's queue.
   unsigned feeders() const noexcept {
     return one_peer && direction == Direction::inbound ? 1 : workers;

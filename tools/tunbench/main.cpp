@@ -82,6 +82,11 @@ void usage(FILE* out) {
       "  --preload N       gateway mode without feeder lcores: rounds of N frames a fed queue\n"
       "                    put on the RX rings at once, each timed until the workers have\n"
       "                    transmitted them all (every CPU is the workers'; no latency)\n"
+      "  --rekey-after S   gateway mode, outbound: live handshakes. The gateway's control thread\n"
+      "                    (the daemon's, on an lcore of its own: one more) makes each peer's\n"
+      "                    keypairs with handshakes that the peers' side answers, and rekeys\n"
+      "                    after S seconds instead of WireGuard's 120 (at most once a peer per\n"
+      "                    5 s, REKEY_TIMEOUT); frames are checked with the keys it derived\n"
       "\n"
       "Gbit/s: inner IP packet bytes (no Ethernet, no WireGuard overhead) per second.\n"
       "ratio: the data path's Gbit/s over the AEAD's for the same sizes; vs linear: the aggregate\n"
@@ -276,6 +281,7 @@ enum {
   kOnePeer,
   kNoSpread,
   kPreload,
+  kRekeyAfter,
   kHelp
 };
 const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
@@ -302,6 +308,7 @@ const option kInmemOptions[] = {{"sizes", required_argument, nullptr, kSizes},
                                 {"one-peer", no_argument, nullptr, kOnePeer},
                                 {"no-spread", no_argument, nullptr, kNoSpread},
                                 {"preload", required_argument, nullptr, kPreload},
+                                {"rekey-after", required_argument, nullptr, kRekeyAfter},
                                 {"help", no_argument, nullptr, kHelp},
                                 {nullptr, 0, nullptr, 0}};
 
@@ -364,6 +371,8 @@ bool set_inmem_option(int c, const char* arg, InmemArgs& a) {
       return true;
     case kPreload:
       return parse_one(arg, 1024, 1u << 20, opt.preload);
+    case kRekeyAfter:
+      return parse_seconds(arg, opt.rekey_after);
     default:
       return false;
   }
@@ -377,6 +386,7 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
     // The stage mode calls the stages directly: there is no poll loop to spread bursts in.
     if (!opt.spread) return meshgate::Error{"--no-spread: with --gateway only"};
     if (opt.preload != 0) return meshgate::Error{"--preload: with --gateway only"};
+    if (opt.rekey_after != 0) return meshgate::Error{"--rekey-after: with --gateway only"};
     return opt.train == 1 ? meshgate::ok_status()
                           : meshgate::Status{meshgate::Error{"--train: with --gateway only"}};
   }
@@ -400,6 +410,11 @@ meshgate::Status check_gateway_options(InmemArgs& a) {
   // A round is one pass over the frames at most: inbound, each pass has a keypair of its own.
   if (opt.preload != 0 && opt.preload > (opt.frames != 0 ? opt.frames : 65536)) {
     return meshgate::Error{"--preload: at most --frames (65536 by default)"};
+  }
+  // Inbound frames are sealed ahead with keys the benchmark gives both sides (Site::rotate):
+  // a handshake's keys would need every frame sealed again.
+  if (opt.rekey_after != 0 && (d != std::vector{Direction::outbound} || opt.preload != 0)) {
+    return meshgate::Error{"--rekey-after: --direction outbound only, and not with --preload"};
   }
   return meshgate::ok_status();
 }

@@ -186,7 +186,10 @@ Result<std::unique_ptr<Site>> Site::create(const Ports& ports, const SiteSpec& s
   const Nanos now = monotonic_now();
   if (auto st = confirm_next_hops(dp, now); !st) return Error{st.error()};
   if (spec.relayed) dp.turn_server = {outer_address(), kListenPort};
-  if (auto st = s->add_peers(spec, now); !st) return Error{st.error()};
+  s->peers_ = spec.peers;
+  if (!spec.live) {
+    if (auto st = s->add_peers(spec, now); !st) return Error{st.error()};
+  }
   for (unsigned i = 0; i < workers; ++i) {
     s->workers_.push_back(std::make_unique<dataplane::Worker>(dp, i));
     dp.rcu.reader_register(i);
@@ -239,13 +242,43 @@ Status Site::add_peers(const SiteSpec& spec, Nanos now) {
   return ok_status();
 }
 
-Status Site::add_prefixes(PeerId p, bool gateway_tables) {
+namespace {
+
+/// Peer p's prefixes: its /24, and in gateway mode its scattered /32 and IPv6 /64 too.
+std::vector<Prefix> peer_prefixes(PeerId p, bool gateway_tables) {
   std::vector<Prefix> prefixes{Prefix{IpAddr::v4(peer_net(p)), 24}};
   if (gateway_tables) {
     prefixes.push_back(Prefix{IpAddr::v4(peer_host(p)), 32});
     prefixes.push_back(Prefix{IpAddr::v6_bytes(peer_net6(p).data()), 64});
   }
-  for (const Prefix& prefix : prefixes) {
+  return prefixes;
+}
+
+}  // namespace
+
+Status Site::configure_peers(const std::vector<Key32>& keys) {
+  if (control_ == nullptr) return Error{"a live site needs its control thread"};
+  const Nanos now = monotonic_now();
+  for (PeerId p = 0; p < keys.size(); ++p) {
+    // The endpoints on the outer /24 are next hops of their own, known here as a router's
+    // would be; the rest are behind the router, confirmed with the site.
+    if (p < 4 * kOnLinkEndpoints && p % 4 == 0) {
+      if (auto st = dp_->neighbours.confirm(peer_endpoint(p).addr, endpoint_next_hop_mac(p), now);
+          !st) {
+        return Error{"neighbour: " + st.error()};
+      }
+    }
+    control::PeerSettings s{
+        .public_key = keys[p], .endpoint = peer_endpoint(p), .allowed_ips = peer_prefixes(p, true)};
+    auto id = control_->config().add_peer(s, now);
+    if (!id) return Error{"peer " + std::to_string(p) + ": " + id.error()};
+    if (*id != p) return Error{"peer " + std::to_string(p) + " became " + std::to_string(*id)};
+  }
+  return ok_status();
+}
+
+Status Site::add_prefixes(PeerId p, bool gateway_tables) {
+  for (const Prefix& prefix : peer_prefixes(p, gateway_tables)) {
     if (auto st = dp_->allowed.insert(prefix, p); !st) return Error{"allowed IPs: " + st.error()};
   }
   return ok_status();

@@ -86,6 +86,9 @@ struct SiteSpec {
   /// (peer_endpoint) behind a next hop of its endpoint's (endpoint_next_hop_mac).
   bool gateway_tables = false;
   bool spread = true;  // Dataplane::spread
+  /// Gateway mode's live handshakes (--rekey-after): no peer is installed here; the control
+  /// thread (with_control) gets them from configure_peers() and makes their keypairs itself.
+  bool live = false;
 };
 meshgate::IpAddr outer_address();
 meshgate::IpAddr inner_address();
@@ -105,7 +108,7 @@ class Site {
 
   meshgate::dataplane::Dataplane& dp() noexcept { return *dp_; }
   meshgate::dataplane::Worker& worker(unsigned i) noexcept { return *workers_[i]; }
-  unsigned peers() const noexcept { return static_cast<unsigned>(keys_.size()); }
+  unsigned peers() const noexcept { return peers_; }
   /// The peer's key (the sender's send key is the receiver's receive key) and this site's
   /// receiver index for it: for checking outbound independently.
   const meshgate::SecretKey& key(PeerId p) const noexcept { return keys_[p]; }
@@ -128,6 +131,10 @@ class Site {
   meshgate::control::Control* control() noexcept { return control_.get(); }
   /// The identity's public key (with_control), what a flood's mac1 is computed for.
   const meshgate::Key32& public_key() const noexcept { return public_key_; }
+  /// A live site's peers (SiteSpec::live), through its control thread as `wg set` adds them:
+  /// peer p with public key keys[p] at peer_endpoint(p), owning its gateway-mode prefixes.
+  /// Before the control thread runs.
+  meshgate::Status configure_peers(const std::vector<meshgate::Key32>& keys);
 
  private:
   Site() = default;
@@ -136,6 +143,7 @@ class Site {
   meshgate::Status add_peers(const SiteSpec& spec, meshgate::Nanos now);
   /// Peer p's prefixes in the allowed-IPs table.
   meshgate::Status add_prefixes(PeerId p, bool gateway_tables);
+  unsigned peers_ = 0;
   void free_retired();  // rotate_lock_ held
   std::unique_ptr<meshgate::dataplane::Dataplane> dp_;
   std::vector<std::unique_ptr<meshgate::dataplane::Worker>> workers_;

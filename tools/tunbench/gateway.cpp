@@ -435,10 +435,12 @@ bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, s
     last_index_[peer] = index;
     last_counter_[peer] = 0;
   }
-  // This worker's counters for the peer rise by one; with one peer over several workers each
-  // reserves runs of them, so they only rise.
+  // This worker's counters for the peer rise by one; they only rise where others take some:
+  // with one peer over several workers each reserves runs of them, and with live handshakes
+  // the control thread seals a keepalive on a new keypair (the initiator's key confirmation).
+  // Nothing fed goes missing either way: every frame must come out (run_phase).
   const std::uint64_t last = last_counter_[peer];
-  const bool shared = spec_.one_peer && spec_.workers > 1;
+  const bool shared = (spec_.one_peer && spec_.workers > 1) || live_ != nullptr;
   if (last != 0 && (shared ? counter <= last : counter != last + 1)) {
     return fail("outbound: counter " + std::to_string(counter) + " for peer " +
                 std::to_string(peer) + " after " + std::to_string(last));
@@ -610,10 +612,12 @@ struct LiveControl {
 
 /// --rekey-after: until every peer has a keypair, a packet to each peer without one goes in on
 /// the LAN port, as the first packet to a peer does: the worker stages it, the control thread
-/// starts the handshake, the peers' side answers, and the control thread sends it sealed. At
-/// most kWarmWindow handshakes at a time, so that the gateway never sees a backlog (under
-/// load it would answer with cookies). What the workers sealed themselves (a peer that had a
-/// keypair by then) is taken off their TX rings.
+/// starts the handshake, the peers' side answers, and the control thread sends it sealed. The
+/// first packets are spread evenly over rekey_after seconds, so that the keypairs' births, and
+/// the rekeys after them, are spread as a running gateway's are: peers / rekey_after handshakes
+/// a second from then on. At most kWarmWindow handshakes wait at a time, so that the gateway
+/// never sees a backlog (under load it would answer with cookies). What the workers sealed
+/// themselves (a peer that had a keypair by then) is taken off their TX rings.
 constexpr unsigned kWarmWindow = 64;
 Status warm_up(const CaseSpec& spec, const Ports& ports, Site& dut) {
   const dataplane::Dataplane& dp = dut.dp();
@@ -622,36 +626,44 @@ Status warm_up(const CaseSpec& spec, const Ports& ports, Site& dut) {
   for (PeerId p = 0; p < spec.peers; ++p) {
     if (waiting(p)) todo.push_back(p);
   }
-  for (std::size_t at = 0; at < todo.size(); at += kWarmWindow) {
-    const std::size_t end = std::min(todo.size(), at + kWarmWindow);
-    for (std::size_t k = at; k < end; ++k) {
-      rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
-      if (m == nullptr) return Error{"no mbufs for the first packets"};
-      auto* f = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 14 + 64));
-      write_inner_frame(f, ports.inner_mac, 0, 64, false);
-      address_inner_frame(f + 14, todo[k], 0);
-      if (rte_ring_sp_enqueue(ports.inner_rx[0], m) != 0) {
-        rte_pktmbuf_free(m);
-        return Error{"worker 0's LAN RX ring is full"};
+  const double hz = static_cast<double>(rte_get_tsc_hz());
+  const double gap = todo.empty() ? 0 : spec.rekey_after * hz / static_cast<double>(todo.size());
+  const std::uint64_t t0 = rte_rdtsc();
+  std::size_t done = 0;  // todo[0, done) have keypairs
+  for (std::size_t k = 0; k < todo.size(); ++k) {
+    while (rte_rdtsc() < t0 + static_cast<std::uint64_t>(gap * static_cast<double>(k)) ||
+           k - done >= kWarmWindow) {
+      while (done < k && !waiting(todo[done])) ++done;
+      if (rte_rdtsc() > t0 + static_cast<std::uint64_t>(gap * static_cast<double>(k) + 10 * hz)) {
+        return Error{"peer " + std::to_string(todo[done]) + " has no keypair 10 s after its " +
+                     "first packet: its handshake did not complete"};
       }
+      rte_delay_us_sleep(100);
     }
-    const std::uint64_t deadline = rte_rdtsc() + 10 * rte_get_tsc_hz();
-    for (std::size_t k = at; k < end; ++k) {
-      while (waiting(todo[k])) {
-        if (rte_rdtsc() > deadline) {
-          return Error{"peer " + std::to_string(todo[k]) +
-                       " has no keypair 10 s after its first "
-                       "packet: its handshake did not complete"};
-        }
-        rte_delay_us_sleep(200);
-      }
+    rte_mbuf* m = rte_pktmbuf_alloc(ports.pool);
+    if (m == nullptr) return Error{"no mbufs for the first packets"};
+    auto* f = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 14 + 64));
+    write_inner_frame(f, ports.inner_mac, 0, 64, false);
+    address_inner_frame(f + 14, todo[k], 0);
+    if (rte_ring_sp_enqueue(ports.inner_rx[0], m) != 0) {
+      rte_pktmbuf_free(m);
+      return Error{"worker 0's LAN RX ring is full"};
+    }
+  }
+  const std::uint64_t deadline = rte_rdtsc() + static_cast<std::uint64_t>(10 * hz);
+  for (; done < todo.size(); rte_delay_us_sleep(200)) {
+    while (done < todo.size() && !waiting(todo[done])) ++done;
+    if (done < todo.size() && rte_rdtsc() > deadline) {
+      return Error{"peer " + std::to_string(todo[done]) + " has no keypair 10 s after its " +
+                   "first packet: its handshake did not complete"};
     }
   }
   rte_delay_us_sleep(20000);  // what a worker sealed meanwhile is on its TX ring by now
   for (unsigned i = 0; i < spec.workers; ++i) {
     void* m = nullptr;
-    while (rte_ring_sc_dequeue(ports.outer_tx[i], &m) == 0)
+    while (rte_ring_sc_dequeue(ports.outer_tx[i], &m) == 0) {
       rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    }
   }
   return ok_status();
 }
@@ -813,6 +825,8 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }
   CaseResult r = case_result(spec, ports, aead_limit(spec, crew));
+  // Before anything runs: with live handshakes, some mbufs are always in flight once it does.
+  const unsigned pool_free = rte_mempool_avail_count(ports.pool);
   // The workers: readers of the RCU only while they run (Worker::run goes online and off).
   for (unsigned i = 0; i < dut.dp().workers; ++i) dut.dp().rcu.reader_offline(i);
   std::uint64_t helped = 0;  // the workers' counts run over the whole process: take the case's
@@ -834,12 +848,14 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     rte_eal_remote_launch(LiveControl::main, &control, crew.control_lcore());
     warm = warm_up(spec, ports, dut);
   }
-  const unsigned pool_free = rte_mempool_avail_count(ports.pool);
   const std::uint64_t answered = live != nullptr ? live->stats().initiations : 0;
   bool ok = false;
+  const std::uint64_t phases_start = rte_rdtsc();
   if (warm) {
     ok = spec.preload != 0 ? run_preloaded(spec, feeders, r) : run_phases(spec, crew, feeders, r);
   }
+  const double phases_seconds =
+      static_cast<double>(rte_rdtsc() - phases_start) / static_cast<double>(rte_get_tsc_hz());
   dut.dp().stop.store(true);
   for (unsigned i = 0; i < spec.workers; ++i) {
     wait_lcore(crew.worker_lcore(i));
@@ -856,6 +872,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     (void)dut.drain_control();
     r.rekey_after = spec.rekey_after;
     r.handshakes = live->stats().initiations - answered;
+    r.handshake_rate = static_cast<double>(r.handshakes) / phases_seconds;
   }
   dut.dp().stop.store(false);
   if (!warm) return Error{spec.label + ": " + warm.error()};

@@ -26,6 +26,14 @@
 // before stays live for the frames still in flight, as WireGuard's previous keypair does.
 // Every delivered frame must be the next one fed and equal to its original, byte for byte.
 //
+// --rekey-after (outbound): the sending site is the daemon's control thread with its peers
+// configured, no keypair installed; it runs on an lcore of its own beside the peers' side
+// (peer_side.hpp), which answers its handshakes. Before the phases, the first packet to each
+// peer goes in (spread over rekey_after seconds) and is staged until its handshake completes;
+// during them, the workers ask for rekeys and the control thread makes them. Counters then
+// need only rise (the control thread's keepalives take some), and the keys come from the
+// peers' side.
+//
 // A case measures, on the worker's lcore, the raw AEAD of the same sizes; then the maximum rate
 // (the feeder keeps `chunk` packets in flight); then, paced at each share of that maximum in
 // `loads`, the time each packet spent from its receive to its transmit (p50, p99, p99.9). The

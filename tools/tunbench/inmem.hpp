@@ -158,6 +158,7 @@ struct CaseResult {
   double rekey_after = 0;               // InmemOptions::rekey_after, or 0
   std::uint64_t handshakes = 0;         // live: handshakes the control thread made during the case
   std::uint64_t keypairs_seen = 0;      // live: the feeders saw a peer's frames change keypair
+  double handshake_rate = 0;            // live: handshakes a second of the phases' wall time
 };
 
 /// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the

@@ -49,8 +49,8 @@ CaseSummary summarize_group(std::vector<CaseResult>& group) {
   s.median = group.front();
   for (double CaseResult::*f :
        {&CaseResult::mpps, &CaseResult::gbps, &CaseResult::cycles_per_packet,
-        &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio,
-        &CaseResult::flood_rate}) {
+        &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio, &CaseResult::flood_rate,
+        &CaseResult::handshake_rate}) {
     s.median.*f = median_of(group, f);
   }
   CaseResult& m = s.median;
@@ -325,9 +325,9 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   if (gateway && cases.front().median.rekey_after > 0) {
     std::fprintf(out,
                  "live handshakes: the control thread ran beside the workers and rekeyed after "
-                 "%g s (REKEY_AFTER_TIME, WireGuard's 120 s shortened; at most once a peer per "
-                 "5 s); %llu handshakes during the cases, a peer's frames moved to a new keypair "
-                 "%llu times\n",
+                 "%g s (REKEY_AFTER_TIME, WireGuard's 120 s shortened; the first handshakes "
+                 "spread over that time; at most once a peer per 5 s); %llu handshakes during "
+                 "the cases, a peer's frames moved to a new keypair %llu times\n",
                  cases.front().median.rekey_after, static_cast<unsigned long long>(handshakes),
                  static_cast<unsigned long long>(switched));
   }
@@ -342,9 +342,9 @@ void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
     << ", \"spread\": " << (r.spread ? "true" : "false")
     << ", \"opened_for_others\": " << r.opened_for_others << ", \"in_order\": " << r.in_order
     << ", \"rekeys\": " << r.rekeys << ", \"rekey_after\": " << r.rekey_after
-    << ", \"handshakes\": " << r.handshakes << ", \"keypairs_seen\": " << r.keypairs_seen
-    << ", \"pool_mbufs\": " << r.pool_mbufs << ", \"frames_bytes\": " << r.frames_bytes
-    << ", \"latency\": [";
+    << ", \"handshakes\": " << r.handshakes << ", \"handshake_rate\": " << r.handshake_rate
+    << ", \"keypairs_seen\": " << r.keypairs_seen << ", \"pool_mbufs\": " << r.pool_mbufs
+    << ", \"frames_bytes\": " << r.frames_bytes << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {
     const LatencyPoint& l = r.latency[i];
     o << (i ? ", " : "") << "{\"load\": " << l.load << ", \"mpps\": " << l.mpps

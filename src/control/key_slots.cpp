@@ -84,6 +84,9 @@ void KeySlots::zero(PeerId peer) {
   for (auto* slot : {&pr.current, &pr.previous, &pr.next}) {
     retire(slot->exchange(0, std::memory_order_acq_rel));
   }
+  // No keys left to refresh (and a removed peer's slot goes to the next peer clean): the next
+  // packet is staged, and that starts a handshake.
+  pr.handshake_wanted.store(false, std::memory_order_relaxed);
   drop_pending(peer);
 }
 

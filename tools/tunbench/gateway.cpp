@@ -589,6 +589,29 @@ struct LiveControl {
   std::atomic<bool> stop{false};
   std::uint64_t inner_frames = 0;  // the control thread sent to the LAN (none expected)
 
+  /// Runs `dut`'s control thread with `side` beyond it on `lcore`.
+  void launch(Site& dut, PeerSide& peers, const Ports& ports, unsigned lcore) {
+    ctl = dut.control();
+    side = &peers;
+    from_gateway[0] = ports.outer_tx.back();
+    from_gateway[1] = ports.inner_tx.back();
+    to_gateway = ports.outer_rx[0];
+    handshakes = dut.dp().handshakes;
+    pool = ports.pool;
+    gateway_mac = ports.outer_mac;
+    rte_eal_remote_launch(main, this, lcore);
+  }
+  /// Once the workers stopped: stops it and frees what is left in flight. A response to an
+  /// initiation it sent last is left on worker 0's ring: that handshake is retried, as on a
+  /// lossy wire.
+  void finish(Site& dut, unsigned lcore) {
+    stop.store(true);
+    wait_lcore(lcore);
+    void* m = nullptr;
+    while (rte_ring_sc_dequeue(to_gateway, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    (void)dut.drain_control();
+  }
+
   static int main(void* arg) {
     auto& c = *static_cast<LiveControl*>(arg);
     for (;;) {
@@ -796,6 +819,46 @@ bool run_preloaded(const CaseSpec& spec, std::vector<std::unique_ptr<Feeder>>& f
   return true;
 }
 
+/// The feeders' counts into r; the first feeder's error, with the workers' drops, if one failed.
+Status add_feeders(const CaseSpec& spec, Site& dut,
+                   const std::vector<std::unique_ptr<Feeder>>& feeders, CaseResult& r) {
+  std::uint64_t slots = 0, v6 = 0;
+  for (const auto& f : feeders) {
+    if (!f->error.empty()) {
+      std::string drops;
+      for (unsigned i = 0; i < spec.workers; ++i) drops += drop_names(dut.worker(i), "");
+      return Error{spec.label + ": " + f->error + (drops.empty() ? "" : "; drops:" + drops)};
+    }
+    r.verified += f->verified;
+    r.checked_outer += f->checked_outer;
+    r.in_order += f->in_order;
+    r.keypairs_seen += f->keypairs_seen;
+    r.rekeys += f->rekeys;
+    r.frames_bytes += f->frame_bytes();
+    slots += f->slots();
+    v6 += f->v6_frames();
+  }
+  r.ipv6_share = slots == 0 ? 0 : static_cast<double>(v6) / slots;
+  return ok_status();
+}
+
+/// After a case: nothing went to a control thread that should have seen nothing, and the pool
+/// has as many mbufs free as before it (`pool_free`).
+Status check_leftovers(const CaseSpec& spec, const Ports& ports, Site& sender, Site& receiver,
+                       bool live, unsigned pool_free) {
+  // Every frame came from its peer's own endpoint and went to known next hops: no roam, no
+  // neighbour resolution, nothing for the control thread (but the handshakes of a live one).
+  if (unsigned n = (live ? 0 : sender.drain_control()) + receiver.drain_control(); n != 0) {
+    return Error{spec.label + ": " + std::to_string(n) +
+                 " packets or events went to the control thread"};
+  }
+  if (const unsigned now_free = rte_mempool_avail_count(ports.pool); now_free != pool_free) {
+    return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +
+                 std::to_string(pool_free) + " at the start"};
+  }
+  return ok_status();
+}
+
 /// The case's fields that do not come from the phases.
 CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps) {
   CaseResult r = result_of(spec);
@@ -837,15 +900,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   LiveControl control;
   Status warm = ok_status();
   if (live != nullptr) {
-    control.ctl = dut.control();
-    control.side = live;
-    control.from_gateway[0] = ports.outer_tx.back();
-    control.from_gateway[1] = ports.inner_tx.back();
-    control.to_gateway = ports.outer_rx[0];
-    control.handshakes = dut.dp().handshakes;
-    control.pool = ports.pool;
-    control.gateway_mac = ports.outer_mac;
-    rte_eal_remote_launch(LiveControl::main, &control, crew.control_lcore());
+    control.launch(dut, *live, ports, crew.control_lcore());
     warm = warm_up(spec, ports, dut);
   }
   const std::uint64_t answered = live != nullptr ? live->stats().initiations : 0;
@@ -862,14 +917,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     helped += dut.worker(i).stats().opened_for_others;
   }
   if (live != nullptr) {
-    control.stop.store(true);
-    wait_lcore(crew.control_lcore());
-    // A response to an initiation the control thread sent last is left on worker 0's ring:
-    // that handshake is retried, as on a lossy wire.
-    void* m = nullptr;
-    while (rte_ring_sc_dequeue(ports.outer_rx[0], &m) == 0)
-      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-    (void)dut.drain_control();
+    control.finish(dut, crew.control_lcore());
     r.rekey_after = spec.rekey_after;
     r.handshakes = live->stats().initiations - answered;
     r.handshake_rate = static_cast<double>(r.handshakes) / phases_seconds;
@@ -879,34 +927,10 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   r.opened_for_others = helped;
   r.spread = dut.dp().spread;
   receiver.reclaim();
-  std::uint64_t slots = 0, v6 = 0;
-  for (auto& f : feeders) {
-    if (!f->error.empty()) {
-      std::string drops;
-      for (unsigned i = 0; i < spec.workers; ++i) drops += drop_names(dut.worker(i), "");
-      return Error{spec.label + ": " + f->error + (drops.empty() ? "" : "; drops:" + drops)};
-    }
-    r.verified += f->verified;
-    r.checked_outer += f->checked_outer;
-    r.in_order += f->in_order;
-    r.keypairs_seen += f->keypairs_seen;
-    r.rekeys += f->rekeys;
-    r.frames_bytes += f->frame_bytes();
-    slots += f->slots();
-    v6 += f->v6_frames();
-  }
-  r.ipv6_share = slots == 0 ? 0 : static_cast<double>(v6) / slots;
+  if (auto st = add_feeders(spec, dut, feeders, r); !st) return Error{st.error()};
   if (!ok) return Error{spec.label + ": a feeder failed"};
-  // Every frame came from its peer's own endpoint and went to known next hops: no roam, no
-  // neighbour resolution, nothing for the control thread (but the handshakes of a live one).
-  if (unsigned n = (live != nullptr ? 0 : sender.drain_control()) + receiver.drain_control();
-      n != 0) {
-    return Error{spec.label + ": " + std::to_string(n) +
-                 " packets or events went to the control thread"};
-  }
-  if (const unsigned now_free = rte_mempool_avail_count(ports.pool); now_free != pool_free) {
-    return Error{spec.label + ": the pool has " + std::to_string(now_free) + " mbufs free, " +
-                 std::to_string(pool_free) + " at the start"};
+  if (auto st = check_leftovers(spec, ports, sender, receiver, live != nullptr, pool_free); !st) {
+    return Error{st.error()};
   }
   r.gbps = r.mpps * 1e6 * r.avg_size * 8 / 1e9;
   r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);

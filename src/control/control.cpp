@@ -168,10 +168,12 @@ void Control::handle_event(const dataplane::Event& e, Nanos now, WallTime wall) 
       ++handshake_requests_;
       // While no initiation may go out (one did less than REKEY_TIMEOUT ago: it is in flight,
       // or was answered), the flag stays set: the workers, which check it first, post nothing
-      // more for every packet meanwhile, and run_timers sends the initiation once it may.
+      // more for every packet meanwhile, and send_gated sends the initiation once it may.
       if (ps->timers.may_initiate(now)) {
         dp_.peers[e.peer].handshake_wanted.store(false, std::memory_order_relaxed);
         sessions_.send_initiation(e.peer, now, wall, false);
+      } else {
+        gated_.push_back(e.peer);
       }
       break;
   }
@@ -186,14 +188,22 @@ void Control::stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall) {
   }
 }
 
-void Control::run_timers(Nanos now, WallTime wall) {
-  for (PeerId id : peers_.ids()) {
-    // A handshake the workers asked for while the REKEY_TIMEOUT gate was closed (handle_event).
+void Control::send_gated(Nanos now, WallTime wall) {
+  std::erase_if(gated_, [&](PeerId id) {
+    const PeerState* ps = peers_.find(id);
     std::atomic<bool>& wanted = dp_.peers[id].handshake_wanted;
-    if (wanted.load(std::memory_order_relaxed) && peers_.find(id)->timers.may_initiate(now)) {
-      wanted.store(false, std::memory_order_relaxed);
-      sessions_.send_initiation(id, now, wall, false);
-    }
+    // Removed since, or fresh keys cleared the request (KeySlots): nothing to send.
+    if (ps == nullptr || !wanted.load(std::memory_order_relaxed)) return true;
+    if (!ps->timers.may_initiate(now)) return false;
+    wanted.store(false, std::memory_order_relaxed);
+    sessions_.send_initiation(id, now, wall, false);
+    return true;
+  });
+}
+
+void Control::run_timers(Nanos now, WallTime wall) {
+  send_gated(now, wall);
+  for (PeerId id : peers_.ids()) {
     const peer::TimerActions a = timers_.tick(id, now);
     if (a.empty()) continue;
     if (a.has(peer::TimerAction::kZeroKeyMaterial)) sessions_.zero(id);

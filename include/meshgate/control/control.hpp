@@ -120,6 +120,9 @@ class Control {
   /// An inner packet for a peer without a usable session: it waits, and a handshake starts.
   void stage(rte_mbuf* m, PeerId peer, Nanos now, WallTime wall);
   void run_timers(Nanos now, WallTime wall);
+  /// The handshakes the workers asked for while the REKEY_TIMEOUT gate was closed (gated_),
+  /// each sent once its gate opens.
+  void send_gated(Nanos now, WallTime wall);
   /// Every timer-period job of an active gateway: timers, probes, STUN, TURN, paths.
   void tick(Nanos now, WallTime wall);
   void next_hop_learnt(const IpAddr& hop, Nanos now);
@@ -152,6 +155,7 @@ class Control {
   Nanos last_permit_run_ = 0;
   std::uint64_t reflexive_changes_seen_ = 0;  // StunClientStats::address_changes acted on
   std::uint64_t handshake_requests_ = 0;      // ControlStats::handshake_requests
+  std::vector<PeerId> gated_;  // asked for a handshake, waiting for the REKEY_TIMEOUT gate
   Nanos now_ = 0;
 };
 

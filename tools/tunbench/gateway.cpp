@@ -588,6 +588,7 @@ struct LiveControl {
   wire::MacAddr gateway_mac;
   std::atomic<bool> stop{false};
   std::uint64_t inner_frames = 0;  // the control thread sent to the LAN (none expected)
+  std::uint64_t requests = 0;      // handshakes the workers asked for (after finish())
 
   /// Runs `dut`'s control thread with `side` beyond it on `lcore`.
   void launch(Site& dut, PeerSide& peers, const Ports& ports, unsigned lcore) {
@@ -599,6 +600,7 @@ struct LiveControl {
     handshakes = dut.dp().handshakes;
     pool = ports.pool;
     gateway_mac = ports.outer_mac;
+    requests = ctl->stats().handshake_requests;  // before its thread runs: no race
     rte_eal_remote_launch(main, this, lcore);
   }
   /// Once the workers stopped: stops it and frees what is left in flight. A response to an
@@ -610,6 +612,7 @@ struct LiveControl {
     void* m = nullptr;
     while (rte_ring_sc_dequeue(to_gateway, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
     (void)dut.drain_control();
+    requests = ctl->stats().handshake_requests - requests;
   }
 
   static int main(void* arg) {
@@ -921,6 +924,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     r.rekey_after = spec.rekey_after;
     r.handshakes = live->stats().initiations - answered;
     r.handshake_rate = static_cast<double>(r.handshakes) / phases_seconds;
+    r.handshake_requests = control.requests;
   }
   dut.dp().stop.store(false);
   if (!warm) return Error{spec.label + ": " + warm.error()};

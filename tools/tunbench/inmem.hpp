@@ -154,11 +154,12 @@ struct CaseResult {
   bool one_peer = false;  // one peer's traffic over every worker (InmemOptions::one_peer)
   unsigned preload = 0;   // frames a fed queue per round (InmemOptions::preload), or 0
   bool spread = true;     // the workers opened each other's inbound bursts
-  std::uint64_t opened_for_others = 0;  // packets a worker opened off another's queue
-  double rekey_after = 0;               // InmemOptions::rekey_after, or 0
-  std::uint64_t handshakes = 0;         // live: handshakes the control thread made during the case
-  std::uint64_t keypairs_seen = 0;      // live: the feeders saw a peer's frames change keypair
-  double handshake_rate = 0;            // live: handshakes a second of the phases' wall time
+  std::uint64_t opened_for_others = 0;   // packets a worker opened off another's queue
+  double rekey_after = 0;                // InmemOptions::rekey_after, or 0
+  std::uint64_t handshakes = 0;          // live: handshakes the control thread made during the case
+  std::uint64_t keypairs_seen = 0;       // live: the feeders saw a peer's frames change keypair
+  double handshake_rate = 0;             // live: handshakes a second of the phases' wall time
+  std::uint64_t handshake_requests = 0;  // live: the workers asked for one (one a rekey)
 };
 
 /// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the

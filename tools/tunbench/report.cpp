@@ -55,7 +55,7 @@ CaseSummary summarize_group(std::vector<CaseResult>& group) {
   }
   CaseResult& m = s.median;
   m.packets = m.verified = m.checked_outer = m.in_order = m.opened_for_others = 0;
-  m.handshakes = m.keypairs_seen = 0;
+  m.handshakes = m.keypairs_seen = m.handshake_requests = 0;
   m.flood_sent = m.flood_ring_full = m.flood_handled = m.cookies_sent = 0;
   s.gbps_min = s.ratio_min = 1e300;
   for (const CaseResult& r : group) {
@@ -63,7 +63,7 @@ CaseSummary summarize_group(std::vector<CaseResult>& group) {
          {&CaseResult::packets, &CaseResult::verified, &CaseResult::checked_outer,
           &CaseResult::in_order, &CaseResult::opened_for_others, &CaseResult::flood_sent,
           &CaseResult::flood_ring_full, &CaseResult::flood_handled, &CaseResult::cookies_sent,
-          &CaseResult::handshakes, &CaseResult::keypairs_seen}) {
+          &CaseResult::handshakes, &CaseResult::keypairs_seen, &CaseResult::handshake_requests}) {
       m.*f += r.*f;
     }
     s.gbps_min = std::min(s.gbps_min, r.gbps);
@@ -227,6 +227,24 @@ void print_flood_totals(FILE* out, const std::vector<CaseSummary>& cases) {
                static_cast<unsigned long long>(full), static_cast<unsigned long long>(cookies));
 }
 
+/// --rekey-after: what the live control thread did in the cases.
+void print_live(FILE* out, const std::vector<CaseSummary>& cases) {
+  std::uint64_t handshakes = 0, switched = 0, requests = 0;
+  for (const CaseSummary& c : cases) {
+    handshakes += c.median.handshakes;
+    switched += c.median.keypairs_seen;
+    requests += c.median.handshake_requests;
+  }
+  std::fprintf(out,
+               "live handshakes: the control thread ran beside the workers and rekeyed after %g s "
+               "(REKEY_AFTER_TIME, WireGuard's 120 s shortened; the first handshakes spread over "
+               "that time; at most once a peer per 5 s); %llu handshakes during the cases, the "
+               "workers asked for %llu, a peer's frames moved to a new keypair %llu times\n",
+               cases.front().median.rekey_after, static_cast<unsigned long long>(handshakes),
+               static_cast<unsigned long long>(requests),
+               static_cast<unsigned long long>(switched));
+}
+
 }  // namespace
 
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
@@ -304,13 +322,11 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   }
   if (flooded) print_flood_totals(out, cases);
   if (gateway && !cases.front().median.latency.empty()) print_latency(out, cases);
-  std::uint64_t verified = 0, outer = 0, in_order = 0, handshakes = 0, switched = 0;
+  std::uint64_t verified = 0, outer = 0, in_order = 0;
   for (const CaseSummary& c : cases) {
     verified += c.median.verified;
     outer += c.median.checked_outer;
     in_order += c.median.in_order;
-    handshakes += c.median.handshakes;
-    switched += c.median.keypairs_seen;
   }
   std::fprintf(out,
                "every frame came back; %llu decrypted frames compared byte for byte, %llu "
@@ -322,15 +338,7 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                  "the case)\n",
                  static_cast<unsigned long long>(in_order));
   }
-  if (gateway && cases.front().median.rekey_after > 0) {
-    std::fprintf(out,
-                 "live handshakes: the control thread ran beside the workers and rekeyed after "
-                 "%g s (REKEY_AFTER_TIME, WireGuard's 120 s shortened; the first handshakes "
-                 "spread over that time; at most once a peer per 5 s); %llu handshakes during "
-                 "the cases, a peer's frames moved to a new keypair %llu times\n",
-                 cases.front().median.rekey_after, static_cast<unsigned long long>(handshakes),
-                 static_cast<unsigned long long>(switched));
-  }
+  if (gateway && cases.front().median.rekey_after > 0) print_live(out, cases);
 }
 
 namespace {
@@ -343,7 +351,8 @@ void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
     << ", \"opened_for_others\": " << r.opened_for_others << ", \"in_order\": " << r.in_order
     << ", \"rekeys\": " << r.rekeys << ", \"rekey_after\": " << r.rekey_after
     << ", \"handshakes\": " << r.handshakes << ", \"handshake_rate\": " << r.handshake_rate
-    << ", \"keypairs_seen\": " << r.keypairs_seen << ", \"pool_mbufs\": " << r.pool_mbufs
+    << ", \"keypairs_seen\": " << r.keypairs_seen
+    << ", \"handshake_requests\": " << r.handshake_requests << ", \"pool_mbufs\": " << r.pool_mbufs
     << ", \"frames_bytes\": " << r.frames_bytes << ", \"latency\": [";
   for (std::size_t i = 0; i < r.latency.size(); ++i) {
     const LatencyPoint& l = r.latency[i];

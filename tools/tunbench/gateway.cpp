@@ -648,20 +648,21 @@ constexpr unsigned kWarmWindow = 64;
 Status warm_up(const CaseSpec& spec, const Ports& ports, Site& dut) {
   const dataplane::Dataplane& dp = dut.dp();
   auto waiting = [&](PeerId p) { return dp.peers[p].current.load() == 0; };
-  std::vector<PeerId> todo;
+  std::vector<PeerId> pending;
   for (PeerId p = 0; p < spec.peers; ++p) {
-    if (waiting(p)) todo.push_back(p);
+    if (waiting(p)) pending.push_back(p);
   }
   const double hz = static_cast<double>(rte_get_tsc_hz());
-  const double gap = todo.empty() ? 0 : spec.rekey_after * hz / static_cast<double>(todo.size());
+  const double gap =
+      pending.empty() ? 0 : spec.rekey_after * hz / static_cast<double>(pending.size());
   const std::uint64_t t0 = rte_rdtsc();
-  std::size_t done = 0;  // todo[0, done) have keypairs
-  for (std::size_t k = 0; k < todo.size(); ++k) {
+  std::size_t done = 0;  // pending[0, done) have keypairs
+  for (std::size_t k = 0; k < pending.size(); ++k) {
     while (rte_rdtsc() < t0 + static_cast<std::uint64_t>(gap * static_cast<double>(k)) ||
            k - done >= kWarmWindow) {
-      while (done < k && !waiting(todo[done])) ++done;
+      while (done < k && !waiting(pending[done])) ++done;
       if (rte_rdtsc() > t0 + static_cast<std::uint64_t>(gap * static_cast<double>(k) + 10 * hz)) {
-        return Error{"peer " + std::to_string(todo[done]) + " has no keypair 10 s after its " +
+        return Error{"peer " + std::to_string(pending[done]) + " has no keypair 10 s after its " +
                      "first packet: its handshake did not complete"};
       }
       rte_delay_us_sleep(100);
@@ -670,17 +671,17 @@ Status warm_up(const CaseSpec& spec, const Ports& ports, Site& dut) {
     if (m == nullptr) return Error{"no mbufs for the first packets"};
     auto* f = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 14 + 64));
     write_inner_frame(f, ports.inner_mac, 0, 64, false);
-    address_inner_frame(f + 14, todo[k], 0);
+    address_inner_frame(f + 14, pending[k], 0);
     if (rte_ring_sp_enqueue(ports.inner_rx[0], m) != 0) {
       rte_pktmbuf_free(m);
       return Error{"worker 0's LAN RX ring is full"};
     }
   }
   const std::uint64_t deadline = rte_rdtsc() + static_cast<std::uint64_t>(10 * hz);
-  for (; done < todo.size(); rte_delay_us_sleep(200)) {
-    while (done < todo.size() && !waiting(todo[done])) ++done;
-    if (done < todo.size() && rte_rdtsc() > deadline) {
-      return Error{"peer " + std::to_string(todo[done]) + " has no keypair 10 s after its " +
+  for (; done < pending.size(); rte_delay_us_sleep(200)) {
+    while (done < pending.size() && !waiting(pending[done])) ++done;
+    if (done < pending.size() && rte_rdtsc() > deadline) {
+      return Error{"peer " + std::to_string(pending[done]) + " has no keypair 10 s after its " +
                    "first packet: its handshake did not complete"};
     }
   }

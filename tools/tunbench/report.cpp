@@ -212,37 +212,31 @@ void print_latency(FILE* out, const std::vector<CaseSummary>& cases) {
 }
 
 /// Where every initiation of the flood cases went.
+/// A count summed over the cases (each median holds the sum of its runs), for printing.
+unsigned long long total(const std::vector<CaseSummary>& cases, std::uint64_t CaseResult::*f) {
+  unsigned long long n = 0;
+  for (const CaseSummary& c : cases) n += c.median.*f;
+  return n;
+}
+
 void print_flood_totals(FILE* out, const std::vector<CaseSummary>& cases) {
-  std::uint64_t sent = 0, handled = 0, full = 0, cookies = 0;
-  for (const CaseSummary& c : cases) {
-    sent += c.median.flood_sent;
-    handled += c.median.flood_handled;
-    full += c.median.flood_ring_full;
-    cookies += c.median.cookies_sent;
-  }
   std::fprintf(out,
                "flood: %llu initiations mixed in, %llu handled by the control thread, %llu "
                "dropped at its full ring; %llu cookie replies sent\n",
-               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(handled),
-               static_cast<unsigned long long>(full), static_cast<unsigned long long>(cookies));
+               total(cases, &CaseResult::flood_sent), total(cases, &CaseResult::flood_handled),
+               total(cases, &CaseResult::flood_ring_full), total(cases, &CaseResult::cookies_sent));
 }
 
 /// --rekey-after: what the live control thread did in the cases.
 void print_live(FILE* out, const std::vector<CaseSummary>& cases) {
-  std::uint64_t handshakes = 0, switched = 0, requests = 0;
-  for (const CaseSummary& c : cases) {
-    handshakes += c.median.handshakes;
-    switched += c.median.keypairs_seen;
-    requests += c.median.handshake_requests;
-  }
   std::fprintf(out,
                "live handshakes: the control thread ran beside the workers and rekeyed after %g s "
                "(REKEY_AFTER_TIME, WireGuard's 120 s shortened; the first handshakes spread over "
                "that time; at most once a peer per 5 s); %llu handshakes during the cases, the "
                "workers asked for %llu, a peer's frames moved to a new keypair %llu times\n",
-               cases.front().median.rekey_after, static_cast<unsigned long long>(handshakes),
-               static_cast<unsigned long long>(requests),
-               static_cast<unsigned long long>(switched));
+               cases.front().median.rekey_after, total(cases, &CaseResult::handshakes),
+               total(cases, &CaseResult::handshake_requests),
+               total(cases, &CaseResult::keypairs_seen));
 }
 
 }  // namespace
@@ -322,21 +316,15 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   }
   if (flooded) print_flood_totals(out, cases);
   if (gateway && !cases.front().median.latency.empty()) print_latency(out, cases);
-  std::uint64_t verified = 0, outer = 0, in_order = 0;
-  for (const CaseSummary& c : cases) {
-    verified += c.median.verified;
-    outer += c.median.checked_outer;
-    in_order += c.median.in_order;
-  }
   std::fprintf(out,
                "every frame came back; %llu decrypted frames compared byte for byte, %llu "
                "encrypted frames opened with libsodium\n",
-               static_cast<unsigned long long>(verified), static_cast<unsigned long long>(outer));
+               total(cases, &CaseResult::verified), total(cases, &CaseResult::checked_outer));
   if (gateway) {
     std::fprintf(out,
                  "%llu frames found in order within their peer's flows (one out of order fails "
                  "the case)\n",
-                 static_cast<unsigned long long>(in_order));
+                 total(cases, &CaseResult::in_order));
   }
   if (gateway && cases.front().median.rekey_after > 0) print_live(out, cases);
 }

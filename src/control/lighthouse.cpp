@@ -140,8 +140,7 @@ void Lighthouse::report_to_lighthouses(Nanos now, WallTime wall) {
       !(mine.n == last_reported_.n &&
         std::equal(mine.items.begin(), mine.items.begin() + mine.n, last_reported_.items.begin()));
   bool sent_all = true;
-  for (PeerId id : peers_.ids()) {
-    if (!is_lighthouse(id)) continue;
+  for (PeerId id : peers_.lighthouses()) {
     if (dp_.peers[id].current.load(std::memory_order_relaxed) == 0) {
       sessions_.send_initiation(id, now, wall, false);  // the timers space the retries
       sent_all = false;
@@ -164,10 +163,8 @@ void Lighthouse::report_to_lighthouses(Nanos now, WallTime wall) {
 
 void Lighthouse::request_introductions(Nanos now) {
   std::vector<PeerId> lighthouses;
-  for (PeerId id : peers_.ids()) {
-    if (is_lighthouse(id) && dp_.peers[id].current.load(std::memory_order_relaxed) != 0) {
-      lighthouses.push_back(id);
-    }
+  for (PeerId id : peers_.lighthouses()) {
+    if (dp_.peers[id].current.load(std::memory_order_relaxed) != 0) lighthouses.push_back(id);
   }
   if (lighthouses.empty()) return;
   for (PeerId id : peers_.ids()) {

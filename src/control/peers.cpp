@@ -30,6 +30,7 @@ Result<PeerId> Peers::add(const PeerSettings& s, const Prepare& prepare) {
     }
   }
   by_key_[s.public_key] = id;
+  if (s.lighthouse) lighthouses_.push_back(id);
   dp_.reset_activity(id);
   for (const Prefix& p : s.allowed_ips) (void)dp_.allowed.insert(p, id);  // checked above
   reclaim_allowed_ips();
@@ -44,6 +45,7 @@ void Peers::remove(PeerId id) {
   dp_.allowed.remove_peer(id);
   reclaim_allowed_ips();
   by_key_.erase(ps->settings.public_key);
+  std::erase(lighthouses_, id);
   records_[id].reset();
   cooling_ids_.insert(id);
   dp_.rcu.defer([this, id] { dp_.rcu.defer([this, id] { cooling_ids_.erase(id); }); });

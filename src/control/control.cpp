@@ -203,9 +203,7 @@ void Control::send_gated(Nanos now, WallTime wall) {
 
 void Control::run_timers(Nanos now, WallTime wall) {
   send_gated(now, wall);
-  for (PeerId id : peers_.ids()) {
-    const peer::TimerActions a = timers_.tick(id, now);
-    if (a.empty()) continue;
+  for (const auto& [id, a] : timers_.run(now)) {
     if (a.has(peer::TimerAction::kZeroKeyMaterial)) sessions_.zero(id);
     if (a.has(peer::TimerAction::kGiveUp)) staging_.drop_all(id, dataplane::Drop::handshake_failed);
     if (a.has(peer::TimerAction::kSendInitiationRetry)) {

@@ -167,8 +167,8 @@ void Lighthouse::request_introductions(Nanos now) {
     if (dp_.peers[id].current.load(std::memory_order_relaxed) != 0) lighthouses.push_back(id);
   }
   if (lighthouses.empty()) return;
-  for (PeerId id : peers_.ids()) {
-    if (is_lighthouse(id) || !paths_.wants_introduction(id, now)) continue;
+  sweep_.next(peers_.end(), [&](PeerId id) {
+    if (is_lighthouse(id) || !paths_.wants_introduction(id, now)) return;  // also: no record
     Message m;
     m.type = Type::request;
     m.key = peers_.find(id)->settings.public_key;
@@ -176,7 +176,7 @@ void Lighthouse::request_introductions(Nanos now) {
       if (paths_.send(l, m, {}, now)) ++stats_.requests_sent;
     }
     paths_.requested(id, now);
-  }
+  });
 }
 
 nat::coord::Candidates Lighthouse::candidates() const {

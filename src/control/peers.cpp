@@ -5,8 +5,8 @@ namespace meshgate::control {
 
 Result<PeerId> Peers::add(const PeerSettings& s, const Prepare& prepare) {
   if (by_key_.count(s.public_key) != 0) return Error{"peer already configured"};
-  PeerId id = 0;
-  while (id < records_.size() && (records_[id] || cooling_ids_.count(id) != 0)) ++id;
+  // The lowest free id: ids stay dense, so the tables indexed by id stay small.
+  const PeerId id = free_ids_.empty() ? end() : *free_ids_.begin();
   if (id >= dp_.peers.capacity()) {
     return Error{"too many peers (the gateway was started for " +
                  std::to_string(dp_.peers.capacity()) + ")"};
@@ -17,7 +17,11 @@ Result<PeerId> Peers::add(const PeerSettings& s, const Prepare& prepare) {
     if (Status st = peer::AllowedIps::check(peer::IpPrefix::from(p), id); !st)
       return Error{st.error()};
   }
-  if (id == records_.size()) records_.emplace_back();
+  if (id == end()) {
+    records_.emplace_back();
+  } else {
+    free_ids_.erase(free_ids_.begin());
+  }
   records_[id] = std::make_unique<PeerState>();
   records_[id]->settings = s;
   records_[id]->cookie.init(s.public_key);
@@ -25,7 +29,11 @@ Result<PeerId> Peers::add(const PeerSettings& s, const Prepare& prepare) {
     // Nothing is published yet: no worker has seen the id, so it is free again at once.
     if (Status st = prepare(id); !st) {
       records_[id].reset();
-      if (id + 1 == records_.size()) records_.pop_back();  // end() as before
+      if (id + 1 == end()) {
+        records_.pop_back();  // end() as before
+      } else {
+        free_ids_.insert(id);
+      }
       return Error{st.error()};
     }
   }
@@ -47,8 +55,7 @@ void Peers::remove(PeerId id) {
   by_key_.erase(ps->settings.public_key);
   std::erase(lighthouses_, id);
   records_[id].reset();
-  cooling_ids_.insert(id);
-  dp_.rcu.defer([this, id] { dp_.rcu.defer([this, id] { cooling_ids_.erase(id); }); });
+  dp_.rcu.defer([this, id] { dp_.rcu.defer([this, id] { free_ids_.insert(id); }); });
 }
 
 void Peers::reclaim_allowed_ips() {

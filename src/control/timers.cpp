@@ -1,6 +1,8 @@
 // Worker activity into each peer's timers (timers.hpp).
 #include "meshgate/control/timers.hpp"
 
+#include "meshgate/control/tunables.hpp"
+
 namespace meshgate::control {
 
 bool Timers::replay(PeerState& ps, const dataplane::PeerTotals& activity) {
@@ -35,6 +37,14 @@ bool Timers::replay(PeerState& ps, const dataplane::PeerTotals& activity) {
   return received;
 }
 
+void Timers::prefetch(PeerId peer) const noexcept {
+  const PeerState* ps = peers_.find(peer);
+  if (ps == nullptr) return;
+  __builtin_prefetch(&ps->timers);
+  __builtin_prefetch(&ps->seen_rx_auth);
+  dp_.prefetch_activity(peer);
+}
+
 peer::TimerActions Timers::tick(PeerId peer, Nanos now) {
   PeerState& ps = *peers_.find(peer);
   peer::TimerActions due;
@@ -47,6 +57,17 @@ peer::TimerActions Timers::tick(PeerId peer, Nanos now) {
   }
   if (ps.timers.next_deadline() <= now) due.add(ps.timers.expire(now));
   return due;
+}
+
+const std::vector<Timers::Due>& Timers::run(Nanos now) {
+  due_.clear();
+  sweep_.next(peers_.end(), [&](PeerId id) {
+    prefetch(id + impl::kTimerPrefetch);  // past the end: no record, nothing fetched
+    if (peers_.find(id) == nullptr) return;
+    const peer::TimerActions a = tick(id, now);
+    if (!a.empty()) due_.push_back({id, a});
+  });
+  return due_;
 }
 
 }  // namespace meshgate::control

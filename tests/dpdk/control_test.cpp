@@ -1,12 +1,16 @@
 // Control's shutdown: the reclamations its parts deferred capture the parts (Peers, KeySlots), so
 // they must all have run when Control is gone; whatever the Dataplane's Rcu still held would run
-// in ~Rcu on freed memory.
+// in ~Rcu on freed memory. And its timers at many peers, which it ticks a slice at a time.
 #include "meshgate/control/control.hpp"
 
 #include <gtest/gtest.h>
 
+#include "meshgate/control/tunables.hpp"
+#include "meshgate/crypto/random.hpp"
 #include "meshgate/crypto/x25519.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
+#include "meshgate/wire/constants.hpp"
+#include "ring_gateways.hpp"
 
 namespace meshgate::test {
 namespace {
@@ -27,6 +31,47 @@ TEST(Control, LeavesNoDeferredReclamationBehind) {
     ASSERT_GT(dp.rcu.pending(), 0u);
   }
   EXPECT_EQ(dp.rcu.pending(), 0u) << "reclamations outlived the Control whose parts they use";
+}
+
+/// More peers than one timer period ticks (impl::kTimerSliceMin), each with a handshake that no
+/// one answers: every one of them retries, none before its REKEY_TIMEOUT, each within
+/// impl::kTimerSweep of its latest possible deadline.
+TEST(Control, EveryOneOfManyPeersRetriesItsHandshakeOnTime) {
+  constexpr unsigned kPeers =
+      3 * control::impl::kTimerSliceMin + 17;  // slices that do not divide evenly
+  control::GatewayLimits limits;
+  limits.max_peers = kPeers + 1;
+  RingGateways net("tmany", false, limits);
+  control::Control& c = net.gw(0).control();
+  // Peers at gateway B's address, on ports of their own: B drops their initiations (their mac1
+  // is for keys it does not have), so nothing ever answers. PersistentKeepalive asks for a
+  // keepalive at once, and with no session that is an initiation.
+  for (unsigned i = 0; i < kPeers; ++i) {
+    control::PeerSettings s;
+    crypto::random_bytes(s.public_key.data(), s.public_key.size());
+    s.endpoint = {*IpAddr::parse("198.51.100.3"), static_cast<std::uint16_t>(20000 + i)};
+    s.allowed_ips = {Prefix{IpAddr::v4(0x0A640000 + i), 32}};  // 10.100.x.y
+    s.persistent_keepalive = 25;
+    ASSERT_TRUE(c.config().add_peer(s, net.now()).ok()) << "peer " << i;
+  }
+  const std::uint64_t first = c.stats().initiations_sent;
+  ASSERT_EQ(first, kPeers);
+  const Nanos start = net.now();
+  while (net.now() + millis(10) < start + wire::spec::kRekeyTimeout) net.poll(millis(10));
+  EXPECT_EQ(c.stats().initiations_sent, first) << "a retry before REKEY_TIMEOUT";
+
+  const Nanos last_deadline =
+      start + wire::spec::kRekeyTimeout + wire::spec::kRekeyTimeoutJitterMax;
+  while (net.now() < last_deadline + control::impl::kTimerSweep) net.poll(millis(10));
+  EXPECT_EQ(c.stats().initiations_sent, first + kPeers);
+  unsigned retried = 0;
+  for (peer::PeerId id = 0; id < c.peers().end(); ++id) {
+    const control::PeerState* ps = c.peers().find(id);
+    if (ps != nullptr && ps->settings.persistent_keepalive == 25) {
+      retried += ps->timers.handshake_attempts() == 1 ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(retried, kPeers) << "peers whose retry did not go out";
 }
 
 }  // namespace

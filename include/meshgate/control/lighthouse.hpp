@@ -123,6 +123,7 @@ class Lighthouse {
   std::map<PeerId, Nanos> reported_at_;   // gateway: when each lighthouse last got a report
   nat::coord::Candidates last_reported_;  // gateway: what the latest reports said
   LighthouseStats stats_;
+  PeerSweep sweep_;  // gateway: request_introductions' slice of the peers each period
 };
 
 }  // namespace meshgate::control

@@ -5,19 +5,21 @@
 // fields names the part that writes it, so a reader knows where a field changes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "meshgate/base/ip.hpp"
 #include "meshgate/base/result.hpp"
 #include "meshgate/base/secret.hpp"
 #include "meshgate/base/time.hpp"
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/noise/cookie.hpp"
 #include "meshgate/noise/handshake.hpp"
@@ -97,9 +99,33 @@ class Peers {
  private:
   dataplane::Dataplane& dp_;
   std::vector<std::unique_ptr<PeerState>> records_;  // by PeerId; null = free slot
-  std::unordered_set<PeerId> cooling_ids_;           // removed, not yet reusable (see remove)
+  /// Ids below end() with no record that may be handed out again: a removed id joins after
+  /// its two grace periods (see remove). Ordered, so add() takes the lowest.
+  std::set<PeerId> free_ids_;
   std::map<Key32, PeerId> by_key_;
   std::vector<PeerId> lighthouses_;  // lighthouses()
+};
+
+/// A walk over the peer ids spread over the timer periods, for the jobs that look at every peer
+/// (the timers, the lighthouse requests): a gateway of 100,000 peers cannot read every record
+/// every period. Each next() is one period's slice in id order, wrapping around: every id while
+/// there are at most impl::kTimerSliceMin, beyond that enough of them that each id comes up at
+/// least once every impl::kTimerSweep.
+class PeerSweep {
+ public:
+  /// Calls f(id) for this period's slice of the ids below `end` (records may be null).
+  template <class F>
+  void next(PeerId end, F&& f) {
+    constexpr PeerId kSlices = impl::kTimerSweep / impl::kTimerPeriod;
+    const PeerId count =
+        std::min(end, std::max(impl::kTimerSliceMin, (end + kSlices - 1) / kSlices));
+    PeerId id = cursor_ < end ? cursor_ : 0;
+    for (PeerId n = 0; n < count; ++n, id = id + 1 < end ? id + 1 : 0) f(id);
+    cursor_ = id;
+  }
+
+ private:
+  PeerId cursor_ = 0;  // the first id of the next slice
 };
 
 }  // namespace meshgate::control

@@ -12,6 +12,16 @@ namespace meshgate::control::impl {
 /// Timers, neighbour ageing and the operator services run this often. WireGuard's timers have
 /// a resolution of tens of milliseconds in the kernel too; finer costs CPU for nothing.
 inline constexpr Nanos kTimerPeriod = millis(10);
+/// Every peer's timers are ticked at least this often: a gateway of many peers ticks a slice of
+/// them each kTimerPeriod (Timers::run), since walking 100,000 peers' records every period
+/// took a third of a core with nothing happening (bench/RESULTS.md, bench_control). WireGuard's
+/// timers are seconds long with a third of a second of jitter; 100 ms late changes nothing.
+inline constexpr Nanos kTimerSweep = millis(100);
+/// Up to this many peers, every peer every period: that walk costs about 15 us.
+inline constexpr std::uint32_t kTimerSliceMin = 1024;
+/// How many peers ahead the timer walk prefetches: far enough to hide a memory access behind
+/// the peers in between (each a few dozen nanoseconds of work), near enough to stay in L1.
+inline constexpr unsigned kTimerPrefetch = 4;
 /// Mbufs (and events) taken from a worker ring per poll: enough that a handshake flood drains
 /// in a few polls, small enough that timers still run on time.
 inline constexpr unsigned kRingBurst = 64;

@@ -175,6 +175,10 @@ struct Dataplane {
   }
   /// Control thread: a peer's activity over every writer.
   PeerTotals peer_totals(PeerId peer) const noexcept;
+  /// Control thread: peer_totals(peer) is coming.
+  void prefetch_activity(PeerId peer) const noexcept {
+    for (const auto& rows : activity_) __builtin_prefetch(&(*rows)[peer]);
+  }
   /// Control thread: zeroes a peer's rows before its id is used (the peer is not active, so no
   /// worker writes them).
   void reset_activity(PeerId peer) noexcept;

@@ -191,15 +191,17 @@ with tempfile.TemporaryDirectory() as tmp:
               0 < r.get("ratio", 0) < 2 and 0.1 <= r.get("ipv6_share", 0) <= 0.3 for r in tr) and
           inb[0].get("verified", 0) >= inb[0].get("packets", 1) > 0 and
           outb[0].get("checked_outer", 0) > 0, json.dumps(tr)[:600])
-    # Without --frames, 4 frames a peer where that is more than 65536: 20,000 peers, 131,072.
+    # Without --frames, 4 frames a peer where that is more than 65536: 20,000 peers, 131,072;
+    # inbound, as many as 256 MiB holds where that is more: 1,048,576 of 64 B.
     js6 = os.path.join(tmp, "frames.json")
-    p = run("inmem", "--gateway", "--sizes", "64", "--peers", "20000", "--direction", "inbound",
-            "--duration", "0.05", "--loads", "0.5", "--quiet", "--json", js6)
-    fr = records(js6, "frames")
-    check("gateway mode's frames: 131072 for 20,000 peers (4 a peer, a power of 2), 4096 where "
-          "--frames says so",
-          p.returncode == 0 and len(fr) == 1 and fr[0].get("frames") == 131072 and
-          all(r.get("frames") == 4096 for r in recs), p.stderr[-500:] + json.dumps(fr)[:300])
+    p = run("inmem", "--gateway", "--sizes", "64", "--peers", "20000", "--direction",
+            "outbound,inbound", "--duration", "0.05", "--loads", "0.5", "--quiet", "--json", js6)
+    fr = {r.get("direction"): r for r in records(js6, "frames")}
+    check("gateway mode's frames: outbound 131072 for 20,000 peers (4 a peer, a power of 2), "
+          "inbound 1048576 at 64 B (256 MiB of them), 4096 where --frames says so",
+          p.returncode == 0 and len(fr) == 2 and fr["outbound"].get("frames") == 131072 and
+          fr["inbound"].get("frames") == 1048576 and fr["inbound"].get("frames_bytes") == 1 << 28
+          and all(r.get("frames") == 4096 for r in recs), p.stderr[-500:] + json.dumps(fr)[:300])
     # One peer over two workers. Inbound, its frames all enter on worker 0's RX queue: worker 1
     # opens bursts of it and worker 0 sends them on in order. Outbound, its inner flows enter on
     # both workers' queues and both seal with its one keypair. The feeders fail the case on a

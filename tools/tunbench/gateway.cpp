@@ -174,7 +174,7 @@ class Feeder {
 
 bool Feeder::prepare() {
   slots_ = spec_.frames;
-  stride_ = (wire::kOuterV6Len + kWgHeader + largest_packet(spec_.size) + 16 + 63) / 64 * 64 + 64;
+  stride_ = feeder_stride(spec_.size);
   frames_.assign(std::size_t{slots_} * stride_, 0);
   ref_.assign(std::size_t{slots_} * stride_, 0);
   len_.assign(slots_, 0);
@@ -879,6 +879,10 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
 }
 
 }  // namespace
+
+std::size_t feeder_stride(unsigned size) {
+  return (wire::kOuterV6Len + kWgHeader + largest_packet(size) + 16 + 63) / 64 * 64 + 64;
+}
 
 Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
                                     const std::vector<unsigned>& lcores, Site& sender,

@@ -48,6 +48,10 @@
 
 namespace tunbench {
 
+/// Bytes a feeder keeps for each of its frames of size choice `size` (twice: the frame and the
+/// reference it is checked against).
+std::size_t feeder_stride(unsigned size);
+
 /// One run of one gateway-mode case: `spec.workers` workers on lcores[0..workers-1] and their
 /// feeders on the calling lcore and lcores[workers..2*workers-2]; with `live` (--rekey-after,
 /// outbound), the sender's control thread on the lcore after the feeders', answered by `live`.

@@ -45,6 +45,16 @@ const char* direction_name(Direction d) {
   return "?";
 }
 
+unsigned gateway_frames(unsigned peers, unsigned workers, unsigned size, Direction dir) {
+  const unsigned per_feeder = (peers + workers - 1) / workers;
+  unsigned frames = std::max(65536u, std::bit_ceil(4 * per_feeder));
+  if (dir == Direction::inbound) {
+    const auto fit = static_cast<unsigned>(kInboundFrameBytes / feeder_stride(size));
+    frames = std::max(frames, std::bit_floor(fit));
+  }
+  return std::min(1u << 22, frames);
+}
+
 namespace {
 
 std::string size_label(unsigned size) {
@@ -89,11 +99,6 @@ struct Bench {
 };
 
 /// The next run's spec; its label numbers it among all runs.
-unsigned gateway_frames(unsigned peers, unsigned workers) {
-  const unsigned per_feeder = (peers + workers - 1) / workers;
-  return std::min(1u << 22, std::max(65536u, std::bit_ceil(4 * per_feeder)));
-}
-
 CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, unsigned workers,
                    unsigned flood) {
   const InmemOptions& opt = bench.opt;
@@ -112,7 +117,7 @@ CaseSpec make_spec(Bench& bench, Direction dir, unsigned size, unsigned peers, u
   spec.progress = opt.progress;
   spec.flood = flood;
   spec.chunk = opt.chunk;
-  spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers);
+  spec.frames = opt.frames != 0 ? opt.frames : gateway_frames(peers, workers, size, dir);
   spec.train = opt.train;
   spec.one_peer = opt.one_peer;
   spec.preload = opt.preload;

@@ -165,8 +165,11 @@ struct CaseResult {
 /// Gateway mode's distinct frames per feeder unless --frames says: 65536, or 4 a peer of the
 /// feeder's where that is more (a power of 2). Inbound, every pass over them rekeys each peer
 /// in it (its counters start again), so with fewer frames than peers nearly every frame
-/// would come after a rekey: hundreds of times the rate of a real gateway's.
-unsigned gateway_frames(unsigned peers, unsigned workers);
+/// would come after a rekey: hundreds of times the rate of a real gateway's. So inbound takes
+/// as many more as kInboundFrameBytes holds (1,048,576 of 64 B, 131,072 of 1420 B): each
+/// rekey then comes that many frames later.
+inline constexpr std::size_t kInboundFrameBytes = std::size_t{256} << 20;
+unsigned gateway_frames(unsigned peers, unsigned workers, unsigned size, Direction dir);
 
 /// Runs every case of `opt` (sizes x peers x workers x directions, `repeat` times each) on a
 /// started EAL; returns the runs in order. Errors: too few lcores, a lost or wrong packet.

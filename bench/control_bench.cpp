@@ -2,12 +2,14 @@
 // (Control::poll once kTimerPeriod has passed) takes, and what adding the peers took. A gateway
 // of 100,000 idle peers should leave its control thread free for handshakes and management.
 #include <benchmark/benchmark.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "meshgate/control/control.hpp"
@@ -69,6 +71,41 @@ void BM_IdleTimerTick(benchmark::State& state) {
   state.counters["core_pct"] = 100 * spent / (static_cast<double>(state.iterations()) * period);
 }
 BENCHMARK(BM_IdleTimerTick)->Arg(1000)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+/// The daemon's control loop (Control::run) on an idle gateway, 100 ms of wall time an
+/// iteration: the share of a core it takes waking, polling and sleeping (`core_pct`, its
+/// thread's CPU time over the wall time). Where it shares a CPU, that is taken from the rest.
+void BM_IdleControlLoop(benchmark::State& state) {
+  IdleGateway g(static_cast<unsigned>(state.range(0)));
+  double cpu = 0, wall = 0;
+  // NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the benchmark's loop variable, unread
+  for (auto _ : state) {
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      g.dp.stop.store(true);
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const double cpu0 = thread_cpu_seconds();
+    g.control->run();
+    cpu += thread_cpu_seconds() - cpu0;
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stopper.join();
+    g.dp.stop.store(false);
+  }
+  state.counters["core_pct"] = 100 * cpu / wall;
+}
+BENCHMARK(BM_IdleControlLoop)
+    ->Arg(1)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(10);
 
 }  // namespace
 }  // namespace meshgate::control

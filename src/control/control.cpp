@@ -5,6 +5,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "meshgate/control/tunables.hpp"
@@ -103,13 +104,19 @@ void Control::set_role(config::Role role, Nanos now, WallTime wall) {
   tx_.flush();
 }
 
-void Control::run() {
-  while (!dp_.stop.load(std::memory_order_relaxed)) {
-    if (poll(monotonic_now(), wall_now()) == 0) {
-      timespec ts{0, impl::kIdleSleep};
-      nanosleep(&ts, nullptr);
-    }
+void IdleSleep::after(unsigned work) noexcept {
+  if (work != 0) {
+    sleep_ = impl::kIdleSleep;
+    return;
   }
+  timespec ts{0, sleep_};
+  nanosleep(&ts, nullptr);
+  sleep_ = std::min(2 * sleep_, impl::kIdleSleepMax);
+}
+
+void Control::run() {
+  IdleSleep idle;
+  while (!dp_.stop.load(std::memory_order_relaxed)) idle.after(poll(monotonic_now(), wall_now()));
 }
 
 void Control::handle_packet(rte_mbuf* m, Nanos now, WallTime wall) {

@@ -33,6 +33,22 @@ TEST(Control, LeavesNoDeferredReclamationBehind) {
   EXPECT_EQ(dp.rcu.pending(), 0u) << "reclamations outlived the Control whose parts they use";
 }
 
+/// The control loop's idle pause: short after work (a handshake burst is answered quickly),
+/// doubling while nothing comes, never longer than the cap (the 10 ms timers stay on time).
+TEST(Control, IdleSleepGrowsWhileIdleAndResetsOnWork) {
+  control::IdleSleep idle;
+  EXPECT_EQ(idle.next(), control::impl::kIdleSleep);
+  std::vector<Nanos> sleeps;
+  for (int i = 0; i < 6; ++i) {
+    idle.after(0);
+    sleeps.push_back(idle.next());
+  }
+  EXPECT_EQ(sleeps,
+            (std::vector<Nanos>{200'000, 400'000, 800'000, millis(1), millis(1), millis(1)}));
+  idle.after(3);
+  EXPECT_EQ(idle.next(), control::impl::kIdleSleep) << "work did not end the back-off";
+}
+
 /// More peers than one timer period ticks (impl::kTimerSliceMin), each with a handshake that no
 /// one answers: every one of them retries, none before its REKEY_TIMEOUT, each within
 /// impl::kTimerSweep of its latest possible deadline.

@@ -617,6 +617,7 @@ struct LiveControl {
 
   static int main(void* arg) {
     auto& c = *static_cast<LiveControl*>(arg);
+    control::IdleSleep idle;  // the daemon's (Control::run)
     for (;;) {
       const bool stopping = c.stop.load();
       unsigned n = c.ctl->poll(monotonic_now(), wall_now());
@@ -628,10 +629,7 @@ struct LiveControl {
         ++n;
       }
       if (stopping && n == 0 && rte_ring_count(c.handshakes) == 0) return 0;
-      if (n == 0) {
-        timespec ts{0, control::impl::kIdleSleep};
-        nanosleep(&ts, nullptr);
-      }
+      idle.after(n);
     }
   }
 };

@@ -45,6 +45,7 @@
 #include "meshgate/control/stun.hpp"
 #include "meshgate/control/timers.hpp"
 #include "meshgate/control/transmit.hpp"
+#include "meshgate/control/tunables.hpp"
 #include "meshgate/control/turn.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
@@ -57,6 +58,19 @@ struct ControlStats : HandshakeStats {
   std::uint64_t neighbour_refused = 0, neighbour_not_sent = 0;  // NeighbourStats
   std::uint64_t announcements = 0;                              // Neighbours::announce's frames
   std::uint64_t handshake_requests = 0;  // the workers asked for a handshake (want_handshake)
+};
+
+/// The control loop's pause when a poll found nothing (impl::kIdleSleep, doubling while idle up
+/// to impl::kIdleSleepMax). One per loop, on the loop's thread.
+class IdleSleep {
+ public:
+  /// After a poll that did `work` (packets and events handled): sleeps if it was none.
+  void after(unsigned work) noexcept;
+  /// How long the next idle poll will sleep.
+  Nanos next() const noexcept { return sleep_; }
+
+ private:
+  Nanos sleep_ = impl::kIdleSleep;
 };
 
 class Control {

@@ -25,9 +25,13 @@ inline constexpr unsigned kTimerPrefetch = 4;
 /// Mbufs (and events) taken from a worker ring per poll: enough that a handshake flood drains
 /// in a few polls, small enough that timers still run on time.
 inline constexpr unsigned kRingBurst = 64;
-/// The loop sleeps this long when a poll found nothing: handshakes are not latency-critical,
-/// and a 2-core machine must leave the workers their cores.
+/// The loop sleeps this long when a poll found nothing, and twice as long after each poll more
+/// that found nothing, up to kIdleSleepMax: handshakes are not latency-critical, and where the
+/// control thread shares a CPU (a 2-core machine) each wake takes it from whatever runs there.
+/// Idle, 100 us sleeps were 10,000 wakes a second; 1 ms ones are 1,000, and a handshake after
+/// a quiet spell waits at most 1 ms more.
 inline constexpr Nanos kIdleSleep = 100'000;
+inline constexpr Nanos kIdleSleepMax = 1'000'000;
 /// Inner packets kept per peer while its handshake is pending (the kernel keeps 128).
 inline constexpr std::size_t kMaxStaged = 128;
 /// Frames kept per next hop while its MAC is being resolved (Linux keeps 3 by default; a burst

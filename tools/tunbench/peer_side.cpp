@@ -13,6 +13,8 @@ using namespace meshgate;
 
 namespace {
 
+constexpr std::uint16_t kArpReplyLen = 60;  // wire::build_arp_reply's frame, padded
+
 std::uint64_t endpoint_key(const IpAddr& addr, std::uint16_t port) {
   return std::uint64_t{load_be32(addr.bytes.data())} << 16 | port;
 }
@@ -22,6 +24,7 @@ std::uint64_t endpoint_key(const IpAddr& addr, std::uint16_t port) {
 Result<std::unique_ptr<PeerSide>> PeerSide::create(unsigned peers, const Key32& gateway) {
   std::unique_ptr<PeerSide> s(new PeerSide(peers));
   s->gateway_ = gateway;
+  s->next_hops_[load_be32(outer_router().bytes.data())] = kRouterMac;
   for (PeerId p = 0; p < peers; ++p) {
     Peer& pe = s->peers_[p];
     pe.id.set_private_key(crypto::x25519_generate());
@@ -30,6 +33,9 @@ Result<std::unique_ptr<PeerSide>> PeerSide::create(unsigned peers, const Key32& 
     }
     pe.cookie.init(gateway);
     const Endpoint ep = peer_endpoint(p);
+    if (endpoint_next_hop_mac(p) != kRouterMac) {
+      s->next_hops_[load_be32(ep.addr.bytes.data())] = endpoint_next_hop_mac(p);
+    }
     if (!s->peer_at_.emplace(endpoint_key(ep.addr, ep.port), p).second) {
       return Error{"two peers at " + ep.str()};
     }
@@ -52,6 +58,8 @@ unsigned PeerSide::serve(rte_ring* from_gateway, rte_ring* to_gateway, rte_mempo
     const std::uint8_t type = udp4 ? f[wire::kOuterV4Len] : 0;
     if (type == static_cast<std::uint8_t>(wire::MessageType::transport)) {
       ++stats_.transport;
+    } else if (load_be16(f + 12) == wire::spec::kEtherTypeArp) {
+      answer_arp(f, len, to_gateway, pool);
     } else if (type != static_cast<std::uint8_t>(wire::MessageType::initiation) ||
                len != wire::kOuterV4Len + sizeof(wire::MessageInitiation)) {
       ++stats_.other;
@@ -74,6 +82,24 @@ unsigned PeerSide::serve(rte_ring* from_gateway, rte_ring* to_gateway, rte_mempo
     rte_pktmbuf_free(m);
   }
   return n;
+}
+
+void PeerSide::answer_arp(const std::uint8_t* f, std::size_t len, rte_ring* to_gateway,
+                          rte_mempool* pool) {
+  wire::ArpHdr arp;
+  if (len < sizeof(wire::EthHdr) + sizeof arp) return void(++stats_.other);
+  std::memcpy(&arp, f + sizeof(wire::EthHdr), sizeof arp);
+  const auto at = next_hops_.find(load_be32(arp.tpa));
+  if (arp.oper.get() != wire::spec::kArpOpRequest || at == next_hops_.end())
+    return void(++stats_.other);
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  auto* r =
+      m == nullptr ? nullptr : reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, kArpReplyLen));
+  if (r == nullptr) return rte_pktmbuf_free(m);
+  wire::build_arp_reply(r, at->second, IpAddr::v4_bytes(arp.tpa), arp.sha,
+                        IpAddr::v4_bytes(arp.spa));
+  if (rte_ring_sp_enqueue(to_gateway, m) != 0) return rte_pktmbuf_free(m);
+  ++stats_.arp_replies;
 }
 
 bool PeerSide::answer(const wire::MessageInitiation& msg, PeerId p, wire::MessageResponse& out) {

@@ -52,7 +52,8 @@ class PeerSide {
     std::uint64_t initiations = 0;  // answered
     std::uint64_t refused = 0;      // initiations that failed a check here, or found no room
     std::uint64_t transport = 0;    // data and keepalives the control thread sent
-    std::uint64_t other = 0;        // anything else (ARP, cookie replies, ...)
+    std::uint64_t arp_replies = 0;  // for the router and the on-link endpoints
+    std::uint64_t other = 0;        // anything else (cookie replies, ...)
   };
   /// serve()'s thread, or after it stopped.
   const Stats& stats() const noexcept { return stats_; }
@@ -76,6 +77,10 @@ class PeerSide {
   };
 
   explicit PeerSide(unsigned peers) : peers_(peers), entries_(peers * kGenerations) {}
+  /// Answers an ARP request from the gateway for one of next_hops_, as that host would: the
+  /// control thread probes a next hop once its entry grows stale (30 s), and unanswered it
+  /// would fail, with frames held waiting for it.
+  void answer_arp(const std::uint8_t* f, std::size_t len, rte_ring* to_gateway, rte_mempool* pool);
   /// Answers peer p's initiation; false (counted) when it does not check out.
   bool answer(const meshgate::wire::MessageInitiation& msg, PeerId p,
               meshgate::wire::MessageResponse& out);
@@ -90,6 +95,8 @@ class PeerSide {
   std::vector<Peer> peers_;
   std::vector<Entry> entries_;  // peer p's generation g at p * kGenerations + g
   std::unordered_map<std::uint64_t, PeerId> peer_at_;  // endpoint (address << 16 | port)
+  /// The outer /24's hosts that answer ARP: the router and the on-link endpoints (address).
+  std::unordered_map<std::uint32_t, meshgate::wire::MacAddr> next_hops_;
   meshgate::Key32 gateway_{};
   Stats stats_;
 };

@@ -14,7 +14,7 @@ namespace meshgate::control::impl {
 inline constexpr Nanos kTimerPeriod = millis(10);
 /// Every peer's timers are ticked at least this often: a gateway of many peers ticks a slice of
 /// them each kTimerPeriod (Timers::run), since walking 100,000 peers' records every period
-/// took a third of a core with nothing happening (bench/RESULTS.md, bench_control). WireGuard's
+/// took two thirds of a core with nothing happening (bench/RESULTS.md, bench_control). WireGuard's
 /// timers are seconds long with a third of a second of jitter; 100 ms late changes nothing.
 inline constexpr Nanos kTimerSweep = millis(100);
 /// Up to this many peers, every peer every period: that walk costs about 15 us.

@@ -46,9 +46,7 @@ struct IdleGateway {
   }
   ~IdleGateway() {
     control.reset();
-    rte_ring_free(dp.to_control);
-    rte_ring_free(dp.handshakes);
-    rte_ring_free(dp.events);
+    free_control_rings(dp);
   }
 };
 

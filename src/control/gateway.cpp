@@ -197,6 +197,13 @@ Status make_control_rings(dataplane::Dataplane& dp, const std::string& name) {
   return ok_status();
 }
 
+void free_control_rings(dataplane::Dataplane& dp) {
+  for (rte_ring** r : {&dp.to_control, &dp.handshakes, &dp.events}) {
+    rte_ring_free(*r);
+    *r = nullptr;
+  }
+}
+
 Result<std::unique_ptr<Gateway>> Gateway::create(const std::string& name,
                                                  const config::GatewayConfig& cfg,
                                                  const config::GatewaySettings& settings,
@@ -252,9 +259,7 @@ Gateway::~Gateway() {
     dpdk::close_port(dp_->outer_port);
   }
   if (dp_) {
-    rte_ring_free(dp_->to_control);
-    rte_ring_free(dp_->handshakes);
-    rte_ring_free(dp_->events);
+    free_control_rings(*dp_);
     for (rte_ring* r : dp_->control_tx) rte_ring_free(r);
   }
 }

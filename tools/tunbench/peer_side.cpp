@@ -13,8 +13,6 @@ using namespace meshgate;
 
 namespace {
 
-constexpr std::uint16_t kArpReplyLen = 60;  // wire::build_arp_reply's frame, padded
-
 std::uint64_t endpoint_key(const IpAddr& addr, std::uint16_t port) {
   return std::uint64_t{load_be32(addr.bytes.data())} << 16 | port;
 }
@@ -93,8 +91,9 @@ void PeerSide::answer_arp(const std::uint8_t* f, std::size_t len, rte_ring* to_g
   if (arp.oper.get() != wire::spec::kArpOpRequest || at == next_hops_.end())
     return void(++stats_.other);
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
-  auto* r =
-      m == nullptr ? nullptr : reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, kArpReplyLen));
+  auto* r = m == nullptr ? nullptr
+                         : reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(
+                               m, static_cast<std::uint16_t>(wire::spec::kEthMinFrame)));
   if (r == nullptr) return rte_pktmbuf_free(m);
   wire::build_arp_reply(r, at->second, IpAddr::v4_bytes(arp.tpa), arp.sha,
                         IpAddr::v4_bytes(arp.spa));

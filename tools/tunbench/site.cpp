@@ -291,9 +291,7 @@ Site::~Site() {
   control_.reset();  // its RCU grace period needs the readers offline
   drain_control();
   for (PeerId p = 0; p < peers(); ++p) dp_->peers[p].route.store(nullptr);
-  rte_ring_free(dp_->to_control);
-  rte_ring_free(dp_->handshakes);
-  rte_ring_free(dp_->events);
+  control::free_control_rings(*dp_);
 }
 
 Status Site::rotate(PeerId p, Nanos now) {

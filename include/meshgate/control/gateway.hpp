@@ -37,6 +37,9 @@ std::uint16_t port_mtu(dataplane::PortRole role, std::uint16_t tunnel_mtu);
 /// The rings from the workers to the control thread (to_control, handshakes, events), sized and
 /// named as the gateway's (`name` prefixes the ring names); the caller frees them.
 Status make_control_rings(dataplane::Dataplane& dp, const std::string& name);
+/// Frees what make_control_rings made (and whatever it left in them: the mbufs in a ring are
+/// the caller's to drain first); the workers and the control thread must have stopped.
+void free_control_rings(dataplane::Dataplane& dp);
 
 struct GatewayLimits {
   std::uint32_t max_peers = 1024;

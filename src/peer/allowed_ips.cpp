@@ -20,6 +20,7 @@ Status AllowedIps::insert(const IpPrefix& prefix, PeerId peer) {
     v4_table_.insert(prefix.v4, prefix.cidr, peer);
   } else {
     v6_.insert(to_key(prefix.v6), prefix.cidr, peer);
+    v6_table_.insert(to_key(prefix.v6), prefix.cidr, peer);
   }
   return ok_status();
 }
@@ -31,14 +32,19 @@ bool AllowedIps::remove(const IpPrefix& prefix, PeerId peer) {
     v4_table_.remove(v4_, prefix.v4, prefix.cidr);
     return true;
   }
-  return v6_.remove(to_key(prefix.v6), prefix.cidr, peer);
+  if (!v6_.remove(to_key(prefix.v6), prefix.cidr, peer)) return false;
+  v6_table_.remove(to_key(prefix.v6), prefix.cidr);
+  return true;
 }
 
 std::size_t AllowedIps::remove_peer(PeerId peer) {
   const auto gone = v4_.prefixes_of(peer);
   const std::size_t n4 = v4_.remove_peer(peer);
   for (const auto& [key, cidr] : gone) v4_table_.remove(v4_, key, cidr);
-  return n4 + v6_.remove_peer(peer);
+  const auto gone6 = v6_.prefixes_of(peer);
+  const std::size_t n6 = v6_.remove_peer(peer);
+  for (const auto& [key, cidr] : gone6) v6_table_.remove(key, cidr);
+  return n4 + n6;
 }
 
 std::vector<IpPrefix> AllowedIps::prefixes_of(PeerId peer) const {

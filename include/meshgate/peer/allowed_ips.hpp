@@ -3,8 +3,10 @@
 // One table per interface, an IPv4 and an IPv6 longest-prefix-match trie. A prefix belongs to at
 // most one peer: inserting a prefix that another peer holds moves it. Host bits past the CIDR
 // are cleared on insert (`wg` warns about them but sends them anyway). IPv4 lookups read a
-// DIR-16-8-8 table (ip4_table.hpp, at most three dependent loads) that the writer derives from
-// the IPv4 trie after every change; the trie keeps the bookkeeping (prefixes_of, remove_peer).
+// DIR-16-8-8 table (ip4_table.hpp, at most three dependent loads), IPv6 lookups a hash table of
+// the prefixes by length (ip6_table.hpp, one probe per length present) while there are few
+// lengths; the writer derives both from the tries after every change, and the tries keep the
+// bookkeeping (prefixes_of, remove_peer) and answer IPv6 lookups when there are many lengths.
 //
 // Thread contract (see lpm_trie.hpp and ip4_table.hpp for the details):
 //  - lookup(), lookup_source_ok(): any thread, lock-free, no allocation; worker lcores call them
@@ -22,6 +24,7 @@
 #include "meshgate/base/result.hpp"
 #include "meshgate/peer/ip.hpp"
 #include "meshgate/peer/ip4_table.hpp"
+#include "meshgate/peer/ip6_table.hpp"
 #include "meshgate/peer/lpm_trie.hpp"
 
 namespace meshgate::peer {
@@ -33,7 +36,9 @@ class AllowedIps {
   /// Outbound routing and inbound checks: the peer whose longest prefix covers `addr`
   /// (host order), or kNoPeer.
   PeerId lookup(std::uint32_t addr) const noexcept { return v4_table_.lookup(addr); }
-  PeerId lookup(Ip6 addr) const noexcept { return v6_.lookup(to_key(addr)); }
+  PeerId lookup(Ip6 addr) const noexcept {
+    return v6_table_.usable() ? v6_table_.lookup(to_key(addr)) : v6_.lookup(to_key(addr));
+  }
 
   /// Burst forms (n <= kMaxBurst): the same answers, with the walks interleaved so that the
   /// cache misses of a large table overlap. Prefer these in the per-burst data path.
@@ -44,7 +49,11 @@ class AllowedIps {
   void lookup_burst(const Ip6* addrs, PeerId* out, unsigned n) const noexcept {
     unsigned __int128 keys[Ip6Trie::kMaxBurst];
     for (unsigned i = 0; i < n; ++i) keys[i] = to_key(addrs[i]);
-    v6_.lookup_burst(keys, out, n);
+    if (v6_table_.usable()) {
+      v6_table_.lookup_burst(keys, out, n);
+    } else {
+      v6_.lookup_burst(keys, out, n);
+    }
   }
 
   /// Inbound anti-spoofing check (protocol.md 8.2): the decrypted packet's inner source address
@@ -77,17 +86,21 @@ class AllowedIps {
     std::size_t v4 = 0;
     std::size_t v6 = 0;
     std::size_t v4_chunks = 0;
+    std::size_t v6_tables = 0;
   };
   RetireMark retire_mark() const noexcept {
-    return {v4_.retired_count(), v6_.retired_count(), v4_table_.retired_count()};
+    return {v4_.retired_count(), v6_.retired_count(), v4_table_.retired_count(),
+            v6_table_.retired_count()};
   }
   std::size_t retired_count() const noexcept {
-    return v4_.retired_count() + v6_.retired_count() + v4_table_.retired_count();
+    return v4_.retired_count() + v6_.retired_count() + v4_table_.retired_count() +
+           v6_table_.retired_count();
   }
   void reclaim(RetireMark upto) {
     v4_.reclaim(upto.v4);
     v6_.reclaim(upto.v6);
     v4_table_.reclaim(upto.v4_chunks);
+    v6_table_.reclaim(upto.v6_tables);
   }
   /// Frees every retired node: only when no reader can hold one (tests, shutdown).
   void reclaim_all() { reclaim(retire_mark()); }
@@ -104,7 +117,8 @@ class AllowedIps {
  private:
   Ip4Trie v4_;         // the writer's source of truth for IPv4
   Ip4Table v4_table_;  // derived from v4_ after every change; what IPv4 readers use
-  Ip6Trie v6_;
+  Ip6Trie v6_;         // the writer's source of truth for IPv6
+  Ip6Table v6_table_;  // derived from v6_ after every change; what IPv6 readers use, if usable()
 };
 
 }  // namespace meshgate::peer

@@ -382,13 +382,15 @@ struct Schedule {
   std::vector<std::uint32_t> probes;
   std::vector<std::uint64_t> allowed;  // per probe, bit p: peer p may answer; bit 63: none may
 
-  explicit Schedule(std::uint64_t seed) {
+  // Prefix lengths from /16 to /32 in steps of `len_step`.
+  explicit Schedule(std::uint64_t seed, unsigned len_step = 1) {
     constexpr unsigned kPeers = 32;
     std::mt19937_64 rng(seed);
     std::vector<std::pair<std::uint32_t, unsigned>> prefixes;
     for (int i = 0; i < 400; ++i) {
       const std::uint32_t key = 0x0a000000U | (static_cast<std::uint32_t>(rng()) & 0x00ffffffU);
-      prefixes.emplace_back(key, 16 + static_cast<unsigned>(rng() % 17));  // few overlaps
+      const unsigned cidr = 16 + static_cast<unsigned>(rng() % 17) / len_step * len_step;
+      prefixes.emplace_back(key, cidr);  // few overlaps
     }
     for (int i = 0; i < 20000; ++i) {
       auto [key, cidr] = prefixes[rng() % prefixes.size()];
@@ -414,8 +416,20 @@ struct Schedule {
   }
 };
 
-TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
-  const Schedule sched(99);
+// The same schedule in IPv6: each IPv4 prefix k/c becomes 2001:db8::k/(96 + c).
+Ip6 as_v6(std::uint32_t a) {
+  return Ip6{0x20010db800000000ULL, a};
+}
+IpPrefix prefix_of(const Schedule::Op& op, bool v6) {
+  return v6 ? IpPrefix::make_v6(as_v6(op.key), static_cast<std::uint8_t>(op.cidr + 96))
+            : IpPrefix::make_v4(op.key, static_cast<std::uint8_t>(op.cidr));
+}
+
+// One reader thread looks up every probe, singly and in bursts, while the writer runs the
+// schedule and reclaims after grace periods; every answer must be one the schedule allows.
+void lookups_during_updates(const Schedule& sched, bool v6) {
+  std::vector<Ip6> probes6;
+  for (const std::uint32_t a : sched.probes) probes6.push_back(as_v6(a));
   const auto& probes = sched.probes;
   const auto& schedule = sched.ops;
   AllowedIps table;
@@ -427,11 +441,16 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
     std::uint64_t n = 0;
     std::uint64_t local_bad = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      for (std::size_t i = 0; i < probes.size(); ++i)
-        local_bad += !sched.ok(i, table.lookup(probes[i]));
+      for (std::size_t i = 0; i < probes.size(); ++i) {
+        local_bad += !sched.ok(i, v6 ? table.lookup(probes6[i]) : table.lookup(probes[i]));
+      }
       for (std::size_t i = 0; i < probes.size(); i += AllowedIps::kMaxBurst) {
         PeerId got[AllowedIps::kMaxBurst];
-        table.lookup_burst(&probes[i], got, AllowedIps::kMaxBurst);
+        if (v6) {
+          table.lookup_burst(&probes6[i], got, AllowedIps::kMaxBurst);
+        } else {
+          table.lookup_burst(&probes[i], got, AllowedIps::kMaxBurst);
+        }
         for (unsigned j = 0; j < AllowedIps::kMaxBurst; ++j) local_bad += !sched.ok(i + j, got[j]);
       }
       n += 2 * probes.size();
@@ -447,11 +466,10 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
   while (std::chrono::steady_clock::now() < deadline) {
     for (int k = 0; k < 200; ++k, ++step) {
       const Schedule::Op& op = schedule[step % schedule.size()];
-      const IpPrefix pfx = IpPrefix::make_v4(op.key, static_cast<std::uint8_t>(op.cidr));
       if (op.insert) {
-        ASSERT_TRUE(table.insert(pfx, op.peer));
+        ASSERT_TRUE(table.insert(prefix_of(op, v6), op.peer));
       } else {
-        table.remove(pfx, op.peer);
+        table.remove(prefix_of(op, v6), op.peer);
       }
     }
     // A grace period: wait until the reader has passed a quiescent point, then free.
@@ -469,6 +487,16 @@ TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_GT(lookups.load(), 0u);
   EXPECT_GT(rounds, 1);
+}
+
+TEST(AllowedIps, ConcurrentLookupsDuringUpdates) {
+  lookups_during_updates(Schedule(99), false);
+}
+
+// Five lengths: the readers use the IPv6 hash table (ip6_table.hpp), which the writer rebuilds
+// now and then as removals leave dead slots.
+TEST(AllowedIps, ConcurrentLookupsDuringUpdatesV6) {
+  lookups_during_updates(Schedule(98, 4), true);
 }
 
 }  // namespace

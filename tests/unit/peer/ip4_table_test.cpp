@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "meshgate/peer/allowed_ips.hpp"
+#include "table_model.hpp"
 
 namespace meshgate::peer {
 namespace {
@@ -58,6 +59,7 @@ void run_model(std::uint64_t seed, int steps, unsigned peers) {
   // Few bases, low bits flipped from a random position: prefixes nest, collide and share /16s
   // and /24s.
   std::vector<std::uint32_t> bases;
+  bases.reserve(6);
   for (int i = 0; i < 4; ++i) bases.push_back(static_cast<std::uint32_t>(rng()));
   bases.push_back(0);
   bases.push_back(0xffffffffU);
@@ -69,8 +71,8 @@ void run_model(std::uint64_t seed, int steps, unsigned peers) {
   };
 
   Pair t;
-  std::map<std::pair<std::uint32_t, unsigned>, PeerId> live;  // masked prefix -> owner
-  std::vector<std::pair<std::uint32_t, unsigned>> history;
+  test::TableModel<std::uint32_t> model;
+  const auto& live = model.live;
   std::vector<std::uint32_t> probes;
   std::size_t hits = 0;
   std::size_t checked = 0;
@@ -108,34 +110,13 @@ void run_model(std::uint64_t seed, int steps, unsigned peers) {
   };
 
   for (int step = 0; step < steps; ++step) {
-    const unsigned r = static_cast<unsigned>(rng() % 100);
-    const PeerId peer = static_cast<PeerId>(rng() % peers);
-    if (r < 50 || history.empty()) {  // insert a new (or, by chance, existing) prefix
+    model.step(t, rng, peers, [&] {
       unsigned cidr = kCidrs[rng() % std::size(kCidrs)];
       // /0 and /1 cover most of the space: keep them rarer, or nearly every probe would hit.
       if (cidr <= 1 && rng() % 4 != 0) cidr = kCidrs[2 + rng() % (std::size(kCidrs) - 2)];
-      const std::uint32_t key = random_addr() & Ip4Trie::mask_of(cidr);
-      t.insert(key, cidr, peer);
-      live[{key, cidr}] = peer;
-      history.emplace_back(key, cidr);
-    } else if (r < 65) {  // move an earlier prefix to another peer (or re-add it)
-      const auto [key, cidr] = history[rng() % history.size()];
-      t.insert(key, cidr, peer);
-      live[{key, cidr}] = peer;
-    } else if (r < 97) {  // remove, with the right owner about half the time
-      const auto [key, cidr] = history[rng() % history.size()];
-      PeerId who = peer;
-      auto it = live.find({key, cidr});
-      if (it != live.end() && rng() % 2 == 0) who = it->second;
-      const bool want = it != live.end() && it->second == who;
-      ASSERT_EQ(t.remove(key, cidr, who), want);
-      if (want) live.erase(it);
-    } else {
-      const std::size_t want =
-          std::erase_if(live, [peer](const auto& kv) { return kv.second == peer; });
-      ASSERT_EQ(t.remove_peer(peer), want);
-    }
-    ASSERT_EQ(t.trie.size(), live.size());
+      return std::pair{random_addr(), cidr};
+    });
+    if (::testing::Test::HasFatalFailure()) return;
     check(step);
     if (::testing::Test::HasFatalFailure()) return;
     if (step % 64 == 0) t.table.reclaim();

@@ -15,7 +15,6 @@
 #include <memory>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "meshgate/base/bytes.hpp"
@@ -129,6 +128,7 @@ class Feeder {
   void take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end);
   bool check_inbound(const rte_mbuf* m);
   bool check_outbound(const rte_mbuf* m);
+  void prefetch_outbound(rte_mbuf** burst, unsigned n) const;
   /// Outbound: the peer and the key of a frame to receiver index `index`; false if none.
   bool session(std::uint32_t index, PeerId& peer, SecretKey& key) const;
   /// Outbound: frame `wg` of `peer` (to `index`, opened with `key`) is the next of its peer's
@@ -158,11 +158,24 @@ class Feeder {
   std::vector<std::uint16_t> len_;    // bytes of the frame in each slot
   std::vector<std::uint8_t> ref_;     // the inner frames (stride_ a slot); outbound: fed as is
   std::vector<PeerId> peer_of_;
-  std::vector<bool> first_of_peer_;          // inbound: the slot opens its peer's pass: a rekey
-  std::vector<std::uint64_t> last_counter_;  // outbound: by peer, 0 before its first frame
-  std::vector<std::uint32_t> last_index_;    // outbound: by peer, the keypair of last_counter_
-  std::vector<std::uint64_t> next_seq_;      // outbound: by peer, the least sequence number next
-  std::unordered_map<std::uint32_t, PeerId> peer_of_index_;  // outbound: the receiver's indices
+  std::vector<bool> first_of_peer_;  // inbound: the slot opens its peer's pass: a rekey
+  // Outbound, by peer: where its frames stand. One line's worth, so that checking a frame of
+  // one of 100,000 peers costs one miss here, not one per field.
+  struct PeerOrder {
+    std::uint64_t last_counter = 0;  // 0 before its first frame
+    std::uint64_t next_seq = 0;      // the least sequence number next
+    std::uint32_t last_index = 0;    // the keypair of last_counter
+  };
+  std::vector<PeerOrder> order_;
+  // Outbound: the receiver's keypair slots (its indices name them in their low bits, as the
+  // gateway's do) -> the index in the slot and its peer. One miss a frame where a hash map took
+  // two and a division.
+  struct IndexPeer {
+    std::uint32_t index = 0;
+    PeerId peer = 0;
+  };
+  std::vector<IndexPeer> peer_of_slot_;
+  std::uint32_t slot_mask_ = 0;
   std::vector<std::uint8_t> plain_;
   std::set<unsigned> padded_sizes_;  // outbound: the case's inner sizes, padded
   std::size_t next_ = 0;             // the slot fed next
@@ -179,9 +192,7 @@ bool Feeder::prepare() {
   ref_.assign(std::size_t{slots_} * stride_, 0);
   len_.assign(slots_, 0);
   peer_of_.assign(slots_, 0);
-  last_counter_.assign(spec_.peers, 0);
-  last_index_.assign(spec_.peers, 0);
-  next_seq_.assign(spec_.peers, 0);
+  order_.assign(spec_.peers, {});
   plain_.resize(stride_);
   padded_sizes_.clear();
   for (unsigned j = 0; j < std::size(kImixPattern); ++j) {
@@ -199,10 +210,12 @@ bool Feeder::prepare() {
   sent_ = got_ = 0;
   if (!inbound_) {
     frames_ = ref_;  // fed as they are; ref_ takes each checked frame's sequence number
-    peer_of_index_.clear();
+    slot_mask_ = receiver_.dp().keypairs.capacity() - 1;
+    peer_of_slot_.assign(std::size_t{slot_mask_} + 1, {});
     for (PeerId p : owned) {
       const std::uint32_t idx = sender_.dp().peers[p].current.load();
-      peer_of_index_[sender_.dp().keypairs.slot(idx).remote_index] = p;
+      const std::uint32_t remote = sender_.dp().keypairs.slot(idx).remote_index;
+      peer_of_slot_[remote & slot_mask_] = {remote, p};
     }
     return true;
   }
@@ -342,6 +355,7 @@ void Feeder::sink(std::uint64_t now, std::uint64_t end, unsigned bursts) {
 }
 
 void Feeder::take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t end) {
+  if (!inbound_ && live_ == nullptr) prefetch_outbound(burst, n);
   for (unsigned i = 0; i < n; ++i) {
     if (now < end) {
       ++totals.delivered;
@@ -353,6 +367,27 @@ void Feeder::take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t
     rte_pktmbuf_free(burst[i]);
   }
   got_ += n;
+}
+
+// The lines that checking a burst of outbound frames reads, a round for each step of its
+// lookups (the frame's header, its slot's entry, its peer's key and order state), so that with
+// many peers the burst's misses overlap instead of the feeder waiting on each in turn.
+void Feeder::prefetch_outbound(rte_mbuf** burst, unsigned n) const {
+  for (unsigned i = 0; i < n; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod_offset(burst[i], const std::uint8_t*, wire::kOuterV4Len));
+  }
+  std::uint32_t index[kFeedBurst];
+  for (unsigned i = 0; i < n; ++i) {
+    const auto* wg = rte_pktmbuf_mtod_offset(burst[i], const std::uint8_t*, wire::kOuterV4Len);
+    index[i] = burst[i]->data_len >= wire::kOuterV4Len + kWgHeader ? load_le32(wg + 4) : 0;
+    rte_prefetch0(&peer_of_slot_[index[i] & slot_mask_]);
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    const IndexPeer& e = peer_of_slot_[index[i] & slot_mask_];
+    if (e.index != index[i] || index[i] == 0) continue;
+    rte_prefetch0(receiver_.key(e.peer).data());
+    rte_prefetch0(&order_[e.peer]);
+  }
 }
 
 bool Feeder::check_inbound(const rte_mbuf* m) {
@@ -413,9 +448,9 @@ bool Feeder::check_outbound(const rte_mbuf* m) {
 
 bool Feeder::session(std::uint32_t index, PeerId& peer, SecretKey& key) const {
   if (live_ != nullptr) return live_->session(index, peer, key);
-  const auto it = peer_of_index_.find(index);
-  if (it == peer_of_index_.end()) return false;
-  peer = it->second;
+  const IndexPeer& e = peer_of_slot_[index & slot_mask_];
+  if (index == 0 || e.index != index) return false;
+  peer = e.peer;
   key = receiver_.key(peer);
   return true;
 }
@@ -425,27 +460,28 @@ bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, s
   // A rekey: the worker seals with the newest keypair only, so a peer's frames move to a newer
   // one and never back (live handshakes number a peer's sessions in their index), and its
   // counters start again.
-  if (index != last_index_[peer]) {
-    if (last_index_[peer] != 0) {
-      if (index < last_index_[peer]) {
+  PeerOrder& o = order_[peer];
+  if (index != o.last_index) {
+    if (o.last_index != 0) {
+      if (index < o.last_index) {
         return fail("outbound: peer " + std::to_string(peer) + " back on an older keypair");
       }
       ++keypairs_seen;
     }
-    last_index_[peer] = index;
-    last_counter_[peer] = 0;
+    o.last_index = index;
+    o.last_counter = 0;
   }
   // This worker's counters for the peer rise by one; they only rise where others take some:
   // with one peer over several workers each reserves runs of them, and with live handshakes
   // the control thread seals a keepalive on a new keypair (the initiator's key confirmation).
   // Nothing fed goes missing either way: every frame must come out (run_phase).
-  const std::uint64_t last = last_counter_[peer];
+  const std::uint64_t last = o.last_counter;
   const bool shared = (spec_.one_peer && spec_.workers > 1) || live_ != nullptr;
   if (last != 0 && (shared ? counter <= last : counter != last + 1)) {
     return fail("outbound: counter " + std::to_string(counter) + " for peer " +
                 std::to_string(peer) + " after " + std::to_string(last));
   }
-  last_counter_[peer] = counter;
+  o.last_counter = counter;
   // Every frame's sequence number, from its first ChaCha20 block (the tag is checked on the
   // sample opened below): the feeder's frames of a peer are a superset of each inner flow, and
   // they must leave in the order fed.
@@ -457,11 +493,11 @@ bool Feeder::check_order(const std::uint8_t* wg, unsigned padded, PeerId peer, s
   const unsigned at = seq_offset(head);
   if (at + 8 > n) return fail("outbound: a frame of peer " + std::to_string(peer) + " too short");
   const std::uint64_t seq = load_le64(head + at);
-  if (seq < next_seq_[peer]) {
+  if (seq < o.next_seq) {
     return fail("outbound: frame " + std::to_string(seq) + " of peer " + std::to_string(peer) +
-                " out of order (after " + std::to_string(next_seq_[peer] - 1) + ")");
+                " out of order (after " + std::to_string(o.next_seq - 1) + ")");
   }
-  next_seq_[peer] = seq + 1;
+  o.next_seq = seq + 1;
   ++in_order;
   return true;
 }

@@ -317,11 +317,13 @@ void Worker::post_keypair_events(Keypair* kp, const Endpoint& source, PeerId& ro
 }
 
 // --- 7: decapsulate and frame for the LAN ------------------------------------------------------
-// One neighbour lookup per run of packets to one next hop (all of a burst, when they go through
-// the LAN router), one last_rx_data store per run of packets from one peer.
+// One neighbour lookup per run of packets to one next hop of a family (all of a burst, when they
+// go through the LAN router: dual-stack traffic interleaves the families, and one remembered hop
+// for both would look up nearly every packet), one last_rx_data store per run of packets from
+// one peer.
 void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
-  IpAddr hop;
-  std::optional<wire::MacAddr> hop_mac;
+  IpAddr hops[2];  // by family: [v6]
+  std::optional<wire::MacAddr> hop_macs[2];
   PeerId data_peer = kNoPeer;
   for (unsigned i = 0; i < o.n; ++i) {
     InPacket& ip = in[i];
@@ -351,6 +353,8 @@ void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
     }
     const IpAddr next =
         dp_.inner_next_hop(v6 ? IpAddr::v6_bytes(inner + 24) : IpAddr::v4_bytes(inner + 16));
+    IpAddr& hop = hops[v6 ? 1 : 0];
+    std::optional<wire::MacAddr>& hop_mac = hop_macs[v6 ? 1 : 0];
     if (!(next == hop)) {
       hop = next;
       hop_mac = next.family == IpAddr::Family::none ? std::nullopt : dp_.neighbours.lookup(next);

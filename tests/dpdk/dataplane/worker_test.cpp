@@ -50,6 +50,7 @@ TEST(AdmitFrame, TakesOurMacAndMulticastDropsTheRestWithAReason) {
 /// Runs `frames` from the LAN host through the worker's outbound stages and flushes.
 void send_out(TestPlane& t, Worker& w, const std::vector<std::vector<std::uint8_t>>& frames) {
   std::vector<rte_mbuf*> pkts;
+  pkts.reserve(frames.size());
   for (const auto& f : frames) pkts.push_back(t.mbuf(f));
   const Nanos now = monotonic_now();
   w.outbound(pkts.data(), static_cast<unsigned>(pkts.size()), now);
@@ -161,6 +162,40 @@ TEST(WorkerInbound, OpensDeliversAndRejectsReplaysForgeriesAndSpoofedSources) {
   EXPECT_EQ(w.drops()[Drop::wg_auth_failed], 1u);
   EXPECT_EQ(w.drops()[Drop::inner_source_not_allowed], 1u);
   EXPECT_EQ(t.dp->activity(0, 1).rx_packets.load(), 1u);
+}
+
+// Dual-stack traffic interleaves the families within a burst: every packet must leave for its own
+// family's next hop, whichever hop the packet before it took.
+TEST(WorkerInbound, InterleavedFamiliesEachGoToTheirOwnNextHop) {
+  TestPlane t(1);
+  const wire::MacAddr host6_mac{{0x02, 0, 0, 0, 0x11, 0x6a}};
+  const IpAddr host6 = *IpAddr::parse("fd00:1::10");
+  t.dp->addr.inner.push_back(*Prefix::parse("fd00:1::/64"));
+  t.dp->addr.inner_v6 = *IpAddr::parse("fd00:1::1");
+  ASSERT_TRUE(t.dp->neighbours.confirm(host6, host6_mac, monotonic_now()));
+  ASSERT_TRUE(t.dp->allowed.insert(*Prefix::parse("fd00:2::/64"), 0));
+  const auto in4 = TestPlane::ip_packet(TestPlane::peer_host(0, 7), t.host, 200);
+  std::vector<std::uint8_t> f6(14 + 200);
+  wire::OuterTemplate::make(test::kHostMac, test::kInnerMac, *IpAddr::parse("fd00:2::7"), host6,
+                            1234, 80)
+      .write(f6.data(), 200 - 48, 1, 0);
+  const std::vector<std::uint8_t> in6(f6.begin() + 14, f6.end());
+  Worker w(*t.dp, 0);
+  rte_mbuf* pkts[5];
+  for (unsigned i = 0; i < 5; ++i) pkts[i] = t.mbuf(t.sealed_frame(0, i % 2 == 0 ? in4 : in6));
+  const Nanos now = monotonic_now();
+  w.inbound(pkts, 5, now);
+  w.finish_inbound(now);
+  w.flush();
+  const auto lan = TestPlane::drain(t.inner_tx);
+  ASSERT_EQ(lan.size(), 5u);
+  for (unsigned i = 0; i < 5; ++i) {
+    const bool v6 = i % 2 == 1;
+    EXPECT_EQ(wire::MacAddr::from(lan[i].data()), v6 ? host6_mac : test::kHostMac) << i;
+    EXPECT_EQ(std::vector<std::uint8_t>(lan[i].begin() + 14, lan[i].end()),
+              test::forwarded(v6 ? in6 : in4))
+        << i;
+  }
 }
 
 TEST(WorkerInbound, ClassifiesListenPortPayloads) {

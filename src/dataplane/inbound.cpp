@@ -290,7 +290,7 @@ void Worker::coordination_to_control(InPacket& ip) noexcept {
   rte_mbuf* m = ip.m;
   std::uint8_t* msg = ip.payload + kTransportHeaderSize;
   rte_pktmbuf_adj(m, static_cast<std::uint16_t>(msg - rte_pktmbuf_mtod(m, std::uint8_t*)));
-  rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - load_be16(msg + 2)));
+  trim_tail(m, static_cast<std::uint16_t>(m->data_len - load_be16(msg + 2)));
   meta(m).endpoint = ip.source;
   to_control(m, ToControl::tunnel_coordination, PortRole::outer, ip.kp->peer);
 }
@@ -341,7 +341,7 @@ void Worker::deliver(InPacket* in, const Opened& o, Nanos now) noexcept {
     const bool v6 = (inner[0] >> 4) == 6;
     rte_mbuf* m = ip.m;
     rte_pktmbuf_adj(m, static_cast<std::uint16_t>(inner - rte_pktmbuf_mtod(m, std::uint8_t*)));
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - o.inner_len[i]));
+    trim_tail(m, static_cast<std::uint16_t>(m->data_len - o.inner_len[i]));
     if (dp_.is_inner_address(inner + (v6 ? 24 : 16), v6)) {  // the gateway itself, not the LAN
       to_control(m, ToControl::tunnel_local, PortRole::inner, peer);
       continue;

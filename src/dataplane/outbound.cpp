@@ -133,7 +133,7 @@ unsigned Worker::find_keys(OutBurst& r, OutPacket* out, Nanos now) noexcept {
     }
     // The inner packet alone: strip Ethernet and any Ethernet padding.
     rte_pktmbuf_adj(m, r.l3_off[i]);
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - r.l3_len[i]));
+    trim_tail(m, static_cast<std::uint16_t>(m->data_len - r.l3_len[i]));
     Peer& pr = dp_.peers[peer];
     Keypair* kp = dp_.keypairs.lookup(pr.current.load(std::memory_order_acquire));
     if (kp == nullptr || now - kp->birth >= wire::spec::kRejectAfterTime) {

@@ -111,7 +111,7 @@ unsigned Sealer::pad_and_seal(OutPacket* out, unsigned k, DropCounters& drops) n
     // Read before the seal hides it; DSCP is not copied (the kernel's WireGuard does not).
     o.tos = o.inner_len == 0 ? 0 : wire::ecn_encapsulate(wire::ecn_of(plain));
     std::memset(plain + o.inner_len, 0, padded - o.inner_len);
-    rte_pktmbuf_append(o.m, static_cast<std::uint16_t>(grow));
+    append_tail(o.m, static_cast<std::uint16_t>(grow));
     jobs[nj++] = {.key = o.kp->send_key,
                   .counter = o.counter,
                   .src = plain,

@@ -69,6 +69,27 @@ inline MbufMeta& meta(rte_mbuf* m) {
   return *RTE_MBUF_DYNFIELD(m, g_meta_offset, MbufMeta*);
 }
 
+/// rte_pktmbuf_trim() and rte_pktmbuf_append() for the data path. DPDK's walk to the last
+/// segment reads m->next, on the mbuf's second cache line, which nothing else on the fast path
+/// touches: with a pool larger than the cache that is a miss per packet. A one-segment mbuf
+/// (nb_segs is on the first line) needs no walk; a chain takes DPDK's way.
+inline void trim_tail(rte_mbuf* m, std::uint16_t len) noexcept {
+  if (m->nb_segs != 1) {
+    rte_pktmbuf_trim(m, len);
+  } else if (len <= m->data_len) {
+    m->data_len = static_cast<std::uint16_t>(m->data_len - len);
+    m->pkt_len -= len;
+  }
+}
+inline std::uint8_t* append_tail(rte_mbuf* m, std::uint16_t len) noexcept {
+  if (m->nb_segs != 1) return reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, len));
+  if (len > rte_pktmbuf_tailroom(m)) return nullptr;
+  std::uint8_t* tail = rte_pktmbuf_mtod_offset(m, std::uint8_t*, m->data_len);
+  m->data_len = static_cast<std::uint16_t>(m->data_len + len);
+  m->pkt_len += len;
+  return tail;
+}
+
 /// Events from workers to the control thread (a ring of these, not of packets).
 struct Event {
   enum class Kind : std::uint8_t {

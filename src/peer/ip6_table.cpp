@@ -32,17 +32,19 @@ void Ip6Table::reclaim(std::size_t n) {
   retired_.erase(retired_.begin(), retired_.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
-// The slot of k/cidr in table_, live or removed; nullptr if it has none.
 Ip6Table::Slot* Ip6Table::slot_of(Key k, unsigned cidr) noexcept {
-  Table* t = table_.load(std::memory_order_relaxed);
-  if (t == nullptr) return nullptr;
-  const auto want = static_cast<std::uint8_t>(cidr + 1);
-  for (std::size_t i = t->home(k, cidr);; i = (i + 1) & t->mask) {
-    Slot& s = t->slots[i];
-    const std::uint8_t tag = s.tag.load(std::memory_order_relaxed);
-    if (tag == 0) return nullptr;
-    if (tag == want && s.key == k) return &s;
-  }
+  const Table* t = table_.load(std::memory_order_relaxed);
+  // The writer's own table: it may change what the readers' const view finds.
+  return t == nullptr ? nullptr : const_cast<Slot*>(t->slot_of(k, cidr, t->home(k, cidr)));
+}
+
+void Ip6Table::Table::place(Key k, unsigned cidr, PeerId peer) noexcept {
+  std::size_t i = home(k, cidr);
+  while (slots[i].tag.load(std::memory_order_relaxed) != 0) i = (i + 1) & mask;
+  Slot& s = slots[i];
+  s.key = k;
+  s.peer.store(peer, std::memory_order_relaxed);
+  s.tag.store(static_cast<std::uint8_t>(cidr + 1), std::memory_order_release);
 }
 
 void Ip6Table::count_length(unsigned cidr, bool added) noexcept {
@@ -73,13 +75,7 @@ void Ip6Table::insert(Key key, unsigned cidr, PeerId peer) {
   if ((used_ + 1) * 2 > capacity()) {
     rebuild(std::max(kMinCapacity, std::bit_ceil((live_ + 1) * 4)));
   }
-  Table* t = table_.load(std::memory_order_relaxed);
-  std::size_t i = t->home(key, cidr);
-  while (t->slots[i].tag.load(std::memory_order_relaxed) != 0) i = (i + 1) & t->mask;
-  Slot& s = t->slots[i];
-  s.key = key;
-  s.peer.store(peer, std::memory_order_relaxed);
-  s.tag.store(static_cast<std::uint8_t>(cidr + 1), std::memory_order_release);
+  table_.load(std::memory_order_relaxed)->place(key, cidr, peer);
   ++used_;
   ++live_;
   count_length(cidr, true);
@@ -105,13 +101,7 @@ void Ip6Table::rebuild(std::size_t capacity) {
       const Slot& s = old->slots[j];
       const PeerId p = s.peer.load(std::memory_order_relaxed);
       if (s.tag.load(std::memory_order_relaxed) == 0 || p == kNoPeer) continue;
-      const unsigned cidr = s.tag.load(std::memory_order_relaxed) - 1U;
-      std::size_t i = fresh->home(s.key, cidr);
-      while (fresh->slots[i].tag.load(std::memory_order_relaxed) != 0) i = (i + 1) & fresh->mask;
-      Slot& d = fresh->slots[i];
-      d.key = s.key;
-      d.peer.store(p, std::memory_order_relaxed);
-      d.tag.store(static_cast<std::uint8_t>(cidr + 1), std::memory_order_relaxed);
+      fresh->place(s.key, s.tag.load(std::memory_order_relaxed) - 1U, p);
       ++used;
     }
   }

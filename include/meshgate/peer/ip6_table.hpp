@@ -133,15 +133,23 @@ class Ip6Table {
       h *= 0xd6e8feb86659fd93ULL;
       return static_cast<std::size_t>(h ^ (h >> 29)) & mask;
     }
-    /// The owner of k/cidr probing from slot `i` (its home); kNoPeer if absent or removed.
-    PeerId find(Key k, unsigned cidr, std::size_t i) const noexcept {
+    /// The slot of k/cidr, live or removed, probing from slot `i` (its home); nullptr if none.
+    const Slot* slot_of(Key k, unsigned cidr, std::size_t i) const noexcept {
       const auto want = static_cast<std::uint8_t>(cidr + 1);
       for (;; i = (i + 1) & mask) {
         const std::uint8_t tag = slots[i].tag.load(std::memory_order_acquire);
-        if (tag == 0) return kNoPeer;
-        if (tag == want && slots[i].key == k) return slots[i].peer.load(std::memory_order_relaxed);
+        if (tag == 0) return nullptr;
+        if (tag == want && slots[i].key == k) return &slots[i];
       }
     }
+    /// The owner of k/cidr probing from slot `i`; kNoPeer if absent or removed.
+    PeerId find(Key k, unsigned cidr, std::size_t i) const noexcept {
+      const Slot* s = slot_of(k, cidr, i);
+      return s == nullptr ? kNoPeer : s->peer.load(std::memory_order_relaxed);
+    }
+    /// Writer: claims the first never-used slot from k/cidr's home (there is one: the table is
+    /// at most half full) and publishes it.
+    void place(Key k, unsigned cidr, PeerId peer) noexcept;
   };
 
   /// The lengths present, longest first: a snapshot of the bitmap, one bit per length 0..128.
@@ -164,7 +172,7 @@ class Ip6Table {
              bits_[2].load(std::memory_order_acquire)}};
   }
 
-  Slot* slot_of(Key k, unsigned cidr) noexcept;
+  Slot* slot_of(Key k, unsigned cidr) noexcept;  // in table_, see Table::slot_of
   void count_length(unsigned cidr, bool added) noexcept;
   void rebuild(std::size_t capacity);
 

@@ -67,7 +67,7 @@ check "what reached B's control thread or its ring is accounted for (>= 90% of s
   test $((d[rejected_bad_mac1] + valid + ring)) -ge $((sent * 9 / 10))
 
 rss1=$(rss_kib mgb)
-log "meshgate B RSS: $rss0 KiB before the flood, $rss_mid KiB 3 s in, $rss1 KiB at its end"
+log "meshgate B memory (lib.sh rss_kib): $rss0 KiB before the flood, $rss_mid KiB 3 s in, $rss1 KiB at its end"
 # The flood fills the ring of handshake messages (1024 mbufs of about 2.3 KiB, tunables.hpp)
 # and so touches up to 2.3 MiB of the mbuf pool for the first time, once; 1.5M initiations that
 # each kept even 2 bytes would add 3 MiB.

@@ -225,8 +225,15 @@ prom_sum() {
 }
 # hs_event NS EVENT: meshgate_handshake_events_total for one event (cookies_sent, rejected_bad_mac1...)
 hs_event() { prom_sum "$1" meshgate_handshake_events_total "event=\"$2\""; }
-# rss_kib NAME: resident set size in KiB of the process started as NAME
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$(cat "$WORK/$1.pid")/status"; }
+# rss_kib NAME: the memory in KiB of the process started as NAME: what is resident, except that
+# regions mapped with MADV_HUGEPAGE (VmFlags "hg": the HugeArray tables, sized when made) count
+# at their whole mapped size. khugepaged collapses a partly touched 2 MiB range of those into one
+# huge page whenever its scan comes by (max_ptes_none is 511 by default), so their resident size
+# jumps by up to 2 MiB a range with no byte allocated; a new or larger table still shows.
+rss_kib() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ / { size = 0; rss = 0 } /^Size:/ { size = $2 } /^Rss:/ { rss = $2 }
+    /^VmFlags:/ { s += / hg( |$)/ ? size : rss } END { print s + 0 }' "/proc/$(cat "$WORK/$1.pid")/smaps"
+}
 # flood_start SECONDS RATE: `tunbench flood` ($MG_TUNBENCH) from the Internet router to gateway
 # B's listen port (the tunnel's outer port), initiations with a valid mac1 for key b; process
 # "flood", its summary line in $WORK/flood.log.

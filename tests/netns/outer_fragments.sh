@@ -20,7 +20,6 @@ metrics() {
 counter() {
   metrics | awk -v n="$1{" -v l="${2:-}" 'index($0, n) == 1 && index($0, l) { s += $NF } END { print s + 0 }'
 }
-rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$WORK/mga.pid")/status"; }
 # ping_sizes FROM_NS DST: one ping of each size from 1200 to 1392 bytes of ICMP payload.
 ping_sizes() {
   local s
@@ -49,7 +48,7 @@ if g=$(iperf_tcp $NS_HA $NS_HB 10.1.0.2 3); then tap_ok "iperf3 TCP wireguard-go
 log "reassembled: $(counter meshgate_reassembled_packets_total)"
 
 # --- 2: a flood of fragments that never complete ----------------------------------------------
-rss0=$(rss_kib)
+rss0=$(rss_kib mga)
 flood() {
   # IPv4 fragments to meshgate's listen port from the Internet: random ids (more datagrams than
   # a worker's table holds) and random offsets, MF always set, so no datagram ever completes.
@@ -73,9 +72,9 @@ sleep 3  # past the reassembly timeout (2 s)
 expired=$(counter meshgate_drops_total 'reason="fragment_expired"')
 log "fragment_expired 3 s later: $expired"
 check "the datagrams the flood left behind expired" test "$expired" -gt 0
-rss1=$(rss_kib)
-log "meshgate RSS: $rss0 KiB before the flood, $rss1 KiB after"
-check "meshgate's memory stayed bounded (RSS grew by less than 8 MiB)" test $((rss1 - rss0)) -lt 8192
+rss1=$(rss_kib mga)
+log "meshgate memory (lib.sh rss_kib): $rss0 KiB before the flood, $rss1 KiB after"
+check "meshgate's memory stayed bounded (grew by less than 8 MiB)" test $((rss1 - rss0)) -lt 8192
 check "the tunnel works after the flood: ping A->B" in_ns $NS_HA ping -c 3 -i 0.2 -W 3 -s 1392 10.2.0.2
 check "and B->A" in_ns $NS_HB ping -c 3 -i 0.2 -W 3 -s 1392 10.1.0.2
 check "meshgate stops cleanly" stop_meshgate mga

@@ -37,7 +37,7 @@ for ((t = 0; t < secs; t += step)); do
   step=$((secs - t < 60 ? secs - t : 60))
   sleep "$step"
   rss+=("$(rss_kib mga)")
-  log "$((t + step)) s: meshgate A RSS ${rss[-1]} KiB, $(grep -c 'handshake complete' "$WORK/mga.log") handshakes"
+  log "$((t + step)) s: meshgate A memory ${rss[-1]} KiB, $(grep -c 'handshake complete' "$WORK/mga.log") handshakes"
 done
 wait_for 60 sh -c "! kill -0 $(cat "$WORK/iperf3-cli.pid") 2>/dev/null"
 wait_for 10 sh -c "! kill -0 $(cat "$WORK/ping.pid") 2>/dev/null"
@@ -60,7 +60,7 @@ log "ping: ${got:-0} of $secs answered; longest run without an answer: $((gap - 
 check "the ping was answered and never lost for 10 s in a row (no outage)" \
   test "${got:-0}" -gt 0 -a "${gap:-99}" -le 10
 first=${rss[1]:-${rss[0]}} last=${rss[-1]}
-log "meshgate A RSS: $first KiB after 2 minutes, $last KiB at the end"
+log "meshgate A memory (lib.sh rss_kib): $first KiB after 2 minutes, $last KiB at the end"
 check "meshgate A's memory stayed flat (at most 1 MiB more than after 2 minutes)" test "$last" -le $((first + 1024))
 
 check "meshgate A stops cleanly" stop_meshgate mga

@@ -1,6 +1,7 @@
 // Worker activity into each peer's timers (timers.hpp).
 #include "meshgate/control/timers.hpp"
 
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/control/tunables.hpp"
 
 namespace meshgate::control {
@@ -40,8 +41,8 @@ bool Timers::replay(PeerState& ps, const dataplane::PeerTotals& activity) {
 void Timers::prefetch(PeerId peer) const noexcept {
   const PeerState* ps = peers_.find(peer);
   if (ps == nullptr) return;
-  __builtin_prefetch(&ps->timers);
-  __builtin_prefetch(&ps->seen_rx_auth);
+  prefetch_read(&ps->timers);
+  prefetch_read(&ps->seen_rx_auth);
   dp_.prefetch_activity(peer);
 }
 

@@ -22,6 +22,7 @@
 
 #include <cstring>
 
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/nat/coord.hpp"
 #include "meshgate/nat/stun.hpp"
@@ -51,7 +52,7 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     const Keypair* kp = dp_.keypairs.lookup_recv(cur.p[i].index);
     if (kp == nullptr) continue;
     kp->replay.prefetch(cur.p[i].counter);
-    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
+    prefetch_write(&dp_.activity(id_, kp->peer));
   }
   in_next_ ^= 1;
 }
@@ -212,7 +213,7 @@ void Worker::check_replay(const InPacket* in, Opened& o) noexcept {
     if (!o.jobs[i].ok) continue;
     const Keypair* kp = in[i].kp;
     kp->replay.prefetch(in[i].counter);
-    __builtin_prefetch(&dp_.activity(id_, kp->peer), 1);
+    prefetch_write(&dp_.activity(id_, kp->peer));
   }
   Keypair* held = nullptr;
   for (unsigned i = 0; i < o.n; ++i) {

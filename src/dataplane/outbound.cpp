@@ -17,6 +17,7 @@
 
 #include <cstring>
 
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/wire/classify.hpp"
 #include "meshgate/wire/fragment.hpp"
@@ -83,7 +84,7 @@ void Worker::route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r) {
   for (unsigned i = 0; i < nr; ++i) {
     if (r.peer[i] == kNoPeer) continue;
     rte_prefetch0(&dp_.peers[r.peer[i]]);
-    __builtin_prefetch(&dp_.activity(id_, r.peer[i]), 1);  // written after the seal
+    prefetch_write(&dp_.activity(id_, r.peer[i]));  // written after the seal
   }
 }
 

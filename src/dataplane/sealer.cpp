@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "meshgate/base/bytes.hpp"
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/peer/timers.hpp"
 #include "meshgate/wire/messages.hpp"
 #include "meshgate/wire/rewrite.hpp"
@@ -130,7 +131,7 @@ void Sealer::frame_and_account(OutPacket* out, unsigned k, Nanos now,
     if (out[i].m == nullptr) continue;
     rte_prefetch0(out[i].kp);
     rte_prefetch0(out[i].route);
-    __builtin_prefetch(&dp_.activity(writer_, out[i].peer), 1);
+    prefetch_write(&dp_.activity(writer_, out[i].peer));
   }
   // The peer's counters and time stamps (this writer's own row): one update per run of packets
   // to one peer (a burst is mostly one flow or a few) instead of one per packet.

@@ -16,6 +16,7 @@
 
 #include "meshgate/base/huge_array.hpp"
 #include "meshgate/base/ip.hpp"
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/dataplane/drops.hpp"
 #include "meshgate/dataplane/keypairs.hpp"
@@ -198,7 +199,7 @@ struct Dataplane {
   PeerTotals peer_totals(PeerId peer) const noexcept;
   /// Control thread: peer_totals(peer) is coming.
   void prefetch_activity(PeerId peer) const noexcept {
-    for (const auto& rows : activity_) __builtin_prefetch(&(*rows)[peer]);
+    for (const auto& rows : activity_) prefetch_read(&(*rows)[peer]);
   }
   /// Control thread: zeroes a peer's rows before its id is used (the peer is not active, so no
   /// worker writes them).

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "meshgate/base/huge_array.hpp"
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/base/time.hpp"
 #include "meshgate/noise/session_keys.hpp"
 #include "meshgate/peer/peer_id.hpp"
@@ -109,11 +110,11 @@ class KeypairTable {
   /// Prefetches the lines of the slot an index names (live or not, so a worker may call it
   /// before lookup()) that sending reads and writes: keys, header fields, the nonce counter.
   void prefetch_send(std::uint32_t receiver_index) const noexcept {
-    __builtin_prefetch(&slots_[receiver_index & mask_].live_index, 1);  // one line, see Keypair
+    prefetch_write(&slots_[receiver_index & mask_].live_index);  // one line, see Keypair
   }
   /// The same for receiving: the receive line.
   void prefetch_recv(std::uint32_t receiver_index) const noexcept {
-    __builtin_prefetch(&slots_[receiver_index & mask_].recv_live_index, 1);
+    prefetch_write(&slots_[receiver_index & mask_].recv_live_index);
   }
 
   // --- control thread ---

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "meshgate/base/huge_array.hpp"
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/peer/lpm_trie.hpp"
 
 namespace meshgate::peer {
@@ -65,7 +66,7 @@ class Ip4Table {
     std::uint8_t lane[kMaxBurst];
     for (unsigned i = 0; i < n; ++i) {
       at[i] = &root_[addrs[i] >> 16];
-      __builtin_prefetch(at[i]);
+      prefetch_read(at[i]);
     }
     unsigned live = 0;
     for (unsigned i = 0; i < n; ++i) {
@@ -73,7 +74,7 @@ class Ip4Table {
       out[i] = static_cast<PeerId>(e >> 8);
       if ((e & 1) == 0) {
         at[i] = &chunk_of(e)->e[(addrs[i] >> 8) & 0xff];
-        __builtin_prefetch(at[i]);
+        prefetch_read(at[i]);
         lane[live++] = static_cast<std::uint8_t>(i);
       }
     }
@@ -84,7 +85,7 @@ class Ip4Table {
       out[i] = static_cast<PeerId>(e >> 8);
       if ((e & 1) == 0) {
         at[i] = &chunk_of(e)->e[addrs[i] & 0xff];
-        __builtin_prefetch(at[i]);
+        prefetch_read(at[i]);
         lane[kept++] = static_cast<std::uint8_t>(i);
       }
     }

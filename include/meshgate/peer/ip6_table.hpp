@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "meshgate/base/huge_array.hpp"
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/peer/lpm_trie.hpp"
 
 namespace meshgate::peer {
@@ -86,7 +87,7 @@ class Ip6Table {
       for (unsigned j = 0; j < live; ++j) {
         const unsigned i = lane[j];
         at[i] = t->home(addrs[i] & m, l);
-        __builtin_prefetch(&t->slots[at[i]]);
+        prefetch_read(&t->slots[at[i]]);
       }
       unsigned kept = 0;
       for (unsigned j = 0; j < live; ++j) {

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/peer/peer_id.hpp"
 
 namespace meshgate::peer {
@@ -99,7 +100,7 @@ class LpmTrie {
         const Node* next =
             nd->child[static_cast<unsigned>(a >> nd->shift) & 1U].load(std::memory_order_acquire);
         if (next == nullptr) continue;
-        __builtin_prefetch(next);
+        prefetch_read(next);
         cur[i] = next;
         lane[kept++] = static_cast<std::uint8_t>(i);
       }

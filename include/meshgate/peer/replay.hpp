@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "meshgate/base/prefetch.hpp"
 #include "meshgate/wire/constants.hpp"
 
 namespace meshgate::peer {
@@ -74,7 +75,7 @@ class BasicReplayWindow {
   /// Starts loading the ring word that check(counter) will update (a worker calls it before the
   /// AEAD, whose work hides the miss).
   void prefetch(std::uint64_t counter) const noexcept {
-    __builtin_prefetch(&ring_[(counter / kWordBits) & (kRingWords - 1)], 1);
+    prefetch_write(&ring_[(counter / kWordBits) & (kRingWords - 1)]);
   }
 
   /// Highest counter accepted so far (0 when nothing was).

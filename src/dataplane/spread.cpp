@@ -87,8 +87,8 @@ void Worker::run_job(SpreadJob& j, Nanos now) {
   // Opening writes to every packet: the mbuf's first line (lengths, data offset), the message
   // in place and the LAN header in front of it. A burst received on another worker sits in that
   // worker's cache, and each store would first wait to take its line from there; asked for
-  // all at once, owned, the transfers overlap. On two CPUs this measured 12% more packets a
-  // second at 64 B, one peer on two workers (bench/RESULTS.md, "One peer over many workers").
+  // all at once, owned, the transfers overlap: one peer on two workers carried 37% more 64 B
+  // packets a second on two CPUs (bench/RESULTS.md, "A burst from another core").
   for (unsigned i = 0; i < j.burst.n; ++i) {
     const InPacket& p = j.burst.p[i];
     prefetch_write(p.m);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "handoff.hpp"
 #include "meshgate/base/bytes.hpp"
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/wire/build.hpp"
@@ -558,34 +559,40 @@ void Feeder::run_phase() {
   if (sent_ != got_) fail(std::to_string(sent_ - got_) + " frames fed never came out");
 }
 
-/// The raw AEAD of the case's size choice and direction on a worker's lcore (lane.hpp's
-/// AeadRig): each distinct size for an equal share of the time; cycles() is the mean cost of a
-/// packet over the size choice's pattern, as the feeders' frames mix them.
+/// The raw AEAD of the case's size choice and direction on a worker's lcore, on packets in
+/// cache (lane.hpp's AeadRig, the limit the targets name) and out of every cache (AeadPoolRig,
+/// what memory allows): each distinct size for an equal share of the time; cycles() is the mean
+/// cost of a packet over the size choice's pattern, as the feeders' frames mix them.
 struct AeadRun {
   unsigned burst = 32, size = 0;
   bool open = false;
   double seconds = 0;
-  std::map<unsigned, double> cycles_per_packet;  // by inner size
+  std::map<unsigned, double> cached, uncached;  // cycles a packet by inner size
+  bool broken = false;                          // the pool's frames did not all open
   static int main(void* self) {
     auto& a = *static_cast<AeadRun*>(self);
     std::set<unsigned> sizes;
     for (unsigned j = 0; j < std::size(kImixPattern); ++j) sizes.insert(slot_size(a.size, j));
     const double each = a.seconds / static_cast<double>(sizes.size());
     for (unsigned s : sizes) {
-      AeadRig rig(a.burst, s);
-      std::uint64_t cycles = 0;
-      const auto until =
-          rte_rdtsc() + static_cast<std::uint64_t>(each * static_cast<double>(rte_get_tsc_hz()));
-      const std::uint64_t packets = rig.run(a.open, until, cycles);
-      a.cycles_per_packet[s] = static_cast<double>(cycles) / static_cast<double>(packets);
+      a.cached[s] = a.measure<AeadRig>(s, each);
+      a.uncached[s] = a.measure<AeadPoolRig>(s, each);
     }
     return 0;
   }
-  double cycles() const {
+  template <class Rig>
+  double measure(unsigned len, double secs) {
+    Rig rig(burst, len);  // the pool's fill is not timed
+    std::uint64_t cycles = 0;
+    const auto until =
+        rte_rdtsc() + static_cast<std::uint64_t>(secs * static_cast<double>(rte_get_tsc_hz()));
+    const std::uint64_t packets = rig.run(open, until, cycles);
+    broken = broken || packets == 0;
+    return packets == 0 ? 0 : static_cast<double>(cycles) / static_cast<double>(packets);
+  }
+  double cycles(const std::map<unsigned, double>& by_size) const {
     double sum = 0;
-    for (unsigned j = 0; j < std::size(kImixPattern); ++j) {
-      sum += cycles_per_packet.at(slot_size(size, j));
-    }
+    for (unsigned j = 0; j < std::size(kImixPattern); ++j) sum += by_size.at(slot_size(size, j));
     return sum / static_cast<double>(std::size(kImixPattern));
   }
 };
@@ -610,6 +617,15 @@ struct Crew {
   unsigned feeder_lcore(unsigned i) const { return lcores[workers + i - 1]; }  // i > 0
   unsigned control_lcore() const { return lcores[workers + feeders - 1]; }     // --rekey-after
 };
+
+/// The first of the case's lcores on another CPU than the main lcore's (which feeds, or fills
+/// the preloaded rounds), for line_handoff_ns; RTE_MAX_LCORE when all share its CPU.
+unsigned handoff_lcore(const Crew& crew) {
+  for (unsigned l : crew.lcores) {
+    if (!share_cpu(rte_get_main_lcore(), l)) return l;
+  }
+  return RTE_MAX_LCORE;
+}
 
 /// --rekey-after: the sending gateway's control thread on an lcore of its own, the daemon's
 /// loop, with the peers' side of the wire beyond its TX queue: initiations are answered into
@@ -740,8 +756,12 @@ bool run_phase(const Crew& crew, std::vector<std::unique_ptr<Feeder>>& feeders) 
                      [](const auto& f) { return f->error.empty(); });
 }
 
-/// The AEAD limit of the workers' lcores, all at once, as packets a second summed.
-double aead_limit(const CaseSpec& spec, const Crew& crew) {
+/// The AEAD limits of the workers' lcores, all at once, as packets a second summed.
+struct AeadLimits {
+  double cached_pps = 0, uncached_pps = 0;
+};
+
+Result<AeadLimits> aead_limits(const CaseSpec& spec, const Crew& crew) {
   std::vector<AeadRun> runs(spec.workers);
   for (unsigned i = 0; i < spec.workers; ++i) {
     runs[i] = {.burst = spec.burst,
@@ -750,12 +770,15 @@ double aead_limit(const CaseSpec& spec, const Crew& crew) {
                .seconds = spec.aead_time};
     rte_eal_remote_launch(AeadRun::main, &runs[i], crew.worker_lcore(i));
   }
-  double pps = 0;
+  AeadLimits l;
+  const auto hz = static_cast<double>(rte_get_tsc_hz());
+  for (unsigned i = 0; i < spec.workers; ++i) wait_lcore(crew.worker_lcore(i));
   for (unsigned i = 0; i < spec.workers; ++i) {
-    wait_lcore(crew.worker_lcore(i));
-    pps += static_cast<double>(rte_get_tsc_hz()) / runs[i].cycles();
+    if (runs[i].broken) return Error{spec.label + ": the AEAD baseline's frames did not open"};
+    l.cached_pps += hz / runs[i].cycles(runs[i].cached);
+    l.uncached_pps += hz / runs[i].cycles(runs[i].uncached);
   }
-  return pps;
+  return l;
 }
 
 /// p (0..1) of sorted values, in microseconds.
@@ -898,7 +921,7 @@ Status check_leftovers(const CaseSpec& spec, const Ports& ports, Site& sender, S
 }
 
 /// The case's fields that do not come from the phases.
-CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps) {
+CaseResult case_result(const CaseSpec& spec, const Ports& ports, const AeadLimits& aead) {
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
@@ -906,8 +929,9 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, double aead_pps
   r.preload = spec.preload;
   r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
-  r.aead_mpps = aead_pps / 1e6;
-  r.aead_gbps = aead_pps * r.avg_size * 8 / 1e9;
+  r.aead_mpps = aead.cached_pps / 1e6;
+  r.aead_gbps = aead.cached_pps * r.avg_size * 8 / 1e9;
+  r.aead_uncached_gbps = aead.uncached_pps * r.avg_size * 8 / 1e9;
   r.pool_mbufs = ports.pool->size;
   return r;
 }
@@ -929,7 +953,11 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver, live));
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }
-  CaseResult r = case_result(spec, ports, aead_limit(spec, crew));
+  const Result<AeadLimits> aead = aead_limits(spec, crew);
+  if (!aead) return Error{aead.error()};
+  CaseResult r = case_result(spec, ports, *aead);
+  const unsigned probe = handoff_lcore(crew);
+  if (probe != RTE_MAX_LCORE) r.handoff_ns_before = line_handoff_ns(probe);
   // Before anything runs: with live handshakes, some mbufs are always in flight once it does.
   const unsigned pool_free = rte_mempool_avail_count(ports.pool);
   // The workers: readers of the RCU only while they run (Worker::run goes online and off).
@@ -958,6 +986,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     wait_lcore(crew.worker_lcore(i));
     helped += dut.worker(i).stats().opened_for_others;
   }
+  if (probe != RTE_MAX_LCORE) r.handoff_ns_after = line_handoff_ns(probe);
   if (live != nullptr) {
     control.finish(dut, crew.control_lcore());
     r.rekey_after = spec.rekey_after;
@@ -978,6 +1007,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   r.gbps = r.mpps * 1e6 * r.avg_size * 8 / 1e9;
   r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);
   r.ratio = r.gbps / r.aead_gbps;
+  r.ratio_uncached = r.gbps / r.aead_uncached_gbps;
   return r;
 }
 

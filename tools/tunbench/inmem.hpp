@@ -128,10 +128,15 @@ struct CaseResult {
   double mpps = 0, gbps = 0, cycles_per_packet = 0;
   double aead_mpps = 0, aead_gbps = 0;  // the raw AEAD limit for this direction and size mix
   double ratio = 0;                     // gbps / aead_gbps
-  std::uint64_t verified = 0;           // frames compared byte for byte after inbound
-  std::uint64_t checked_outer = 0;      // encrypted frames opened with libsodium
-  std::uint64_t in_order = 0;  // gateway mode: frames found in order (one out fails the case)
-  double seconds = 0;          // timed data-path seconds (per worker, summed)
+  // Gateway mode: the same AEAD on packets out of every cache (lane.hpp's AeadPoolRig), and
+  // gbps over it; the ratio above is against packets in cache.
+  double aead_uncached_gbps = 0, ratio_uncached = 0;
+  // Gateway mode: line_handoff_ns (handoff.hpp) before and after the phases; 0 where not measured.
+  double handoff_ns_before = 0, handoff_ns_after = 0;
+  std::uint64_t verified = 0;       // frames compared byte for byte after inbound
+  std::uint64_t checked_outer = 0;  // encrypted frames opened with libsodium
+  std::uint64_t in_order = 0;       // gateway mode: frames found in order (one out fails the case)
+  double seconds = 0;               // timed data-path seconds (per worker, summed)
   // --flood: the rate asked (initiations per second of data-path time; 0 in the baseline case),
   // and what happened to them.
   unsigned flood = 0;

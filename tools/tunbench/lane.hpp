@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "inmem.hpp"
+#include "meshgate/base/huge_array.hpp"
 #include "meshgate/crypto/aead.hpp"
 #include "site.hpp"
 
@@ -57,6 +58,33 @@ class AeadRig {
   unsigned burst_, len_;
   std::vector<std::uint8_t> plain_, sealed_;
   std::vector<meshgate::crypto::AeadJob> seal_jobs_, open_jobs_;
+  std::uint8_t key_[32] = {7};
+};
+
+/// The same AEAD over packets that are not in any cache: `burst` at a time, in place, in order
+/// through a pool of kPoolBytes, far past any last-level cache. A NIC that writes packets to
+/// memory without stashing them in a cache delivers them so; AeadRig's packets stay in L1, which
+/// no gateway's packets do. The pool's size, not its content, is what it measures.
+class AeadPoolRig {
+ public:
+  static constexpr std::size_t kPoolBytes = std::size_t{256} << 20;
+
+  AeadPoolRig(unsigned burst, unsigned len);
+  /// As AeadRig::run; when opening, every frame verifies or run() returns 0 (a broken rig).
+  /// The cycles are the batch calls' alone: between passes over the pool, opening seals every
+  /// frame again, untimed.
+  std::uint64_t run(bool open, std::uint64_t until, std::uint64_t& cycles);
+
+ private:
+  std::uint8_t* frame(std::size_t i) noexcept { return &pool_[i * stride_]; }
+  /// One batch call on frames [first, first + burst), its cycles added; how many verified.
+  std::uint64_t batch(bool open, std::size_t first, std::uint64_t& cycles);
+
+  meshgate::crypto::AeadBatch batch_;
+  unsigned burst_, len_, stride_;
+  std::size_t frames_;  // a multiple of burst_
+  meshgate::HugeArray<std::uint8_t> pool_;
+  std::vector<meshgate::crypto::AeadJob> jobs_;
   std::uint8_t key_[32] = {7};
 };
 

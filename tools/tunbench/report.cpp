@@ -50,7 +50,8 @@ CaseSummary summarize_group(std::vector<CaseResult>& group) {
   for (double CaseResult::*f :
        {&CaseResult::mpps, &CaseResult::gbps, &CaseResult::cycles_per_packet,
         &CaseResult::aead_mpps, &CaseResult::aead_gbps, &CaseResult::ratio, &CaseResult::flood_rate,
-        &CaseResult::handshake_rate}) {
+        &CaseResult::handshake_rate, &CaseResult::aead_uncached_gbps, &CaseResult::ratio_uncached,
+        &CaseResult::handoff_ns_before, &CaseResult::handoff_ns_after}) {
     s.median.*f = median_of(group, f);
   }
   CaseResult& m = s.median;
@@ -276,6 +277,14 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   }
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
+  if (gateway) {
+    std::fprintf(out,
+                 "ratio: against the same cores' AEAD on packets in cache; uncached: on packets "
+                 "out of every cache (in place through a %zu MiB pool), as a NIC's writes to "
+                 "memory arrive\nhandoff ns: a cache line's trip from the main lcore's CPU to "
+                 "another, before/after the case (a virtual machine's level)\n",
+                 AeadPoolRig::kPoolBytes >> 20);
+  }
   bool scaled = false, peered = false, flooded = false;
   for (const CaseSummary& c : cases) {
     scaled = scaled || scaling(cases, c.median) > 0;
@@ -284,9 +293,10 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   }
   if (flooded)
     std::fprintf(out, "the control thread ran beside the workers, on an lcore of its own\n");
-  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s%s\n", "direction",
+  std::fprintf(out, "%-9s %5s %5s %7s %7s %5s %8s %8s %8s %9s %9s %7s%s%s%s%s%s\n", "direction",
                "size", "mtu", "peers", "workers", "burst", "Mpps", "Gbit/s", "cyc/pkt", "AEAD Mpps",
-               "AEAD Gb/s", "ratio", scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
+               "AEAD Gb/s", "ratio", gateway ? "  uncached  handoff ns" : "",
+               scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
                flooded ? "    flood/s  vs no flood" : "", runs > 1 ? "  (ratio min-max)" : "");
   for (const CaseSummary& c : cases) {
     const CaseResult& r = c.median;
@@ -294,6 +304,10 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                  direction_name(r.direction), size_text(r.size).c_str(), unsigned{r.mtu}, r.peers,
                  r.workers, r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
                  100 * r.ratio);
+    if (gateway) {
+      std::fprintf(out, "  %7.1f%%  %4.0f/%-4.0f", 100 * r.ratio_uncached, r.handoff_ns_before,
+                   r.handoff_ns_after);
+    }
     if (scaled) {
       const double x = scaling(cases, r);
       if (x > 0) {
@@ -332,7 +346,10 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
 namespace {
 
 void write_gateway_fields(std::ostringstream& o, const CaseResult& r) {
-  o << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
+  o << ", \"aead_uncached_gbps\": " << r.aead_uncached_gbps
+    << ", \"ratio_uncached\": " << r.ratio_uncached << ", \"handoff_ns\": [" << r.handoff_ns_before
+    << ", " << r.handoff_ns_after << "]"
+    << ", \"rx_empty\": " << r.starved << ", \"ipv6_share\": " << r.ipv6_share
     << ", \"prefixes_per_peer\": 3, \"train\": " << r.train << ", \"frames\": " << r.frames
     << ", \"one_peer\": " << (r.one_peer ? "true" : "false") << ", \"preload\": " << r.preload
     << ", \"spread\": " << (r.spread ? "true" : "false")

@@ -618,13 +618,13 @@ struct Crew {
   unsigned control_lcore() const { return lcores[workers + feeders - 1]; }     // --rekey-after
 };
 
-/// The first of the case's lcores on another CPU than the main lcore's (which feeds, or fills
-/// the preloaded rounds), for line_handoff_ns; RTE_MAX_LCORE when all share its CPU.
-unsigned handoff_lcore(const Crew& crew) {
+/// line_handoff_ns from the main lcore (which feeds, or fills the preloaded rounds) to the
+/// first of the case's lcores on another CPU; 0 when all share its CPU.
+double handoff_ns(const Crew& crew) {
   for (unsigned l : crew.lcores) {
-    if (!share_cpu(rte_get_main_lcore(), l)) return l;
+    if (!share_cpu(rte_get_main_lcore(), l)) return line_handoff_ns(l);
   }
-  return RTE_MAX_LCORE;
+  return 0;
 }
 
 /// --rekey-after: the sending gateway's control thread on an lcore of its own, the daemon's
@@ -920,8 +920,10 @@ Status check_leftovers(const CaseSpec& spec, const Ports& ports, Site& sender, S
   return ok_status();
 }
 
-/// The case's fields that do not come from the phases.
-CaseResult case_result(const CaseSpec& spec, const Ports& ports, const AeadLimits& aead) {
+/// The case's fields that do not come from the phases: the AEAD limits, the line handoff before.
+Result<CaseResult> case_result(const CaseSpec& spec, const Ports& ports, const Crew& crew) {
+  const Result<AeadLimits> aead = aead_limits(spec, crew);
+  if (!aead) return Error{aead.error()};
   CaseResult r = result_of(spec);
   r.gateway = true;
   r.train = spec.train;
@@ -929,10 +931,11 @@ CaseResult case_result(const CaseSpec& spec, const Ports& ports, const AeadLimit
   r.preload = spec.preload;
   r.frames = spec.frames;
   r.avg_size = mean_size(spec.size, std::size(kImixPattern));
-  r.aead_mpps = aead.cached_pps / 1e6;
-  r.aead_gbps = aead.cached_pps * r.avg_size * 8 / 1e9;
-  r.aead_uncached_gbps = aead.uncached_pps * r.avg_size * 8 / 1e9;
+  r.aead_mpps = aead->cached_pps / 1e6;
+  r.aead_gbps = aead->cached_pps * r.avg_size * 8 / 1e9;
+  r.aead_uncached_gbps = aead->uncached_pps * r.avg_size * 8 / 1e9;
   r.pool_mbufs = ports.pool->size;
+  r.handoff_ns_before = handoff_ns(crew);
   return r;
 }
 
@@ -953,11 +956,9 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver, live));
     if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
   }
-  const Result<AeadLimits> aead = aead_limits(spec, crew);
-  if (!aead) return Error{aead.error()};
-  CaseResult r = case_result(spec, ports, *aead);
-  const unsigned probe = handoff_lcore(crew);
-  if (probe != RTE_MAX_LCORE) r.handoff_ns_before = line_handoff_ns(probe);
+  Result<CaseResult> started = case_result(spec, ports, crew);
+  if (!started) return Error{started.error()};
+  CaseResult& r = *started;
   // Before anything runs: with live handshakes, some mbufs are always in flight once it does.
   const unsigned pool_free = rte_mempool_avail_count(ports.pool);
   // The workers: readers of the RCU only while they run (Worker::run goes online and off).
@@ -986,7 +987,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
     wait_lcore(crew.worker_lcore(i));
     helped += dut.worker(i).stats().opened_for_others;
   }
-  if (probe != RTE_MAX_LCORE) r.handoff_ns_after = line_handoff_ns(probe);
+  r.handoff_ns_after = handoff_ns(crew);
   if (live != nullptr) {
     control.finish(dut, crew.control_lcore());
     r.rekey_after = spec.rekey_after;

@@ -19,7 +19,8 @@ out=${2:-${OUT:-./live-rekey-out}}
 mkdir -p "$out"
 [ -x "$tb" ] || { echo "live_rekey.sh: no tunbench at $tb" >&2; exit 2; }
 [ "$(nproc)" -ge 4 ] || { echo "live_rekey.sh: needs at least 4 CPUs" >&2; exit 2; }
-echo "host: $(hostname), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" |
+echo "host: $(hostname), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-);" \
+  "last-level caches: $(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | paste -sd' ')" |
   tee "$out/live-rekey.txt"
 
 common=(--gateway --direction outbound --sizes 1420,64 --duration 3 --loads 0.5 --quiet

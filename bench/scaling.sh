@@ -27,6 +27,9 @@ fi
 
 {
   echo "host: $(hostname), $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+  # Which CPUs share a last-level cache: a line between two that do not takes several times
+  # as long, and the workers' scaling shows it (bench/RESULTS.md, "Two machines in one").
+  echo "last-level caches: $(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | paste -sd' ')"
   echo "tunbench: $tb ($(file -b "$tb" 2>/dev/null | cut -d, -f1-2))"
   echo "workers $workers on lcores $lcores"
 } | tee "$out/scaling.txt"

@@ -30,6 +30,9 @@ out_most=${out_workers##*,}
 out_first=$((2 * out_most < cpus ? 1 : 0))
 {
   echo "host: $(hostname), $cpus CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+  # Which CPUs share a last-level cache: a line between two that do not takes several times
+  # as long, and the workers' scaling shows it (bench/RESULTS.md, "Two machines in one").
+  echo "last-level caches: $(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list 2>/dev/null | sort -u | paste -sd' ')"
   echo "tunbench: $tb ($(file -b "$tb" 2>/dev/null | cut -d, -f1-2))"
   echo "inbound: workers $workers on lcores 1-$((most + 1)); outbound: workers $out_workers"
 } | tee "$out/one-peer.txt"

@@ -57,13 +57,15 @@ void Worker::inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
   in_next_ ^= 1;
 }
 
-void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now) {
+unsigned Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now,
+                                bool reassembles) {
   InPacket* in = b.p;
   unsigned k = 0;
   const std::uint16_t listen_port = dp_.listen_port.load(std::memory_order_relaxed);
 
   // --- 1: classify; start loading each message's keypair slot ---------------------------------
-  for (unsigned i = 0; i < n; ++i) {
+  unsigned i = 0;
+  for (; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
@@ -79,6 +81,7 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now) 
       continue;
     }
     if (f.fragment) {
+      if (!reassembles) break;
       m = reassemble(m, f, now);
       if (m == nullptr) continue;
       p = rte_pktmbuf_mtod(m, std::uint8_t*);
@@ -107,6 +110,7 @@ void Worker::classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now) 
                static_cast<std::uint8_t>(f.tos & 3)};
   }
   b.n = k;
+  return i;
 }
 
 rte_mbuf* Worker::reassemble(rte_mbuf* m, wire::FrameInfo& f, Nanos now) noexcept {

@@ -3,6 +3,8 @@
 #include <rte_config.h>
 #include <rte_pause.h>
 
+#include <algorithm>
+
 #include "meshgate/base/prefetch.hpp"
 #include "meshgate/dataplane/worker.hpp"
 
@@ -14,9 +16,9 @@ namespace {
 /// going, few enough that its own queues are polled again soon.
 constexpr unsigned kHelpJobs = 4;
 
-/// Lines of each message asked for before a job is opened: the first ones, which hold the
-/// outer headers the owner read and where the LAN header goes; the AEAD's stream through the
-/// rest of a long message is the hardware prefetcher's.
+/// Lines of each frame asked for before a job is classified: the first ones, which hold the
+/// outer headers and where the LAN header goes; the AEAD's stream through the rest of a long
+/// message is the hardware prefetcher's.
 constexpr unsigned kJobLines = 3;
 
 }  // namespace
@@ -32,9 +34,11 @@ void Worker::spread_inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     return;
   }
   finish_inbound(now);  // the pipeline's waiting burst leaves before any of the lane's
+  // The burst goes out as received: whoever claims it classifies it, so the owner's share of
+  // each packet is two pointer copies, and no classified burst crosses to another core.
   SpreadJob& j = lane.jobs[tail % SpreadLane::kWindow];
-  classify_burst(pkts, n, j.burst, now);
-  if (j.burst.n == 0) return;  // nothing to open (handshakes, STUN, drops): no job
+  std::copy_n(pkts, n, j.rx);
+  j.n_rx = n;
   j.done.store(false, std::memory_order_relaxed);
   lane.published.store(++tail, std::memory_order_release);
   // Bursts stay for the others to claim when they have time, two for each (so that a helper
@@ -47,16 +51,16 @@ void Worker::spread_inbound(rte_mbuf** pkts, unsigned n, Nanos now) {
     if (mine == nullptr) break;
     run_job(*mine, now);
   }
-  retire();
+  retire(now);
 }
 
 bool Worker::spread_room(Nanos now) {
-  retire();
+  retire(now);
   auto used = [&] { return lane_->published.load(std::memory_order_relaxed) - retired_; };
   if (used() < SpreadLane::kWindow) return true;
   if (SpreadJob* mine = lane_->claim(); mine != nullptr) {
     run_job(*mine, now);
-    retire();
+    retire(now);
   }
   return used() < SpreadLane::kWindow;
 }
@@ -64,50 +68,58 @@ bool Worker::spread_room(Nanos now) {
 unsigned Worker::help(Nanos now) {
   unsigned opened = 0;
   // Its own first: a burst left for a worker that went to sleep does not wait for it.
-  while (SpreadJob* mine = lane_->claim()) {
-    opened += mine->burst.n;
-    run_job(*mine, now);
-  }
+  while (SpreadJob* mine = lane_->claim()) opened += run_job(*mine, now);
   unsigned jobs = 0;
   for (unsigned k = 1; k < dp_.workers && jobs < kHelpJobs; ++k) {
     SpreadLane& other = dp_.lanes[(id_ + k) % dp_.workers];
     while (jobs < kHelpJobs) {
       SpreadJob* j = other.claim();
       if (j == nullptr) break;
-      stats_.opened_for_others += j->burst.n;
-      opened += j->burst.n;
-      run_job(*j, now);
+      const unsigned took = run_job(*j, now);
+      stats_.opened_for_others += took;
+      opened += took;
       ++jobs;
     }
   }
   return opened;
 }
 
-void Worker::run_job(SpreadJob& j, Nanos now) {
+unsigned Worker::run_job(SpreadJob& j, Nanos now) {
   // Opening writes to every packet: the mbuf's first line (lengths, data offset), the message
-  // in place and the LAN header in front of it. A burst received on another worker sits in that
-  // worker's cache, and each store would first wait to take its line from there; asked for
-  // all at once, owned, the transfers overlap: one peer on two workers carried 37% more 64 B
-  // packets a second on two CPUs (bench/RESULTS.md, "A burst from another core").
-  for (unsigned i = 0; i < j.burst.n; ++i) {
-    const InPacket& p = j.burst.p[i];
-    prefetch_write(p.m);
-    const unsigned lines = std::min((p.wg_len + 63u) / 64, kJobLines);
-    for (std::size_t l = 0; l < lines; ++l) prefetch_write(p.payload + 64 * l);
+  // in place and the LAN header in front of it. A burst received on another core sits in that
+  // core's cache (or arrives there from the NIC), and each store would first wait to take its
+  // line from there; asked for all at once, owned, the transfers overlap: one peer on two
+  // workers carried 37% more 64 B packets a second on two CPUs (bench/RESULTS.md, "A burst from
+  // another core"). The mbufs' lines first: they say where each frame's data is.
+  for (unsigned i = 0; i < j.n_rx; ++i) prefetch_write(j.rx[i]);
+  for (unsigned i = 0; i < j.n_rx; ++i) {
+    const rte_mbuf* m = j.rx[i];
+    const unsigned lines = std::min((m->data_len + 63u) / 64, kJobLines);
+    auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    for (std::size_t l = 0; l < lines; ++l) prefetch_write(data + 64 * l);
   }
+  j.left = classify_burst(j.rx, j.n_rx, job_burst_, now, false);
+  const unsigned opened = job_burst_.n;
   j.n_out = 0;
   sink_ = &j;
-  open_burst(j.burst, now);
+  open_burst(job_burst_, now);
   sink_ = nullptr;
   j.done.store(true, std::memory_order_release);
+  return opened;
 }
 
-void Worker::retire() noexcept {
+void Worker::retire(Nanos now) {
   const std::uint64_t tail = lane_->published.load(std::memory_order_relaxed);
   while (retired_ != tail) {
     SpreadJob& j = lane_->jobs[retired_ % SpreadLane::kWindow];
     if (!j.done.load(std::memory_order_acquire)) break;
     for (unsigned i = 0; i < j.n_out; ++i) queue_tx(j.out[i], PortRole::inner);
+    // From the first outer fragment on, the burst is this worker's: after the frames that came
+    // before it, so the order holds; the datagram it completes (if any) goes the whole way here.
+    if (j.left < j.n_rx) {
+      classify_burst(j.rx + j.left, j.n_rx - j.left, job_burst_, now);
+      open_burst(job_burst_, now);
+    }
     ++retired_;
   }
 }
@@ -117,7 +129,7 @@ void Worker::drain_lane(Nanos now) {
   // for one burst's work.
   while (retired_ != lane_->published.load(std::memory_order_relaxed)) {
     if (SpreadJob* mine = lane_->claim(); mine != nullptr) run_job(*mine, now);
-    retire();
+    retire(now);
     rte_pause();
   }
 }

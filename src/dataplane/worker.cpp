@@ -59,7 +59,7 @@ unsigned Worker::poll(Nanos now) {
   }
   if (lane_ != nullptr) {
     if (!full) got += help(now);
-    retire();
+    retire(now);
     set_spare(!full);
   }
   if (id_ == 0) got += relay_control_tx();

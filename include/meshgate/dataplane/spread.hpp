@@ -2,13 +2,16 @@
 // workers").
 //
 // All of one WireGuard session's packets carry the same outer 5-tuple, so the NIC puts them on
-// one RX queue, owned by one worker. That worker classifies each burst and publishes it in its
-// lane; any worker with time to spare claims the next published burst (one compare-and-swap per
-// burst), finds its keys, opens it, checks the replay window (exact under the keypair's lock,
-// whoever checks) and frames the packets for the LAN; the owner then sends the bursts' frames
-// strictly in the order it received them, so every inner flow keeps its order without any flow
-// being parsed. A claimer holds keypair pointers only within its own poll, so RCU's quiescent
-// states need no change: the owner holds mbufs only.
+// one RX queue, owned by one worker. That worker publishes each burst as received in its lane;
+// any worker with time to spare claims the next published burst (one compare-and-swap per
+// burst), classifies it, finds its keys, opens it, checks the replay window (exact under the
+// keypair's lock, whoever checks) and frames the packets for the LAN; the owner then sends the
+// bursts' frames strictly in the order it received them, so every inner flow keeps its order
+// without any flow being parsed. Outer fragments are the exception: only the owner's table can
+// put them together, so a claimer stops classifying at the first one and leaves it and the rest
+// of the burst to the owner, who handles them when it sends the job. A claimer holds keypair
+// pointers only within its own poll, so RCU's quiescent states need no change: the owner holds
+// mbufs only.
 #pragma once
 
 #include <rte_config.h>
@@ -43,10 +46,13 @@ struct InBurst {
 
 /// One burst in its owner's window.
 struct alignas(64) SpreadJob {
-  /// Written by the owner before it publishes the job, then by the worker that claimed it.
-  InBurst burst;
-  /// Written by the claimer: the frames ready for the LAN port, in the burst's order.
+  /// Written by the owner before it publishes the job: the burst as received.
+  unsigned n_rx = 0;
+  rte_mbuf* rx[impl::kBurst];
+  /// Written by the claimer: the frames ready for the LAN port, in the burst's order, from
+  /// rx[0..left); rx[left..n_rx), from the first outer fragment on, are the owner's again.
   unsigned n_out = 0;
+  unsigned left = 0;
   rte_mbuf* out[impl::kBurst];
   /// Owner: false before it publishes the job. Claimer: true (release) once out[] is final.
   std::atomic<bool> done{false};

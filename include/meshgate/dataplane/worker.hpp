@@ -132,7 +132,12 @@ class Worker {
   void route_burst(rte_mbuf** pkts, unsigned n, OutBurst& r);
   /// From a routed burst's peer rows: their current keypairs' send lines and their routes.
   void prefetch_keys(const OutBurst& r) noexcept;
-  void classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now);
+  /// Stage 1: the burst's transport messages into `b`, the rest handled (to the control thread,
+  /// dropped); returns how many of pkts it took. An outer fragment goes to reassembly, or, when
+  /// `reassembles` is false (a burst of another worker's queue: the fragments are in that
+  /// worker's table), ends the call: it and the packets after it are left untouched.
+  unsigned classify_burst(rte_mbuf** pkts, unsigned n, InBurst& b, Nanos now,
+                          bool reassembles = true);
   /// An outer fragment for our address: the whole datagram admitted again (`f` its new
   /// classification) once complete, else nullptr (it waits in frags_, or was dropped).
   rte_mbuf* reassemble(rte_mbuf* m, wire::FrameInfo& f, Nanos now) noexcept;
@@ -187,10 +192,11 @@ class Worker {
   /// With time to spare: this worker's own unclaimed bursts, then a few of other workers';
   /// returns the packets it opened.
   unsigned help(Nanos now);
-  /// Opens a claimed job and marks it done.
-  void run_job(SpreadJob& j, Nanos now);
-  /// Sends the frames of this worker's finished jobs, oldest first, up to the first unfinished.
-  void retire() noexcept;
+  /// Classifies and opens a claimed job and marks it done; returns the messages it opened.
+  unsigned run_job(SpreadJob& j, Nanos now);
+  /// Sends the frames of this worker's finished jobs, oldest first, up to the first unfinished
+  /// (and handles what a claimer left it: SpreadJob::left).
+  void retire(Nanos now);
   /// Before the worker stops: every burst of its lane opened and sent.
   void drain_lane(Nanos now);
   /// Other workers that said their own queues leave them time (SpreadLane::spare).
@@ -233,6 +239,7 @@ class Worker {
   std::uint64_t retired_ = 0;  // jobs [0, retired_) of the lane are sent
   bool spare_ = false;         // what lane_->spare says
   SpreadJob* sink_ = nullptr;  // while opening a job: deliver() leaves its frames here
+  InBurst job_burst_;          // a job's burst, classified, while this worker opens it
 };
 
 }  // namespace meshgate::dataplane

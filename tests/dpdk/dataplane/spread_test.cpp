@@ -18,6 +18,7 @@
 #include "meshgate/dataplane/worker.hpp"
 #include "meshgate/dpdk/handoff.hpp"
 #include "meshgate/wire/constants.hpp"
+#include "outer_fragments.hpp"
 #include "packets.hpp"
 #include "ring_gateways.hpp"
 #include "stream.hpp"
@@ -256,6 +257,40 @@ TEST(Spread, RekeysAndARoamWhileWorkersShareOneQueueLoseNothing) {
             "198.51.100.2:" + std::to_string(kRebound));
   EXPECT_GT(b.worker(1).stats().opened_for_others + b.worker(2).stats().opened_for_others, 0u);
   EXPECT_EQ(rte_mempool_avail_count(pool), avail) << "gateway B leaked mbufs";
+}
+
+// Outer fragments among the bursts of the shared queue: only the owner's table can put them
+// together, so a claimer leaves a burst to the owner from its first fragment on; every packet
+// still arrives once, in order, byte for byte, and the claimers opened bursts all the same.
+TEST(Spread, OuterFragmentsOnASharedQueueArriveInOrder) {
+  RingGateways net("sprf", false, {}, b_with_workers(3, true));
+  connect(net);
+  const std::vector<Bytes> pkts = packets_from_a(net, 512, 7);
+  seal_onto_wire(net, pkts);
+  std::vector<Bytes> frames;
+  std::uint32_t long_ones = 0;
+  std::uint64_t cut = 0;
+  for (const Bytes& f : drain(net.wire_to(1))) {
+    // Every fifth long frame crossed a path with a 576-byte MTU: three to six pieces.
+    if (f.size() > 600 && ++long_ones % 5 == 0) {
+      const std::vector<Bytes> pieces = fragments(f, 256, long_ones);
+      frames.insert(frames.end(), pieces.begin(), pieces.end());
+      ++cut;
+    } else {
+      frames.push_back(f);
+    }
+  }
+  ASSERT_GT(cut, 20u);
+  inject(net, 1, frames);
+  ASSERT_TRUE(net.poll_until([&] { return net.host(1).received.size() >= pkts.size(); }))
+      << net.host(1).received.size() << " of " << pkts.size() << " arrived";
+  for (int i = 0; i < 20; ++i) net.poll();
+  EXPECT_EQ(net.host(1).received, forwarded_all(pkts));  // each once, in order, byte for byte
+  control::Gateway& b = net.gw(1);
+  EXPECT_EQ(b.worker(0).reassembled(), cut);
+  EXPECT_EQ(b.worker(1).reassembled() + b.worker(2).reassembled(), 0u);
+  EXPECT_GT(b.worker(1).stats().opened_for_others + b.worker(2).stats().opened_for_others, 0u);
+  for (unsigned w = 0; w < 3; ++w) EXPECT_EQ(b.worker(w).drops().total(), 0u) << "worker " << w;
 }
 
 TEST(Spread, ReplaysOnTwoQueuesAtOnceAreEachRejectedOnce) {

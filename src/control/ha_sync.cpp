@@ -87,40 +87,55 @@ std::string peer_section(const PeerRecord& p) {
   return s;
 }
 
-std::vector<std::string> Snapshot::changes(const Interface& iface, std::vector<PeerRecord> peers,
-                                           bool full) {
-  std::vector<std::string> bodies;
-  std::string cur;
+void Snapshot::begin(const Interface& iface, bool full) {
   ++round_;
+  full_ = full;
+  cur_.clear();
+  bodies_.clear();
   if (full) {
     sent_.clear();
     iface_.reset();
-    cur.append(kFullBegin).append("\n");
+    cur_.append(kFullBegin).append("\n");
   }
   if (!iface_ || !(*iface_ == iface)) {
-    cur += "listen_port=" + std::to_string(iface.listen_port) + "\n";
-    cur += "fwmark=" + std::to_string(iface.fwmark) + "\n";
+    cur_ += "listen_port=" + std::to_string(iface.listen_port) + "\n";
+    cur_ += "fwmark=" + std::to_string(iface.fwmark) + "\n";
     iface_ = iface;
   }
-  for (PeerRecord& p : peers) {
-    auto [it, fresh] = sent_.try_emplace(p.public_key);
-    it->second.round = round_;
-    if (!fresh && same(it->second.record, p)) continue;
-    if (cur.size() >= kFrameTarget) bodies.push_back(std::exchange(cur, {}));
-    cur += peer_section(p);
-    it->second.record = std::move(p);
-  }
-  for (auto it = sent_.begin(); it != sent_.end();) {
-    if (it->second.round == round_) {
-      ++it;
-      continue;
+}
+
+void Snapshot::add(PeerRecord p) {
+  auto [it, fresh] = sent_.try_emplace(p.public_key);
+  it->second.round = round_;
+  if (!fresh && same(it->second.record, p)) return;
+  if (cur_.size() >= kFrameTarget) bodies_.push_back(std::exchange(cur_, {}));
+  cur_ += peer_section(p);
+  it->second.record = std::move(p);
+}
+
+std::vector<std::string> Snapshot::take(bool last) {
+  if (last) {
+    for (auto it = sent_.begin(); it != sent_.end();) {
+      if (it->second.round == round_) {
+        ++it;
+        continue;
+      }
+      cur_ += "public_key=" + to_hex(as_bytes(it->first)) + "\nremove=true\n";
+      it = sent_.erase(it);
     }
-    cur += "public_key=" + to_hex(as_bytes(it->first)) + "\nremove=true\n";
-    it = sent_.erase(it);
+    if (full_) cur_.append(kFullEnd).append("\n");
   }
-  if (full) cur.append(kFullEnd).append("\n");
-  if (!cur.empty()) bodies.push_back(std::move(cur));
-  return bodies;
+  // What is due goes now, not at the end of the pass: a roamed peer's endpoint should not wait
+  // for the pass through every other peer.
+  if (!cur_.empty()) bodies_.push_back(std::exchange(cur_, {}));
+  return std::exchange(bodies_, {});
+}
+
+std::vector<std::string> Snapshot::changes(const Interface& iface, std::vector<PeerRecord> peers,
+                                           bool full) {
+  begin(iface, full);
+  for (PeerRecord& p : peers) add(std::move(p));
+  return take(true);
 }
 
 Applier::Outcome Applier::apply(std::string_view payload) {
@@ -182,19 +197,18 @@ std::string errno_text() {
   return std::strerror(errno);
 }
 
-/// Every peer as the standby needs it, from the control thread's tables.
-std::vector<ha_sync::PeerRecord> records_of(const Control& c) {
-  std::vector<ha_sync::PeerRecord> out;
-  for (PeerId id : c.peers().ids()) {
-    const PeerSettings& s = c.peers().find(id)->settings;
-    ha_sync::PeerRecord& r = out.emplace_back();
-    r.public_key = s.public_key;
-    r.preshared_key = s.preshared_key;
-    r.endpoint = s.endpoint;
-    r.persistent_keepalive = s.persistent_keepalive;
-    r.allowed_ips = c.config().allowed_ips(id);
-  }
-  return out;
+/// A peer as the standby needs it, from the control thread's tables; nullopt: it is gone.
+std::optional<ha_sync::PeerRecord> record_of(const Control& c, PeerId id) {
+  const PeerState* peer = c.peers().find(id);
+  if (peer == nullptr) return std::nullopt;
+  const PeerSettings& s = peer->settings;
+  ha_sync::PeerRecord r;
+  r.public_key = s.public_key;
+  r.preshared_key = s.preshared_key;
+  r.endpoint = s.endpoint;
+  r.persistent_keepalive = s.persistent_keepalive;
+  r.allowed_ips = c.config().allowed_ips(id);
+  return r;
 }
 
 }  // namespace
@@ -393,13 +407,24 @@ bool StateSync::send_due(Nanos now) {
     close_partner(now, r == 0 ? "closed by the partner" : errno_text());
     return true;
   }
-  const bool full = counter_ == 0;
   bool sent = false;
-  if (full || now - last_compare_ >= ha_sync::kSyncPeriod) {
+  // A new connection starts a full pass at once, abandoning one in progress; the next pass
+  // starts a period after the last one started, or when it ends if it took longer.
+  if (counter_ == 0 || (!pass_open_ && now - last_compare_ >= ha_sync::kSyncPeriod)) {
     last_compare_ = now;
-    const ha_sync::Snapshot::Interface iface{control_.config().listen_port(),
-                                             control_.config().fwmark()};
-    for (std::string& body : snapshot_.changes(iface, records_of(control_), full)) {
+    snapshot_.begin({control_.config().listen_port(), control_.config().fwmark()}, counter_ == 0);
+    pass_ = control_.peers().ids();
+    pass_at_ = 0;
+    pass_open_ = true;
+  }
+  if (pass_open_) {
+    const std::size_t end = std::min(pass_at_ + ha_sync::kPassSlice, pass_.size());
+    for (; pass_at_ < end; ++pass_at_) {
+      if (auto rec = record_of(control_, pass_[pass_at_])) snapshot_.add(std::move(*rec));
+    }
+    pass_open_ = pass_at_ < pass_.size();
+    if (!pass_open_) pass_.clear();
+    for (std::string& body : snapshot_.take(!pass_open_)) {
       ha_sync::seal_frame(out_, key_, counter_++, body);
       secure_wipe(body.data(), body.size());
       ++stats_.frames_sent;
@@ -416,7 +441,8 @@ bool StateSync::send_due(Nanos now) {
     close_partner(now, "it does not read what is sent");
     return true;
   }
-  return flush(now) && sent;
+  // A pass in progress is work still to do: the control thread does not sleep between slices.
+  return flush(now) && (sent || pass_open_);
 }
 
 bool StateSync::flush(Nanos now) {

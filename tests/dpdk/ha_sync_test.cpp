@@ -29,13 +29,23 @@ Key32 key_of(std::uint8_t b) {
   return crypto::x25519_public(k);
 }
 
+/// The public key of peer number `i` of many.
+Key32 numbered_key(unsigned i) {
+  SecretKey k;
+  std::fill(k.data(), k.data() + k.size(), std::uint8_t{0x5A});
+  k.data()[1] = static_cast<std::uint8_t>(i);  // not byte 0, whose low bits X25519 clears
+  k.data()[2] = static_cast<std::uint8_t>(i >> 8);
+  return crypto::x25519_public(k);
+}
+
 /// Site A's second server: gateway 0's private key and peer B, standby, on ring ports of its
 /// own, accepting the sync on a free port of 127.0.0.1 (address()). Its file differs from the
 /// active's as a stale copy would: B at an old endpoint, with the Lighthouse flag (a key of the
 /// file only; the sync must keep it), and a peer the active no longer has.
 class Twin {
  public:
-  Twin(const std::string& tag, RingGateways& net) : port_(free_tcp_port()) {
+  Twin(const std::string& tag, RingGateways& net, std::uint32_t max_peers = 64)
+      : port_(free_tcp_port()) {
     for (int i = 0; i < 2; ++i) {
       rings_[i] = *dpdk::make_ring(tag + "r" + std::to_string(i), 1024);
       ports_[i] = *dpdk::make_ring_port(tag + "p" + std::to_string(i), rings_[i], 1, rings_[i], 2);
@@ -55,8 +65,8 @@ class Twin {
     auto cfg = config::parse_config(text, "twin.conf");
     EXPECT_TRUE(cfg) << cfg.error();
     auto settings = config::merge_gateway_settings(*cfg, config::EalProfile{});
-    auto gw =
-        control::Gateway::create(tag + "g", *cfg, *settings, {.max_peers = 64, .mbufs = 2047});
+    auto gw = control::Gateway::create(tag + "g", *cfg, *settings,
+                                       {.max_peers = max_peers, .mbufs = 2047});
     EXPECT_TRUE(gw) << gw.error();
     gw_ = std::move(*gw);
     const Status st = gw_->open_sync(cfg->gateway.sync_listen, std::nullopt);
@@ -143,6 +153,45 @@ TEST(HaSync, WhatTheActiveLearnsAndWhatWgChangesReachTheStandby) {
   LogCapture a_log(net.gw(0));
   net.poll(millis(20));
   EXPECT_TRUE(a_log.has("closed: this gateway is standby")) << a_log.text();
+}
+
+// Many peers: the active goes through them a slice a poll (kPassSlice), the full state and each
+// later pass alike. The standby ends with every one of them and without the peer only its stale
+// file had, and a roam of a peer in the last slice reaches it.
+TEST(HaSync, AManyPeerStateReachesTheStandbyASliceAPoll) {
+  RingGateways net("hsyncm");
+  Twin twin("hsyncmt", net, 1024);
+  constexpr unsigned kPeers = 3 * control::ha_sync::kPassSlice + 10;  // four slices, and B
+  control::PeerConfig& cfg = net.gw(0).control().config();
+  auto endpoint = [](unsigned i) {
+    return "203.0.113." + std::to_string(i % 250 + 1) + ":" + std::to_string(40000 + i);
+  };
+  auto prefix = [](unsigned i) {
+    return "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+  };
+  for (unsigned i = 0; i < kPeers; ++i) {
+    control::PeerSettings c;
+    c.public_key = numbered_key(i);
+    c.endpoint = *Endpoint::parse(endpoint(i));
+    c.allowed_ips = {*Prefix::parse(prefix(i))};
+    const auto added = cfg.add_peer(c, net.now());
+    ASSERT_TRUE(added) << "peer " << i << ": " << added.error();
+  }
+  ASSERT_TRUE(net.gw(0).open_sync(std::nullopt, twin.address()));
+  const control::Peers& twin_peers = twin.gw().control().peers();
+  ASSERT_TRUE(run_until(
+      net, twin,
+      [&] { return twin_peers.ids().size() == kPeers + 1 && twin.peer(key_of(9)) == "absent"; }))
+      << twin_peers.ids().size() << " peers on the standby";
+  for (unsigned i = 0; i < kPeers; ++i) {
+    ASSERT_EQ(twin.peer(numbered_key(i)), endpoint(i) + " " + prefix(i)) << "peer " << i;
+  }
+  const Key32 last = numbered_key(kPeers - 1);
+  cfg.set_endpoint(*net.gw(0).control().peers().find(last), *Endpoint::parse("192.0.2.200:1"),
+                   net.now());
+  const std::string roamed = "192.0.2.200:1 " + prefix(kPeers - 1);
+  ASSERT_TRUE(run_until(net, twin, [&] { return twin.peer(last) == roamed; })) << twin.peer(last);
+  EXPECT_EQ(twin_peers.ids().size(), kPeers + 1);
 }
 
 TEST(HaSync, APartnerWithAnotherPrivateKeyWritesNothing) {

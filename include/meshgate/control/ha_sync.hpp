@@ -17,7 +17,9 @@
 // lines (kFullBegin, kFullEnd: peers the standby has and the active does not are removed at the
 // end; the others are updated in place, so what only the config file gives, such as a peer's
 // Lighthouse flag, stays); the later ones carry what changed, found by comparing each peer with
-// what was last sent (Snapshot). An empty frame is a heartbeat.
+// what was last sent (Snapshot). An empty frame is a heartbeat. The active goes through its
+// peers kPassSlice at a time, one slice per poll of the control thread, so that neither the full
+// state nor a period's comparison holds up handshakes for long at many peers.
 //
 // Thread contract: everything on the control thread (a Control service).
 #pragma once
@@ -56,8 +58,13 @@ inline constexpr std::size_t kHelloLen = kMagic.size() + kRandomLen;
 /// A frame's payload at most; Snapshot cuts a full state into frames below kFrameTarget.
 inline constexpr std::size_t kMaxPayload = std::size_t{1} << 20;
 inline constexpr std::size_t kFrameTarget = std::size_t{64} << 10;
-/// How often the active compares its peers with what it sent, and sends a heartbeat at least.
+/// How often the active starts comparing its peers with what it sent, and sends a heartbeat at
+/// least.
 inline constexpr Nanos kSyncPeriod = millis(500);
+/// Peers compared (or formatted, in a full state) per poll of the control thread: about 0.16 ms
+/// in a full state, 0.04 ms otherwise (bench/RESULTS.md, "High-availability state sync"); a pass
+/// over 100,000 peers takes 391 polls.
+inline constexpr std::size_t kPassSlice = 256;
 inline constexpr Nanos kHeartbeat = seconds(1);
 /// A partner that cannot be reached is tried again after this long; a connection that gets no
 /// hello within kConnectTimeout is given up.
@@ -107,7 +114,8 @@ struct PeerRecord {
 /// The peer's section of a set request: every key the standby needs, allowed IPs replaced.
 std::string peer_section(const PeerRecord& p);
 
-/// What the active sent its standby, and what changed since.
+/// What the active sent its standby, and what changed since, found in passes over the peers: a
+/// pass names every peer once (begin, add each, take after each slice), and take(true) ends it.
 class Snapshot {
  public:
   struct Interface {
@@ -115,21 +123,31 @@ class Snapshot {
     std::uint32_t fwmark = 0;
     friend bool operator==(const Interface&, const Interface&) = default;
   };
-  /// Set request bodies (each under kFrameTarget but for one huge peer) that bring a standby
-  /// holding what was returned before to `peers`. `full`: everything between kFullBegin and
-  /// kFullEnd (a new connection; the standby's state is unknown). Otherwise, nothing changed:
-  /// no body.
+  /// Starts a pass. `full`: everything, between kFullBegin and kFullEnd (a new connection; the
+  /// standby's state is unknown).
+  void begin(const Interface& iface, bool full);
+  /// One peer of the pass, as the active has it now: its section is due if it changed.
+  void add(PeerRecord p);
+  /// Set request bodies (each under kFrameTarget but for one huge peer) of what is due so far,
+  /// which bring a standby holding what was taken before up to the peers added. `last`: the
+  /// pass ends: peers it did not add are removed, and a full state gets its kFullEnd. Nothing
+  /// due: no body.
+  std::vector<std::string> take(bool last);
+  /// A whole pass at once over `peers`.
   std::vector<std::string> changes(const Interface& iface, std::vector<PeerRecord> peers,
                                    bool full);
 
  private:
   struct Sent {
     PeerRecord record;
-    std::uint64_t round = 0;  // the last changes() call that saw the peer
+    std::uint64_t round = 0;  // the last pass that added the peer
   };
   std::optional<Interface> iface_;
   std::map<Key32, Sent> sent_;
   std::uint64_t round_ = 0;
+  bool full_ = false;                // the pass in progress is a full state
+  std::string cur_;                  // the body being filled
+  std::vector<std::string> bodies_;  // complete bodies, not taken yet
 };
 
 /// The standby's side of the payloads of one connection: each applied as one set request
@@ -183,7 +201,8 @@ class StateSync {
   void start_connect(Nanos now);
   /// Completes the connect, sends our hello, reads the standby's; true: work was done.
   bool advance_link(Nanos now);
-  /// Sends what changed (everything on a new connection) and heartbeats; true: work was done.
+  /// Sends what changed (everything on a new connection), a slice of the peers at a time, and
+  /// heartbeats; true: work was done, or a pass goes on.
   bool send_due(Nanos now);
   /// Writes what the socket takes; false: the connection failed (and is closed).
   bool flush(Nanos now);
@@ -206,6 +225,10 @@ class StateSync {
   SecretKey key_;
   std::uint64_t counter_ = 0;
   ha_sync::Snapshot snapshot_;
+  // The pass over the peers in progress (Snapshot::begin): the ids it goes through, how far.
+  std::vector<PeerId> pass_;
+  std::size_t pass_at_ = 0;
+  bool pass_open_ = false;
   bool logged_unreachable_ = false;  // one line per outage, not one per retry
   HaSyncStats stats_;
 };

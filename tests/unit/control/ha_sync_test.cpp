@@ -182,6 +182,52 @@ TEST(HaSyncSnapshot, LaterBodiesCarryOnlyWhatChanged) {
   EXPECT_EQ(bodies[0], "listen_port=51900\nfwmark=0\n");
 }
 
+// A pass taken a slice at a time, as the active's control thread goes through its peers: each
+// slice's bodies are due at once, the stale peer goes and the full state ends only with the last.
+TEST(HaSyncSnapshot, APassTakenInSlicesRemovesOnlyAtItsEnd) {
+  uapi::FakeDevice standby;
+  const Key32 stale = peer(9, nullptr, {}).public_key;
+  standby.peers[stale];
+  Snapshot snap;
+  std::vector<PeerRecord> peers{peer(1, "198.51.100.7:51820", {"10.2.0.0/24"}),
+                                peer(2, nullptr, {"10.3.0.0/24"}), peer(3, nullptr, {})};
+  Applier applier(standby);
+  snap.begin({51820, 0}, true);
+  snap.add(peers[0]);
+  snap.add(peers[1]);
+  std::vector<std::string> bodies = snap.take(false);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_TRUE(bodies[0].starts_with(std::string(kFullBegin) + "\n"));
+  EXPECT_EQ(bodies[0].find(kFullEnd), std::string::npos);
+  apply_bodies(applier, bodies);
+  EXPECT_EQ(standby.peers.size(), 3u) << "the stale peer stays until the full state ends";
+  snap.add(peers[2]);
+  bodies = snap.take(true);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_TRUE(bodies[0].ends_with(std::string(kFullEnd) + "\n")) << bodies[0];
+  apply_bodies(applier, bodies);
+  EXPECT_EQ(standby.peers.size(), 3u);
+  EXPECT_EQ(standby.peers.count(stale), 0u);
+
+  // The next pass: a roam in its first slice is due with that slice; a peer the pass never adds
+  // is removed at its end; a slice with nothing changed gives nothing.
+  peers[0].endpoint = *Endpoint::parse("203.0.113.50:40000");
+  snap.begin({51820, 0}, false);
+  snap.add(peers[0]);
+  bodies = snap.take(false);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0], peer_section(peers[0]));
+  apply_bodies(applier, bodies);
+  EXPECT_EQ(standby.peers.at(peers[0].public_key).endpoint.str(), "203.0.113.50:40000");
+  snap.add(peers[1]);
+  EXPECT_TRUE(snap.take(false).empty());
+  bodies = snap.take(true);
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies[0], "public_key=" + to_hex(as_bytes(peers[2].public_key)) + "\nremove=true\n");
+  apply_bodies(applier, bodies);
+  EXPECT_EQ(standby.peers.count(peers[2].public_key), 0u);
+}
+
 TEST(HaSyncSnapshot, ARelayedEndpointIsNotSent) {
   Snapshot snap;
   std::vector<PeerRecord> peers{peer(1, "198.51.100.7:51820", {})};

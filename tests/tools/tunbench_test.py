@@ -168,6 +168,15 @@ with tempfile.TemporaryDirectory() as tmp:
               [x.get("load") for x in lat] == [0.1, 0.5] and
               all(0 < x["p50_us"] <= x["p99_us"] <= x["p999_us"] and x["samples"] > 0 and
                   x["mpps"] > 0 for x in lat), json.dumps(lat))
+        # The time ends where the worker hands the frame to its TX queue (a TX callback marks
+        # it), not where the feeder, which may be held up, takes it off the ring.
+        check(name + ": every latency sample ends at the worker's transmit",
+              all(x.get("unstamped", -1) == 0 and x.get("skipped", -1) >= 0 for x in lat),
+              json.dumps(lat))
+        gaps = r.get("worker_cpu_gaps", {})
+        check(name + ": what the machine took from the worker's CPU, measured",
+              gaps.get("per_second", -1) >= 0 and 0 <= gaps.get("share", -1) < 1 and
+              gaps.get("longest_us", -1) >= 0, json.dumps(r)[:600])
         checked = r.get("verified", 0) if r.get("direction") == "inbound" else \
             r.get("checked_outer", 0)
         check(name + ": frames compared byte for byte (inbound every one, outbound 1 in 64 "

@@ -2,6 +2,8 @@
 
 #include <rte_config.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
@@ -9,6 +11,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -42,6 +45,45 @@ std::uint64_t& stamp(rte_mbuf* m) {
   return *RTE_MBUF_DYNFIELD(m, g_stamp_offset, std::uint64_t*);
 }
 
+// The time in the gateway ends when the worker hands a frame to its TX queue (where a NIC would
+// take its transmit timestamp), not when the feeder takes it off the TX ring: the feeder shares
+// the machine and may be held up, and a frame waiting for it is on the wire already. So a TX
+// callback, in the worker's rte_eth_tx_burst, turns the RX timestamp into the cycles since it,
+// marked with the top bit (a TSC reads below 2^63 for a century). The mbuf has no room for a
+// field of its own beside the gateway's and the RX timestamp, and after the TX burst nothing
+// reads the RX timestamp but the feeder.
+constexpr std::uint64_t kInGateway = std::uint64_t{1} << 63;
+// Set only while latency is recorded: the maximum-rate phase pays one load a burst, no stores.
+std::atomic<bool> g_stamp_sent{false};
+
+std::uint16_t stamp_sent(std::uint16_t /*port*/, std::uint16_t /*queue*/, rte_mbuf** pkts,
+                         std::uint16_t n, void* /*arg*/) {
+  if (!g_stamp_sent.load(std::memory_order_relaxed)) return n;
+  const std::uint64_t now = rte_rdtsc();
+  for (std::uint16_t i = 0; i < n; ++i) {
+    std::uint64_t& s = stamp(pkts[i]);
+    if ((s & kInGateway) == 0) s = (now - s) | kInGateway;
+  }
+  return n;
+}
+
+/// stamp_sent on every TX queue of both ports, once a process (the ports live as long).
+Status watch_transmits(const Ports& ports) {
+  static std::set<std::pair<std::uint16_t, std::uint16_t>> watched;
+  for (const std::uint16_t port : {ports.inner, ports.outer}) {
+    const auto queues = static_cast<std::uint16_t>(ports.inner_tx.size());
+    for (std::uint16_t q = 0; q < queues; ++q) {
+      if (watched.contains({port, q})) continue;
+      if (rte_eth_add_tx_callback(port, q, stamp_sent, nullptr) == nullptr) {
+        return Error{"cannot add a TX callback on port " + std::to_string(port) + " queue " +
+                     std::to_string(q) + ": " + rte_strerror(rte_errno)};
+      }
+      watched.insert({port, q});
+    }
+  }
+  return ok_status();
+}
+
 /// The inner size of slot j of a case of size choice `size` (a fixed size, or kImix's pattern).
 unsigned slot_size(unsigned size, std::size_t j) {
   return size == kImix ? kImixPattern[j % std::size(kImixPattern)] : size;
@@ -68,6 +110,10 @@ struct Phase {
 struct PhaseTotals {
   std::uint64_t delivered = 0;  // frames out of the gateway during the phase
   std::uint64_t stalls = 0;     // the feeder's loop held up over 100 us (by the machine)
+  // Paced: frames that fell due while the feeder was held up, not offered. Sent late, all at
+  // once, they would be a burst that no paced source makes, queued in the gateway behind it.
+  std::uint64_t skipped = 0;
+  std::uint64_t unstamped = 0;  // recorded frames without the worker's transmit time
   // The worker's RX ring looked at before each feed, and found empty: the worker waited for
   // the feeder (at the maximum rate, a share near 0 means the worker set the rate).
   std::uint64_t looks = 0, empty = 0;
@@ -98,9 +144,9 @@ class Feeder {
     return 0;
   }
 
-  /// The next n frames in mbufs, stamped `now`, for feed() or a --preload round to put on the
-  /// RX ring; false without mbufs.
-  bool fill(rte_mbuf** burst, unsigned n, std::uint64_t now);
+  /// The next n frames in mbufs, for feed() or a --preload round to put on the RX ring; false
+  /// without mbufs.
+  bool fill(rte_mbuf** burst, unsigned n);
   /// --preload: takes and checks everything the worker transmitted.
   void sink_all() { sink(rte_rdtsc(), ~std::uint64_t{0}, ~0u); }
   rte_ring* rx() const noexcept { return rx_; }
@@ -122,7 +168,7 @@ class Feeder {
 
  private:
   void run_phase();
-  unsigned feed(unsigned n, std::uint64_t now);
+  unsigned feed(unsigned n);
   /// Takes what the worker transmitted, up to `bursts` bursts (`end`: the phase's; later ones
   /// are not counted in it).
   void sink(std::uint64_t now, std::uint64_t end, unsigned bursts = 8);
@@ -307,16 +353,20 @@ bool Feeder::seal_frames() {
   return true;
 }
 
-unsigned Feeder::feed(unsigned n, std::uint64_t now) {
-  // As much as the ring takes (this is its one producer): a frame once stamped is fed.
+unsigned Feeder::feed(unsigned n) {
+  // As much as the ring takes (this is its one producer).
   n = std::min(n, rte_ring_free_count(rx_));
   rte_mbuf* burst[kFeedBurst];
-  if (n == 0 || !fill(burst, n, now)) return 0;
+  if (n == 0 || !fill(burst, n)) return 0;
+  // Stamped as they go on the ring, where the worker can first see them: the copies before
+  // are the feeder's time, not the gateway's.
+  const std::uint64_t now = rte_rdtsc();
+  for (unsigned i = 0; i < n; ++i) stamp(burst[i]) = now;
   rte_ring_sp_enqueue_burst(rx_, reinterpret_cast<void**>(burst), n, nullptr);  // room for n
   return n;
 }
 
-bool Feeder::fill(rte_mbuf** burst, unsigned n, std::uint64_t now) {
+bool Feeder::fill(rte_mbuf** burst, unsigned n) {
   if (rte_pktmbuf_alloc_bulk(ports_.pool, burst, n) != 0) return false;
   for (unsigned i = 0; i < n; ++i) {
     const std::size_t j = next_;
@@ -337,7 +387,6 @@ bool Feeder::fill(rte_mbuf** burst, unsigned n, std::uint64_t now) {
     } else {
       store_le64(dst + 14 + seq_offset(dst + 14), seq_++);
     }
-    stamp(burst[i]) = now;
     next_ = next_ + 1 == slots_ ? 0 : next_ + 1;
   }
   sent_ += n;
@@ -360,7 +409,14 @@ void Feeder::take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t
   for (unsigned i = 0; i < n; ++i) {
     if (now < end) {
       ++totals.delivered;
-      if (phase.record) totals.cycles.push_back(now - stamp(burst[i]));
+      if (phase.record) {
+        // Without a transmit time (none is expected) the dequeue's stands in: an upper bound.
+        // Without the worker's mark (none is expected) the dequeue's time stands in, an upper
+        // bound.
+        const std::uint64_t s = stamp(burst[i]);
+        totals.unstamped += (s & kInGateway) == 0;
+        totals.cycles.push_back((s & kInGateway) != 0 ? s & ~kInGateway : now - s);
+      }
     }
     if (error.empty()) {
       (void)(inbound_ ? check_inbound(burst[i]) : check_outbound(burst[i]));
@@ -529,9 +585,10 @@ void Feeder::run_phase() {
   const auto stall = static_cast<std::uint64_t>(hz / 10000);
   std::uint64_t last = t0;
   for (std::uint64_t now = t0; now < end && error.empty(); now = rte_rdtsc()) {
-    // An iteration takes a few microseconds; far longer means this thread did not run, and
-    // what the worker sent meanwhile waited for the sink: time the gateway did not take.
-    totals.stalls += now - last > stall;
+    // An iteration takes a few microseconds; far longer means this thread did not run.
+    const std::uint64_t before = last;
+    const bool stalled = now - before > stall;
+    totals.stalls += stalled;
     last = now;
     sink(now, end);
     ++totals.looks;
@@ -544,13 +601,20 @@ void Feeder::run_phase() {
       // Paced, but never more in flight than the TX ring holds: were this feeder held up (it
       // shares the machine), the worker would otherwise fill it and drop at TX, which a wire
       // that drains at line rate never makes it do. Held back, the phase reaches less.
-      const auto due = static_cast<std::uint64_t>(static_cast<double>(now - t0) / hz * phase.rate);
+      auto due_at = [&](std::uint64_t t) {
+        return static_cast<std::uint64_t>(static_cast<double>(t - t0) / hz * phase.rate);
+      };
+      const std::uint64_t due = due_at(now);  // fed <= due: it feeds no more than is due
+      if (stalled) {  // what fell due while it was held up is not offered (PhaseTotals::skipped)
+        const std::uint64_t missed = std::min(due - fed, due - due_at(before));
+        totals.skipped += missed;
+        fed += missed;
+      }
       const std::uint64_t in_flight = sent_ - got_;
       want = due > fed && in_flight < max_in_flight ? std::min(due - fed, max_in_flight - in_flight)
                                                     : 0;
     }
-    if (want != 0)
-      fed += feed(static_cast<unsigned>(std::min<std::uint64_t>(want, kFeedBurst)), now);
+    if (want != 0) fed += feed(static_cast<unsigned>(std::min<std::uint64_t>(want, kFeedBurst)));
   }
   totals.seconds = static_cast<double>(rte_rdtsc() - t0) / hz;
   // What is still in the gateway comes out within a second, or it was lost.
@@ -807,6 +871,13 @@ bool run_phases(const CaseSpec& spec, const Crew& crew,
     r.packets += f->totals.delivered;
     r.seconds += f->totals.seconds;
   }
+  // Before any frame of the phases below is fed; off again however they end.
+  struct StampSent {
+    StampSent() { g_stamp_sent.store(true); }
+    ~StampSent() { g_stamp_sent.store(false); }
+    StampSent(const StampSent&) = delete;
+    StampSent& operator=(const StampSent&) = delete;
+  } stamping;
   for (double load : spec.loads) {
     for (unsigned i = 0; i < feeders.size(); ++i) {
       feeders[i]->phase = {.seconds = spec.duration, .rate = load * max_pps[i], .record = true};
@@ -817,6 +888,8 @@ bool run_phases(const CaseSpec& spec, const Crew& crew,
     for (auto& f : feeders) {
       lp.mpps += static_cast<double>(f->totals.delivered) / f->totals.seconds / 1e6;
       lp.feeder_stalls += f->totals.stalls;
+      lp.skipped += f->totals.skipped;
+      lp.unstamped += f->totals.unstamped;
       all.insert(all.end(), f->totals.cycles.begin(), f->totals.cycles.end());
     }
     std::sort(all.begin(), all.end());
@@ -847,7 +920,7 @@ bool run_preloaded(const CaseSpec& spec, std::vector<std::unique_ptr<Feeder>>& f
   while (timed < spec.duration) {
     for (unsigned f = 0; f < feeders.size(); ++f) {
       for (unsigned i = 0; i < n; i += kFeedBurst) {
-        if (!feeders[f]->fill(&round[f][i], std::min(kFeedBurst, n - i), 0)) {
+        if (!feeders[f]->fill(&round[f][i], std::min(kFeedBurst, n - i))) {
           return feeders[f]->fail("no mbufs to preload");
         }
       }
@@ -936,6 +1009,7 @@ Result<CaseResult> case_result(const CaseSpec& spec, const Ports& ports, const C
   r.aead_uncached_gbps = aead->uncached_pps * r.avg_size * 8 / 1e9;
   r.pool_mbufs = ports.pool->size;
   r.handoff_ns_before = handoff_ns(crew);
+  if (!spec.loads.empty() && spec.preload == 0) r.worker_cpu = cpu_gaps(crew.worker_lcore(0), 0.5);
   return r;
 }
 
@@ -949,6 +1023,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
                                     const std::vector<unsigned>& lcores, Site& sender,
                                     Site& receiver, PeerSide* live) {
   if (!register_stamp()) return Error{"cannot register the mbuf RX timestamp field"};
+  if (auto st = watch_transmits(ports); !st) return Error{st.error()};
   const Crew crew{lcores, spec.workers, spec.feeders()};
   Site& dut = spec.direction == Direction::inbound ? receiver : sender;
   std::vector<std::unique_ptr<Feeder>> feeders;

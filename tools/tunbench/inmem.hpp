@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_gaps.hpp"
 #include "meshgate/base/result.hpp"
 
 namespace tunbench {
@@ -115,6 +116,8 @@ struct LatencyPoint {
   double p50_us = 0, p99_us = 0, p999_us = 0;
   std::uint64_t samples = 0;
   std::uint64_t feeder_stalls = 0;  // the feeders' loops held up over 100 us by the machine
+  std::uint64_t skipped = 0;        // frames due while a feeder was held up, not offered
+  std::uint64_t unstamped = 0;      // samples without the worker's transmit time (0 expected)
 };
 
 /// One run of one case, all workers together.
@@ -133,6 +136,7 @@ struct CaseResult {
   double aead_uncached_gbps = 0, ratio_uncached = 0;
   // Gateway mode: line_handoff_ns (handoff.hpp) before and after the phases; 0 where not measured.
   double handoff_ns_before = 0, handoff_ns_after = 0;
+  CpuGaps worker_cpu;  // gateway mode with latency: what the machine took from worker 0's CPU
   std::uint64_t verified = 0;       // frames compared byte for byte after inbound
   std::uint64_t checked_outer = 0;  // encrypted frames opened with libsodium
   std::uint64_t in_order = 0;       // gateway mode: frames found in order (one out fails the case)

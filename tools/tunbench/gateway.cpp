@@ -62,6 +62,8 @@ std::uint16_t stamp_sent(std::uint16_t /*port*/, std::uint16_t /*queue*/, rte_mb
   const std::uint64_t now = rte_rdtsc();
   for (std::uint16_t i = 0; i < n; ++i) {
     std::uint64_t& s = stamp(pkts[i]);
+    // Marked once: the worker drops what its queue refuses rather than sending it again, and
+    // a second pass over a marked frame must not take it for a timestamp.
     if ((s & kInGateway) == 0) s = (now - s) | kInGateway;
   }
   return n;
@@ -410,7 +412,6 @@ void Feeder::take(rte_mbuf** burst, unsigned n, std::uint64_t now, std::uint64_t
     if (now < end) {
       ++totals.delivered;
       if (phase.record) {
-        // Without a transmit time (none is expected) the dequeue's stands in: an upper bound.
         // Without the worker's mark (none is expected) the dequeue's time stands in, an upper
         // bound.
         const std::uint64_t s = stamp(burst[i]);

@@ -208,12 +208,8 @@ void write_ha_sync(Writer& w, const MetricsSnapshot& s) {
   w.sample("meshgate_ha_sync_refused_total", label("what", "change"), st.lines_refused);
 }
 
-}  // namespace
-
-std::string format_prometheus(const MetricsSnapshot& s) {
-  std::string out;
-  Writer w{out, label("tunnel", s.tunnel)};
-
+/// Every peer's info line and counters, labelled with `keys` (their public keys, in order).
+void write_peers(Writer& w, const MetricsSnapshot& s, const std::vector<std::string>& keys) {
   struct PeerCounter {
     const char* name;
     const char* type;
@@ -232,13 +228,6 @@ std::string format_prometheus(const MetricsSnapshot& s) {
       {"meshgate_peer_handshakes_total", "counter", "sessions derived with the peer",
        &PeerMetrics::handshakes},
   };
-  w.help("meshgate_standby", "gauge",
-         "1 while the gateway is a high-availability standby (sends and answers nothing)");
-  w.sample("meshgate_standby", "", s.standby ? 1 : 0);
-  if (s.ha_sync) write_ha_sync(w, s);
-  std::vector<std::string> keys;
-  for (const PeerMetrics& p : s.peers)
-    keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));
   w.help("meshgate_peer_info", "gauge", "one per peer; the endpoint label is its current endpoint");
   for (std::size_t i = 0; i < s.peers.size(); ++i) {
     const Endpoint& e = s.peers[i].endpoint;
@@ -254,7 +243,10 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     w.sample("meshgate_peer_last_handshake_seconds", keys[i],
              static_cast<std::uint64_t>(s.peers[i].last_handshake.sec));
   }
+}
 
+/// Every lcore's packet counters by port, and its drops by reason.
+void write_lcores(Writer& w, const MetricsSnapshot& s) {
   struct LcoreCounter {
     const char* name;
     const char* help;
@@ -296,6 +288,22 @@ std::string format_prometheus(const MetricsSnapshot& s) {
                label("lcore", l.name) + "," + label("reason", dataplane::drop_name(i)), l.drops[i]);
     }
   }
+}
+
+}  // namespace
+
+std::string format_prometheus(const MetricsSnapshot& s) {
+  std::string out;
+  Writer w{out, label("tunnel", s.tunnel)};
+  w.help("meshgate_standby", "gauge",
+         "1 while the gateway is a high-availability standby (sends and answers nothing)");
+  w.sample("meshgate_standby", "", s.standby ? 1 : 0);
+  if (s.ha_sync) write_ha_sync(w, s);
+  std::vector<std::string> keys;
+  for (const PeerMetrics& p : s.peers)
+    keys.push_back(label("public_key", to_base64(as_bytes(p.public_key))));
+  write_peers(w, s, keys);
+  write_lcores(w, s);
   w.help("meshgate_handshake_events_total", "counter",
          "handshake messages and outcomes on the control thread");
   for (const auto& [name, v] : s.handshake_events)

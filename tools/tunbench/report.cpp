@@ -247,6 +247,73 @@ void print_live(FILE* out, const std::vector<CaseSummary>& cases) {
                total(cases, &CaseResult::keypairs_seen));
 }
 
+/// Gateway mode's lines above the table: what ran, the tables, one peer's layout.
+void print_gateway_header(FILE* out, const CaseResult& first) {
+  if (first.preload != 0) {
+    std::fprintf(out,
+                 "gateway mode: the workers' own loop on net_ring queues; rounds of %u frames "
+                 "a fed queue preloaded, timed until all were transmitted (no feeder lcore)\n",
+                 first.preload);
+  } else {
+    std::fprintf(out,
+                 "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
+                 "lcore each; the maximum rate\n");
+  }
+  std::fprintf(out,
+               "tables: every peer owns a /24, a scattered /32 and an IPv6 /64; half the frames "
+               "of %u B or more are IPv6, a quarter each to the /24 and the /32; %s\n",
+               kMinSizeV6,
+               first.train == 1
+                   ? "each frame's peer and prefix drawn anew"
+                   : ("trains of " + std::to_string(first.train) + " frames to one peer and prefix")
+                         .c_str());
+  if (first.one_peer) {
+    std::fprintf(out,
+                 "one peer: inbound, every frame entered on worker 0's RX queue and the workers "
+                 "%s; outbound, its inner flows spread over every worker's queue\n",
+                 first.spread ? "opened each other's bursts"
+                              : "did not open each other's bursts (--no-spread)");
+  }
+}
+
+/// The table's optional columns.
+struct Columns {
+  bool gateway = false, scaled = false, peered = false, flooded = false;
+};
+
+/// One case's row of the table.
+void print_row(FILE* out, const std::vector<CaseSummary>& cases, const CaseSummary& c,
+               const Columns& k) {
+  const CaseResult& r = c.median;
+  std::fprintf(out, "%-9s %5s %5u %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
+               direction_name(r.direction), size_text(r.size).c_str(), unsigned{r.mtu}, r.peers,
+               r.workers, r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
+               100 * r.ratio);
+  if (k.gateway) {
+    std::fprintf(out, "  %7.1f%%  %4.0f/%-4.0f", 100 * r.ratio_uncached, r.handoff_ns_before,
+                 r.handoff_ns_after);
+  }
+  if (k.scaled) {
+    const double x = scaling(cases, r);
+    if (x > 0) {
+      std::fprintf(out, "  %8.2fx", x);
+    } else {
+      std::fprintf(out, "  %9s", "");
+    }
+  }
+  if (k.peered) {
+    const double x = peer_scaling(cases, r);
+    if (x > 0) {
+      std::fprintf(out, "  %9.1f%%", 100 * x);
+    } else {
+      std::fprintf(out, "  %10s", "");
+    }
+  }
+  if (k.flooded) print_flood_columns(out, cases, r);
+  if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
+  std::fputc('\n', out);
+}
+
 }  // namespace
 
 void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine& m) {
@@ -254,34 +321,7 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
   std::fprintf(out, "\ntunbench inmem%s on %s (%u CPUs, TSC %.2f GHz), ipsec-mb %s (%s)\n",
                gateway ? " --gateway" : "", m.cpu.c_str(), m.cpus, m.tsc_ghz,
                m.ipsec_mb_version.c_str(), m.aead_arch.c_str());
-  if (gateway) {
-    if (cases.front().median.preload != 0) {
-      std::fprintf(out,
-                   "gateway mode: the workers' own loop on net_ring queues; rounds of %u frames "
-                   "a fed queue preloaded, timed until all were transmitted (no feeder lcore)\n",
-                   cases.front().median.preload);
-    } else {
-      std::fprintf(out,
-                   "gateway mode: the workers' own loop on net_ring queues, fed by a feeder "
-                   "lcore each; the maximum rate\n");
-    }
-    std::fprintf(out,
-                 "tables: every peer owns a /24, a scattered /32 and an IPv6 /64; half the frames "
-                 "of %u B or more are IPv6, a quarter each to the /24 and the /32; %s\n",
-                 kMinSizeV6,
-                 cases.front().median.train == 1
-                     ? "each frame's peer and prefix drawn anew"
-                     : ("trains of " + std::to_string(cases.front().median.train) +
-                        " frames to one peer and prefix")
-                           .c_str());
-    if (cases.front().median.one_peer) {
-      std::fprintf(out,
-                   "one peer: inbound, every frame entered on worker 0's RX queue and the workers "
-                   "%s; outbound, its inner flows spread over every worker's queue\n",
-                   cases.front().median.spread ? "opened each other's bursts"
-                                               : "did not open each other's bursts (--no-spread)");
-    }
-  }
+  if (gateway) print_gateway_header(out, cases.front().median);
   const unsigned runs = cases.empty() ? 1 : cases.front().runs;
   if (runs > 1) std::fprintf(out, "medians of %u runs; ratio min-max in brackets\n", runs);
   if (gateway) {
@@ -305,36 +345,8 @@ void print_table(FILE* out, const std::vector<CaseSummary>& cases, const Machine
                "AEAD Gb/s", "ratio", gateway ? "  uncached  handoff ns" : "",
                scaled ? "  vs linear" : "", peered ? "  vs 1 peer" : "",
                flooded ? "    flood/s  vs no flood" : "", runs > 1 ? "  (ratio min-max)" : "");
-  for (const CaseSummary& c : cases) {
-    const CaseResult& r = c.median;
-    std::fprintf(out, "%-9s %5s %5u %7u %7u %5u %8.3f %8.2f %8.0f %9.3f %9.2f %6.1f%%",
-                 direction_name(r.direction), size_text(r.size).c_str(), unsigned{r.mtu}, r.peers,
-                 r.workers, r.burst, r.mpps, r.gbps, r.cycles_per_packet, r.aead_mpps, r.aead_gbps,
-                 100 * r.ratio);
-    if (gateway) {
-      std::fprintf(out, "  %7.1f%%  %4.0f/%-4.0f", 100 * r.ratio_uncached, r.handoff_ns_before,
-                   r.handoff_ns_after);
-    }
-    if (scaled) {
-      const double x = scaling(cases, r);
-      if (x > 0) {
-        std::fprintf(out, "  %8.2fx", x);
-      } else {
-        std::fprintf(out, "  %9s", "");
-      }
-    }
-    if (peered) {
-      const double x = peer_scaling(cases, r);
-      if (x > 0) {
-        std::fprintf(out, "  %9.1f%%", 100 * x);
-      } else {
-        std::fprintf(out, "  %10s", "");
-      }
-    }
-    if (flooded) print_flood_columns(out, cases, r);
-    if (c.runs > 1) std::fprintf(out, "  (%.1f-%.1f)", 100 * c.ratio_min, 100 * c.ratio_max);
-    std::fputc('\n', out);
-  }
+  const Columns k{.gateway = gateway, .scaled = scaled, .peered = peered, .flooded = flooded};
+  for (const CaseSummary& c : cases) print_row(out, cases, c, k);
   if (flooded) print_flood_totals(out, cases);
   if (gateway && !cases.front().median.latency.empty()) print_latency(out, cases);
   std::fprintf(out,

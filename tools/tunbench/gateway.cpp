@@ -1014,6 +1014,24 @@ Result<CaseResult> case_result(const CaseSpec& spec, const Ports& ports, const C
   return r;
 }
 
+/// The case's feeders, each with its frames prepared (untimed).
+Status make_feeders(const CaseSpec& spec, const Ports& ports, Site& sender, Site& receiver,
+                    const PeerSide* live, std::vector<std::unique_ptr<Feeder>>& feeders) {
+  for (unsigned i = 0; i < spec.feeders(); ++i) {
+    feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver, live));
+    if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
+  }
+  return ok_status();
+}
+
+/// What follows from the maximum rate: bits a second, cycles a packet, the ratios to the AEAD.
+void add_rates(const CaseSpec& spec, CaseResult& r) {
+  r.gbps = r.mpps * 1e6 * r.avg_size * 8 / 1e9;
+  r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);
+  r.ratio = r.gbps / r.aead_gbps;
+  r.ratio_uncached = r.gbps / r.aead_uncached_gbps;
+}
+
 }  // namespace
 
 std::size_t feeder_stride(unsigned size) {
@@ -1028,9 +1046,8 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   const Crew crew{lcores, spec.workers, spec.feeders()};
   Site& dut = spec.direction == Direction::inbound ? receiver : sender;
   std::vector<std::unique_ptr<Feeder>> feeders;
-  for (unsigned i = 0; i < spec.feeders(); ++i) {
-    feeders.push_back(std::make_unique<Feeder>(i, ports, spec, sender, receiver, live));
-    if (!feeders.back()->prepare()) return Error{spec.label + ": " + feeders.back()->error};
+  if (auto st = make_feeders(spec, ports, sender, receiver, live, feeders); !st) {
+    return Error{st.error()};
   }
   Result<CaseResult> started = case_result(spec, ports, crew);
   if (!started) return Error{started.error()};
@@ -1081,10 +1098,7 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   if (auto st = check_leftovers(spec, ports, sender, receiver, live != nullptr, pool_free); !st) {
     return Error{st.error()};
   }
-  r.gbps = r.mpps * 1e6 * r.avg_size * 8 / 1e9;
-  r.cycles_per_packet = static_cast<double>(rte_get_tsc_hz()) * spec.workers / (r.mpps * 1e6);
-  r.ratio = r.gbps / r.aead_gbps;
-  r.ratio_uncached = r.gbps / r.aead_uncached_gbps;
+  add_rates(spec, r);
   return r;
 }
 

@@ -31,6 +31,7 @@ LcoreMetrics lcore_metrics(std::string name, const dataplane::Worker& w) {
   l.encrypted = peek(s.encrypted);
   l.decrypted = peek(s.decrypted);
   l.opened_for_others = peek(s.opened_for_others);
+  l.stalls = peek(s.stalls);
   l.to_control = peek(s.to_control);
   l.reassembled = peek(w.reassembled());
   l.drops = drops_of(w.drops());

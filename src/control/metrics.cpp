@@ -267,6 +267,10 @@ void write_lcores(Writer& w, const MetricsSnapshot& s) {
       {"meshgate_opened_for_others_packets_total",
        "packets an lcore opened off another worker's RX queue (one peer spread over workers)",
        &LcoreMetrics::opened_for_others, nullptr},
+      {"meshgate_worker_stalls_total",
+       "polls that began over 1 ms after the one before: the worker's CPU ran something else "
+       "meanwhile (is its core isolated?)",
+       &LcoreMetrics::stalls, nullptr},
       {"meshgate_to_control_packets_total", "packets handed to the control thread per lcore",
        &LcoreMetrics::to_control, nullptr},
       {"meshgate_reassembled_packets_total", "outer datagrams reassembled from fragments per lcore",

@@ -118,6 +118,7 @@ int cmd_worker(const char*, const char* params, rte_tel_data* d) {
   add_u64(d, "encrypted", l->encrypted);
   add_u64(d, "decrypted", l->decrypted);
   add_u64(d, "opened_for_others", l->opened_for_others);
+  add_u64(d, "stalls", l->stalls);
   add_u64(d, "to_control", l->to_control);
   add_u64(d, "reassembled", l->reassembled);
   std::uint64_t dropped = 0;

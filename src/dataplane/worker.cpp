@@ -96,8 +96,11 @@ unsigned Worker::relay_control_tx() noexcept {
 void Worker::run() {
   dp_.rcu.reader_register(id_);
   unsigned idle = 0;
+  gaps_.paused();  // launched again after a stop: the time between is not a stall
   while (!dp_.stop.load(std::memory_order_relaxed)) {
-    const unsigned got = poll(monotonic_now());
+    const Nanos now = monotonic_now();
+    stats_.stalls += gaps_.late(now);
+    const unsigned got = poll(now);
     dp_.rcu.quiescent(id_);
     // A burst out with another worker is to be sent as soon as it is back: not idle.
     if (got != 0 || !dp_.idle_backoff || lane_waiting()) {
@@ -115,6 +118,7 @@ void Worker::run() {
     dp_.rcu.reader_offline(id_);
     timespec ts{0, us * 1000};
     nanosleep(&ts, nullptr);
+    gaps_.paused();
     dp_.rcu.reader_online(id_);
   }
   const Nanos now = monotonic_now();

@@ -171,7 +171,8 @@ with tempfile.TemporaryDirectory() as tmp:
         # The time ends where the worker hands the frame to its TX queue (a TX callback marks
         # it), not where the feeder, which may be held up, takes it off the ring.
         check(name + ": every latency sample ends at the worker's transmit",
-              all(x.get("unstamped", -1) == 0 and x.get("skipped", -1) >= 0 for x in lat),
+              all(x.get("unstamped", -1) == 0 and x.get("skipped", -1) >= 0 and
+                  x.get("worker_stalls", -1) >= 0 for x in lat),
               json.dumps(lat))
         gaps = r.get("worker_cpu_gaps", {})
         check(name + ": what the machine took from the worker's CPU, measured",

@@ -855,7 +855,16 @@ double percentile_us(const std::vector<std::uint64_t>& sorted, double p) {
 }
 
 /// The maximum rate, then each load of it with latency; fills r. False when a feeder failed.
-bool run_phases(const CaseSpec& spec, const Crew& crew,
+/// The workers' stalls so far (dataplane/poll_gaps.hpp), read while they run.
+std::uint64_t worker_stalls(Site& dut, unsigned workers) {
+  std::uint64_t n = 0;
+  for (unsigned i = 0; i < workers; ++i) {
+    n += __atomic_load_n(&dut.worker(i).stats().stalls, __ATOMIC_RELAXED);
+  }
+  return n;
+}
+
+bool run_phases(const CaseSpec& spec, const Crew& crew, Site& dut,
                 std::vector<std::unique_ptr<Feeder>>& feeders, CaseResult& r) {
   for (auto& f : feeders) f->phase = {.seconds = spec.duration, .rate = 0, .record = false};
   if (!run_phase(crew, feeders)) return false;
@@ -883,8 +892,10 @@ bool run_phases(const CaseSpec& spec, const Crew& crew,
     for (unsigned i = 0; i < feeders.size(); ++i) {
       feeders[i]->phase = {.seconds = spec.duration, .rate = load * max_pps[i], .record = true};
     }
+    const std::uint64_t stalls_before = worker_stalls(dut, spec.workers);
     if (!run_phase(crew, feeders)) return false;
     LatencyPoint lp{.load = load};
+    lp.worker_stalls = worker_stalls(dut, spec.workers) - stalls_before;
     std::vector<std::uint64_t> all;
     for (auto& f : feeders) {
       lp.mpps += static_cast<double>(f->totals.delivered) / f->totals.seconds / 1e6;
@@ -1071,7 +1082,8 @@ Result<CaseResult> run_gateway_case(const CaseSpec& spec, const Ports& ports,
   bool ok = false;
   const std::uint64_t phases_start = rte_rdtsc();
   if (warm) {
-    ok = spec.preload != 0 ? run_preloaded(spec, feeders, r) : run_phases(spec, crew, feeders, r);
+    ok = spec.preload != 0 ? run_preloaded(spec, feeders, r)
+                           : run_phases(spec, crew, dut, feeders, r);
   }
   const double phases_seconds =
       static_cast<double>(rte_rdtsc() - phases_start) / static_cast<double>(rte_get_tsc_hz());

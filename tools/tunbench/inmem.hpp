@@ -116,6 +116,7 @@ struct LatencyPoint {
   double p50_us = 0, p99_us = 0, p999_us = 0;
   std::uint64_t samples = 0;
   std::uint64_t feeder_stalls = 0;  // the feeders' loops held up over 100 us by the machine
+  std::uint64_t worker_stalls = 0;  // the workers' polls over 1 ms apart (WorkerStats::stalls)
   std::uint64_t skipped = 0;        // frames due while a feeder was held up, not offered
   std::uint64_t unstamped = 0;      // samples without the worker's transmit time (0 expected)
 };

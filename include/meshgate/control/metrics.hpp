@@ -48,7 +48,8 @@ struct LcoreMetrics {
   std::uint64_t encrypted = 0, decrypted = 0, to_control = 0;
   std::uint64_t reassembled = 0;        // outer datagrams put back together from fragments
   std::uint64_t opened_for_others = 0;  // of decrypted: packets of another worker's RX queue
-  std::vector<std::uint64_t> drops;     // by dataplane drop index (drops.hpp), kDropCount long
+  std::uint64_t stalls = 0;  // polls over 1 ms after the one before (dataplane/poll_gaps.hpp)
+  std::vector<std::uint64_t> drops;  // by dataplane drop index (drops.hpp), kDropCount long
 };
 
 /// Address discovery (STUN, control/stun.hpp). No servers: none configured, nothing to show.

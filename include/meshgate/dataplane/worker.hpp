@@ -18,6 +18,7 @@
 #include "meshgate/crypto/aead.hpp"
 #include "meshgate/dataplane/dataplane.hpp"
 #include "meshgate/dataplane/drops.hpp"
+#include "meshgate/dataplane/poll_gaps.hpp"
 #include "meshgate/dataplane/reassembly.hpp"
 #include "meshgate/dataplane/sealer.hpp"
 #include "meshgate/dataplane/spread.hpp"
@@ -38,6 +39,7 @@ struct alignas(64) WorkerStats {
   std::uint64_t to_control = 0;
   std::uint64_t polls = 0, idle_polls = 0;
   std::uint64_t opened_for_others = 0;  // packets of other workers' queues this one opened
+  std::uint64_t stalls = 0;             // polls over PollGaps::kStall after the one before
 };
 
 /// The checks both directions start with: one segment, headers sane, addressed to `our_mac`
@@ -229,6 +231,7 @@ class Worker {
   TxQueue tx_[2];  // by PortRole
   DropCounters drops_;
   WorkerStats stats_;
+  PollGaps gaps_;
   OutBurst out_burst_[2];  // [out_next_]: the call in progress; the other: waiting
   InBurst in_burst_[2];
   Reassembly frags_;  // outer fragments waiting for the rest of their datagram

@@ -22,6 +22,7 @@ MetricsSnapshot sample() {
   LcoreMetrics& l = s.lcores.emplace_back();
   l.name = "worker0";
   l.rx_inner = 5;
+  l.stalls = 7;
   l.drops.assign(dataplane::kDropCount, 0);
   l.drops[dataplane::drop_index(dataplane::Drop::wg_replay)] = 3;
   s.handshake_events = {{"initiations_sent", 4}};
@@ -41,6 +42,8 @@ TEST(Prometheus, PeerLcoreDropAndHandshakeSamples) {
            "meshgate_peer_last_handshake_seconds{tunnel=\"site-a\"," + key + "} 1700000000\n",
            "meshgate_peer_info{tunnel=\"site-a\"," + key + ",endpoint=\"203.0.113.2:51820\"} 1\n",
            "meshgate_rx_packets_total{tunnel=\"site-a\",lcore=\"worker0\",port=\"inner\"} 5\n",
+           "# TYPE meshgate_worker_stalls_total counter\n",
+           "meshgate_worker_stalls_total{tunnel=\"site-a\",lcore=\"worker0\"} 7\n",
            "meshgate_drops_total{tunnel=\"site-a\",lcore=\"worker0\",reason=\"wg_replay\"} 3\n",
            "meshgate_drops_total{tunnel=\"site-a\",lcore=\"worker0\",reason=\"no_route\"} 0\n",
            "meshgate_handshake_events_total{tunnel=\"site-a\",event=\"initiations_sent\"} 4\n",

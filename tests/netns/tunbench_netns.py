@@ -98,12 +98,13 @@ with tempfile.TemporaryDirectory() as tmp:
           json.dumps(rows)[:800])
     check("flood: the generator reached 20k/s within 10%",
           18000 <= (fl.get("flood_sent_per_s") or 0) <= 22000, json.dumps(fl))
-    # Whether A's own initiation meets B under load (and so needs a cookie) depends on how deep
-    # B's handshake queue is at that moment: at 20k/s a fast control thread is often below its
-    # threshold. handshake_flood.sh checks a legitimate handshake through a cookie at 50k/s.
-    check("flood: B sent cookies only under the flood, A's new handshake completed during it "
-          "(the cookies A received counted)",
-          base.get("cookies_sent_b") == 0 and (fl.get("cookies_sent_b") or 0) > 0
+    # Whether B goes under load at 20k/s at all (a backlog of 128 initiations), and so sends
+    # cookies, depends on how fast its control thread is at that moment: one run on 08 Dec kept
+    # up and sent none. So is whether A's own initiation meets it under load. handshake_flood.sh
+    # checks cookies, and a legitimate handshake through one, under a 50k/s flood.
+    check("flood: B sent no cookies without the flood, its cookies and A's are counted under it, "
+          "and A's new handshake completed during it",
+          base.get("cookies_sent_b") == 0 and fl.get("cookies_sent_b") is not None
           and fl.get("cookies_received_a") is not None and fl.get("handshake_during_flood") is True
           and (fl.get("new_handshake_s") or 0) > 0, json.dumps(fl))
     check("flood: B's RSS reported before and after",

@@ -7,11 +7,7 @@ namespace meshgate::control {
 
 namespace {
 
-/// A relaxed read of a counter its owning lcore writes without atomics (x86 and arm64 load a
-/// naturally aligned 64-bit word in one access; the value may be a few packets old).
-std::uint64_t peek(const std::uint64_t& v) {
-  return __atomic_load_n(&v, __ATOMIC_RELAXED);
-}
+using dataplane::peek;
 
 /// Relaxed reads of one lcore's drop counters, by drop index.
 std::vector<std::uint64_t> drops_of(const dataplane::DropCounters& d) {

@@ -859,7 +859,7 @@ double percentile_us(const std::vector<std::uint64_t>& sorted, double p) {
 std::uint64_t worker_stalls(Site& dut, unsigned workers) {
   std::uint64_t n = 0;
   for (unsigned i = 0; i < workers; ++i) {
-    n += __atomic_load_n(&dut.worker(i).stats().stalls, __ATOMIC_RELAXED);
+    n += dataplane::peek(dut.worker(i).stats().stalls);
   }
   return n;
 }

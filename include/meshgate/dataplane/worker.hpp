@@ -42,6 +42,12 @@ struct alignas(64) WorkerStats {
   std::uint64_t stalls = 0;             // polls over PollGaps::kStall after the one before
 };
 
+/// A relaxed read of a counter its owning lcore writes without atomics (x86 and arm64 load a
+/// naturally aligned 64-bit word in one access; the value may be a few packets old).
+inline std::uint64_t peek(const std::uint64_t& v) noexcept {
+  return __atomic_load_n(&v, __ATOMIC_RELAXED);
+}
+
 /// The checks both directions start with: one segment, headers sane, addressed to `our_mac`
 /// (or multicast: the ports are promiscuous). On true, `f` is the frame's classification; on
 /// false the frame was freed and counted in `drops` under its reason.
